@@ -1,0 +1,143 @@
+{% macro tenant_source(identifier) -%}
+    {#- A table of the tenant being migrated. The model is compiled once; the
+        tenant_table materialization substitutes this placeholder per tenant. -#}
+    {{ quote_identifier('__tenant_schema__') }}.{{ quote_identifier(identifier) }}
+{%- endmacro %}
+
+
+{% macro tenant_schema_literal() -%}
+    {{ quote_literal('__tenant_schema__') }}
+{%- endmacro %}
+
+
+{% macro legacy_image_elements(products) %}
+    {#- One row per element of the JSONB arrays in `products` (product_id, images),
+        with the reason it cannot be loaded, or null when it can. -#}
+    select
+        {{ products }}.product_id,
+        (image_elements.element_number - 1)::integer as source_index,
+        image_elements.element as legacy_element,
+        case
+            when jsonb_typeof(image_elements.element -> 'url') = 'string'
+                then image_elements.element ->> 'url'
+        end as url,
+        case
+            when
+                jsonb_typeof(image_elements.element -> 'order') = 'number'
+                and (image_elements.element ->> 'order')::numeric
+                = trunc((image_elements.element ->> 'order')::numeric)
+                then (image_elements.element ->> 'order')::numeric
+        end as legacy_order,
+        case
+            when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
+                then {{ safe_timestamptz("image_elements.element ->> 'created_at'") }}
+        end as legacy_created_at,
+        case
+            when jsonb_typeof(image_elements.element) <> 'object'
+                then 'element is not an object (' || jsonb_typeof(image_elements.element) || ')'
+            when not image_elements.element ? 'url'
+                then 'url is missing'
+            when jsonb_typeof(image_elements.element -> 'url') = 'null'
+                then 'url is null'
+            when jsonb_typeof(image_elements.element -> 'url') <> 'string'
+                then 'url is not a string (' || jsonb_typeof(image_elements.element -> 'url') || ')'
+            when image_elements.element ->> 'url' ~ '^\s*$'
+                then 'url is empty'
+        end as reject_reason
+    from {{ products }}
+    cross join lateral jsonb_array_elements(
+        case
+            when jsonb_typeof({{ products }}.images) = 'array' then {{ products }}.images
+            else '[]'::jsonb
+        end
+    ) with ordinality as image_elements (element, element_number)
+{% endmacro %}
+
+
+{% macro legacy_images_rejects(products) %}
+    {#- The reject rows for `products` (product_id, images): every element that
+        cannot be loaded, and every images value that is not an array at all. -#}
+    select
+        image_elements.product_id,
+        image_elements.source_index,
+        image_elements.legacy_element as element,
+        image_elements.reject_reason as reason
+    from ({{ legacy_image_elements(products) }}) as image_elements
+    where image_elements.reject_reason is not null
+
+    union all
+
+    select
+        {{ products }}.product_id,
+        null::integer as source_index,
+        {{ products }}.images as element,
+        'images is not an array (' || jsonb_typeof({{ products }}.images) || ')' as reason
+    from {{ products }}
+    where jsonb_typeof({{ products }}.images) not in ('array', 'null')
+{% endmacro %}
+
+
+{% macro legacy_element_count(images) -%}
+    {#- How many JSONB elements an images value holds, as the parity checks count
+        them: an array's length; 1 for any other non-null value; 0 for SQL or JSON null. -#}
+    case
+        when {{ images }} is null then 0
+        when jsonb_typeof({{ images }}) = 'array' then jsonb_array_length({{ images }})
+        when jsonb_typeof({{ images }}) = 'null' then 0
+        else 1
+    end
+{%- endmacro %}
+
+
+{% macro legacy_position() -%}
+    {#- 0-based position: legacy `order` ascending, array order breaking ties,
+        elements without an integer `order` last. Needs product_id, legacy_order
+        and source_index in scope. -#}
+    (row_number() over (
+        partition by product_id
+        order by legacy_order asc nulls last, source_index asc
+    ) - 1)::integer
+{%- endmacro %}
+
+
+{% macro label_flag(human_is_label='human_is_label', min_images=none) -%}
+    {#- The label rule: a person's decision wins; otherwise, in a product with at
+        least `min_images` images and no image a person marked as the label, the
+        image with the highest position is the label. Needs product_id, position
+        and the human decision column in scope. -#}
+    {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
+    coalesce(
+        {{ human_is_label }},
+        not bool_or(coalesce({{ human_is_label }}, false)) over (partition by product_id)
+        and position = max(position) over (partition by product_id)
+        and count(*) over (partition by product_id) >= {{ min_images | int }}
+    )
+{%- endmacro %}
+
+
+{% macro safe_timestamptz(text_expression) -%}
+    {#- Casts an ISO 8601 string to timestamptz, or null when it is not a valid
+        one: never raises, on any PostgreSQL version. The CASEs are nested because
+        PostgreSQL guarantees evaluation order only inside CASE. -#}
+    case
+        when
+            {{ text_expression }}
+            ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$'
+            then case
+                when substr({{ text_expression }}, 1, 4)::integer >= 1
+                    then case
+                        when
+                            substr({{ text_expression }}, 9, 2)::integer
+                            <= extract(day from (
+                                make_date(
+                                    substr({{ text_expression }}, 1, 4)::integer,
+                                    substr({{ text_expression }}, 6, 2)::integer,
+                                    1
+                                )
+                                + interval '1 month - 1 day'
+                            ))
+                            then ({{ text_expression }})::timestamptz
+                    end
+            end
+    end
+{%- endmacro %}

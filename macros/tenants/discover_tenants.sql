@@ -1,0 +1,99 @@
+{% macro discover_tenants() %}
+    {#-
+        Returns one dict per tenant schema, ordered by name:
+        {schema, has_products, has_images_column, has_product_images}.
+        Tenants: schemas matching var('tenant_schema_regex') plus var('extra_tenant_schemas').
+    -#}
+    {% if not execute %}
+        {{ return([]) }}
+    {% endif %}
+
+    {% set extra_tenants = var('extra_tenant_schemas', []) %}
+    {% if extra_tenants is string %}
+        {% set extra_tenants = [extra_tenants] %}
+    {% endif %}
+
+    {% set discovery_sql %}
+        with
+
+        tenant_schemas as (
+
+            select
+                namespaces.oid as schema_oid,
+                namespaces.nspname as tenant_schema
+            from pg_catalog.pg_namespace as namespaces
+            where
+                namespaces.nspname ~ {{ quote_literal(var('tenant_schema_regex')) }}
+                {%- for extra_tenant in extra_tenants %}
+                or namespaces.nspname = {{ quote_literal(extra_tenant) }}
+                {%- endfor %}
+
+        ),
+
+        products_tables as (
+
+            select
+                classes.oid as table_oid,
+                classes.relnamespace as schema_oid
+            from pg_catalog.pg_class as classes
+            where
+                classes.relname = 'products'
+                and classes.relkind in ('r', 'p')
+
+        )
+
+        select
+            tenant_schemas.tenant_schema,
+            products_tables.table_oid is not null as has_products,
+            exists (
+                select 1
+                from pg_catalog.pg_attribute as attributes
+                where
+                    attributes.attrelid = products_tables.table_oid
+                    and attributes.attname = 'images'
+                    and not attributes.attisdropped
+            ) as has_images_column,
+            exists (
+                select 1
+                from pg_catalog.pg_class as classes
+                where
+                    classes.relnamespace = tenant_schemas.schema_oid
+                    and classes.relname = 'product_images'
+                    and classes.relkind in ('r', 'p')
+            ) as has_product_images
+        from tenant_schemas
+        left join products_tables
+            on tenant_schemas.schema_oid = products_tables.schema_oid
+        order by tenant_schemas.tenant_schema collate "C"
+    {% endset %}
+
+    {% set rows = run_query(discovery_sql) %}
+    {% set tenants = [] %}
+    {% for row in rows %}
+        {% do tenants.append({
+            'schema': row['tenant_schema'],
+            'has_products': row['has_products'],
+            'has_images_column': row['has_images_column'],
+            'has_product_images': row['has_product_images'],
+        }) %}
+    {% endfor %}
+
+    {% set found = tenants | map(attribute='schema') | list %}
+    {% for extra_tenant in extra_tenants if extra_tenant not in found %}
+        {{ log("product_images: extra tenant schema " ~ extra_tenant ~ " (var extra_tenant_schemas) does not exist; nothing to do for it", info=True) }}
+    {% endfor %}
+    {% if target.schema in found %}
+        {{ exceptions.raise_compiler_error(
+            "The dbt target schema " ~ target.schema ~ " is also a tenant schema (it matches var tenant_schema_regex or is in extra_tenant_schemas): "
+            ~ "set PRODUCT_IMAGES_SCHEMA (or the profile's schema) to a schema of its own."
+        ) }}
+    {% endif %}
+
+    {{ return(tenants) }}
+{% endmacro %}
+
+
+{% macro migratable_tenants(tenants) %}
+    {#- The tenants whose products table still has the legacy images column. -#}
+    {{ return(tenants | selectattr('has_images_column') | list) }}
+{% endmacro %}

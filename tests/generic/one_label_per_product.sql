@@ -1,0 +1,76 @@
+{% test one_label_per_product(model, min_images=none) %}
+
+    {#- Fails for every product that breaks the label rule, computed here from the
+        rows and the overrides seed, independently of the model's SQL. -#}
+    {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
+
+    with
+
+    overrides as (
+
+        select tenant_schema, product_id, url, is_label
+        from {{ ref('label_overrides') }}
+
+    ),
+
+    images as (
+
+        select
+            {{ model }}.tenant_schema,
+            {{ model }}.product_id,
+            {{ model }}.position,
+            {{ model }}.is_label,
+            {{ model }}.label_source,
+            max({{ model }}.position) over (
+                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+            ) as last_position,
+            overrides.is_label as override_is_label
+        from {{ model }}
+        left join overrides
+            on
+                {{ model }}.tenant_schema = overrides.tenant_schema
+                and {{ model }}.product_id = overrides.product_id
+                and {{ model }}.url = overrides.url
+
+    ),
+
+    products as (
+
+        select
+            tenant_schema,
+            product_id,
+            count(*) as images,
+            count(*) filter (where is_label) as labels,
+            bool_or(label_source in ('app', 'override') and not is_label) as has_human_no_label,
+            bool_or(label_source in ('app', 'override') and is_label) as has_human_label,
+            bool_or(is_label and label_source = 'rule' and position <> last_position) as has_rule_label_not_last,
+            bool_or(label_source <> 'app' and override_is_label is not null and override_is_label <> is_label)
+                as has_ignored_override,
+            bool_or(label_source = 'override' and override_is_label is null) as has_stale_override
+        from images
+        group by tenant_schema, product_id
+
+    )
+
+    select
+        *,
+        case
+            when labels > 1 then 'more than one label'
+            when has_ignored_override then 'an override in label_overrides is not applied'
+            when has_stale_override then 'label_source is override but label_overrides has no row for the image'
+            when has_rule_label_not_last then 'the rule labelled an image that is not the last'
+            when labels = 0 and images >= {{ min_images | int }} and not has_human_no_label
+                then 'no label on a product with {{ min_images | int }} or more images'
+            when labels = 1 and images < {{ min_images | int }} and not has_human_label
+                then 'a label on a product with fewer than {{ min_images | int }} images'
+        end as problem
+    from products
+    where
+        labels > 1
+        or has_ignored_override
+        or has_stale_override
+        or has_rule_label_not_last
+        or (labels = 0 and images >= {{ min_images | int }} and not has_human_no_label)
+        or (labels = 1 and images < {{ min_images | int }} and not has_human_label)
+
+{% endtest %}
