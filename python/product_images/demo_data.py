@@ -117,7 +117,10 @@ def generate_demo_products(seed: int = DEMO_SEED) -> list[DemoProduct]:
                 name = specials[product_id]
                 products.append(DemoProduct(tenant, product_id, title, _special_cases(tenant, product_id)[name], case=name))
                 continue
-            photos = rng.randint(1, 7) if product_id in labelled else rng.randint(1, 8)
+            if product_id in labelled:
+                photos = rng.randint(1, 7)
+            else:  # most untagged products have one photo; the others break the convention
+                photos = 1 if rng.random() < 0.7 else rng.randint(2, 8)
             created = base_time + timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86399))
             elements = []
             kinds = []
