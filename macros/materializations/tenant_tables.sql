@@ -55,7 +55,9 @@
             , info=True) }}
     {%- endfor -%}
 
-    {%- for tenant in migratable -%}
+    {#- Every tenant gets its block: it re-checks the legacy column under the
+        tenant's lock and records a skip in the run log. -#}
+    {%- for tenant in tenants -%}
         {%- set tenant_sql = sql | replace(tenant_schema_literal(), quote_literal(tenant.schema)) -%}
         {% do adapter.execute(
             tenant_sync_sql(tenant.schema, tenant_sql, runs_relation, overrides_relation, full_refresh=full_refresh),
@@ -65,7 +67,7 @@
     {%- endfor -%}
 
     {#- The union views cover every tenant that has the tables now. -#}
-    {%- set tenants_with_tables = discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list -%}
+    {%- set tenants_with_tables = tenants_with_union_tables(discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list) -%}
     {%- set existing_relation = load_cached_relation(target_relation) -%}
     {%- if existing_relation is not none and existing_relation.type != 'view' -%}
         {{ adapter.drop_relation(existing_relation) }}
@@ -136,3 +138,54 @@
     where false
     {%- endfor %}
 {%- endmacro %}
+
+
+{% macro tenants_with_union_tables(tenant_schemas) %}
+    {#- The tenants whose product_images and product_images_rejects have every
+        column the union views select, with the same types; logs the others. -#}
+    {%- if not tenant_schemas -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set expected = {'product_images': product_images_columns(), 'product_images_rejects': product_images_rejects_columns()} -%}
+    {%- set check_sql -%}
+        with expected_columns (table_name, column_name, data_type) as (
+            values
+            {%- for table_name, columns in expected.items() %}
+            {%- set outer_loop = loop %}
+            {%- for column in columns %}
+            ({{ quote_literal(table_name) }}, {{ quote_literal(column.name) }}, {{ quote_literal(column.data_type) }}){{ "," if not (loop.last and outer_loop.last) }}
+            {%- endfor %}
+            {%- endfor %}
+        ),
+        tenant_schemas (tenant_schema) as (
+            values
+            {%- for tenant_schema in tenant_schemas %}
+            ({{ quote_literal(tenant_schema) }}){{ "," if not loop.last }}
+            {%- endfor %}
+        )
+        select tenant_schemas.tenant_schema
+        from tenant_schemas
+        where not exists (
+            select 1
+            from expected_columns
+            where not exists (
+                select 1
+                from pg_catalog.pg_attribute as attributes
+                where
+                    attributes.attrelid = to_regclass(
+                        quote_ident(tenant_schemas.tenant_schema) || '.' || quote_ident(expected_columns.table_name)
+                    )
+                    and attributes.attname = expected_columns.column_name
+                    and not attributes.attisdropped
+                    and pg_catalog.format_type(attributes.atttypid, attributes.atttypmod) = expected_columns.data_type
+            )
+        )
+        order by tenant_schemas.tenant_schema collate "C"
+    {%- endset -%}
+    {%- set compatible = run_query(check_sql).columns[0].values() | list -%}
+    {%- for tenant_schema in tenant_schemas if tenant_schema not in compatible -%}
+        {{ log("product_images: " ~ tenant_schema ~ " has a product_images or product_images_rejects table this project did not make "
+            ~ "(missing columns or other types): it is left out of the union views", info=True) }}
+    {%- endfor -%}
+    {{ return(compatible) }}
+{% endmacro %}

@@ -45,7 +45,10 @@ begin
             invocation_id, tenant_schema, status, started_at, finished_at, message
         ) values (
             {{ quote_literal(invocation_id) }}, {{ tenant }}, 'skipped', v_started_at, clock_timestamp(),
-            'products.images does not exist (already cleaned up): product_images left untouched'
+            case
+                when to_regclass({{ quote_literal(products) }}) is null then 'no products table: not a tenant yet'
+                else 'products.images does not exist (already cleaned up): product_images left untouched'
+            end
         );
         return;
     end if;

@@ -6,12 +6,17 @@ a Unix socket inside its data directory; nothing here is meant for production.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 
-def start_embedded_postgres(data_dir: str | Path, *, keep_running: bool = False) -> dict[str, str]:
+def start_embedded_postgres(
+    data_dir: str | Path, *, keep_running: bool = False, delete_at_exit: bool = False
+) -> dict[str, str]:
     """Start (or reuse) an embedded PostgreSQL whose data lives in ``data_dir``.
 
     Args:
@@ -20,6 +25,7 @@ def start_embedded_postgres(data_dir: str | Path, *, keep_running: bool = False)
             socket inside it is limited to 107 bytes by the kernel.
         keep_running: leave the server running when this process exits
             (default: stop it at exit, keeping the data).
+        delete_at_exit: stop it and delete ``data_dir`` when this process exits (tests).
 
     Returns:
         The libpq variables that reach it: ``{"PGHOST": <socket dir>, "PGPORT": ...,
@@ -31,9 +37,10 @@ def start_embedded_postgres(data_dir: str | Path, *, keep_running: bool = False)
     """
     import pgserver  # imported here: only the demo and the tests need it
 
-    server: Any = pgserver.get_server(Path(data_dir), cleanup_mode=None if keep_running else "stop")
+    data_dir = reachable_data_dir(Path(data_dir))
+    server: Any = pgserver.get_server(data_dir, cleanup_mode=None if keep_running else ("delete" if delete_at_exit else "stop"))
     uri = server.get_uri()
-    host = str(Path(data_dir).resolve())
+    host = str(data_dir.resolve())
     if "host=" in uri:
         host = uri.split("host=", 1)[1].split("&", 1)[0]
     return {
@@ -42,6 +49,33 @@ def start_embedded_postgres(data_dir: str | Path, *, keep_running: bool = False)
         "PGUSER": "postgres",
         "PGDATABASE": "postgres",
     }
+
+
+def reachable_data_dir(data_dir: Path) -> Path:
+    """Where the embedded cluster can really live.
+
+    When this process runs as root, pgserver runs PostgreSQL as an unprivileged
+    user, which must be able to traverse every parent of the data directory
+    (PostgreSQL opens some files by absolute path: a checkpoint PANICs with
+    "Permission denied" otherwise). If a parent is closed to others, the data goes
+    to a stable folder under the system temporary directory instead, named after
+    ``data_dir``, and a line on stderr says so.
+
+    Args:
+        data_dir: the wanted data directory.
+
+    Returns:
+        ``data_dir`` itself, or its stand-in under ``tempfile.gettempdir()``.
+    """
+    if os.geteuid() != 0:
+        return data_dir
+    resolved = data_dir.resolve()
+    if all(parent.stat().st_mode & 0o001 for parent in resolved.parents if parent.exists()):
+        return data_dir
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    stand_in = Path(tempfile.gettempdir()) / f"product-images-pgdata-{digest}"
+    print(f"embedded PostgreSQL: {resolved.parent} is closed to other users; using {stand_in}", file=sys.stderr)
+    return stand_in
 
 
 def use_embedded_postgres_unless_configured(data_dir: str | Path) -> str:

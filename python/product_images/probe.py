@@ -201,8 +201,13 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
-def _measure(data: bytes) -> tuple[int, int, int | None] | None:
-    """(width, height, EXIF orientation or None) as stored, from a whole or partial file; None if unreadable."""
+def _measure(data: bytes, *, complete: bool) -> tuple[int, int, int | None] | None:
+    """(width, height, EXIF orientation or None) as stored; None if unreadable.
+
+    ``data`` is the whole file (``complete``) or its first bytes. Pillow is the fallback for
+    whole files only: on a prefix it needs the same header imagesize lacked, and it warns
+    about the truncated EXIF/IFD it then meets.
+    """
     try:
         # exif_rotation=False: imagesize 2.x would otherwise swap width/height for orientations 5..8;
         # get_info still reports the orientation in .rotation (-1 when absent).
@@ -211,6 +216,8 @@ def _measure(data: bytes) -> tuple[int, int, int | None] | None:
             return info.width, info.height, info.rotation if 1 <= info.rotation <= 8 else None
     except Exception:  # noqa: BLE001 - parser of untrusted bytes; imagesize.get() itself catches Exception
         pass
+    if not complete:
+        return None
     try:
         # Pillow parses headers lazily: open() reads the size without decoding pixels.
         with Image.open(io.BytesIO(data)) as image:
@@ -314,7 +321,7 @@ class _Reader:
         if content_range:
             match = _CONTENT_RANGE.match(content_range.strip())
             if match is None:
-                body_bytes = self._read_body(response, 0)  # noqa: F841 - close the stream
+                response["Body"].close()
                 raise _Failed(ProbeError.NETWORK, f"unparseable Content-Range {content_range!r}")
             range_start, range_end, total = (int(group) for group in match.groups())
             data = self._read_body(response, length)
@@ -323,14 +330,14 @@ class _Reader:
                                                   f"{content_range!r} with {len(data)} body bytes")
             self.size = total
             return data
-        # 200 without Content-Range: the store sent the whole object (ranges unsupported, or
-        # it fits in the range); read only what was asked for.
+        # 200 without Content-Range: the store sent the whole object (it ignores Range, or
+        # answers so for small objects); read no further than the range asked for.
         total = int(response.get("ContentLength", 0))
-        data = self._read_body(response, length if start == 0 else None)
-        if len(data) != min(length, total) and start == 0:
-            raise _Failed(ProbeError.NETWORK, f"short read: {len(data)} of {min(length, total)} bytes")
+        data = self._read_body(response, start + length)
+        if len(data) != min(start + length, total):
+            raise _Failed(ProbeError.NETWORK, f"short read: {len(data)} of {min(start + length, total)} bytes")
         self.size = total
-        return data if start == 0 else data[start:start + length]
+        return data[start:]
 
     def get_full(self) -> bytes:
         """The whole object (If-Match the ETag seen so far)."""
@@ -383,22 +390,25 @@ def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk
     def have(start: int, end: int) -> bool:
         return any(lo <= start and min(end, total) <= hi for lo, hi in known)
 
-    def fetch(position: int) -> bool:
-        length = min(chunk, total - position)
+    def ensure(start: int, end: int) -> bool:
+        """Bytes [start, end) in hand, fetching a chunk at ``start`` if needed; False past the budget."""
+        if have(start, end):
+            return True
+        length = min(chunk, total - start)
         if reader.bytes_downloaded + length > budget:
             return False
-        data = reader.get_range(position, length)
-        if len(buffer) < position:
-            buffer.extend(bytes(position - len(buffer)))
-        buffer[position:position + len(data)] = data
-        known.append((position, position + len(data)))
-        return True
+        data = reader.get_range(start, length)
+        if len(buffer) < start:
+            buffer.extend(bytes(start - len(buffer)))
+        buffer[start:start + len(data)] = data
+        known.append((start, start + len(data)))
+        return have(start, end)
 
     position = 2  # after SOI
     while True:
         if position + 4 > total:
             raise _Failed(ProbeError.CORRUPT, f"JPEG of {total} bytes ends at byte {position} before its SOF (size) marker")
-        if not have(position, position + 4) and not fetch(position):
+        if not ensure(position, position + 4):
             return None
         if buffer[position] != 0xFF:
             return None
@@ -420,7 +430,7 @@ def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk
             if sof_end > total:
                 raise _Failed(ProbeError.CORRUPT, f"JPEG of {total} bytes ends inside its SOF segment at byte {position}")
             # precision (1) + height (2) + width (2) + components (1) after the 4-byte marker/length.
-            if not have(position, position + 10) and not fetch(position):
+            if not ensure(position, position + 10):
                 return None
             return bytes(buffer[:sof_end])
         position += 2 + length
@@ -492,7 +502,7 @@ def probe_object(
         if reader.mime_type is None:
             raise _Failed(ProbeError.NOT_IMAGE, f"no image signature in the first bytes: {head[:24]!r}")
 
-        measured = _measure(head)
+        measured = _measure(head, complete=len(head) >= total)
         if measured is not None:
             return reader.result(measured)
         if len(head) >= total:
@@ -501,14 +511,14 @@ def probe_object(
         if reader.mime_type == "image/jpeg":
             header = _jpeg_header(reader, head, total, budget=max_header_bytes, chunk=NEXT_RANGE_BYTES)
             if header is not None:
-                measured = _measure(header)
+                measured = _measure(header, complete=False)
                 if measured is None:
                     raise _Failed(ProbeError.CORRUPT, f"JPEG SOF segment unreadable (header of {len(header)} bytes)")
                 return reader.result(measured)
 
         data = _full_or_too_large(reader, max_full_bytes,
                                   f"size header not found within {reader.bytes_downloaded} bytes of ranged reads")
-        measured = _measure(data)
+        measured = _measure(data, complete=True)
         if measured is None:
             raise _Failed(ProbeError.CORRUPT, f"{reader.mime_type} of {len(data)} bytes: dimensions unreadable")
         return reader.result(measured)

@@ -35,7 +35,7 @@ from botocore.config import Config
 __all__ = [
     "CONNECT_TIMEOUT_SECONDS",
     "READ_TIMEOUT_SECONDS",
-    "MAX_ATTEMPTS",
+    "MAX_RETRIES",
     "MappingRule",
     "ObjectRef",
     "UrlMapping",
@@ -46,9 +46,10 @@ __all__ = [
 CONNECT_TIMEOUT_SECONDS = 5.0
 #: Seconds to wait between two reads on an open connection (not a total per request).
 READ_TIMEOUT_SECONDS = 30.0
-#: Total attempts per request (first try + retries), botocore "standard" retry mode:
-#: retries connection errors, timeouts, throttling and 5xx with exponential backoff.
-MAX_ATTEMPTS = 5
+#: botocore ``retries["max_attempts"]``, which counts RETRIES after the first attempt
+#: (botocore stores it as ``total_max_attempts`` = 6). "standard" mode retries connection
+#: errors, timeouts, throttling and 5xx with exponential backoff (random, up to 20 s each).
+MAX_RETRIES = 5
 
 _ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 _REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -82,7 +83,9 @@ def s3_client(*, max_pool_connections: int = 32, endpoint_url: str | None = None
           ``response_checksum_validation="when_required"``: boto3 >= 1.36 otherwise sends
           CRC32 checksum headers/trailers (aws-chunked uploads) by default, which R2 and
           other S3-compatible stores reject or mishandle;
-        * ``retries={"mode": "standard", "max_attempts": 5}``;
+        * ``retries={"mode": "standard", "max_attempts": 5}``: up to 5 retries, so 6 attempts
+          (read back from ``client.meta.config.retries`` as ``{"mode": "standard",
+          "total_max_attempts": 6}``);
         * ``connect_timeout`` 5 s, ``read_timeout`` 30 s (see the module constants);
         * signature v4 (R2 only accepts SigV4); path-style addressing when an endpoint
           is given (works on R2, MinIO and moto alike), botocore's default otherwise;
@@ -121,7 +124,7 @@ def s3_client(*, max_pool_connections: int = 32, endpoint_url: str | None = None
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
         max_pool_connections=max_pool_connections,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "max_attempts": MAX_RETRIES},
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=READ_TIMEOUT_SECONDS,
         tcp_keepalive=True,
@@ -171,7 +174,8 @@ class MappingRule:
 class UrlMapping:
     """Ordered rules turning image URLs into stored objects; the longest matching prefix wins.
 
-    ``rules`` is a tuple of :class:`MappingRule`; at least one, with distinct prefixes.
+    ``rules`` is a tuple (a list is converted) of :class:`MappingRule`; at least one, with
+    distinct prefixes. Build it directly, or with :meth:`from_env`.
 
     Raises:
         ValueError: no rules, or two rules with the same ``url_prefix``.
@@ -180,6 +184,7 @@ class UrlMapping:
     rules: tuple[MappingRule, ...]
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", tuple(self.rules))  # accept a list, keep the mapping hashable
         if not self.rules:
             raise ValueError("a UrlMapping needs at least one rule")
         prefixes = [rule.url_prefix for rule in self.rules]
@@ -237,7 +242,8 @@ class UrlMapping:
         The longest ``url_prefix`` that the URL starts with wins; the rest of the URL,
         without its query string (``?...``) and fragment (``#...``), is percent-decoded
         as UTF-8 (``%20`` → space; ``+`` stays ``+``, as in URL paths) and appended to
-        the rule's ``key_prefix``.
+        the rule's ``key_prefix``. Bytes that are not UTF-8 (``%FF``) decode to U+FFFD, a key
+        that cannot exist, so such URLs probe as ``missing``.
 
         Args:
             url: the URL as stored in the database.

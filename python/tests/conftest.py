@@ -1,0 +1,116 @@
+"""Fixtures: a real PostgreSQL (embedded unless PGHOST is set), one fresh database
+per test module, and a private copy of the dbt project per module for dbt runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from product_images.connection import connect
+from product_images.dbt_project import PROJECT_DIR, DbtResult, run_dbt
+from product_images.embedded import start_embedded_postgres
+
+PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", ".sqlfluff", ".sqlfluffignore")
+
+
+@pytest.fixture(scope="session")
+def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """libpq variables of the server the tests use: $PGHOST's, or a fresh embedded one."""
+    if os.environ.get("PGHOST"):
+        return {name: os.environ[name] for name in ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD") if name in os.environ}
+    # Not under pytest's basetemp: that folder is closed to the server's own user.
+    env = start_embedded_postgres(Path(tempfile.mkdtemp(prefix="product-images-test-pg-")), delete_at_exit=True)
+    os.environ.update(env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def database(postgres_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for this test module; PGDATABASE points at it."""
+    name = f"test_{request.module.__name__.rsplit('.', 1)[-1]}_{uuid.uuid4().hex[:6]}".lower()
+    with connect(autocommit=True, dbname="postgres") as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    previous = os.environ.get("PGDATABASE")
+    os.environ["PGDATABASE"] = name
+    yield name
+    if previous is None:
+        os.environ.pop("PGDATABASE", None)
+    else:
+        os.environ["PGDATABASE"] = previous
+    with connect(autocommit=True, dbname="postgres") as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
+def conn(database: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the module's database."""
+    with connect(autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the dbt project (its own target/, logs/ and seeds)."""
+    copy = tmp_path_factory.mktemp("project")
+    for part in PROJECT_PARTS:
+        source = PROJECT_DIR / part
+        if source.is_dir():
+            shutil.copytree(source, copy / part)
+        else:
+            shutil.copyfile(source, copy / part)
+    profiles = copy / "target" / "profiles"
+    profiles.mkdir(parents=True)
+    shutil.copyfile(PROJECT_DIR / "profiles.example.yml", profiles / "profiles.yml")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def dbt(project_dir: Path, database: str) -> Callable[..., DbtResult]:
+    """``dbt("run", "--select", "product_images")`` runs real dbt on the module's database."""
+
+    def invoke(*args: str) -> DbtResult:
+        return run_dbt(list(args), project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
+
+    return invoke
+
+
+def write_overrides(project_dir: Path, rows: list[tuple[Any, ...]]) -> None:
+    """Write the project copy's label_overrides seed (tenant_schema, product_id, url, is_label, note)."""
+    lines = ["tenant_schema,product_id,url,is_label,note"]
+    lines += [",".join(str(value).lower() if isinstance(value, bool) else str(value) for value in row) for row in rows]
+    (project_dir / "seeds" / "label_overrides.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run_log(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """The latest run's rows of product_images_runs, by tenant schema."""
+    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        rows = cur.execute(
+            """
+            select * from product_images.product_images_runs
+            where invocation_id = (
+                select invocation_id from product_images.product_images_runs order by started_at desc limit 1
+            )
+            """
+        ).fetchall()
+    return {row["tenant_schema"]: row for row in rows}
+
+
+def table_rows(conn: psycopg.Connection, tenant: str, columns: str = "*") -> list[tuple[Any, ...]]:
+    """Every row of <tenant>.product_images, ordered by product_id, position, id."""
+    return conn.execute(
+        sql.SQL("select " + columns + " from {} order by product_id, position, id").format(
+            sql.Identifier(tenant, "product_images")
+        )
+    ).fetchall()
+
+
+CallableDbt = Callable[..., DbtResult]
