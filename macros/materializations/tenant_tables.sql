@@ -46,6 +46,10 @@
     {%- endif -%}
 
     {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
+    {%- if full_refresh %}
+        {#- The union views depend on every tenant's tables: out of the way first. -#}
+        {% do adapter.execute("drop view if exists " ~ target_relation ~ ", " ~ rejects_view, auto_begin=True) %}
+    {%- endif %}
     {% do adapter.commit() %}
 
     {%- for tenant in tenants if not tenant.has_images_column -%}

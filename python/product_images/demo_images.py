@@ -382,7 +382,7 @@ def demo_image_catalog() -> list[DemoImage]:
 
     Returns:
         A new list of :class:`DemoImage` (18 entries; keys are unique; generated once
-        per process, about half a second, then cached). Object-level failures that
+        per process, about one second, then cached). Object-level failures that
         need a store (``missing``, ``access_denied``, ``network``, ``too_large``) are
         not in the catalog.
 
