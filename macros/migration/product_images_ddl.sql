@@ -18,6 +18,12 @@
         {'name': 'updated_at', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz not null default now()'},
         {'name': 'source_index', 'data_type': 'integer', 'definition': 'integer'},
         {'name': 'legacy_element', 'data_type': 'jsonb', 'definition': 'jsonb'},
+        {'name': 'exif_orientation', 'data_type': 'smallint', 'definition': 'smallint check (exif_orientation between 1 and 8)'},
+        {'name': 'metadata_probed_at', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz'},
+        {'name': 'metadata_etag', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'metadata_error', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'metadata_claimed_by', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'metadata_claimed_until', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz'},
     ]) }}
 {% endmacro %}
 

@@ -142,7 +142,9 @@ def test_table_shape_constraints_indexes_and_grants(conn, migrated):
         ("is_label", "boolean"), ("label_source", "text"), ("alt_text", "text"), ("tags", "ARRAY"),
         ("mime_type", "text"), ("file_size", "bigint"), ("width", "integer"), ("height", "integer"),
         ("created_at", "timestamp with time zone"), ("updated_at", "timestamp with time zone"),
-        ("source_index", "integer"), ("legacy_element", "jsonb"),
+        ("source_index", "integer"), ("legacy_element", "jsonb"), ("exif_orientation", "smallint"),
+        ("metadata_probed_at", "timestamp with time zone"), ("metadata_etag", "text"), ("metadata_error", "text"),
+        ("metadata_claimed_by", "text"), ("metadata_claimed_until", "timestamp with time zone"),
     ]
     constraints = dict(conn.execute(
         "select conname, pg_get_constraintdef(oid) from pg_constraint "
