@@ -1,0 +1,37 @@
+"""`make demo` on a fresh database: every demo product accounted for, and a rerun inserts nothing."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from product_images.demo import label_precision, run_demo
+from product_images.report import tenant_reports
+
+
+def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, database):
+    out = io.StringIO()
+    assert run_demo(Console(file=out, width=200)) == 0
+    text = out.getvalue()
+    assert "demo data: loaded" in text
+    reports = {r.tenant_schema: r for r in tenant_reports(conn, "product_images")}
+    assert sorted(reports) == ["template_tenant", "user_1", "user_2", "user_4", "user_5"]
+    assert sum(r.products for r in reports.values()) == 3282
+    assert all(r.accounted_for and r.status == "success" for r in reports.values())
+    precision = label_precision(conn, "product_images")
+    assert (precision.price_tags, precision.found_price_tags) == (611, 611)
+    assert "3,282" in text and "611 of 611 price tags found" in text
+
+    before = conn.execute("select tenant_schema, id, updated_at from product_images.product_images order by 1, 2").fetchall()
+    out = io.StringIO()
+    assert run_demo(Console(file=out, width=200)) == 0
+    assert "demo data: already there, unchanged" in out.getvalue()
+    inserted = conn.execute(
+        "select sum(images_inserted), sum(images_updated) from product_images.product_images_runs "
+        "where invocation_id = (select invocation_id from product_images.product_images_runs order by started_at desc limit 1)"
+    ).fetchone()
+    assert inserted == (0, 0)
+    assert conn.execute(
+        "select tenant_schema, id, updated_at from product_images.product_images order by 1, 2"
+    ).fetchall() == before
