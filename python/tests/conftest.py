@@ -19,7 +19,7 @@ from product_images.connection import connect
 from product_images.dbt_project import PROJECT_DIR, DbtResult, run_dbt
 from product_images.embedded import start_embedded_postgres
 
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", ".sqlfluff", ".sqlfluffignore")
+PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", ".sqlfluff", ".sqlfluffignore", "gx")
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +64,7 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for part in PROJECT_PARTS:
         source = PROJECT_DIR / part
         if source.is_dir():
-            shutil.copytree(source, copy / part)
+            shutil.copytree(source, copy / part, ignore=shutil.ignore_patterns("uncommitted", "target", "logs"))
         else:
             shutil.copyfile(source, copy / part)
     profiles = copy / "target" / "profiles"
