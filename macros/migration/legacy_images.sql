@@ -21,13 +21,7 @@
             when jsonb_typeof(image_elements.element -> 'url') = 'string'
                 then image_elements.element ->> 'url'
         end as url,
-        case
-            when
-                jsonb_typeof(image_elements.element -> 'order') = 'number'
-                and (image_elements.element ->> 'order')::numeric
-                = trunc((image_elements.element ->> 'order')::numeric)
-                then (image_elements.element ->> 'order')::numeric
-        end as legacy_order,
+        {{ legacy_order_value('image_elements.element') }} as legacy_order,
         case
             when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
                 then {{ safe_timestamptz("image_elements.element ->> 'created_at'") }}
@@ -75,6 +69,17 @@
     from {{ products }}
     where jsonb_typeof({{ products }}.images) not in ('array', 'null')
 {% endmacro %}
+
+
+{% macro legacy_order_value(element) -%}
+    {#- The element's `order` as a number when it is an integer, else null (sorted last). -#}
+    case
+        when
+            jsonb_typeof({{ element }} -> 'order') = 'number'
+            and ({{ element }} ->> 'order')::numeric = trunc(({{ element }} ->> 'order')::numeric)
+            then ({{ element }} ->> 'order')::numeric
+    end
+{%- endmacro %}
 
 
 {% macro legacy_element_count(images) -%}

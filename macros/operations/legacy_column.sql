@@ -1,0 +1,336 @@
+{#- The last phase and its way back: backup, restore, drop and re-add products.images.
+    Each operation: dbt run-operation NAME --args '{tenants: [user_1], ...}'; one
+    transaction per tenant; see _macros.yml. -#}
+
+{% macro has_images_column_sql(tenant_schema) -%}
+    exists (
+        select 1 from pg_catalog.pg_attribute
+        where
+            attrelid = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }})
+            and attname = 'images'
+            and not attisdropped
+    )
+{%- endmacro %}
+
+
+{% macro backup_legacy_images(tenants=none) %}
+    {{ return(run_tenant_operations('backup_legacy_images', operation_tenants(tenants), backup_legacy_images_body)) }}
+{% endmacro %}
+
+
+{% macro backup_legacy_images_body(tenant_schema, dry_run) -%}
+    if not {{ has_images_column_sql(tenant_schema) }} then
+        v_status := 'skipped';
+        v_message := 'products.images does not exist (dropped): the existing backup is kept as it is';
+    else
+        create table if not exists {{ tenant_relation(tenant_schema, 'products_images_backup') }} (
+            product_id bigint primary key,
+            images jsonb,
+            taken_at timestamptz not null default now()
+        );
+        delete from {{ tenant_relation(tenant_schema, 'products_images_backup') }};
+        insert into {{ tenant_relation(tenant_schema, 'products_images_backup') }} (product_id, images, taken_at)
+        select id, images, now() from {{ tenant_relation(tenant_schema, 'products') }};
+        get diagnostics v_rows = row_count;
+        v_message := 'products.images copied to products_images_backup';
+    end if;
+{%- endmacro %}
+
+
+{% macro restore_images_jsonb(tenants=none) %}
+    {{ return(run_tenant_operations('restore_images_jsonb', operation_tenants(tenants), restore_images_jsonb_body)) }}
+{% endmacro %}
+
+
+{% macro restore_images_jsonb_body(tenant_schema, dry_run) -%}
+    if not {{ has_images_column_sql(tenant_schema) }} then
+        v_status := 'skipped';
+        v_message := 'products.images does not exist: use restore_legacy_images_column';
+    elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null then
+        v_status := 'skipped';
+        v_message := 'product_images does not exist (not migrated): products.images left as it is';
+    else
+        {{ write_images_jsonb_sql(tenant_schema) }}
+        get diagnostics v_rows = row_count;
+        v_message := 'products.images rebuilt from product_images and product_images_rejects';
+    end if;
+{%- endmacro %}
+
+
+{% macro restore_legacy_images_column(tenants=none) %}
+    {{ return(run_tenant_operations('restore_legacy_images_column', operation_tenants(tenants), restore_legacy_images_column_body)) }}
+{% endmacro %}
+
+
+{% macro restore_legacy_images_column_body(tenant_schema, dry_run) -%}
+    if {{ has_images_column_sql(tenant_schema) }} then
+        v_status := 'skipped';
+        v_message := 'products.images exists: nothing to re-add (restore_images_jsonb rewrites its values)';
+    elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null then
+        v_status := 'refused';
+        v_message := 'neither products.images nor product_images exists: restore products_images_backup by hand';
+    else
+        set local lock_timeout = '10s';
+        alter table {{ tenant_relation(tenant_schema, 'products') }} add column images jsonb;
+        {{ write_images_jsonb_sql(tenant_schema) }}
+        get diagnostics v_rows = row_count;
+        v_message := 'products.images re-added and filled from product_images and product_images_rejects';
+    end if;
+{%- endmacro %}
+
+
+{% macro drop_legacy_images_column(confirm=false, tenants=none) %}
+    {{ return(run_tenant_operations(
+        'drop_legacy_images_column', operation_tenants(tenants), drop_legacy_images_column_body,
+        dry_run=not confirm, refusal_fails=confirm
+    )) }}
+{% endmacro %}
+
+
+{% macro drop_legacy_images_column_body(tenant_schema, dry_run) -%}
+    {%- set backup = tenant_relation(tenant_schema, 'products_images_backup') -%}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    if not {{ has_images_column_sql(tenant_schema) }} then
+        v_status := 'skipped';
+        v_message := 'products.images already dropped';
+    elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null
+        or to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_rejects')) }}) is null then
+        v_status := 'refused';
+        v_message := 'not migrated: run dbt run --select product_images first';
+    elsif to_regclass({{ quote_literal(backup) }}) is null then
+        v_status := 'refused';
+        v_message := 'no backup: run dbt run-operation backup_legacy_images first';
+    else
+        select count(*), min(coalesce(products.id, backup.product_id))::text into v_count, v_example
+        from {{ products }} as products
+        full outer join {{ backup }} as backup on products.id = backup.product_id
+        where products.id is null or backup.product_id is null or products.images is distinct from backup.images;
+        if v_count > 0 then
+            v_status := 'refused';
+            v_message := 'the backup is out of date: ' || v_count || ' product(s) differ from products.images (e.g. product '
+                || v_example || '): run dbt run-operation backup_legacy_images again';
+        else
+            select count(distinct product_id), min(product_id)::text into v_count, v_example
+            from ({{ tenant_parity_problems_sql(tenant_schema) }}) as problems;
+            if v_count > 0 then
+                v_status := 'refused';
+                v_message := 'parity fails for ' || v_count || ' product(s) (e.g. product ' || v_example
+                    || '): JSONB elements and product_images rows + rejects differ; run dbt run and dbt test';
+            elsif {{ 'true' if dry_run else 'false' }} then
+                v_status := 'would_do';
+                v_message := 'parity holds and the backup is current: would drop products.images (confirm: true to do it)';
+            else
+                set local lock_timeout = '10s';
+                alter table {{ products }} drop column images;
+                v_message := 'products.images dropped (backup in products_images_backup)';
+            end if;
+        end if;
+    end if;
+{%- endmacro %}
+
+
+{% macro tenant_parity_problems_sql(tenant_schema) -%}
+    {#- One row (product_id, problem) per product whose JSONB and tables disagree:
+        element counts, or the multiset of usable URLs, in either direction. -#}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
+    with
+
+    jsonb_counts as (
+        select id as product_id, {{ legacy_element_count('images') }} as elements
+        from {{ products }}
+    ),
+
+    row_counts as (
+        select product_id, count(*) as loaded from {{ images }} group by product_id
+    ),
+
+    reject_counts as (
+        select product_id, count(*) as rejected from {{ rejects }} group by product_id
+    ),
+
+    jsonb_urls as (
+        select products.id as product_id, image_elements.element ->> 'url' as url
+        from {{ products }} as products
+        cross join lateral jsonb_array_elements(
+            case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
+        ) as image_elements (element)
+        where
+            jsonb_typeof(image_elements.element) = 'object'
+            and jsonb_typeof(image_elements.element -> 'url') = 'string'
+            and image_elements.element ->> 'url' !~ '^\s*$'
+    ),
+
+    row_urls as (
+        select product_id, url from {{ images }}
+    )
+
+    select
+        coalesce(jsonb_counts.product_id, row_counts.product_id, reject_counts.product_id) as product_id,
+        'element counts differ' as problem
+    from jsonb_counts
+    full outer join row_counts on jsonb_counts.product_id = row_counts.product_id
+    full outer join reject_counts
+        on coalesce(jsonb_counts.product_id, row_counts.product_id) = reject_counts.product_id
+    where coalesce(jsonb_counts.elements, 0) <> coalesce(row_counts.loaded, 0) + coalesce(reject_counts.rejected, 0)
+
+    union all
+
+    select product_id, 'url in the JSONB only' as problem
+    from (select product_id, url from jsonb_urls except all select product_id, url from row_urls) as jsonb_only
+
+    union all
+
+    select product_id, 'url in product_images only' as problem
+    from (select product_id, url from row_urls except all select product_id, url from jsonb_urls) as rows_only
+{%- endmacro %}
+
+
+{% macro write_images_jsonb_sql(tenant_schema) -%}
+    {#- One UPDATE that writes products.images from the tenant's tables, in the
+        legacy shape. A product whose rows are as the migration loaded them (each
+        row's element kept, positions still in the legacy order, array indexes
+        0..n-1 all present across rows and rejects) gets its original value back,
+        element for element. Any other gets [{url, order = position, created_at}]
+        in position order (extra keys of loaded elements kept), with the rejected
+        elements put back before what now stands at their old index. A product
+        rejected whole gets its non-array value back; one with nothing gets [], JSON
+        null or NULL as the sync table's md5 says it had. -#}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
+    {%- set synced = tenant_relation(tenant_schema, 'product_images_sync') -%}
+    with
+
+    image_rows as (
+        select
+            product_id,
+            id,
+            url,
+            position,
+            created_at,
+            source_index,
+            legacy_element,
+            (row_number() over (
+                partition by product_id
+                order by {{ legacy_order_value('legacy_element') }} asc nulls last, source_index asc, id asc
+            ) - 1)::integer as legacy_rank,
+            (row_number() over (partition by product_id order by position asc, id asc) - 1)::integer as position_rank
+        from {{ images }}
+    ),
+
+    reject_rows as (
+        select product_id, source_index, element from {{ rejects }}
+    ),
+
+    indexed_elements as (
+        select product_id, source_index from image_rows
+        union all
+        select product_id, source_index from reject_rows where source_index is not null
+    ),
+
+    exact_products as (
+        select image_rows.product_id
+        from image_rows
+        group by image_rows.product_id
+        having bool_and(
+            image_rows.legacy_element is not null
+            and image_rows.source_index is not null
+            and image_rows.legacy_element ->> 'url' is not distinct from image_rows.url
+            and image_rows.legacy_rank = image_rows.position_rank
+        )
+        intersect
+        select product_id
+        from indexed_elements
+        group by product_id
+        having
+            min(source_index) = 0
+            and max(source_index) = count(*) - 1
+            and count(distinct source_index) = count(*)
+    ),
+
+    restored_elements as (
+        select
+            image_rows.product_id,
+            image_rows.source_index::numeric as sort_key,
+            image_rows.legacy_element as element
+        from image_rows
+        where image_rows.product_id in (select product_id from exact_products)
+
+        union all
+
+        select
+            image_rows.product_id,
+            image_rows.position_rank::numeric as sort_key,
+            coalesce(image_rows.legacy_element, '{}'::jsonb) || jsonb_build_object(
+                'url', image_rows.url,
+                'order', image_rows.position_rank,
+                'created_at', coalesce(
+                    case
+                        when jsonb_typeof(image_rows.legacy_element -> 'created_at') = 'string'
+                            then image_rows.legacy_element -> 'created_at'
+                    end,
+                    to_jsonb(to_char(image_rows.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                )
+            ) as element
+        from image_rows
+        where image_rows.product_id not in (select product_id from exact_products)
+
+        union all
+
+        select
+            reject_rows.product_id,
+            case
+                when reject_rows.product_id in (select product_id from exact_products)
+                    then reject_rows.source_index::numeric
+                else reject_rows.source_index - 0.5
+            end as sort_key,
+            reject_rows.element
+        from reject_rows
+        where reject_rows.source_index is not null
+    ),
+
+    restored_arrays as (
+        select product_id, jsonb_agg(element order by sort_key) as images
+        from restored_elements
+        group by product_id
+    ),
+
+    restored_whole as (
+        select product_id, element as images
+        from reject_rows
+        where
+            source_index is null
+            and product_id not in (select product_id from restored_arrays)
+    ),
+
+    restored_empty as (
+        select
+            products.id as product_id,
+            case
+                when synced.images_md5 = md5('null') then 'null'::jsonb
+                when synced.images_md5 is not null then '[]'::jsonb
+            end as images
+        from {{ products }} as products
+        left join {{ synced }} as synced on products.id = synced.product_id
+        where
+            products.id not in (select product_id from restored_arrays)
+            and products.id not in (select product_id from restored_whole)
+    ),
+
+    restored as (
+        select product_id, images from restored_arrays
+        union all
+        select product_id, images from restored_whole
+        union all
+        select product_id, images from restored_empty
+    )
+
+    update {{ products }} as products
+    set images = restored.images
+    from restored
+    where
+        products.id = restored.product_id
+        and products.images is distinct from restored.images;
+{%- endmacro %}

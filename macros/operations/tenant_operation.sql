@@ -1,0 +1,100 @@
+{% macro product_images_operations_relation() %}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema, identifier='product_images_operations', type='table'
+    )) }}
+{% endmacro %}
+
+
+{% macro run_tenant_operations(operation, tenants, body_macro, dry_run=false, refusal_fails=false) %}
+    {#- Runs body_macro(tenant_schema) as one plpgsql block per tenant, each in its
+        own transaction under the tenant's advisory lock; an error rolls that tenant
+        back and is recorded. Returns the log rows; raises naming the failed tenants. -#}
+    {%- set log_relation = product_images_operations_relation() -%}
+    {% do adapter.execute(
+        "create schema if not exists " ~ quote_identifier(target.schema) ~ ";
+        create table if not exists " ~ log_relation ~ " (
+            invocation_id text not null,
+            operation text not null,
+            tenant_schema text not null,
+            status text not null check (status in ('done', 'skipped', 'refused', 'would_do', 'error')),
+            message text,
+            rows_affected bigint,
+            error_sqlstate text,
+            started_at timestamptz not null,
+            finished_at timestamptz not null,
+            primary key (invocation_id, operation, tenant_schema)
+        )", auto_begin=True) %}
+    {% do adapter.commit() %}
+    {%- for tenant_schema in tenants -%}
+        {%- set block -%}
+do $tenant_operation$
+declare
+    v_started_at timestamptz := clock_timestamp();
+    v_status text := 'done';
+    v_message text;
+    v_rows bigint;
+    v_count bigint;
+    v_example text;
+    v_sqlstate text;
+begin
+    perform pg_advisory_xact_lock(hashtextextended('product_images:' || {{ quote_literal(tenant_schema) }}, 0));
+    begin
+        {{ body_macro(tenant_schema, dry_run) }}
+        set constraints all immediate;
+    exception when others then
+        get stacked diagnostics v_sqlstate = returned_sqlstate, v_message = message_text;
+        v_status := 'error';
+    end;
+    insert into {{ log_relation }} (
+        invocation_id, operation, tenant_schema, status, message, rows_affected, error_sqlstate, started_at, finished_at
+    ) values (
+        {{ quote_literal(invocation_id) }}, {{ quote_literal(operation) }}, {{ quote_literal(tenant_schema) }},
+        v_status, v_message, v_rows, v_sqlstate, v_started_at, clock_timestamp()
+    );
+end
+$tenant_operation$
+        {%- endset -%}
+        {% do adapter.execute(block, auto_begin=True) %}
+        {% do adapter.commit() %}
+    {%- endfor -%}
+    {%- set rows = run_query(
+        "select tenant_schema, status, message, rows_affected, error_sqlstate from " ~ log_relation
+        ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " and operation = " ~ quote_literal(operation)
+        ~ " order by tenant_schema collate \"C\""
+    ) -%}
+    {%- set failed = [] -%}
+    {%- for row in rows -%}
+        {{ log(operation ~ ": " ~ row['tenant_schema'] ~ " " ~ row['status']
+            ~ (": " ~ row['message'] if row['message'] else "")
+            ~ (" (" ~ row['rows_affected'] ~ " products)" if row['rows_affected'] is not none else ""), info=True) }}
+        {%- if row['status'] == 'error' or (refusal_fails and row['status'] == 'refused') -%}
+            {%- do failed.append(row['tenant_schema'] ~ " (" ~ (row['error_sqlstate'] ~ ": " if row['error_sqlstate'] else "") ~ row['message'] ~ ")") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if failed -%}
+        {{ exceptions.raise_compiler_error(
+            operation ~ " failed or refused in " ~ failed | length ~ " of " ~ tenants | length ~ " tenant(s); each was left as it was, the others are done: "
+            ~ failed | join("; ")
+        ) }}
+    {%- endif -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+
+{% macro operation_tenants(tenants=none) %}
+    {#- The tenants an operation works on: all discovered tenants with a products
+        table, or the named ones (each must be a discovered tenant). -#}
+    {%- set discovered = discover_tenants() | selectattr('has_products') | map(attribute='schema') | list -%}
+    {%- if tenants is none -%}
+        {{ return(discovered) }}
+    {%- endif -%}
+    {%- if tenants is string -%}
+        {%- set tenants = [tenants] -%}
+    {%- endif -%}
+    {%- for tenant_schema in tenants if tenant_schema not in discovered -%}
+        {{ exceptions.raise_compiler_error(
+            "tenants: " ~ tenant_schema ~ " is not a tenant schema with a products table; tenants: " ~ discovered | join(", ")
+        ) }}
+    {%- endfor -%}
+    {{ return(tenants) }}
+{% endmacro %}
