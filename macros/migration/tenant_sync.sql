@@ -111,7 +111,9 @@ begin
                     ) as url_occurrence
                 from ({{ model_sql | replace(tenant_source('products'), 'pg_temp.pi_changed_products') }}) as model_rows;
 
-                -- The rows loaded from their JSONB earlier, keyed the same way.
+                -- The rows of those products, keyed the same way: rows loaded
+                -- earlier first, then rows the app added (so an element the app
+                -- also wrote to the JSONB is matched, not loaded twice).
                 create temporary table pi_matched_images on commit drop as
                 with loaded_images as (
                     select
@@ -121,12 +123,10 @@ begin
                         images.source_index,
                         row_number() over (
                             partition by images.product_id, images.url
-                            order by images.source_index nulls last, images.id
+                            order by images.source_index asc nulls last, images.id asc
                         ) as url_occurrence
                     from {{ images }} as images
-                    where
-                        images.product_id in (select id from pg_temp.pi_changed_products)
-                        and images.legacy_element is not null
+                    where images.product_id in (select id from pg_temp.pi_changed_products)
                 )
                 select
                     loaded_images.id,
@@ -143,8 +143,9 @@ begin
                         and loaded_images.url_occurrence = desired_images.url_occurrence;
 
                 -- Elements that moved in the array or changed keys: follow them.
-                -- Rows whose element left the JSONB keep their data (nothing is
-                -- deleted) and lose their source_index; the parity checks report them.
+                -- Rows whose element left the JSONB (or never was in it) keep
+                -- their data (nothing is deleted) and have no source_index; the
+                -- parity checks report them while the legacy column exists.
                 update {{ images }} as images
                 set
                     source_index = matched_images.source_index,
@@ -265,6 +266,7 @@ begin
                     images.id,
                     images.product_id,
                     images.position,
+                    images.source_index is not null as rule_eligible,
                     images.label_source as current_label_source,
                     case
                         when images.label_source = 'app' then images.is_label
@@ -279,7 +281,7 @@ begin
             labelled_images as (
                 select
                     id,
-                    {{ label_flag('human_is_label') }} as is_label,
+                    {{ label_flag('human_is_label', 'rule_eligible') }} as is_label,
                     case
                         when current_label_source = 'app' then 'app'
                         when human_is_label is not null then 'override'

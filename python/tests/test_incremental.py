@@ -172,3 +172,53 @@ def test_label_min_images_var(conn, dbt, tenants):
     ).fetchall()
     assert labelled == [(2,), (3,), (4,)]   # the products with 4 images
     assert dbt("test", "--vars", "{label_min_images: 4}").success
+    assert dbt(*RUN, "--full-refresh", "--vars", "{allow_full_refresh: true}").success
+
+
+def test_the_rule_ignores_photos_the_app_added(conn, dbt, tenants):
+    make_tenant(conn, "user_5", {1: photos(1, 3, "user_5")})
+    run_ok(dbt)
+    conn.execute(
+        "insert into user_5.product_images (product_id, url, position) values (1, %s, 3)", (U + "user_5/1/app.jpg",)
+    )
+    set_images(conn, "user_5", 1, photos(1, 3, "user_5") + [photo(U + "user_5/1/new.jpg", 3)])
+    run_ok(dbt)
+    rows = conn.execute(
+        "select url, position, is_label, label_source from user_5.product_images where product_id = 1 order by position"
+    ).fetchall()
+    assert rows == [
+        (U + "user_5/1/0.jpg", 0, False, "rule"),
+        (U + "user_5/1/1.jpg", 1, False, "rule"),
+        (U + "user_5/1/2.jpg", 2, False, "rule"),
+        (U + "user_5/1/new.jpg", 3, True, "rule"),
+        (U + "user_5/1/app.jpg", 4, False, "app"),
+    ]
+
+
+def test_an_element_the_app_also_wrote_to_the_jsonb_is_not_loaded_twice(conn, dbt, tenants):
+    conn.execute(
+        "insert into user_5.product_images (product_id, url, position) values (1, %s, 5)", (U + "user_5/1/both.jpg",)
+    )
+    set_images(conn, "user_5", 1, photos(1, 3, "user_5") + [
+        photo(U + "user_5/1/new.jpg", 3), photo(U + "user_5/1/app.jpg", 4), photo(U + "user_5/1/both.jpg", 5),
+    ])
+    run_ok(dbt)
+    rows = conn.execute(
+        "select url, position, source_index, label_source from user_5.product_images where product_id = 1 order by position"
+    ).fetchall()
+    assert [(url.rsplit("/", 1)[1], position, source_index, source) for url, position, source_index, source in rows] == [
+        ("0.jpg", 0, 0, "rule"), ("1.jpg", 1, 1, "rule"), ("2.jpg", 2, 2, "rule"),
+        ("new.jpg", 3, 3, "rule"), ("app.jpg", 4, 4, "app"), ("both.jpg", 5, 5, "app"),
+    ]
+    result = dbt("test")
+    assert result.success, [(r.node.name, r.failures) for r in result.node_results() if r.status != "pass"]
+
+
+def test_a_table_made_by_an_older_version_gains_the_new_columns(conn, dbt, tenants):
+    conn.execute("alter table user_3.product_images drop column metadata_error cascade, drop column exif_orientation")
+    run_ok(dbt)
+    columns = {row[0] for row in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'user_3' and table_name = 'product_images'"
+    ).fetchall()}
+    assert {"metadata_error", "exif_orientation"} <= columns
+    assert run_log(conn)["user_3"]["status"] == "success"

@@ -1,7 +1,9 @@
 {% test one_label_per_product(model, min_images=none) %}
 
     {#- Fails for every product that breaks the label rule, computed here from the
-        rows and the overrides seed, independently of the model's SQL. -#}
+        rows and the overrides seed, independently of the model's SQL. The rule
+        considers the images loaded from the product's current JSONB
+        (source_index not null); rows the app added carry the app's own decision. -#}
     {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
 
     with
@@ -21,7 +23,8 @@
             {{ model }}.position,
             {{ model }}.is_label,
             {{ model }}.label_source,
-            max({{ model }}.position) over (
+            {{ model }}.source_index is not null as rule_eligible,
+            max({{ model }}.position) filter (where {{ model }}.source_index is not null) over (
                 partition by {{ model }}.tenant_schema, {{ model }}.product_id
             ) as last_position,
             overrides.is_label as override_is_label
@@ -40,6 +43,7 @@
             tenant_schema,
             product_id,
             count(*) as images,
+            count(*) filter (where rule_eligible) as eligible_images,
             count(*) filter (where is_label) as labels,
             bool_or(label_source in ('app', 'override') and not is_label) as has_human_no_label,
             bool_or(label_source in ('app', 'override') and is_label) as has_human_label,
@@ -59,10 +63,10 @@
             when has_ignored_override then 'an override in label_overrides is not applied'
             when has_stale_override then 'label_source is override but label_overrides has no row for the image'
             when has_rule_label_not_last then 'the rule labelled an image that is not the last'
-            when labels = 0 and images >= {{ min_images | int }} and not has_human_no_label
-                then 'no label on a product with {{ min_images | int }} or more images'
-            when labels = 1 and images < {{ min_images | int }} and not has_human_label
-                then 'a label on a product with fewer than {{ min_images | int }} images'
+            when labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label
+                then 'no label on a product with {{ min_images | int }} or more images from its JSONB'
+            when labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label
+                then 'a label on a product with fewer than {{ min_images | int }} images from its JSONB'
         end as problem
     from products
     where
@@ -70,7 +74,7 @@
         or has_ignored_override
         or has_stale_override
         or has_rule_label_not_last
-        or (labels = 0 and images >= {{ min_images | int }} and not has_human_no_label)
-        or (labels = 1 and images < {{ min_images | int }} and not has_human_label)
+        or (labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label)
+        or (labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label)
 
 {% endtest %}
