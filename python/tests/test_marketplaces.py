@@ -472,7 +472,7 @@ def image_lists(draw: st.DrawFn) -> list[ProductImage]:
     ]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # timing belongs to bench/, not to tests
 @given(
     images=image_lists(),
     extra=st.integers(min_value=0, max_value=30),
