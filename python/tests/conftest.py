@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from product_images.connection import connect
 from product_images.dbt_project import PROJECT_DIR, DbtResult, run_dbt
@@ -81,6 +82,17 @@ def dbt(project_dir: Path, database: str) -> Callable[..., DbtResult]:
         return run_dbt(list(args), project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
 
     return invoke
+
+
+@pytest.fixture
+def rebuild_user_1(conn: psycopg.Connection, dbt: Callable[..., DbtResult]) -> Iterator[None]:
+    """Undo a test's tampering with user_1: its JSONB back as it was, every table rebuilt from it."""
+    products = conn.execute("select id, images from user_1.products order by id").fetchall()
+    yield
+    with conn.cursor() as cur:
+        cur.executemany("update user_1.products set images = %s where id = %s",
+                        [(Jsonb(images) if images is not None else None, product_id) for product_id, images in products])
+    assert dbt("run", "--select", "product_images", "--full-refresh", "--vars", "{allow_full_refresh: true}").success
 
 
 def write_overrides(project_dir: Path, rows: list[tuple[Any, ...]]) -> None:

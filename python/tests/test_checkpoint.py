@@ -28,16 +28,6 @@ def migrated(conn, dbt):
     assert dbt("run", "--select", "product_images").success
 
 
-@pytest.fixture
-def restore(conn, dbt):
-    """Undo a test's tampering: JSONB back as it was, every table rebuilt from it."""
-    products = conn.execute("select id, images from user_1.products order by id").fetchall()
-    yield
-    for product_id, images in products:
-        set_images(conn, "user_1", product_id, images)
-    assert dbt("run", "--select", "product_images", "--full-refresh", "--vars", "{allow_full_refresh: true}").success
-
-
 def failures(report) -> dict[str, set[tuple[str, int | None]]]:
     """{check: {(tenant, product)}} of the failed expectations."""
     return {
@@ -60,7 +50,7 @@ def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
     assert report.data_docs_index.read_text().count("user_1") >= 1
 
 
-def test_a_deleted_row_is_named(conn, migrated, gx_dir, restore):
+def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     url = conn.execute("select url from user_1.product_images where product_id = 2 and position = 1").fetchone()[0]
     conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1", "user_2"], data_docs="none")
@@ -73,7 +63,7 @@ def test_a_deleted_row_is_named(conn, migrated, gx_dir, restore):
     assert missing.problem == "missing from product_images: " + url
 
 
-def test_a_duplicated_row_is_named(conn, migrated, gx_dir, restore):
+def test_a_duplicated_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     conn.execute(
         "insert into user_1.product_images (product_id, url, position, is_label, label_source) "
         "select product_id, url, 3, false, 'rule' from user_1.product_images where product_id = 3 and position = 0"
@@ -84,14 +74,14 @@ def test_a_duplicated_row_is_named(conn, migrated, gx_dir, restore):
     assert found["no_drift"] == {("user_1", 3)}
 
 
-def test_a_second_label_is_named(conn, migrated, gx_dir, restore):
+def test_a_second_label_is_named(conn, migrated, gx_dir, rebuild_user_1):
     conn.execute("update user_1.product_images set is_label = true where product_id = 4 and position = 0")
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert failures(report) == {"one_label_per_product": {("user_1", 4)}}
     assert next(o for o in report.outcomes if not o.success).failures[0].problem == "2 labels on 3 images"
 
 
-def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, restore):
+def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, rebuild_user_1):
     set_images(conn, "user_1", 1, photos(1, 3, "user_1") + [photo(U + "late.jpg", 3)])
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert failures(report) == {"elements_accounted_for": {("user_1", 1)}, "every_url_loaded": {("user_1", 1)}}

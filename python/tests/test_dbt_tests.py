@@ -22,24 +22,14 @@ def migrated(conn, dbt):
     assert dbt("test").success
 
 
-@pytest.fixture
-def rollback(conn, dbt):
-    """Undo a test's tampering: put the JSONB back and rebuild every table from it."""
-    products = conn.execute("select id, images from user_1.products order by id").fetchall()
-    yield
-    for product_id, images in products:
-        set_images(conn, "user_1", product_id, images)
-    assert dbt("run", "--select", "product_images", "--full-refresh", "--vars", "{allow_full_refresh: true}").success
-
-
-def test_a_deleted_row_fails_no_lost_images(conn, dbt, migrated, rollback):
+def test_a_deleted_row_fails_no_lost_images(conn, dbt, migrated, rebuild_user_1):
     conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
     failed = failing_tests(dbt("test"))
     assert failed["no_lost_images_product_images_"] == 1
     assert "positions_contiguous_product_images_" in failed
 
 
-def test_a_duplicated_row_fails_no_lost_images(conn, dbt, migrated, rollback):
+def test_a_duplicated_row_fails_no_lost_images(conn, dbt, migrated, rebuild_user_1):
     conn.execute(
         "insert into user_1.product_images (product_id, url, position, is_label, label_source, legacy_element, source_index) "
         "select product_id, url, 3, false, 'rule', legacy_element, source_index from user_1.product_images "
@@ -49,22 +39,22 @@ def test_a_duplicated_row_fails_no_lost_images(conn, dbt, migrated, rollback):
     assert failing_tests(dbt("test")) == {"no_lost_images_product_images_": 1, "one_label_per_product_product_images_": 1}
 
 
-def test_a_second_label_fails_one_label_per_product(conn, dbt, migrated, rollback):
+def test_a_second_label_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
     conn.execute("update user_1.product_images set is_label = true where product_id = 4 and position = 0")
     assert failing_tests(dbt("test")) == {"one_label_per_product_product_images_": 1}
 
 
-def test_an_element_appended_after_the_run_is_reported(conn, dbt, migrated, rollback):
+def test_an_element_appended_after_the_run_is_reported(conn, dbt, migrated, rebuild_user_1):
     set_images(conn, "user_1", 1, photos(1, 3, "user_1") + [photo(U + "late", 3)])
     assert failing_tests(dbt("test")) == {"no_lost_images_product_images_": 1}
 
 
-def test_a_removed_reject_fails_no_lost_images(conn, dbt, migrated, rollback):
+def test_a_removed_reject_fails_no_lost_images(conn, dbt, migrated, rebuild_user_1):
     conn.execute("delete from user_2.product_images_rejects")
     assert failing_tests(dbt("test")) == {"no_lost_images_product_images_": 1}
 
 
-def test_an_orphan_product_id_fails_tenant_relationships(conn, dbt, migrated, rollback):
+def test_an_orphan_product_id_fails_tenant_relationships(conn, dbt, migrated, rebuild_user_1):
     conn.execute("alter table user_1.product_images drop constraint product_images_product_id_fkey")
     try:
         conn.execute("insert into user_1.product_images (product_id, url, position) values (999, 'https://x/y', 0)")
