@@ -318,5 +318,14 @@ def _unexpected_rows(result: dict[str, Any], tenant: str) -> list[Failure]:
             Failure(str(row.get("tenant_schema", tenant)), row.get("product_id"), str(row.get("problem", row)))
             for row in rows
         ]
+    indexed = result.get("unexpected_index_list") or []
+    if indexed:
+        failures = []
+        for entry in indexed:
+            entry = dict(entry)
+            product_id, url = entry.pop("product_id", None), entry.pop("url", None)
+            values = ", ".join(f"{column} = {value!r}" for column, value in entry.items())
+            failures.append(Failure(tenant, product_id, f"{values} ({url})" if url else values))
+        return failures
     values = result.get("partial_unexpected_list") or []
-    return [Failure(tenant, None, f"unexpected value {value!r}") for value in values[:10]]
+    return [Failure(tenant, None, f"unexpected value {value!r}") for value in values]

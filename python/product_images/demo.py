@@ -73,8 +73,14 @@ def run_demo(console: Console, data_dir: Path = PROJECT_DIR / ".pgdata") -> int:
     Uses the database the libpq variables name, or starts the embedded PostgreSQL
     in ``data_dir`` when ``PGHOST`` is unset. Prints each step and a per-tenant table.
 
+    Then the image metadata backfill (``demo_storage.run_demo_backfill``): moto's S3 with a
+    picture per URL unless ``AWS_ENDPOINT_URL_S3`` is set, every tenant probed; then the
+    Great Expectations checkpoint ``product_images_migration`` over every tenant.
+
     Returns:
-        The process exit code: 0 when every step passed, else the failing dbt step's code.
+        The process exit code: 0 when every step passed, else the failing dbt step's code,
+        or the backfill's (1: could not run, 2: bad storage configuration), or 1 when
+        the checkpoint failed.
     """
     mode = use_embedded_postgres_unless_configured(data_dir)
     console.print(f"[bold]PostgreSQL[/bold]: {mode} ({describe_target()})")
@@ -102,7 +108,25 @@ def run_demo(console: Console, data_dir: Path = PROJECT_DIR / ".pgdata") -> int:
         f"(recall {precision.recall:.1%}). Review the rest in seeds/label_overrides.csv."
     )
     console.print("dbt: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
-    return 0
+
+    # Image metadata: moto's S3 with a picture per URL (unless AWS_ENDPOINT_URL_S3 is set), then the backfill.
+    from .demo_storage import run_demo_backfill
+
+    backfill_code = run_demo_backfill(console)
+    if backfill_code != 0:
+        return backfill_code
+
+    # The independent witness: the Great Expectations checkpoint, every tenant.
+    from .checkpoint_report import print_report
+    from .checkpoints import run_checkpoint
+
+    # The demo's storage holds broken objects on purpose (empty, missing, not an
+    # image): the metadata suite tolerates 1% of probed rows, as `mostly` allows.
+    report = run_checkpoint(
+        expectation_parameters={"mime_type_mostly": 0.99, "dimensions_mostly": 0.99, "file_size_mostly": 0.99}
+    )
+    print_report(console, report)
+    return 0 if report.success else 1
 
 
 def render_tenant_table(reports: list[TenantReport]) -> Table:

@@ -220,7 +220,7 @@ def build_gx_project(gx_dir: Path) -> None:
             name=CHECKPOINT,
             validation_definitions=definitions,
             actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": []},
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["product_id", "url"]},
         )
     )
 

@@ -54,7 +54,7 @@ def discover_tenants(
     Returns:
         Schema names (``str``), e.g. ``["template_tenant", "user_1", "user_2"]``: the
         schemas matching ``regex`` or listed in ``extra`` that hold a table (ordinary or
-        partitioned) named ``product_images``, i.e. tenants the migration has reached.
+        partitioned) named ``require_table``.
         Extra schemas that do not exist are silently absent.
 
     Raises:

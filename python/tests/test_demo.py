@@ -12,8 +12,9 @@ from product_images.report import tenant_reports
 
 def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, database):
     out = io.StringIO()
-    assert run_demo(Console(file=out, width=200)) == 0
+    code = run_demo(Console(file=out, width=200))
     text = out.getvalue()
+    assert code == 0, text[-4000:]
     assert "demo data: loaded" in text
     reports = {r.tenant_schema: r for r in tenant_reports(conn, "product_images")}
     assert sorted(reports) == ["template_tenant", "user_1", "user_2", "user_4", "user_5"]
@@ -22,6 +23,16 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     precision = label_precision(conn, "product_images")
     assert (precision.price_tags, precision.found_price_tags) == (611, 611)
     assert "3,282" in text and "611 of 611 price tags found" in text
+    # metadata for every demo image that exists, each failure with its reason
+    probed = dict(conn.execute(
+        "select coalesce(metadata_error, 'ok'), count(*) from product_images.product_images "
+        "where metadata_probed_at is not null group by 1"
+    ).fetchall())
+    assert sum(probed.values()) == sum(r.rows_loaded for r in reports.values())
+    assert set(probed) == {"ok", "missing", "empty", "not_image", "corrupt"}
+    # the independent witness passes
+    assert "checkpoint product_images_migration passed on 5 tenant(s)" in text
+    assert "Data Docs: " in text and "index.html" in text
 
     before = conn.execute("select tenant_schema, id, updated_at from product_images.product_images order by 1, 2").fetchall()
     out = io.StringIO()

@@ -12,7 +12,9 @@ U = "https://images.example.com/"
 @pytest.fixture(scope="module")
 def migrated(conn, dbt):
     """Tenants with well-formed, unusual and malformed JSONB, migrated once."""
-    conn.execute("create role reseller_app nologin")
+    # roles are cluster-wide: another module (the demo) may have made it already
+    conn.execute("do $$ begin if not exists (select from pg_roles where rolname = 'reseller_app') then "
+                 "create role reseller_app nologin; end if; end $$")
     make_tenant(conn, "user_1", {
         1: photos(1, 3),                       # label = position 2
         2: photos(2, 1),                       # one photo: no label
