@@ -61,12 +61,24 @@
 
     {#- Every tenant gets its block: it re-checks the legacy column under the
         tenant's lock and records a skip in the run log. -#}
+    {#- Rendered once for a placeholder tenant, then specialised per tenant by
+        replacing the placeholder's quoted identifier and literal: rendering the
+        block in Jinja for each tenant cost about 50 ms a tenant. A schema name
+        that is not a plain identifier is rendered on its own, to quote it right. -#}
+    {%- set placeholder = '__tenant_schema__' -%}
+    {%- set sync_template = tenant_sync_sql(placeholder, sql, runs_relation, overrides_relation, full_refresh=full_refresh) -%}
     {%- for tenant in tenants -%}
-        {%- set tenant_sql = sql | replace(tenant_schema_literal(), quote_literal(tenant.schema)) -%}
-        {% do adapter.execute(
-            tenant_sync_sql(tenant.schema, tenant_sql, runs_relation, overrides_relation, full_refresh=full_refresh),
-            auto_begin=True
-        ) %}
+        {%- if modules.re.match('^[A-Za-z_][A-Za-z0-9_$]*$', tenant.schema) -%}
+            {%- set tenant_block = sync_template
+                | replace(quote_identifier(placeholder), quote_identifier(tenant.schema))
+                | replace(quote_literal(placeholder), quote_literal(tenant.schema)) -%}
+        {%- else -%}
+            {%- set tenant_block = tenant_sync_sql(
+                tenant.schema, sql | replace(tenant_schema_literal(), quote_literal(tenant.schema)),
+                runs_relation, overrides_relation, full_refresh=full_refresh
+            ) -%}
+        {%- endif -%}
+        {% do adapter.execute(tenant_block, auto_begin=True) %}
         {% do adapter.commit() %}
     {%- endfor -%}
 

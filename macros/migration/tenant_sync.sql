@@ -26,6 +26,7 @@ declare
     v_rejects bigint;
     v_labels bigint;
     v_grant record;
+    v_changed_ids bigint[] := '{}';
     v_sqlstate text;
     v_message text;
     v_detail text;
@@ -86,20 +87,26 @@ begin
             {{ create_product_images_side_tables(tenant_schema) }}
 
             -- Only products whose JSONB changed since the last run are looked at:
-            -- a rerun on unchanged data writes nothing.
-            create temporary table pi_changed_products on commit drop as
-            select
-                products.id,
-                products.images,
-                md5(products.images::text) as images_md5
+            -- a rerun on unchanged data writes nothing (and creates no temporary table).
+            select count(*) into v_products_changed
             from {{ products }} as products
             left join {{ synced }} as synced
                 on products.id = synced.product_id
             where synced.images_md5 is distinct from md5(products.images::text);
-            get diagnostics v_products_changed = row_count;
 
             if v_products_changed > 0 then
+                create temporary table pi_changed_products on commit drop as
+                select
+                    products.id,
+                    products.images,
+                    md5(products.images::text) as images_md5
+                from {{ products }} as products
+                left join {{ synced }} as synced
+                    on products.id = synced.product_id
+                where synced.images_md5 is distinct from md5(products.images::text);
+                get diagnostics v_products_changed = row_count;
                 analyze pg_temp.pi_changed_products;
+                select array_agg(id) into v_changed_ids from pg_temp.pi_changed_products;
 
                 -- What the JSONB of those products says now, keyed by (product, url, occurrence).
                 create temporary table pi_desired_images on commit drop as
@@ -236,73 +243,77 @@ begin
 
             -- Labels: products whose JSONB changed, and products whose entry in
             -- the overrides seed was added, changed or removed.
-            create temporary table pi_label_products on commit drop as
-            with tenant_overrides as ({{ tenant_overrides }})
-            select id as product_id from pg_temp.pi_changed_products
-            union
-            select images.product_id
-            from {{ images }} as images
-            inner join tenant_overrides
-                on images.product_id = tenant_overrides.product_id and images.url = tenant_overrides.url
-            where
-                images.label_source <> 'app'
-                and (images.label_source <> 'override' or images.is_label <> tenant_overrides.is_label)
-            union
-            select images.product_id
-            from {{ images }} as images
-            where
-                images.label_source = 'override'
-                and not exists (
-                    select 1 from tenant_overrides
-                    where tenant_overrides.product_id = images.product_id and tenant_overrides.url = images.url
-                );
-
-            with
-
-            tenant_overrides as ({{ tenant_overrides }}),
-
-            image_decisions as (
-                select
-                    images.id,
-                    images.product_id,
-                    images.position,
-                    images.source_index is not null as rule_eligible,
-                    images.label_source as current_label_source,
-                    case
-                        when images.label_source = 'app' then images.is_label
-                        else tenant_overrides.is_label
-                    end as human_is_label
+            if v_products_changed > 0
+                or exists ({{ tenant_overrides }})
+                or exists (select 1 from {{ images }} as images where images.label_source = 'override') then
+                create temporary table pi_label_products on commit drop as
+                with tenant_overrides as ({{ tenant_overrides }})
+                select product_id from unnest(v_changed_ids) as changed (product_id)
+                union
+                select images.product_id
                 from {{ images }} as images
-                left join tenant_overrides
+                inner join tenant_overrides
                     on images.product_id = tenant_overrides.product_id and images.url = tenant_overrides.url
-                where images.product_id in (select product_id from pg_temp.pi_label_products)
-            ),
+                where
+                    images.label_source <> 'app'
+                    and (images.label_source <> 'override' or images.is_label <> tenant_overrides.is_label)
+                union
+                select images.product_id
+                from {{ images }} as images
+                where
+                    images.label_source = 'override'
+                    and not exists (
+                        select 1 from tenant_overrides
+                        where tenant_overrides.product_id = images.product_id and tenant_overrides.url = images.url
+                    );
 
-            labelled_images as (
-                select
-                    id,
-                    {{ label_flag('human_is_label', 'rule_eligible') }} as is_label,
-                    case
-                        when current_label_source = 'app' then 'app'
-                        when human_is_label is not null then 'override'
-                        else 'rule'
-                    end as label_source
-                from image_decisions
-            )
+                with
 
-            update {{ images }} as images
-            set
-                is_label = labelled_images.is_label,
-                label_source = labelled_images.label_source,
-                updated_at = now()
-            from labelled_images
-            where
-                images.id = labelled_images.id
-                and images.label_source <> 'app'
-                and (images.is_label, images.label_source)
-                is distinct from (labelled_images.is_label, labelled_images.label_source);
-            get diagnostics v_rows = row_count;
-            v_updated := v_updated + v_rows;
+                tenant_overrides as ({{ tenant_overrides }}),
+
+                image_decisions as (
+                    select
+                        images.id,
+                        images.product_id,
+                        images.position,
+                        images.source_index is not null as rule_eligible,
+                        images.label_source as current_label_source,
+                        case
+                            when images.label_source = 'app' then images.is_label
+                            else tenant_overrides.is_label
+                        end as human_is_label
+                    from {{ images }} as images
+                    left join tenant_overrides
+                        on images.product_id = tenant_overrides.product_id and images.url = tenant_overrides.url
+                    where images.product_id in (select product_id from pg_temp.pi_label_products)
+                ),
+
+                labelled_images as (
+                    select
+                        id,
+                        {{ label_flag('human_is_label', 'rule_eligible') }} as is_label,
+                        case
+                            when current_label_source = 'app' then 'app'
+                            when human_is_label is not null then 'override'
+                            else 'rule'
+                        end as label_source
+                    from image_decisions
+                )
+
+                update {{ images }} as images
+                set
+                    is_label = labelled_images.is_label,
+                    label_source = labelled_images.label_source,
+                    updated_at = now()
+                from labelled_images
+                where
+                    images.id = labelled_images.id
+                    and images.label_source <> 'app'
+                    and (images.is_label, images.label_source)
+                    is distinct from (labelled_images.is_label, labelled_images.label_source);
+                get diagnostics v_rows = row_count;
+                v_updated := v_updated + v_rows;
+            end if;
         end if;
 
         -- Deferred constraints are checked here, inside this tenant's error handler.
