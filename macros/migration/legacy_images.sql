@@ -22,10 +22,7 @@
                 then image_elements.element ->> 'url'
         end as url,
         {{ legacy_order_value('image_elements.element') }} as legacy_order,
-        case
-            when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
-                then {{ safe_timestamptz("image_elements.element ->> 'created_at'") }}
-        end as legacy_created_at,
+        {{ safe_timestamptz("element_text.created_at") }} as legacy_created_at,
         case
             when jsonb_typeof(image_elements.element) <> 'object'
                 then 'element is not an object (' || jsonb_typeof(image_elements.element) || ')'
@@ -45,6 +42,14 @@
             else '[]'::jsonb
         end
     ) with ordinality as image_elements (element, element_number)
+    cross join lateral (
+        select
+            case
+                when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
+                    then image_elements.element ->> 'created_at'
+            end as created_at
+        offset 0
+    ) as element_text
 {% endmacro %}
 
 
@@ -128,8 +133,17 @@
         PostgreSQL guarantees evaluation order only inside CASE. -#}
     case
         when
-            {{ text_expression }}
+            case
+                when {{ text_expression }} like '____-__-__T__:__:__Z'
+                    and translate({{ text_expression }}, '0123456789', '') = '--T::Z'
+                    then substr({{ text_expression }}, 6, 2) between '01' and '12'
+                        and substr({{ text_expression }}, 9, 2) between '01' and '31'
+                        and substr({{ text_expression }}, 12, 2) <= '23'
+                        and substr({{ text_expression }}, 15, 2) <= '59'
+                        and substr({{ text_expression }}, 18, 2) <= '59'
+                else {{ text_expression }}
             ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$'
+            end
             then case
                 when substr({{ text_expression }}, 1, 4)::integer >= 1
                     then case

@@ -63,7 +63,7 @@ begin
             v_mode := {{ quote_literal('full_refresh' if full_refresh else 'first_load') }};
 
             -- Bulk load into a bare table, then build the constraints and indexes.
-            {{ create_tenant_table(tenant_schema, 'product_images', product_images_columns()) }}
+            {{ create_tenant_table(tenant_schema, 'product_images', product_images_columns_without_pk()) }}
             insert into {{ images }} ({{ loaded_columns }})
             select {{ loaded_columns }}
             from ({{ model_sql | replace(tenant_source('products'), products) }}) as model_rows;
@@ -71,6 +71,11 @@ begin
             {{ add_product_images_constraints(tenant_schema) }}
             {{ copy_table_grants(tenant_schema, 'products', 'product_images') }}
 
+            create table {{ synced }} (
+                product_id bigint not null,
+                images_md5 text,
+                synced_at timestamptz not null default now()
+            );
             {{ create_product_images_side_tables(tenant_schema) }}
             insert into {{ rejects }} (product_id, source_index, element, reason)
             with legacy_products as (
@@ -81,6 +86,9 @@ begin
             insert into {{ synced }} (product_id, images_md5)
             select id, md5(images::text) from {{ products }} where images is not null;
             get diagnostics v_products_changed = row_count;
+            alter table {{ synced }}
+                add primary key (product_id),
+                add foreign key (product_id) references {{ products }} (id) on delete cascade;
         else
             v_mode := 'incremental';
             {{ add_missing_columns(tenant_schema, 'product_images', product_images_columns()) }}
