@@ -48,7 +48,6 @@
                 when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
                     then image_elements.element ->> 'created_at'
             end as created_at
-        offset 0
     ) as element_text
 {% endmacro %}
 
