@@ -222,6 +222,7 @@ def render_image(
     orientation: int | None = None,
     exif_comment_bytes: int = 0,
     icc_profile_bytes: int = 0,
+    grain: float = 0.0,
 ) -> bytes:
     """Draw one demo picture and encode it.
 
@@ -242,6 +243,11 @@ def render_image(
         icc_profile_bytes: JPEG only, embed a padded sRGB ICC profile of this many
             bytes; over 65,519 bytes Pillow splits it into several APP2 segments,
             all written before the SOF (size) marker.
+        grain: 0.0..1.0, the weight of per-pixel grey noise (seeded) blended into the
+            picture, like a camera sensor's: synthetic drawings compress far better than
+            photos, and grain brings JPEG/WebP sizes to a camera photo's (1600x1200 at
+            quality 85: about 0.1 MB without grain, 0.6 MB at 0.2, i.e. ~2.4 bits/pixel).
+            0 draws no noise and leaves the bytes as they were without this option.
 
     Returns:
         The encoded file as bytes.
@@ -260,10 +266,15 @@ def render_image(
         raise ValueError("progressive, cmyk, exif_comment_bytes and icc_profile_bytes apply to fmt='jpeg' only")
     if alpha and fmt not in ("png", "webp"):
         raise ValueError("alpha applies to fmt='png' or 'webp' only")
+    if not 0.0 <= grain <= 1.0:
+        raise ValueError(f"grain must be 0.0..1.0, got {grain!r}")
 
     rng = random.Random(f"{kind}:{seed}:{width}x{height}")
     draw = _draw_product if kind == "product" else _draw_label
     image = draw(width, height, rng)
+    if grain:
+        noise = Image.frombytes("L", (width, height), random.Random(f"grain:{seed}").randbytes(width * height))
+        image = Image.blend(image, Image.merge("RGB", [noise] * 3), grain)
 
     if alpha:
         mask = Image.new("L", (width, height), 0)

@@ -8,16 +8,26 @@ environment at it (until it stops), and runs the metadata backfill over every te
 
 The pictures come from :func:`~product_images.demo_images.render_image`: product
 photos, and price-tag photos for the URLs in ``demo.label_truth``, encoded as the
-URL's extension says (``.jpg`` JPEG, ``.png`` PNG, ``.webp`` WebP), 300-1200 px
-(PNGs 300-640 px, to keep memory down; about half the images have a side under
-500 px), JPEG/WebP quality 70. Rendering ~9,000 distinct pictures would take
-minutes, so :func:`plan_demo_objects` renders at most a few dozen variants per
-(kind, format) and reuses their bytes across keys, picking the variant from a hash
-of the key (deterministic). A few keys get the demo catalog's awkward cases
-instead (:data:`SPECIAL_CASES`): missing objects (deliberately not uploaded),
-zero-byte objects, an HTML error page saved as ``.jpg``, a JPEG cut before its
-size header, a JPEG with a 120 KB ICC profile before its SOF, a JPEG whose 65 KB
-EXIF segment straddles the first 64 KiB, EXIF orientation 6, CMYK, progressive.
+URL's extension says (``.jpg`` JPEG, ``.png`` PNG, ``.webp`` WebP), with camera-like
+grain so their sizes are a photo's, not a drawing's: three in four JPEG/WebP variants
+are marketplace-sized (1600 or 2048 px on the longest side, 0.4-0.9 MB), the others
+300-640 px (under eBay's 500 px minimum; 20-60 KB); PNG cut-outs are 300-640 px.
+Rendering ~9,000 distinct pictures would take minutes, so :func:`plan_demo_objects`
+renders at most a few dozen variants per (kind, format) and reuses their bytes across
+keys, picking the variant from a hash of the key (deterministic). A few keys get the
+demo catalog's awkward cases instead (:data:`SPECIAL_CASES`): missing objects
+(deliberately not uploaded), zero-byte objects, an HTML error page saved as ``.jpg``,
+a JPEG cut before its size header, a JPEG with a 120 KB ICC profile before its SOF, a
+JPEG whose 65 KB EXIF segment straddles the first 64 KiB, EXIF orientation 6, CMYK,
+progressive.
+
+That is about 4 GB for the demo's ~9,000 objects: more than a demo should hold in
+memory. moto keeps each object in a ``SpooledTemporaryFile``; :func:`start_demo_storage`
+sets its threshold (``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``) to :data:`MEMORY_OBJECT_BYTES`
+while it stores them, so objects above it live in unnamed temporary files (one open
+file each, under ``TMPDIR``; the operating system frees them when the process ends),
+raising the process's soft open-file limit when needed. When the hard limit or the
+free disk space is too small for that, objects stay in memory.
 
 Objects are loaded straight into moto's in-memory S3 backend (this process runs
 the server): moto's HTTP server handles about 100 requests/s on a small machine,
@@ -29,12 +39,15 @@ goes over HTTP, from a separate worker process (see :func:`run_demo_backfill`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import random
+import shutil
+import tempfile
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +62,7 @@ from .tenants import discover_tenants
 
 __all__ = [
     "DEMO_BUCKET",
+    "MEMORY_OBJECT_BYTES",
     "SPECIAL_CASES",
     "DemoStorage",
     "demo_urls",
@@ -74,12 +88,21 @@ SPECIAL_CASES: tuple[tuple[str, str | None, int], ...] = (
     ("progressive JPEG", "products/p-1001/side.jpg", 1),
 )
 
+#: Objects up to this many bytes stay in moto's memory; larger ones go to temporary files.
+MEMORY_OBJECT_BYTES = 64 * 1024
+
 # Distinct renders per (kind, format), reused across keys.
 _VARIANTS = {("product", "jpeg"): 40, ("product", "png"): 8, ("product", "webp"): 8,
              ("label", "jpeg"): 16, ("label", "png"): 4, ("label", "webp"): 4}
 _FORMAT_BY_EXTENSION = {"png": "png", "webp": "webp"}  # anything else: JPEG
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-_QUALITY = 70
+# Encoder settings per format: phone apps save JPEG at about quality 85; grain = camera noise.
+_ENCODING: dict[str, dict[str, Any]] = {"jpeg": {"quality": 85, "grain": 0.12},
+                                        "webp": {"quality": 80, "grain": 0.12},
+                                        "png": {"grain": 0.02}}
+_MARKETPLACE_SIZED_SHARE = 0.75  # of JPEG/WebP variants; the rest are small photos
+_LONG_SIDES = (1600, 2048)  # px: eBay's recommended 1600, and a common phone-app resize
+_ASPECTS = ((4, 3), (3, 4), (1, 1))
 
 
 @dataclass
@@ -92,6 +115,7 @@ class DemoStorage:
         objects: objects stored.
         missing_keys: keys planned but deliberately not stored (probe as ``missing``).
         total_bytes: bytes stored over all objects.
+        file_bytes: bytes of them held in temporary files rather than memory (0: all in memory).
         upload_seconds: time taken to store them.
         server: the ``moto.server.ThreadedMotoServer``; :meth:`stop` ends it.
         created_bucket: True when this call created the bucket (:meth:`stop` then deletes it).
@@ -106,6 +130,7 @@ class DemoStorage:
     total_bytes: int
     upload_seconds: float
     server: Any = field(repr=False)
+    file_bytes: int = 0
     created_bucket: bool = False
     previous_env: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -148,14 +173,23 @@ def _hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
 
 
+def _variant_size(fmt: str, rng: random.Random) -> tuple[int, int]:
+    """(width, height) in pixels of one variant: see the module docstring."""
+    if fmt == "png" or rng.random() >= _MARKETPLACE_SIZED_SHARE:
+        return rng.randint(300, 640), rng.randint(300, 640)
+    long_side = rng.choice(_LONG_SIDES)
+    across, down = rng.choice(_ASPECTS)
+    if across >= down:
+        return long_side, long_side * down // across
+    return long_side * across // down, long_side
+
+
 def _variant(kind: str, fmt: str, index: int, cache: dict[tuple[str, str, int], DemoImage]) -> DemoImage:
     """Render (once per plan) variant ``index`` of a (kind, format): size from a seeded RNG."""
     cached = cache.get((kind, fmt, index))
     if cached is None:
-        rng = random.Random(f"demo-storage:{kind}:{fmt}:{index}")
-        high = 640 if fmt == "png" else 1200
-        width, height = rng.randint(300, high), rng.randint(300, high)
-        data = render_image(kind, width, height, 1000 + index, fmt, quality=_QUALITY)
+        width, height = _variant_size(fmt, random.Random(f"demo-storage:{kind}:{fmt}:{index}"))
+        data = render_image(kind, width, height, 1000 + index, fmt, **_ENCODING[fmt])
         cached = DemoImage(key="", data=data, content_type=_CONTENT_TYPES[fmt], mime_type=_CONTENT_TYPES[fmt],
                            width=width, height=height, orientation=None, error=None,
                            description="price-tag label photo" if kind == "label" else "product photo")
@@ -183,7 +217,7 @@ def plan_demo_objects(
         with the outcome the prober must report: ordinary keys get a product photo (a label
         photo for ``label_urls``) in the extension's format; the first non-label ``.jpg``
         keys in hash order get the :data:`SPECIAL_CASES` (``error="missing"`` ones must not
-        be uploaded). Rendering costs about 0.05-0.15 s per distinct variant (at most 80).
+        be uploaded). Rendering costs about 0.02-0.2 s per distinct variant (at most 80).
 
     Raises:
         Nothing expected (Pillow's own errors if an encoder is missing).
@@ -249,6 +283,55 @@ def demo_urls(conn: psycopg.Connection) -> tuple[list[str], set[str]]:
     return sorted(urls), labels
 
 
+def _room_for_object_files(objects: Sequence[DemoImage]) -> bool:
+    """Whether moto may keep the objects above :data:`MEMORY_OBJECT_BYTES` in temporary files.
+
+    Needs one open file per such object (raises this process's soft ``RLIMIT_NOFILE`` to
+    the files it has open plus those plus 256, when the hard limit allows) and their bytes
+    plus 1 GB free under ``tempfile.gettempdir()``. False (keep them in memory) when either
+    is short, or on a system without ``resource`` (Windows).
+    """
+    large = [item for item in objects if len(item.data) > MEMORY_OBJECT_BYTES]
+    if not large:
+        return False
+    if shutil.disk_usage(tempfile.gettempdir()).free < sum(len(item.data) for item in large) + 10**9:
+        return False
+    try:
+        import resource
+    except ImportError:
+        return False
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return True
+    try:
+        open_now = len(os.listdir("/proc/self/fd"))  # Linux
+    except OSError:
+        open_now = soft  # elsewhere: assume the current limit is in use
+    wanted = open_now + len(large) + 256
+    if wanted <= soft:
+        return True
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        return False
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return True
+
+
+@contextlib.contextmanager
+def _moto_key_buffer(max_bytes: int | None) -> Iterator[None]:
+    """Objects moto creates meanwhile keep up to ``max_bytes`` in memory (None: moto's default, ~5 MB)."""
+    name = "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"
+    previous = os.environ.get(name)
+    if max_bytes is not None:
+        os.environ[name] = str(max_bytes)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def _store_in_backend(bucket: str, objects: Sequence[DemoImage]) -> None:
     """Write the objects straight into moto's in-process S3 backend (what a PutObject does)."""
     from moto.s3.models import s3_backends
@@ -279,6 +362,9 @@ def start_demo_storage(
             ``AWS_SESSION_TOKEN``, ``IMAGE_URL_MAP_FILE`` and ``IMAGE_KEY_PREFIX``, which would
             conflict. ``stop()`` restores them all.
         via_http: upload with PutObject over HTTP (8 threads) instead of moto's backend.
+
+    Objects over :data:`MEMORY_OBJECT_BYTES` go to temporary files when the open-file
+    limit and the free disk space allow (see the module docstring; ``file_bytes`` says).
 
     Returns:
         A running :class:`DemoStorage`; call ``stop()`` (or use it as a context manager).
@@ -321,12 +407,14 @@ def start_demo_storage(
             created_bucket = False
         stored = [item for item in objects if item.error != "missing"]
         started = time.perf_counter()
-        if via_http:
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(lambda item: client.put_object(Bucket=bucket, Key=item.key, Body=item.data,
-                                                             ContentType=item.content_type), stored))
-        else:
-            _store_in_backend(bucket, stored)
+        in_files = _room_for_object_files(stored)
+        with _moto_key_buffer(MEMORY_OBJECT_BYTES if in_files else None):
+            if via_http:
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(lambda item: client.put_object(Bucket=bucket, Key=item.key, Body=item.data,
+                                                                 ContentType=item.content_type), stored))
+            else:
+                _store_in_backend(bucket, stored)
         upload_seconds = time.perf_counter() - started
     except BaseException:
         DemoStorage(endpoint, bucket, 0, (), 0, 0.0, server, previous_env=previous_env).stop()
@@ -339,6 +427,7 @@ def start_demo_storage(
         total_bytes=sum(len(item.data) for item in stored),
         upload_seconds=upload_seconds,
         server=server,
+        file_bytes=sum(len(item.data) for item in stored if in_files and len(item.data) > MEMORY_OBJECT_BYTES),
         created_bucket=created_bucket,
         previous_env=previous_env,
     )
@@ -390,7 +479,8 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
                     storage = start_demo_storage(objects)
                     console.print(
                         f"demo storage: moto S3 at {storage.endpoint}, bucket {storage.bucket}: {storage.objects:,} "
-                        f"objects, {storage.total_bytes / 1e6:,.1f} MB ({len(storage.missing_keys)} keys missing on "
+                        f"objects, {storage.total_bytes / 1e6:,.1f} MB ({storage.file_bytes / 1e6:,.1f} MB of it in "
+                        f"temporary files; {len(storage.missing_keys)} keys missing on "
                         f"purpose); pictures rendered in {rendered:.1f} s, stored in {storage.upload_seconds:.1f} s",
                         highlight=False,
                     )

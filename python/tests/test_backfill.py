@@ -37,7 +37,7 @@ from product_images.backfill import BackfillError, BackfillSummary, backfill
 from product_images.cli import main
 from product_images.connection import connect
 from product_images.demo_images import demo_image_catalog, render_image
-from product_images.demo_storage import SPECIAL_CASES, plan_demo_objects, start_demo_storage
+from product_images.demo_storage import MEMORY_OBJECT_BYTES, SPECIAL_CASES, plan_demo_objects, start_demo_storage
 from product_images.probe import ProbeResult, probe_many, probe_object
 from product_images.storage import ObjectRef, UrlMapping, s3_client
 from product_images.tenants import discover_tenants
@@ -491,8 +491,14 @@ def test_demo_storage_serves_every_planned_object(endpoint: str) -> None:
         cases[case] = cases.get(case, 0) + 1
     assert cases == {"price-tag label photo": 2, "product photo": 11,
                      **{case: count for case, _, count in SPECIAL_CASES}}
+    open_files = len(os.listdir("/proc/self/fd"))
     with start_demo_storage(plan, bucket="demo-storage-test", set_env=False) as storage:
         assert (storage.objects, len(storage.missing_keys)) == (26, 3)
+        # photos over 64 KiB live in temporary files (one open file each), not in memory
+        large = [item for item in plan if item.error != "missing" and len(item.data) > MEMORY_OBJECT_BYTES]
+        assert len(large) >= 10
+        assert storage.file_bytes == sum(len(item.data) for item in large)
+        assert len(os.listdir("/proc/self/fd")) >= open_files + len(large)
         client = s3_client(endpoint_url=storage.endpoint, max_pool_connections=8)
         refs = [ObjectRef(storage.bucket, item.key) for item in plan]
         results = {result.key: result for result in probe_many(client, refs, concurrency=8)}

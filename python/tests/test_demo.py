@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 
@@ -30,6 +31,11 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     ).fetchall())
     assert sum(probed.values()) == sum(r.rows_loaded for r in reports.values())
     assert set(probed) == {"ok", "missing", "empty", "not_image", "corrupt"}
+    assert "ok 9,023; failed 10 (corrupt 2, empty 2, missing 3, not_image 3)" in text
+    # one 64 KiB range GET per photo: a small fraction of the photos' bytes (realistic sizes, ~0.5 MB each)
+    downloaded = re.search(r"downloaded ([\d,.]+) MB of ([\d,.]+) MB stored \(([\d.]+)%\)", text)
+    assert downloaded, text[-3000:]
+    assert float(downloaded[2].replace(",", "")) > 3000 and float(downloaded[3]) < 15
     # the independent witness passes
     assert "checkpoint product_images_migration passed on 5 tenant(s)" in text
     assert "Data Docs: " in text and "index.html" in text
