@@ -295,6 +295,12 @@ def test_demo_images_are_deterministic_and_varied() -> None:
         render_image("poster", 100, 100, 1, "png")
     with pytest.raises(ValueError, match="apply to fmt='jpeg' only"):
         render_image("product", 100, 100, 1, "png", progressive=True)
+    with pytest.raises(ValueError, match=r"grain must be 0.0..1.0, got 1.5"):
+        render_image("product", 100, 100, 1, "jpeg", grain=1.5)
+    # grain: camera-like noise makes a 1600x1200 JPEG weigh what a photo does (~0.5 MB), deterministically
+    plain, grainy = render_image("product", 1600, 1200, 3, "jpeg"), render_image("product", 1600, 1200, 3, "jpeg", grain=0.12)
+    assert len(plain) < 150_000 < 400_000 < len(grainy) < 700_000
+    assert grainy == render_image("product", 1600, 1200, 3, "jpeg", grain=0.12)
 
 
 def test_demo_jpeg_layouts_put_the_sof_where_the_tests_need_it() -> None:
