@@ -3,6 +3,9 @@
 The committed JSON under ``gx/`` (suites, validation definitions, checkpoint) is
 what runs; this module is how it was written, and rewrites it when the checks
 change: ``python -m product_images.gx_suites`` (then review the diff and commit).
+GX gives every object a random UUID; the builder replaces them with ids derived
+from where they appear, so a rebuild of unchanged checks rewrites the same bytes
+and the diff shows only what changed.
 
 Every parity expectation is an ``UnexpectedRowsExpectation`` over one tenant's
 facts (``product_images_parity_facts(tenant)``, gx/sql/parity_facts.sql): the raw
@@ -13,8 +16,10 @@ SQL that shares nothing with the dbt model. Each query returns the offending
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 PARITY_SUITE = "product_images_parity"
@@ -123,8 +128,45 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
 """name -> (description, unexpected_rows_query). Literal braces would have to be doubled."""
 
 
+#: Namespace of the ids :func:`stabilise_ids` derives (uuid5).
+ID_NAMESPACE = uuid.UUID("5f0c3b1e-6f1d-4c83-9a53-70726f647563")
+_RANDOM_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+
+
+def stabilise_ids(gx_dir: Path) -> int:
+    """Replace the random (version 4) UUIDs GX wrote under ``gx_dir`` with stable ones.
+
+    Each distinct UUID becomes ``uuid5(ID_NAMESPACE, "<file>#<n>")``: the file (relative
+    to ``gx_dir``) where it first appears and its rank among the ids first seen there (``great_expectations.yml`` and
+    ``expectations/.ge_store_backend_id`` first, then the JSON files in sorted order). The same id is replaced alike in
+    every file, so references between files (checkpoint → validation definitions → suites
+    and batch definitions) stay intact.
+
+    Args:
+        gx_dir: a GX file-context folder.
+
+    Returns:
+        How many distinct ids were replaced.
+    """
+    files = [gx_dir / "great_expectations.yml", gx_dir / "expectations" / ".ge_store_backend_id"] + sorted(
+        path for part in ("expectations", "validation_definitions", "checkpoints") for path in (gx_dir / part).glob("*.json")
+    )
+    texts = {path: path.read_text(encoding="utf-8") for path in files if path.is_file()}
+    stable: dict[str, str] = {}
+    for path, text in texts.items():
+        seen_here = 0
+        for match in _RANDOM_UUID.finditer(text):
+            if match.group() not in stable:
+                stable[match.group()] = str(uuid.uuid5(ID_NAMESPACE, f"{path.relative_to(gx_dir).as_posix()}#{seen_here}"))
+                seen_here += 1
+    for path, text in texts.items():
+        path.write_text(_RANDOM_UUID.sub(lambda match: stable[match.group()], text), encoding="utf-8")
+    return len(stable)
+
+
 def build_gx_project(gx_dir: Path) -> None:
-    """Write ``gx/`` (great_expectations.yml, suites, validation definitions, checkpoint).
+    """Write ``gx/`` (great_expectations.yml, suites, validation definitions, checkpoint),
+    with stable ids (:func:`stabilise_ids`).
 
     Args:
         gx_dir: the folder to (re)write; its ``sql/`` and ``uncommitted/`` are kept,
@@ -223,6 +265,7 @@ def build_gx_project(gx_dir: Path) -> None:
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["product_id", "url"]},
         )
     )
+    stabilise_ids(gx_dir)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tenants import make_tenant, photo, photos, set_images
 
 from product_images.checkpoints import CheckpointConfigError, run_checkpoint
+from product_images.dbt_project import PROJECT_DIR
+from product_images.gx_suites import build_gx_project
 
 U = "https://images.example.com/"
 
@@ -153,3 +157,19 @@ def test_cli_exit_codes(conn, migrated, gx_dir):
     listing = cli("list", env=env)
     assert listing.returncode == 0
     assert listing.stdout.strip() == "product_images_migration: product_images_parity, product_images_metadata"
+
+
+def _gx_files(gx_dir: Path) -> dict[str, str]:
+    return {path.relative_to(gx_dir).as_posix(): path.read_text(encoding="utf-8")
+            for path in sorted(gx_dir.rglob("*")) if path.is_file() and "uncommitted" not in path.parts}
+
+
+def test_the_committed_gx_project_is_what_the_builder_writes(database, tmp_path, monkeypatch):
+    """gx/ and python -m product_images.gx_suites agree byte for byte (ids included), so a rebuild's diff is the change."""
+    monkeypatch.setenv("PRODUCT_IMAGES_SCHEMA", "product_images")
+    target = tmp_path / "gx"
+    shutil.copytree(PROJECT_DIR / "gx" / "sql", target / "sql")
+    build_gx_project(target)
+    built, committed = _gx_files(target), _gx_files(PROJECT_DIR / "gx")
+    assert sorted(built) == sorted(committed)
+    assert [name for name in built if built[name] != committed[name]] == []
