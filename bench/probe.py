@@ -53,15 +53,17 @@ BUCKET = "bench-images"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "images"
 _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
-# (share, kind, sizes, format, render options): photos as resellers upload them.
+# (share, kind, sizes, format, render options): photos as resellers upload them, with
+# camera-like grain (render_image's ``grain``) so they weigh what photos do.
+_GRAIN = 0.12
 _MIX: tuple[tuple[float, str, tuple[tuple[int, int], ...], str, dict[str, Any]], ...] = (
-    (0.40, "product", ((1200, 1600), (1600, 1200)), "jpeg", {"quality": 90}),
-    (0.20, "product", ((3024, 4032), (4032, 3024)), "jpeg", {"quality": 92}),  # phone originals
-    (0.10, "product", ((2048, 1536),), "jpeg", {"quality": 85, "progressive": True}),
-    (0.10, "product", ((1080, 1080),), "webp", {}),
-    (0.05, "product", ((1000, 1000),), "png", {}),
-    (0.10, "label", ((1200, 900), (900, 1200)), "jpeg", {}),
-    (0.05, "product", ((1600, 1200),), "jpeg", {"orientation": 6}),
+    (0.40, "product", ((1200, 1600), (1600, 1200)), "jpeg", {"quality": 90, "grain": _GRAIN}),
+    (0.20, "product", ((3024, 4032), (4032, 3024)), "jpeg", {"quality": 92, "grain": _GRAIN}),  # phone originals
+    (0.10, "product", ((2048, 1536),), "jpeg", {"quality": 85, "progressive": True, "grain": _GRAIN}),
+    (0.10, "product", ((1080, 1080),), "webp", {"grain": _GRAIN}),
+    (0.05, "product", ((1000, 1000),), "png", {"grain": 0.02}),
+    (0.10, "label", ((1200, 900), (900, 1200)), "jpeg", {"grain": _GRAIN}),
+    (0.05, "product", ((1600, 1200),), "jpeg", {"orientation": 6, "grain": _GRAIN}),
 )
 
 
