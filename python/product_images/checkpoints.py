@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from .connection import connect
+from .connection import connect, dbt_schema
 from .dbt_project import PROJECT_DIR
 
 GX_DIR = Path(os.environ.get("PRODUCT_IMAGES_GX_DIR", PROJECT_DIR / "gx"))
@@ -88,11 +88,6 @@ class CheckpointReport:
     def success(self) -> bool:
         """True when every expectation passed in every tenant."""
         return all(outcome.success for outcome in self.outcomes)
-
-
-def dbt_schema() -> str:
-    """The dbt target schema: ``PRODUCT_IMAGES_SCHEMA`` or ``product_images`` (as profiles.example.yml)."""
-    return os.environ.get("PRODUCT_IMAGES_SCHEMA", "product_images")
 
 
 def install_parity_functions(conn: psycopg.Connection, schema: str, gx_dir: Path = GX_DIR) -> None:

@@ -16,6 +16,12 @@ import psycopg
 LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
 
+def dbt_schema() -> str:
+    """The dbt target schema (run log, union views, GX functions): ``PRODUCT_IMAGES_SCHEMA``,
+    else ``product_images``, as ``profiles.example.yml`` says."""
+    return os.environ.get("PRODUCT_IMAGES_SCHEMA", "product_images")
+
+
 def connect(*, autocommit: bool = False, env: Mapping[str, str] | None = None, **kwargs: object) -> psycopg.Connection:
     """Open a psycopg 3 connection from the libpq variables.
 

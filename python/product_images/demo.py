@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .connection import connect, describe_target
+from .connection import connect, dbt_schema, describe_target
 from .dbt_project import PROJECT_DIR, DbtResult, run_dbt
 from .demo_data import load_demo_data
 from .embedded import use_embedded_postgres_unless_configured
@@ -44,7 +43,7 @@ class LabelPrecision:
         return self.found_price_tags / self.price_tags if self.price_tags else 1.0
 
 
-def label_precision(conn, dbt_schema: str) -> LabelPrecision:
+def label_precision(conn, schema: str) -> LabelPrecision:
     """Compare the flags in the ``product_images`` union view with ``demo.label_truth``.
 
     Raises:
@@ -57,7 +56,7 @@ def label_precision(conn, dbt_schema: str) -> LabelPrecision:
             count(*) filter (where images.is_label and truth.label_url is not null),
             (select count(*) from demo.label_truth),
             count(*) filter (where images.is_label and truth.label_url is not null)
-        from "{dbt_schema}".product_images as images
+        from "{schema}".product_images as images
         left join demo.label_truth as truth
             on truth.tenant_schema = images.tenant_schema
             and truth.product_id = images.product_id
@@ -84,7 +83,7 @@ def run_demo(console: Console, data_dir: Path = PROJECT_DIR / ".pgdata") -> int:
     """
     mode = use_embedded_postgres_unless_configured(data_dir)
     console.print(f"[bold]PostgreSQL[/bold]: {mode} ({describe_target()})")
-    dbt_schema = os.environ.get("PRODUCT_IMAGES_SCHEMA", "product_images")
+    schema = dbt_schema()
     with connect() as conn:
         loaded = load_demo_data(conn)
     console.print("demo data: " + ("loaded" if loaded else "already there, unchanged"))
@@ -99,8 +98,8 @@ def run_demo(console: Console, data_dir: Path = PROJECT_DIR / ".pgdata") -> int:
             return result.exit_code
 
     with connect() as conn:
-        reports = tenant_reports(conn, dbt_schema)
-        precision = label_precision(conn, dbt_schema)
+        reports = tenant_reports(conn, schema)
+        precision = label_precision(conn, schema)
     console.print(render_tenant_table(reports))
     console.print(
         f"label rule vs demo.label_truth: {precision.labels} labels, {precision.true_labels} real price tags "
