@@ -100,6 +100,7 @@ _CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"
 _ENCODING: dict[str, dict[str, Any]] = {"jpeg": {"quality": 85, "grain": 0.12},
                                         "webp": {"quality": 80, "grain": 0.12},
                                         "png": {"grain": 0.02}}
+_FAILURES_SHOWN = 20  # failed images listed by the demo, with their reasons
 _MARKETPLACE_SIZED_SHARE = 0.75  # of JPEG/WebP variants; the rest are small photos
 _LONG_SIDES = (1600, 2048)  # px: eBay's recommended 1600, and a common phone-app resize
 _ASPECTS = ((4, 3), (3, 4), (1, 1))
@@ -435,8 +436,9 @@ def start_demo_storage(
 
 def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
     """The demo's metadata step: start the demo storage (unless ``AWS_ENDPOINT_URL_S3`` is set),
-    run ``product-images metadata backfill`` over every tenant, print its summary and the
-    metadata state of the tables.
+    run ``product-images metadata backfill`` over every tenant, print its summary, the
+    metadata state of the tables and the failed images (tenant, product, position, URL, reason; the
+    first 20, then the query that lists them all).
 
     The backfill runs as a separate process (``python -m product_images metadata backfill
     --json``, this process's environment), as an operator would run it: moto's server and
@@ -457,7 +459,7 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
     import sys
 
     from .backfill import BackfillSummary
-    from .connection import connect
+    from .connection import connect, dbt_schema
 
     storage: DemoStorage | None = None
     try:
@@ -495,12 +497,16 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
                 summary = BackfillSummary(**json.loads(finished.stdout))
                 for line in summary.lines():
                     console.print(line, highlight=False)
-            states = []
+            states, failures = [], []
             for tenant in tenants:
+                table = sql.Identifier(tenant, "product_images")
                 states += conn.execute(sql.SQL(
                     "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
-                    "else 'ok' end), count(*) from {} group by 1").format(
-                        sql.Identifier(tenant, "product_images"))).fetchall()
+                    "else 'ok' end), count(*) from {} group by 1").format(table)).fetchall()
+                failures += conn.execute(sql.SQL(
+                    "select %s, product_id, position, url, metadata_error from {} where metadata_error is not null "
+                    "order by product_id, position limit %s").format(table),
+                    (tenant, _FAILURES_SHOWN - len(failures))).fetchall() if len(failures) < _FAILURES_SHOWN else []
     finally:
         if storage is not None:
             storage.stop()
@@ -510,4 +516,11 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
     console.print("metadata in the tables: " + ", ".join(
         f"{state} {count:,}" for state, count in sorted(totals.items(), key=lambda item: (item[0] != "ok", item[0]))),
         highlight=False)
+    for tenant, product_id, position, url, reason in failures:
+        console.print(f"  {reason}: {tenant} product {product_id} position {position} {url}", highlight=False)
+    failed_rows = sum(count for state, count in totals.items() if state not in ("ok", "not probed"))
+    if failed_rows > len(failures):
+        console.print(f"  … and {failed_rows - len(failures):,} more: select tenant_schema, product_id, position, "
+                      f"url, metadata_error from {dbt_schema()}.product_images where metadata_error is not null",
+                      highlight=False)
     return 0

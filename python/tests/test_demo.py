@@ -32,6 +32,12 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     assert sum(probed.values()) == sum(r.rows_loaded for r in reports.values())
     assert set(probed) == {"ok", "missing", "empty", "not_image", "corrupt"}
     assert "ok 9,023; failed 10 (corrupt 2, empty 2, missing 3, not_image 3)" in text
+    # each failed image named, with its reason
+    failed_lines = re.findall(
+        r"^  (corrupt|empty|missing|not_image): (user_\d+) product (\d+) position (\d+) (https://\S+)$", text, re.M)
+    assert sorted((tenant, int(product), int(position), url, reason) for reason, tenant, product, position, url in failed_lines) \
+        == conn.execute("select tenant_schema, product_id, position, url, metadata_error from product_images.product_images "
+                        "where metadata_error is not null order by 1, 2, 3").fetchall()
     # one 64 KiB range GET per photo: a small fraction of the photos' bytes (realistic sizes, ~0.5 MB each)
     downloaded = re.search(r"downloaded ([\d,.]+) MB of ([\d,.]+) MB stored \(([\d.]+)%\)", text)
     assert downloaded, text[-3000:]
