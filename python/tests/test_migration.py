@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import run_log, table_rows
-from tenants import JSON_NULL, make_tenant, photo, photos, set_images
+from conftest import run_log
+from tenants import JSON_NULL, make_tenant, photo, photos
 
 U = "https://images.example.com/"
 

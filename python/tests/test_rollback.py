@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from psycopg.types.json import Jsonb
-from tenants import JSON_NULL, make_tenant, photo, photos
+from tenants import JSON_NULL, make_tenant, photo
 
 from product_images.demo_data import load_demo_data
 
