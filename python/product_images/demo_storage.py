@@ -21,7 +21,7 @@ a JPEG cut before its size header, a JPEG with a 120 KB ICC profile before its S
 JPEG whose 65 KB EXIF segment straddles the first 64 KiB, EXIF orientation 6, CMYK,
 progressive.
 
-That is about 4 GB for the demo's ~9,000 objects: more than a demo should hold in
+That is about 5 GB for the demo's ~9,000 objects: more than a demo should hold in
 memory. moto keeps each object in a ``SpooledTemporaryFile``; :func:`start_demo_storage`
 sets its threshold (``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``) to :data:`MEMORY_OBJECT_BYTES`
 while it stores them, so objects above it live in unnamed temporary files (one open
@@ -503,10 +503,11 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
                 states += conn.execute(sql.SQL(
                     "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
                     "else 'ok' end), count(*) from {} group by 1").format(table)).fetchall()
-                failures += conn.execute(sql.SQL(
-                    "select %s, product_id, position, url, metadata_error from {} where metadata_error is not null "
-                    "order by product_id, position limit %s").format(table),
-                    (tenant, _FAILURES_SHOWN - len(failures))).fetchall() if len(failures) < _FAILURES_SHOWN else []
+                if len(failures) < _FAILURES_SHOWN:
+                    failures += conn.execute(sql.SQL(
+                        "select %s, product_id, position, url, metadata_error from {} where metadata_error is not null "
+                        "order by product_id, position limit %s").format(table),
+                        (tenant, _FAILURES_SHOWN - len(failures))).fetchall()
     finally:
         if storage is not None:
             storage.stop()
