@@ -313,7 +313,10 @@ def _room_for_object_files(objects: Sequence[DemoImage]) -> bool:
         return True
     if hard != resource.RLIM_INFINITY and hard < wanted:
         return False
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):  # macOS caps it below the hard limit (kern.maxfilesperproc)
+        return False
     return True
 
 

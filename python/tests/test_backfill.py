@@ -520,3 +520,32 @@ def test_demo_storage_serves_every_planned_object(endpoint: str) -> None:
     # stop() deleted the buckets it created: moto's state is process-wide, later moto users must not see them.
     buckets = {bucket["Name"] for bucket in s3_client(max_pool_connections=1).list_buckets()["Buckets"]}
     assert {"demo-storage-test", "demo-storage-http"} & buckets == set()
+
+
+_LOW_FILE_LIMIT_SCRIPT = """
+import json, os, resource, sys
+from product_images.demo_storage import plan_demo_objects, start_demo_storage
+from product_images.storage import s3_client
+urls = [f"{sys.argv[1]}low/{i}.jpg" for i in range(int(sys.argv[2]))]
+plan = plan_demo_objects(urls)
+stored = [item for item in plan if item.error != "missing"]
+open_now = len(os.listdir("/proc/self/fd"))
+resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 64, open_now + 64))  # room for sockets, not one file per object
+with start_demo_storage(plan, bucket="demo-storage-low-limit") as storage:
+    client = s3_client(max_pool_connections=1)
+    served = sum(client.get_object(Bucket=storage.bucket, Key=item.key)["Body"].read() == item.data for item in stored)
+    print(json.dumps({"file_bytes": storage.file_bytes, "served": served, "stored": len(stored),
+                      "large": sum(len(item.data) > 65536 for item in stored)}))
+"""
+
+
+def test_demo_storage_keeps_objects_in_memory_when_open_files_are_short() -> None:
+    # A process whose hard open-file limit leaves no room for one file per photo: the objects stay in memory and
+    # are all served; it must not fail with "Too many open files" halfway through the upload.
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "IMAGE_"))}
+    finished = subprocess.run([sys.executable, "-c", _LOW_FILE_LIMIT_SCRIPT, PREFIX, "200"],
+                              capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    outcome = json.loads(finished.stdout.strip().splitlines()[-1])
+    assert outcome["large"] > 64 and outcome["file_bytes"] == 0
+    assert outcome["served"] == outcome["stored"] > 190
