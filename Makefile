@@ -27,7 +27,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/sqlfluff lint models tests
 
-## Benchmarks, not part of `make test` (bench/README.md): about 11 minutes on 2 cores.
+## Benchmarks, not part of `make test` (bench/README.md): about 6 minutes on 2 cores.
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
