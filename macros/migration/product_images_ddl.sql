@@ -51,19 +51,30 @@
 
 {% macro add_missing_columns(tenant_schema, identifier, columns) -%}
     {#- plpgsql: adds the columns a table created by an older version lacks.
-        Checks the catalog first, so an up-to-date table is not even locked. -#}
-    {%- for column in columns if column.name != 'id' %}
-    if not exists (
-        select 1 from pg_catalog.pg_attribute
-        where
-            attrelid = {{ quote_literal(tenant_relation(tenant_schema, identifier)) }}::regclass
-            and attname = {{ quote_literal(column.name) }}
-            and not attisdropped
-    ) then
-        alter table {{ tenant_relation(tenant_schema, identifier) }}
-            add column {{ quote_identifier(column.name) }} {{ column.definition }};
-    end if;
-    {%- endfor %}
+        One catalog query finds them, so an up-to-date table is not even locked. -#}
+    {%- set relation = quote_literal(tenant_relation(tenant_schema, identifier)) %}
+    declare
+        v_missing record;
+    begin
+        for v_missing in
+            select wanted.column_name, wanted.definition
+            from (values
+                {%- for column in columns if column.name != 'id' %}
+                ({{ loop.index }}, {{ quote_literal(column.name) }}, {{ quote_literal(column.definition) }}){{ "," if not loop.last }}
+                {%- endfor %}
+            ) as wanted (ordinal, column_name, definition)
+            where not exists (
+                select 1 from pg_catalog.pg_attribute
+                where
+                    attrelid = {{ relation }}::regclass
+                    and attname = wanted.column_name
+                    and not attisdropped
+            )
+            order by wanted.ordinal
+        loop
+            execute format('alter table %s add column %I %s', {{ relation }}, v_missing.column_name, v_missing.definition);
+        end loop;
+    end;
 {%- endmacro %}
 
 
