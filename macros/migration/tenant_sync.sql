@@ -96,11 +96,13 @@ begin
 
             -- Only products whose JSONB changed since the last run are looked at:
             -- a rerun on unchanged data writes nothing (and creates no temporary table).
-            select count(*) into v_products_changed
+            -- The md5 of every product's JSONB is computed once, here.
+            select coalesce(array_agg(products.id), '{}') into v_changed_ids
             from {{ products }} as products
             left join {{ synced }} as synced
                 on products.id = synced.product_id
             where synced.images_md5 is distinct from md5(products.images::text);
+            v_products_changed := cardinality(v_changed_ids);
 
             if v_products_changed > 0 then
                 create temporary table pi_changed_products on commit drop as
@@ -109,12 +111,8 @@ begin
                     products.images,
                     md5(products.images::text) as images_md5
                 from {{ products }} as products
-                left join {{ synced }} as synced
-                    on products.id = synced.product_id
-                where synced.images_md5 is distinct from md5(products.images::text);
-                get diagnostics v_products_changed = row_count;
+                where products.id = any(v_changed_ids);
                 analyze pg_temp.pi_changed_products;
-                select array_agg(id) into v_changed_ids from pg_temp.pi_changed_products;
 
                 -- What the JSONB of those products says now, keyed by (product, url, occurrence).
                 create temporary table pi_desired_images on commit drop as
