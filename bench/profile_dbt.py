@@ -69,6 +69,7 @@ def instrument(block: str) -> tuple[str, dict[int, str]]:
     out: list[str] = []
     labels: dict[int, str] = {}
     in_body = False
+    in_declare = False  # a nested block's declarations: no statements there
     statement_start: str | None = None
     step = 0
     for line in lines:
@@ -76,6 +77,9 @@ def instrument(block: str) -> tuple[str, dict[int, str]]:
         stripped = line.strip()
         if not in_body:
             in_body = stripped == "begin"
+            continue
+        if stripped == "declare" or in_declare:
+            in_declare = stripped != "begin"
             continue
         control = stripped in ("begin", "else") or (stripped.startswith("if ") and stripped.endswith("then"))
         if statement_start is None and stripped and not stripped.startswith("--") and not control:
