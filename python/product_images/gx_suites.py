@@ -137,10 +137,11 @@ def stabilise_ids(gx_dir: Path) -> int:
     """Replace the random (version 4) UUIDs GX wrote under ``gx_dir`` with stable ones.
 
     Each distinct UUID becomes ``uuid5(ID_NAMESPACE, "<file>#<n>")``: the file (relative
-    to ``gx_dir``) where it first appears and its rank among the ids first seen there (``great_expectations.yml`` and
-    ``expectations/.ge_store_backend_id`` first, then the JSON files in sorted order). The same id is replaced alike in
-    every file, so references between files (checkpoint → validation definitions → suites
-    and batch definitions) stay intact.
+    to ``gx_dir``) where it first appears and its rank among the ids first seen there.
+    Files are read in a fixed order: ``great_expectations.yml``,
+    ``expectations/.ge_store_backend_id``, then the JSON files sorted by path. The same
+    id is replaced alike in every file, so references between files (checkpoint →
+    validation definitions → suites and batch definitions) stay intact.
 
     Args:
         gx_dir: a GX file-context folder.
