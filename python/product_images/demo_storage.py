@@ -284,15 +284,14 @@ def demo_urls(conn: psycopg.Connection) -> tuple[list[str], set[str]]:
     return sorted(urls), labels
 
 
-def _room_for_object_files(objects: Sequence[DemoImage]) -> bool:
-    """Whether moto may keep the objects above :data:`MEMORY_OBJECT_BYTES` in temporary files.
+def _room_for_object_files(large: Sequence[DemoImage]) -> bool:
+    """Whether moto may keep ``large`` (the objects above :data:`MEMORY_OBJECT_BYTES`) in temporary files.
 
-    Needs one open file per such object (raises this process's soft ``RLIMIT_NOFILE`` to
+    Needs one open file per object (raises this process's soft ``RLIMIT_NOFILE`` to
     the files it has open plus those plus 256, when the hard limit allows) and their bytes
     plus 1 GB free under ``tempfile.gettempdir()``. False (keep them in memory) when either
     is short, or on a system without ``resource`` (Windows).
     """
-    large = [item for item in objects if len(item.data) > MEMORY_OBJECT_BYTES]
     if not large:
         return False
     if shutil.disk_usage(tempfile.gettempdir()).free < sum(len(item.data) for item in large) + 10**9:
@@ -411,7 +410,8 @@ def start_demo_storage(
             created_bucket = False
         stored = [item for item in objects if item.error != "missing"]
         started = time.perf_counter()
-        in_files = _room_for_object_files(stored)
+        large = [item for item in stored if len(item.data) > MEMORY_OBJECT_BYTES]
+        in_files = _room_for_object_files(large)
         with _moto_key_buffer(MEMORY_OBJECT_BYTES if in_files else None):
             if via_http:
                 with ThreadPoolExecutor(max_workers=8) as pool:
@@ -431,7 +431,7 @@ def start_demo_storage(
         total_bytes=sum(len(item.data) for item in stored),
         upload_seconds=upload_seconds,
         server=server,
-        file_bytes=sum(len(item.data) for item in stored if in_files and len(item.data) > MEMORY_OBJECT_BYTES),
+        file_bytes=sum(len(item.data) for item in large) if in_files else 0,
         created_bucket=created_bucket,
         previous_env=previous_env,
     )

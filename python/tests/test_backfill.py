@@ -524,7 +524,7 @@ def test_demo_storage_serves_every_planned_object(endpoint: str) -> None:
 
 _LOW_FILE_LIMIT_SCRIPT = """
 import json, os, resource, sys
-from product_images.demo_storage import plan_demo_objects, start_demo_storage
+from product_images.demo_storage import MEMORY_OBJECT_BYTES, plan_demo_objects, start_demo_storage
 from product_images.storage import s3_client
 urls = [f"{sys.argv[1]}low/{i}.jpg" for i in range(int(sys.argv[2]))]
 plan = plan_demo_objects(urls)
@@ -535,7 +535,7 @@ with start_demo_storage(plan, bucket="demo-storage-low-limit") as storage:
     client = s3_client(max_pool_connections=1)
     served = sum(client.get_object(Bucket=storage.bucket, Key=item.key)["Body"].read() == item.data for item in stored)
     print(json.dumps({"file_bytes": storage.file_bytes, "served": served, "stored": len(stored),
-                      "large": sum(len(item.data) > 65536 for item in stored)}))
+                      "large": sum(len(item.data) > MEMORY_OBJECT_BYTES for item in stored)}))
 """
 
 
