@@ -6,7 +6,7 @@
 -#}
 {{
     config(
-        materialized='tenant_tables',
+        materialized='product_images_per_tenant',
     )
 }}
 

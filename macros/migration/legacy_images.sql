@@ -1,12 +1,19 @@
+{% macro tenant_placeholder() -%}
+    {#- The stand-in for a tenant's schema name in SQL rendered once for every
+        tenant: the materialization replaces it with each tenant's name. -#}
+    __tenant_schema__
+{%- endmacro %}
+
+
 {% macro tenant_source(identifier) -%}
     {#- A table of the tenant being migrated. The model is compiled once; the
-        tenant_table materialization substitutes this placeholder per tenant. -#}
-    {{ quote_identifier('__tenant_schema__') }}.{{ quote_identifier(identifier) }}
+        materialization substitutes the placeholder per tenant. -#}
+    {{ quote_identifier(tenant_placeholder()) }}.{{ quote_identifier(identifier) }}
 {%- endmacro %}
 
 
 {% macro tenant_schema_literal() -%}
-    {{ quote_literal('__tenant_schema__') }}
+    {{ quote_literal(tenant_placeholder()) }}
 {%- endmacro %}
 
 

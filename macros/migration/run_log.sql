@@ -26,6 +26,12 @@
         message text,
         error_detail text,
         error_context text,
+        failed_step text,
+        attempts integer,
         primary key (invocation_id, tenant_schema)
-    )
+    );
+    -- A run log made by an older version gains the new columns.
+    alter table {{ relation }}
+        add column if not exists failed_step text,
+        add column if not exists attempts integer
 {%- endmacro %}

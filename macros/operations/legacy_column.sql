@@ -14,7 +14,7 @@
 
 
 {% macro backup_legacy_images(tenants=none) %}
-    {{ return(run_tenant_operations('backup_legacy_images', operation_tenants(tenants), backup_legacy_images_body)) }}
+    {{ return(run_tenant_operations('backup_legacy_images', operation_tenants(tenants), [backup_legacy_images_body])) }}
 {% endmacro %}
 
 
@@ -38,7 +38,7 @@
 
 
 {% macro restore_images_jsonb(tenants=none) %}
-    {{ return(run_tenant_operations('restore_images_jsonb', operation_tenants(tenants), restore_images_jsonb_body)) }}
+    {{ return(run_tenant_operations('restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body])) }}
 {% endmacro %}
 
 
@@ -58,7 +58,13 @@
 
 
 {% macro restore_legacy_images_column(tenants=none) %}
-    {{ return(run_tenant_operations('restore_legacy_images_column', operation_tenants(tenants), restore_legacy_images_column_body)) }}
+    {#- Two phases: the column is added in a short transaction (ALTER TABLE takes
+        ACCESS EXCLUSIVE on products), then filled in another, under row locks only. -#}
+    {{ return(run_tenant_operations(
+        'restore_legacy_images_column', operation_tenants(tenants),
+        [restore_legacy_images_column_body, restore_legacy_images_column_fill],
+        lock_mode='AccessExclusiveLock'
+    )) }}
 {% endmacro %}
 
 
@@ -70,19 +76,25 @@
         v_status := 'refused';
         v_message := 'neither products.images nor product_images exists: restore products_images_backup by hand';
     else
-        set local lock_timeout = '10s';
         alter table {{ tenant_relation(tenant_schema, 'products') }} add column images jsonb;
-        {{ write_images_jsonb_sql(tenant_schema) }}
-        get diagnostics v_rows = row_count;
-        v_message := 'products.images re-added and filled from product_images and product_images_rejects';
+        v_message := 'products.images re-added, not filled yet';
     end if;
+{%- endmacro %}
+
+
+{% macro restore_legacy_images_column_fill(tenant_schema, dry_run) -%}
+    {#- Second phase: runs only after the column was re-added. Should it fail,
+        `dbt run-operation restore_images_jsonb` fills the column as well. -#}
+    {{ write_images_jsonb_sql(tenant_schema) }}
+    get diagnostics v_rows = row_count;
+    v_message := 'products.images re-added and filled from product_images and product_images_rejects';
 {%- endmacro %}
 
 
 {% macro drop_legacy_images_column(confirm=false, tenants=none) %}
     {{ return(run_tenant_operations(
-        'drop_legacy_images_column', operation_tenants(tenants), drop_legacy_images_column_body,
-        dry_run=not confirm, refusal_fails=confirm
+        'drop_legacy_images_column', operation_tenants(tenants), [drop_legacy_images_column_body],
+        dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock'
     )) }}
 {% endmacro %}
 
@@ -120,9 +132,22 @@
                 v_status := 'would_do';
                 v_message := 'parity holds and the backup is current: would drop products.images (confirm: true to do it)';
             else
-                set local lock_timeout = '10s';
-                alter table {{ products }} drop column images;
-                v_message := 'products.images dropped (backup in products_images_backup)';
+                -- The checks above ran without blocking the app. Under the lock the
+                -- drop needs anyway, the backup is compared once more: a JSONB write
+                -- the app committed since is never dropped without being backed up.
+                lock table {{ products }} in access exclusive mode;
+                select count(*), min(coalesce(products.id, backup.product_id))::text into v_count, v_example
+                from {{ products }} as products
+                full outer join {{ backup }} as backup on products.id = backup.product_id
+                where products.id is null or backup.product_id is null or products.images is distinct from backup.images;
+                if v_count > 0 then
+                    v_status := 'refused';
+                    v_message := 'products.images changed during the checks: ' || v_count || ' product(s) differ from the backup (e.g. product '
+                        || v_example || '): run dbt run-operation backup_legacy_images again';
+                else
+                    alter table {{ products }} drop column images;
+                    v_message := 'products.images dropped (backup in products_images_backup)';
+                end if;
             end if;
         end if;
     end if;

@@ -5,11 +5,16 @@
 {% endmacro %}
 
 
-{% macro run_tenant_operations(operation, tenants, body_macro, dry_run=false, refusal_fails=false) %}
-    {#- Runs body_macro(tenant_schema) as one plpgsql block per tenant, each in its
-        own transaction under the tenant's advisory lock; an error rolls that tenant
-        back and is recorded. Returns the log rows; raises naming the failed tenants. -#}
+{% macro run_tenant_operations(operation, tenants, phases, dry_run=false, refusal_fails=false, lock_mode='write', lock_target='products') %}
+    {#- Runs each phase macro (phase(tenant_schema, dry_run)) as one plpgsql block per tenant,
+        each in its own transaction under the tenant's advisory lock and the lock
+        discipline (with_lock_retries: short lock_timeout, bounded retries, the
+        blocker named). Each phase is a transaction of its own, a phase running only when the previous one
+        ended 'done' (so a strong lock is never held across a long phase). An
+        error rolls that tenant's phase back and is recorded. Returns the log
+        rows; raises naming the failed tenants. -#}
     {%- set log_relation = product_images_operations_relation() -%}
+    {%- do lock_settings() -%}
     {% do adapter.execute(
         "create schema if not exists " ~ quote_identifier(target.schema) ~ ";
         create table if not exists " ~ log_relation ~ " (
@@ -26,7 +31,8 @@
         )", auto_begin=True) %}
     {% do adapter.commit() %}
     {%- for tenant_schema in tenants -%}
-        {%- set block -%}
+        {%- for phase in phases -%}
+            {%- set block -%}
 do $tenant_operation$
 declare
     v_started_at timestamptz := clock_timestamp();
@@ -36,26 +42,57 @@ declare
     v_count bigint;
     v_example text;
     v_sqlstate text;
+    v_previous text;
 begin
-    perform pg_advisory_xact_lock(hashtextextended('product_images:' || {{ quote_literal(tenant_schema) }}, 0));
+    {%- if not loop.first %}
+    select status into v_previous from {{ log_relation }}
+    where
+        invocation_id = {{ quote_literal(invocation_id) }}
+        and operation = {{ quote_literal(operation) }}
+        and tenant_schema = {{ quote_literal(tenant_schema) }};
+    if v_previous is distinct from 'done' then
+        return;
+    end if;
+    {%- endif %}
     begin
-        {{ body_macro(tenant_schema, dry_run) }}
+        {%- call with_lock_retries(
+            quote_literal('a lock on ' ~ tenant_relation(tenant_schema, lock_target) ~ " or the tenant's migration lock (" ~ operation ~ ")"),
+            tenant_relations_sql(tenant_schema, ['products', 'product_images', 'product_images_rejects', 'products_images_backup']),
+            lock_mode, quote_literal(tenant_schema)
+        ) %}
+        {{ acquire_tenant_lock(quote_literal(tenant_schema)) }}
+        v_status := 'done';
+        v_message := null;
+        v_rows := null;
+        {{ phase(tenant_schema, dry_run) }}
         set constraints all immediate;
+        {%- endcall %}
     exception when others then
         get stacked diagnostics v_sqlstate = returned_sqlstate, v_message = message_text;
         v_status := 'error';
     end;
-    insert into {{ log_relation }} (
+    insert into {{ log_relation }} as operations (
         invocation_id, operation, tenant_schema, status, message, rows_affected, error_sqlstate, started_at, finished_at
     ) values (
         {{ quote_literal(invocation_id) }}, {{ quote_literal(operation) }}, {{ quote_literal(tenant_schema) }},
         v_status, v_message, v_rows, v_sqlstate, v_started_at, clock_timestamp()
-    );
+    )
+    on conflict (invocation_id, operation, tenant_schema) do update
+    set
+        status = excluded.status,
+        message = case
+            when excluded.status = 'error' then operations.message || '; then: ' || excluded.message
+            else coalesce(excluded.message, operations.message)
+        end,
+        rows_affected = coalesce(excluded.rows_affected, operations.rows_affected),
+        error_sqlstate = excluded.error_sqlstate,
+        finished_at = excluded.finished_at;
 end
 $tenant_operation$
-        {%- endset -%}
-        {% do adapter.execute(block, auto_begin=True) %}
-        {% do adapter.commit() %}
+            {%- endset -%}
+            {% do adapter.execute(block, auto_begin=True) %}
+            {% do adapter.commit() %}
+        {%- endfor -%}
     {%- endfor -%}
     {%- set rows = run_query(
         "select tenant_schema, status, message, rows_affected, error_sqlstate from " ~ log_relation

@@ -1,7 +1,8 @@
 {% macro discover_tenants() %}
     {#-
         Returns one dict per tenant schema, ordered by name:
-        {schema, has_products, has_images_column, has_product_images}.
+        {schema, has_products, has_images_column, has_product_images,
+        has_missing_columns, has_foreign_keys}.
         Tenants: schemas matching var('tenant_schema_regex') plus var('extra_tenant_schemas').
     -#}
     {% if not execute %}
@@ -30,6 +31,15 @@
 
         ),
 
+        expected_columns (column_name) as (
+
+            values
+            {%- for column in product_images_columns() %}
+            ({{ quote_literal(column.name) }}){{ "," if not loop.last }}
+            {%- endfor %}
+
+        ),
+
         products_tables as (
 
             select
@@ -53,17 +63,44 @@
                     and attributes.attname = 'images'
                     and not attributes.attisdropped
             ) as has_images_column,
-            exists (
+            product_images_tables.oid is not null as has_product_images,
+            product_images_tables.oid is not null and exists (
                 select 1
+                from expected_columns
+                where not exists (
+                    select 1
+                    from pg_catalog.pg_attribute as attributes
+                    where
+                        attributes.attrelid = product_images_tables.oid
+                        and attributes.attname = expected_columns.column_name
+                        and not attributes.attisdropped
+                )
+            ) as has_missing_columns,
+            (
+                select count(*)
                 from pg_catalog.pg_class as classes
+                inner join pg_catalog.pg_constraint as constraints
+                    on
+                        classes.oid = constraints.conrelid
+                        and constraints.contype = 'f'
+                        and constraints.confrelid = products_tables.table_oid
+                        and constraints.convalidated
                 where
                     classes.relnamespace = tenant_schemas.schema_oid
-                    and classes.relname = 'product_images'
-                    and classes.relkind in ('r', 'p')
-            ) as has_product_images
+                    and classes.relname in (
+                        {%- for foreign_key in product_images_foreign_keys() %}
+                        {{ quote_literal(foreign_key.table) }}{{ "," if not loop.last }}
+                        {%- endfor %}
+                    )
+            ) = {{ product_images_foreign_keys() | length }} as has_foreign_keys
         from tenant_schemas
         left join products_tables
             on tenant_schemas.schema_oid = products_tables.schema_oid
+        left join pg_catalog.pg_class as product_images_tables
+            on
+                tenant_schemas.schema_oid = product_images_tables.relnamespace
+                and product_images_tables.relname = 'product_images'
+                and product_images_tables.relkind in ('r', 'p')
         order by tenant_schemas.tenant_schema collate "C"
     {% endset %}
 
@@ -75,6 +112,8 @@
             'has_products': row['has_products'],
             'has_images_column': row['has_images_column'],
             'has_product_images': row['has_product_images'],
+            'has_missing_columns': row['has_missing_columns'],
+            'has_foreign_keys': row['has_foreign_keys'],
         }) %}
     {% endfor %}
 

@@ -503,8 +503,8 @@ def test_writes_lock_the_product_row_even_on_an_empty_product(conn, tenant):
 
 def test_writes_wait_for_a_migration_run_on_the_tenant(conn, tenant):
     # the service shares the key the migration locks: guard against drift
-    macro = (PROJECT_DIR / "macros" / "migration" / "tenant_sync.sql").read_text(encoding="utf-8")
-    assert "perform pg_advisory_xact_lock(hashtextextended('product_images:' || {{ tenant }}, 0));" in macro
+    macro = (PROJECT_DIR / "macros" / "locks" / "lock_discipline.sql").read_text(encoding="utf-8")
+    assert "hashtextextended('product_images:' || {{ tenant_literal }}, 0)" in macro
     image_id = ids_of(conn, 11)[0]
     with connect() as migration, connect(autocommit=True) as other:
         # what tenant_sync.sql holds while it migrates user_1

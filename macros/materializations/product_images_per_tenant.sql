@@ -1,0 +1,275 @@
+{% materialization product_images_per_tenant, adapter='postgres' %}
+    {#-
+        Writes the product_images model into physical tables inside EVERY tenant
+        schema, each tenant in transactions of its own, and makes {{ this }} a view
+        over all of them. The steps, in order (see _macros.yml):
+    -#}
+    {%- set target_relation = this.incorporate(type='view') -%}
+    {%- set rejects_view = api.Relation.create(
+        database=this.database, schema=this.schema, identifier=this.identifier ~ '_rejects', type='view'
+    ) -%}
+    {%- set runs_relation = product_images_runs_relation() -%}
+    {%- set full_refresh = should_full_refresh() -%}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+
+    {#- 1. Preflight: nothing is changed when one of these refuses. -#}
+    {%- set overrides = product_images_preflight_overrides() -%}
+    {%- set tenants = discover_tenants() -%}
+    {%- do product_images_preflight_full_refresh(tenants, full_refresh) -%}
+    {%- do lock_settings() -%}
+
+    {#- 2. The run log, and the union views out of the way of a full refresh. -#}
+    {%- do product_images_prepare_run(runs_relation, [target_relation, rejects_view], full_refresh) -%}
+
+    {#- 3. Every tenant's steps, each a transaction of its own. -#}
+    {%- set model_sql = sql | replace(ref('label_overrides') | string, overrides.relation_sql) -%}
+    {%- set blocks = render_tenant_blocks(model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
+    {%- do run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
+
+    {#- 4. The union views over every tenant that has the tables now. -#}
+    {%- set tenants_with_tables = tenants_with_union_tables(
+        discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list
+    ) -%}
+    {%- do product_images_union_views(target_relation, rejects_view, tenants_with_tables) -%}
+
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {% do adapter.commit() %}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+
+    {#- 5. The report; a failed tenant fails the node, after the others are committed. -#}
+    {%- do product_images_report(runs_relation, migratable_tenants(tenants) | length) -%}
+
+    {%- set written_relations = [target_relation, rejects_view] -%}
+    {%- for tenant_schema in tenants_with_tables -%}
+        {%- for identifier in ['product_images', 'product_images_rejects', 'product_images_sync'] -%}
+            {%- do written_relations.append(api.Relation.create(
+                database=this.database, schema=tenant_schema, identifier=identifier, type='table'
+            )) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return({'relations': written_relations}) }}
+{% endmaterialization %}
+
+
+{% macro product_images_preflight_overrides() %}
+    {#- The overrides seed, current and without duplicates, or a refusal. -#}
+    {%- set overrides = label_overrides_state() -%}
+    {%- if not overrides.empty -%}
+        {%- set duplicate_overrides = run_query(
+            "select tenant_schema, product_id, url, count(*) as copies from " ~ overrides.relation_sql
+            ~ " group by 1, 2, 3 having count(*) > 1 order by 1, 2, 3 limit 5"
+        ) -%}
+        {%- if duplicate_overrides | length > 0 -%}
+            {%- set first = duplicate_overrides[0] -%}
+            {{ exceptions.raise_compiler_error(
+                "The seed label_overrides has " ~ duplicate_overrides | length ~ "+ duplicated (tenant_schema, product_id, url), e.g. ("
+                ~ first['tenant_schema'] ~ ", " ~ first['product_id'] ~ ", " ~ first['url'] ~ ") " ~ first['copies']
+                ~ " times: keep one row per image."
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(overrides) }}
+{% endmacro %}
+
+
+{% macro product_images_preflight_full_refresh(tenants, full_refresh) %}
+    {%- if full_refresh and not var('allow_full_refresh', false) -%}
+        {{ exceptions.raise_compiler_error(
+            "Refusing --full-refresh: it would drop product_images, product_images_rejects and product_images_sync in "
+            ~ (migratable_tenants(tenants) | selectattr('has_product_images') | list | length) ~ " tenant schema(s), "
+            ~ "with the labels people set (label_source 'app' or 'override'), the probed metadata and any image the app added. "
+            ~ "Nothing was changed. To do it anyway: dbt run --select product_images --full-refresh --vars '{allow_full_refresh: true}'"
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro product_images_prepare_run(runs_relation, union_views, full_refresh) %}
+    {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
+    {%- if full_refresh %}
+        {#- The union views depend on every tenant's tables: out of the way first. -#}
+        {% do adapter.execute("drop view if exists " ~ union_views | join(", "), auto_begin=True) %}
+    {%- endif %}
+    {% do adapter.commit() %}
+{% endmacro %}
+
+
+{% macro render_tenant_blocks(model_sql, runs_relation, overrides_relation_sql, full_refresh) %}
+    {#- Every step's DO block, rendered once for the placeholder tenant (rendering
+        them in Jinja for each tenant cost about 50 ms a tenant); run_tenant_blocks
+        specialises them per tenant. -#}
+    {%- set placeholder = tenant_placeholder() -%}
+    {{ return(tenant_blocks(placeholder, model_sql, runs_relation, overrides_relation_sql, full_refresh)) }}
+{% endmacro %}
+
+
+{% macro tenant_blocks(tenant_schema, model_sql, runs_relation, overrides_relation_sql, full_refresh) %}
+    {%- set overrides_sql -%}
+        select product_id, url, is_label
+        from {{ overrides_relation_sql }} as overrides
+        where tenant_schema = {{ quote_literal(tenant_schema) }}
+    {%- endset -%}
+    {%- set tenant_model_sql = model_sql | replace(tenant_schema_literal(), quote_literal(tenant_schema)) -%}
+    {{ return({
+        'unlink': tenant_unlink_block(tenant_schema, runs_relation),
+        'schema': tenant_schema_block(tenant_schema, runs_relation),
+        'sync': tenant_sync_block(tenant_schema, tenant_model_sql, runs_relation, overrides_sql, full_refresh=full_refresh),
+        'constraints': tenant_constraints_block(tenant_schema, runs_relation),
+        'validate': tenant_validate_block(tenant_schema, runs_relation),
+    }) }}
+{% endmacro %}
+
+
+{% macro run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides_relation_sql, full_refresh) %}
+    {#- Runs each tenant's steps, in name order, committing after each; a step
+        is sent only when the catalog says it has work (a rerun on an up-to-date
+        tenant is one round trip). -#}
+    {%- for tenant in tenants if not tenant.has_images_column -%}
+        {{ log("product_images: skipping " ~ tenant.schema ~ ": "
+            ~ ("products has no images column (already cleaned up); its product_images is left untouched"
+               if tenant.has_products else "it has no products table")
+            , info=True) }}
+    {%- endfor -%}
+    {%- set placeholder = tenant_placeholder() -%}
+    {%- for tenant in tenants -%}
+        {%- if modules.re.match('^[A-Za-z_][A-Za-z0-9_$]*$', tenant.schema) -%}
+            {#- A plain identifier needs no quoting change: the placeholder is replaced as it stands. -#}
+            {%- set tenant_steps = {} -%}
+            {%- for step, block in blocks.items() -%}
+                {%- do tenant_steps.update({step: block | replace(placeholder, tenant.schema)}) -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- set tenant_steps = tenant_blocks(tenant.schema, model_sql, runs_relation, overrides_relation_sql, full_refresh) -%}
+        {%- endif -%}
+        {%- set steps = [] -%}
+        {%- if tenant.has_images_column and tenant.has_product_images -%}
+            {#- A cleaned-up tenant's tables (no legacy column) are never touched. -#}
+            {%- if full_refresh -%}{%- do steps.append('unlink') -%}{%- endif -%}
+            {%- if tenant.has_missing_columns and not full_refresh -%}{%- do steps.append('schema') -%}{%- endif -%}
+        {%- endif -%}
+        {%- do steps.append('sync') -%}
+        {%- if tenant.has_images_column and (full_refresh or not tenant.has_product_images or not tenant.has_foreign_keys) -%}
+            {%- do steps.extend(['constraints', 'validate']) -%}
+        {%- endif -%}
+        {%- for step in steps -%}
+            {% do adapter.execute(tenant_steps[step], auto_begin=True) %}
+            {% do adapter.commit() %}
+        {%- endfor -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
+{% macro product_images_union_views(target_relation, rejects_view, tenants_with_tables) %}
+    {%- set existing_relation = load_cached_relation(target_relation) -%}
+    {%- if existing_relation is not none and existing_relation.type != 'view' -%}
+        {{ adapter.drop_relation(existing_relation) }}
+    {%- endif -%}
+    {% call statement('main') -%}
+        {{ tenant_union_view_sql(target_relation, tenants_with_tables, 'product_images', product_images_columns()) }};
+        {{ tenant_union_view_sql(rejects_view, tenants_with_tables, 'product_images_rejects', product_images_rejects_columns()) }}
+    {%- endcall %}
+    {% do persist_docs(target_relation, model) %}
+    {% do apply_grants(target_relation, config.get('grants'), should_revoke=True) %}
+{% endmacro %}
+
+
+{% macro product_images_report(runs_relation, migratable_count) %}
+    {%- set results = run_query(
+        "select tenant_schema, status, mode, products_changed, images_inserted, images_updated, images_total, rejects_total, labels_total, "
+        ~ "round(extract(epoch from finished_at - started_at)::numeric, 3) as seconds, error_sqlstate, message, failed_step, attempts from "
+        ~ runs_relation ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " order by tenant_schema collate \"C\""
+    ) -%}
+    {%- set failures = [] -%}
+    {%- for row in results -%}
+        {%- if row['status'] == 'error' -%}
+            {%- do failures.append(row['tenant_schema'] ~ " (step " ~ row['failed_step'] ~ ", " ~ row['error_sqlstate'] ~ ": " ~ row['message'] ~ ")") -%}
+            {{ log("product_images: " ~ row['tenant_schema'] ~ " FAILED at step " ~ row['failed_step'] ~ " and that step was rolled back: "
+                ~ row['error_sqlstate'] ~ " " ~ row['message'], info=True) }}
+        {%- elif row['status'] == 'success' -%}
+            {{ log("product_images: " ~ row['tenant_schema'] ~ " " ~ row['mode'] ~ ": "
+                ~ row['images_inserted'] ~ " inserted, " ~ row['images_updated'] ~ " updated, "
+                ~ row['images_total'] ~ " images, " ~ row['rejects_total'] ~ " rejects, " ~ row['labels_total'] ~ " labels in "
+                ~ row['seconds'] ~ " s" ~ (" (" ~ row['attempts'] ~ " attempts)" if row['attempts'] and row['attempts'] > 1 else ""), info=True) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if failures -%}
+        {{ exceptions.raise_compiler_error(
+            "product_images failed in " ~ failures | length ~ " of " ~ migratable_count ~ " tenant(s); each failed step was rolled back, "
+            ~ "the other tenants are committed. Fix and rerun: the rerun resumes. Failed: " ~ failures | join("; ")
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro tenant_union_view_sql(view_relation, tenant_schemas, identifier, columns) -%}
+    create or replace view {{ view_relation }} as
+    {%- for tenant_schema in tenant_schemas %}
+    select
+        {{ quote_literal(tenant_schema) }}::text as tenant_schema,
+        {%- for column in columns %}
+        {{ quote_identifier(column.name) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ tenant_relation(tenant_schema, identifier) }}
+    {{ "union all" if not loop.last }}
+    {%- else %}
+    select
+        null::text as tenant_schema,
+        {%- for column in columns %}
+        null::{{ column.data_type }} as {{ quote_identifier(column.name) }}{{ "," if not loop.last }}
+        {%- endfor %}
+    where false
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro tenants_with_union_tables(tenant_schemas) %}
+    {#- The tenants whose product_images and product_images_rejects have every
+        column the union views select, with the same types; logs the others. -#}
+    {%- if not tenant_schemas -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set expected = {'product_images': product_images_columns(), 'product_images_rejects': product_images_rejects_columns()} -%}
+    {%- set check_sql -%}
+        with expected_columns (table_name, column_name, data_type) as (
+            values
+            {%- for table_name, columns in expected.items() %}
+            {%- set outer_loop = loop %}
+            {%- for column in columns %}
+            ({{ quote_literal(table_name) }}, {{ quote_literal(column.name) }}, {{ quote_literal(column.data_type) }}){{ "," if not (loop.last and outer_loop.last) }}
+            {%- endfor %}
+            {%- endfor %}
+        ),
+        tenant_schemas (tenant_schema) as (
+            values
+            {%- for tenant_schema in tenant_schemas %}
+            ({{ quote_literal(tenant_schema) }}){{ "," if not loop.last }}
+            {%- endfor %}
+        )
+        select tenant_schemas.tenant_schema
+        from tenant_schemas
+        where not exists (
+            select 1
+            from expected_columns
+            where not exists (
+                select 1
+                from pg_catalog.pg_attribute as attributes
+                where
+                    attributes.attrelid = to_regclass(
+                        quote_ident(tenant_schemas.tenant_schema) || '.' || quote_ident(expected_columns.table_name)
+                    )
+                    and attributes.attname = expected_columns.column_name
+                    and not attributes.attisdropped
+                    and pg_catalog.format_type(attributes.atttypid, attributes.atttypmod) = expected_columns.data_type
+            )
+        )
+        order by tenant_schemas.tenant_schema collate "C"
+    {%- endset -%}
+    {%- set compatible = run_query(check_sql).columns[0].values() | list -%}
+    {%- for tenant_schema in tenant_schemas if tenant_schema not in compatible -%}
+        {{ log("product_images: " ~ tenant_schema ~ " has a product_images or product_images_rejects table this project did not make "
+            ~ "(missing columns or other types): it is left out of the union views", info=True) }}
+    {%- endfor -%}
+    {{ return(compatible) }}
+{% endmacro %}
