@@ -56,6 +56,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
+import tenacity
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError
 from psycopg import sql
@@ -228,8 +229,19 @@ def _queries(tenant: str, retry_failed: bool) -> _Queries:
             returning images.id, images.url
             """
         ).format(table=table, pending=pending),
+        # The batch's rows are locked in id order first, as the migration locks
+        # the rows it updates: the two never wait for each other in a cycle.
         write=sql.SQL(
             """
+            with locked as materialized (
+                select images.id
+                from {table} as images
+                where
+                    images.id in (select (value ->> 'id')::bigint from jsonb_array_elements(%(results)s))
+                    and images.metadata_claimed_by = %(worker)s
+                order by images.id
+                for update
+            )
             update {table} as images
             set
                 mime_type = results.mime_type,
@@ -246,7 +258,7 @@ def _queries(tenant: str, retry_failed: bool) -> _Queries:
                 id bigint, mime_type text, file_size bigint, width integer, height integer,
                 exif_orientation smallint, etag text, error text
             )
-            where images.id = results.id and images.metadata_claimed_by = %(worker)s
+            where images.id = results.id and images.id in (select id from locked)
             returning images.id
             """
         ).format(table=table),
@@ -403,7 +415,8 @@ def backfill(
                 while limit is None or claimed_total < limit:
                     size = batch_size if limit is None else min(batch_size, limit - claimed_total)
                     step = "claiming rows"
-                    rows = conn.execute(queries[tenant].claim, {**params, "from_id": from_id, "batch": size}).fetchall()
+                    rows = _transient_retry(lambda: conn.execute(
+                        queries[tenant].claim, {**params, "from_id": from_id, "batch": size}).fetchall())
                     if not rows:
                         if from_id == _FIRST_ID:
                             break
@@ -422,6 +435,22 @@ def backfill(
         raise BackfillError(f"database error while {step}{where}: {str(error).strip()}") from error
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+TRANSIENT_ERRORS = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.LockNotAvailable,
+)
+"""Errors a claim or a write is retried on: each is one autocommit statement that
+changed nothing when it failed (a deadlock with a migration step, a lock_timeout)."""
+
+_transient_retry = tenacity.Retrying(
+    retry=tenacity.retry_if_exception_type(TRANSIENT_ERRORS),
+    stop=tenacity.stop_after_attempt(5),
+    wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
+    reraise=True,
+)
 
 
 def _run_batch(
@@ -486,7 +515,8 @@ def _run_batch(
                                     f"and the AWS credentials): {type(error).__name__}: {error}") from error
 
         try:
-            written_ids = {row[0] for row in conn.execute(queries.write, {**params, "results": Jsonb(values)}).fetchall()}
+            written_ids = {row[0] for row in _transient_retry(
+                lambda: conn.execute(queries.write, {**params, "results": Jsonb(values)}).fetchall())}
         except psycopg.Error as error:
             raise BackfillError(f"database error while writing a batch of results in {tenant}.product_images: "
                                 f"{str(error).strip()}") from error

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import psycopg
 import pytest
 from botocore.client import BaseClient
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
+from s3_endpoint import PREFIX, moto_endpoint
 from tenants import make_tenant, photo
 
 from product_images.backfill import BackfillError, BackfillSummary, backfill
@@ -43,7 +42,6 @@ from product_images.storage import ObjectRef, UrlMapping, s3_client
 from product_images.tenants import discover_tenants
 
 BUCKET = "backfill-images"
-PREFIX = "https://images.example.com/"
 UNMAPPED_URL = "https://elsewhere.example.org/photos/1.jpg"
 MISSING_KEY = "products/p-1011/gone.jpg"
 CATALOG = demo_image_catalog()
@@ -56,10 +54,6 @@ ORDINARY_SPECS = [("big", "jpeg", 1600, 1200, 92), ("small", "jpeg", 400, 300, 7
                   ("wide", "webp", 800, 600, 70), ("tall", "jpeg", 900, 1200, 85), ("icon", "png", 300, 300, 70)]
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-_ENV_TO_CLEAR = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
-                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "IMAGE_URL_MAP_FILE", "IMAGE_KEY_PREFIX",
-                 "PRODUCT_IMAGES_TENANT_REGEX", "PRODUCT_IMAGES_EXTRA_TENANTS", "PRODUCT_IMAGES_LEASE_SECONDS")
-
 
 def url_of(key: str) -> str:
     return PREFIX + quote(key, safe="/")
@@ -75,25 +69,8 @@ def md5(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 on a free port; this process's env points at it (inherited by the worker subprocesses)."""
-    empty = tmp_path_factory.mktemp("aws") / "empty"
-    empty.write_text("")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    with pytest.MonkeyPatch.context() as env:
-        for name in _ENV_TO_CLEAR:
-            env.delenv(name, raising=False)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_CONFIG_FILE", str(empty))
-        env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-        env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        env.setenv("AWS_ENDPOINT_URL_S3", f"http://{host}:{port}")
-        env.setenv("IMAGE_URL_PREFIX", PREFIX)
-        env.setenv("IMAGE_BUCKET", BUCKET)
-        yield f"http://{host}:{port}"
-    server.stop()
+    with moto_endpoint(tmp_path_factory.mktemp("aws"), BUCKET) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
