@@ -136,8 +136,10 @@ def paused(conn: psycopg.Connection, trigger_sql: str, cleanup_sql: str) -> Iter
 PAUSE_FUNCTION = f"""
 create or replace function public.test_pause() returns void language plpgsql set lock_timeout = 0 as $$
 begin
-    perform pg_advisory_lock_shared({PAUSE_KEY});
-    perform pg_advisory_unlock_shared({PAUSE_KEY});
+    if current_setting('application_name') = 'dbt' then  -- only dbt's steps pause, never the app
+        perform pg_advisory_lock_shared({PAUSE_KEY});
+        perform pg_advisory_unlock_shared({PAUSE_KEY});
+    end if;
 end $$;
 """
 

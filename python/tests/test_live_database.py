@@ -315,3 +315,46 @@ def test_a_service_call_holding_the_tenant_lock_is_waited_for_only_lock_timeout(
         caller.rollback()
         caller.close()
     run_ok(dbt)
+
+
+def test_a_metadata_backfill_during_a_run_skips_the_rows_the_run_holds_and_loses_nothing(conn, dbt, live, tmp_path):
+    from product_images.backfill import backfill
+    from product_images.demo_images import render_image
+    from product_images.storage import UrlMapping, s3_client
+    from s3_endpoint import moto_endpoint
+
+    run_ok(dbt)
+    with connect(autocommit=True) as app:
+        writer = AppWriter(LIVE, PRODUCTS[:20], seed=7)
+        for _ in range(20):
+            writer.write_once(app)
+    picture = render_image("product", 64, 48, 1, "jpeg")
+    keys = [f"{LIVE}/{pid}/{i}.jpg" for pid in PRODUCTS for i in range(3)]
+    keys += [url.removeprefix("https://images.example.com/") for _, url in writer.appended]
+    with moto_endpoint(tmp_path, "live-images"):
+        client = s3_client(max_pool_connections=8)
+        client.create_bucket(Bucket="live-images", CreateBucketConfiguration={"LocationConstraint": "auto"})
+        for key in keys:
+            client.put_object(Bucket="live-images", Key=key, Body=picture, ContentType="image/jpeg")
+        mapping = UrlMapping.from_env()
+        with pause_at_write(conn, LIVE) as release:
+            result = {}
+            runner = threading.Thread(target=lambda: result.update(run=dbt(*RUN)))
+            runner.start()
+            wait_for(lambda: waiting_for_pause(conn), "the incremental run to pause")
+            with connect(autocommit=True, application_name="backfill") as worker:
+                during = backfill(worker, client, mapping, tenants=[LIVE], concurrency=4, batch_size=50, progress=False)
+            release()
+            runner.join(timeout=120)
+        assert result["run"].success
+        # The rows of the products the run changed were locked by it: skipped, not waited for.
+        changed_products = {pid for pid, _ in writer.appended}
+        assert during.rows_probed == 600 - 3 * len(changed_products)
+        with connect(autocommit=True, application_name="backfill") as worker:
+            after = backfill(worker, client, mapping, tenants=[LIVE], concurrency=4, batch_size=50, progress=False)
+    assert after.rows_probed == 3 * len(changed_products) + len(writer.appended)
+    assert (during.failed, after.failed) == ({}, {})
+    assert conn.execute(sql.SQL("select count(*) from {} where metadata_probed_at is null or width <> 64").format(
+        sql.Identifier(LIVE, "product_images"))).fetchone()[0] == 0
+    assert constraint_problems(conn, LIVE) == []
+    assert parity_problems(conn, LIVE) == []
