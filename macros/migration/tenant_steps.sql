@@ -274,6 +274,9 @@ $product_images_sync$
         end if;
         {%- endfor %}
         {%- endcall %}
+        update {{ runs_relation }}
+        set attempts = greatest(attempts, v_attempts)
+        where invocation_id = {{ quote_literal(invocation_id) }} and tenant_schema = {{ quote_literal(tenant_schema) }};
     {%- endcall -%}
 {%- endmacro %}
 
@@ -309,7 +312,7 @@ $product_images_sync$
         {%- endfor %}
         {%- endcall %}
         update {{ runs_relation }}
-        set finished_at = clock_timestamp()
+        set finished_at = clock_timestamp(), attempts = greatest(attempts, v_attempts)
         where invocation_id = {{ quote_literal(invocation_id) }} and tenant_schema = {{ quote_literal(tenant_schema) }};
     {%- endcall -%}
 {%- endmacro %}
