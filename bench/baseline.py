@@ -32,7 +32,8 @@ import psycopg
 from psycopg import sql
 
 ISO_8601 = (
-    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T "
+    r"]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
     r"(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$"
 )
 """The project's ISO 8601 shape (macros/migration/legacy_images.sql, ``safe_timestamptz``)."""
@@ -120,8 +121,8 @@ from (
 """
 
 _INSERT = (
-    "insert into {images} (product_id, url, position, is_label, label_source, created_at, updated_at, source_index, legacy_element)"
-    + _SELECT
+    "insert into {images} (product_id, url, position, is_label, label_source, created_at, updated_at, source_index, "
+    "legacy_element)" + _SELECT
 )
 
 _CONSTRAINTS = """
@@ -152,8 +153,10 @@ class TenantLoad:
 def select_sql(tenant: str, *, run_started_at: str, min_images: int = 2) -> sql.Composed:
     """The baseline's ``SELECT`` for ``tenant`` alone (for ``EXPLAIN ANALYZE``)."""
     return sql.SQL(_SELECT).format(
-        products=sql.Identifier(tenant, "products"), min_images=sql.Literal(min_images),
-        iso_8601=sql.Literal(ISO_8601), run_started_at=sql.Literal(run_started_at),
+        products=sql.Identifier(tenant, "products"),
+        min_images=sql.Literal(min_images),
+        iso_8601=sql.Literal(ISO_8601),
+        run_started_at=sql.Literal(run_started_at),
     )
 
 
@@ -174,8 +177,11 @@ def load_tenant(conn: psycopg.Connection, tenant: str, *, run_started_at: str, m
         conn.execute(create_table_sql(images))
         cur = conn.execute(
             sql.SQL(_INSERT).format(
-                images=images, products=products, min_images=sql.Literal(min_images),
-                iso_8601=sql.Literal(ISO_8601), run_started_at=sql.Literal(run_started_at),
+                images=images,
+                products=products,
+                min_images=sql.Literal(min_images),
+                iso_8601=sql.Literal(ISO_8601),
+                run_started_at=sql.Literal(run_started_at),
             )
         )
         rows = cur.rowcount

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 
 from product_images.connection import connect
-from product_images.dbt_project import PROJECT_DIR
-from product_images.embedded import start_embedded_postgres
+from product_images.demo.embedded import start_embedded_postgres
+from product_images.project import project_dir
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -32,9 +32,27 @@ PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", "gx")
 VENV_BIN = Path(sys.executable).parent
 """The virtualenv's bin folder (``dbt`` and ``product-images`` live there)."""
 
-_SETTINGS = ("max_locks_per_transaction", "max_connections", "shared_buffers", "work_mem", "maintenance_work_mem",
-             "max_wal_size", "synchronous_commit", "fsync")
-_PACKAGES = ("dbt-core", "dbt-postgres", "psycopg", "pgserver", "great-expectations", "moto", "boto3", "pillow", "imagesize")
+_SETTINGS = (
+    "max_locks_per_transaction",
+    "max_connections",
+    "shared_buffers",
+    "work_mem",
+    "maintenance_work_mem",
+    "max_wal_size",
+    "synchronous_commit",
+    "fsync",
+)
+_PACKAGES = (
+    "dbt-core",
+    "dbt-postgres",
+    "psycopg",
+    "pgserver",
+    "great-expectations",
+    "moto",
+    "boto3",
+    "pillow",
+    "imagesize",
+)
 
 
 def machine_info() -> dict[str, Any]:
@@ -58,7 +76,7 @@ def machine_info() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_bytes": psutil.virtual_memory().total,
         "load_average_1m": round(os.getloadavg()[0], 2),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "python": platform.python_version(),
         "versions": versions,
@@ -68,10 +86,12 @@ def machine_info() -> dict[str, Any]:
             with connect(dbname="postgres") as conn:
                 row = conn.execute("show server_version").fetchone()
                 info["postgresql"] = row[0] if row else None
-                info["postgresql_settings"] = dict(conn.execute(
-                    "select name, setting || coalesce(' ' || unit, '') from pg_settings where name = any(%s)",
-                    (list(_SETTINGS),),
-                ).fetchall())
+                info["postgresql_settings"] = dict(
+                    conn.execute(
+                        "select name, setting || coalesce(' ' || unit, '') from pg_settings where name = any(%s)",
+                        (list(_SETTINGS),),
+                    ).fetchall()
+                )
         except psycopg.Error:
             info["postgresql"] = None
     return info
@@ -144,18 +164,18 @@ def project_copy(destination: Path) -> Path:
     """
     destination.mkdir(parents=True, exist_ok=True)
     for part in PROJECT_PARTS:
-        source = PROJECT_DIR / part
+        source = project_dir() / part
         if source.is_dir():
             shutil.copytree(source, destination / part, ignore=shutil.ignore_patterns("uncommitted", "target", "logs"))
         else:
             shutil.copyfile(source, destination / part)
     (destination / "gx" / "uncommitted").mkdir(exist_ok=True)
-    source_config = PROJECT_DIR / "gx" / "uncommitted" / "config_variables.yml"
+    source_config = project_dir() / "gx" / "uncommitted" / "config_variables.yml"
     if source_config.is_file():
         shutil.copyfile(source_config, destination / "gx" / "uncommitted" / "config_variables.yml")
     profiles = destination / "target" / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_DIR / "profiles.example.yml", profiles / "profiles.yml")
+    shutil.copyfile(project_dir() / "profiles.example.yml", profiles / "profiles.yml")
     return destination
 
 
@@ -179,7 +199,9 @@ class ProcessRun:
     log_path: Path
 
 
-def run_measured(command: list[str], *, log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> ProcessRun:
+def run_measured(
+    command: list[str], *, log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> ProcessRun:
     """Run ``command`` to completion, output to ``log_path``, measuring time and peak memory.
 
     ``os.wait4`` gives the resource usage of this one child (``RUSAGE_CHILDREN`` would be
@@ -197,7 +219,14 @@ def run_measured(command: list[str], *, log_path: Path, env: dict[str, str] | No
 
 def dbt_command(project: Path, *args: str) -> list[str]:
     """The argument vector of ``dbt <args>`` on the project copy ``project``, with the venv's dbt."""
-    return [str(VENV_BIN / "dbt"), *args, "--project-dir", str(project), "--profiles-dir", str(project / "target" / "profiles")]
+    return [
+        str(VENV_BIN / "dbt"),
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project / "target" / "profiles"),
+    ]
 
 
 def child_env(**overrides: str) -> dict[str, str]:

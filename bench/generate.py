@@ -1,7 +1,7 @@
 """Scaled, deterministic data sets for the benchmarks: N tenant schemas × M products × K images.
 
 Every tenant ``user_<n>`` gets a ``products`` table shaped like the reseller app's
-(``product_images.demo_data.create_tenant_schema``) whose ``images`` column holds the
+(``product_images.demo.data.create_tenant_schema``) whose ``images`` column holds the
 legacy JSONB ``[{"url", "order", "created_at"}, ...]``, exactly K elements per
 product, so a data set has exactly N × M × K JSONB elements. Like the real data,
 a few arrays are stored out of order (``order`` says the truth), a few elements
@@ -31,16 +31,16 @@ import random
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import sql
 
 from product_images.connection import connect
-from product_images.demo_data import APP_ROLE, DEMO_URL_PREFIX, create_tenant_schema
+from product_images.demo.data import APP_ROLE, DEMO_URL_PREFIX, create_tenant_schema
 
 DEFAULT_SEED = 20261122
-_BASE_TIME = datetime(2023, 1, 1, tzinfo=timezone.utc)
+_BASE_TIME = datetime(2023, 1, 1, tzinfo=UTC)
 _TITLES = ("Vintage jacket", "Wool coat", "Denim skirt", "Silk dress", "Leather boots", "Linen shirt")
 
 
@@ -78,7 +78,9 @@ class DatasetSpec:
         return [f"user_{number}" for number in range(1, self.tenants + 1)]
 
 
-def _element_json(rng: random.Random, spec: DatasetSpec, tenant: str, product_id: int, order: int, created: datetime) -> str:
+def _element_json(
+    rng: random.Random, spec: DatasetSpec, tenant: str, product_id: int, order: int, created: datetime
+) -> str:
     """One JSONB element as JSON text (no character needs escaping in COPY text format)."""
     draw = rng.random()
     url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{rng.getrandbits(40):010x}.jpg"
@@ -147,7 +149,9 @@ def load_dataset(conn: psycopg.Connection, spec: DatasetSpec, *, vacuum: bool = 
         buffer = io.StringIO()
         buffer.writelines(tenant_rows(spec, number))
         with conn.cursor() as cur:
-            with cur.copy(sql.SQL("copy {}.products (id, title, price, images) from stdin").format(sql.Identifier(tenant))) as copy:
+            with cur.copy(
+                sql.SQL("copy {}.products (id, title, price, images) from stdin").format(sql.Identifier(tenant))
+            ) as copy:
                 copy.write(buffer.getvalue().encode())
         conn.execute(
             sql.SQL("select setval(pg_get_serial_sequence({}, 'id'), {})").format(
@@ -192,7 +196,11 @@ def append_new_images_sql(tenant: str, order: int, every: int = 100) -> sql.Comp
         "'order', {}, 'created_at', '2025-06-01T12:00:00Z')) "
         "where mod(id, {}) = 0 and jsonb_typeof(images) = 'array'"
     ).format(
-        sql.Identifier(tenant), sql.Literal(DEMO_URL_PREFIX), sql.Literal(tenant), sql.Literal(order), sql.Literal(every),
+        sql.Identifier(tenant),
+        sql.Literal(DEMO_URL_PREFIX),
+        sql.Literal(tenant),
+        sql.Literal(order),
+        sql.Literal(every),
     )
 
 

@@ -130,7 +130,9 @@ def _shutdown(sock: socket.socket) -> None:
 
 
 def serve_store(ready: Queue, stop: Event, latency: float, bandwidth: float | None) -> None:
-    """Child-process entry point: moto's S3 on a free port, the proxy in front; ``ready`` gets ``(moto_url, proxy_url)``.
+    """Child-process entry point: moto's S3 on a free port, the proxy in front.
+
+    ``ready`` gets ``(moto_url, proxy_url)``.
 
     Runs until ``stop`` is set.
     """

@@ -73,7 +73,8 @@ class AppWriter(threading.Thread):
 
     def run(self) -> None:
         statement = sql.SQL(
-            "update {} set images = images || jsonb_build_array(jsonb_build_object('url', %s::text, 'order', %s::integer)) "
+            "update {} set images = images || jsonb_build_array(jsonb_build_object('url', %s::text, 'order', "
+            "%s::integer)) "
             "where id = %s"
         ).format(sql.Identifier(TENANT, "products"))
         try:
@@ -96,15 +97,17 @@ class AppWriter(threading.Thread):
         self.join(timeout=60)
 
 
-def hold_until_the_foreign_keys_wait(database: str, holder: psycopg.Connection, seconds: float,
-                                     waited: dict[str, float]) -> None:
+def hold_until_the_foreign_keys_wait(
+    database: str, holder: psycopg.Connection, seconds: float, waited: dict[str, float]
+) -> None:
     """Keep the long app transaction open until dbt's foreign-key step waits for it, then ``seconds`` more."""
     started = time.perf_counter()
     with connect(autocommit=True, dbname=database) as monitor:
         while time.perf_counter() - started < 600:
             (count,) = monitor.execute(
                 "select count(*) from pg_stat_activity where application_name = 'dbt' and wait_event_type = 'Lock' "
-                "and query like '%product_images_constraints%'").fetchone()  # type: ignore[misc]
+                "and query like '%product_images_constraints%'"
+            ).fetchone()  # type: ignore[misc]
             if count:
                 waited["from"] = round(time.perf_counter() - started, 2)
                 break
@@ -127,8 +130,11 @@ def latency_summary(latencies: list[float]) -> dict[str, Any]:
 
 
 def dbt_run(project: Path, work: Path, name: str, vars_yaml: str) -> dict[str, Any]:
-    run = run_measured(dbt_command(project, "run", "--select", "product_images", "--vars", vars_yaml),
-                       log_path=work / f"{name}.log", env=child_env())
+    run = run_measured(
+        dbt_command(project, "run", "--select", "product_images", "--vars", vars_yaml),
+        log_path=work / f"{name}.log",
+        env=child_env(),
+    )
     log(f"{name}: dbt run exit {run.returncode} in {run.seconds:.1f} s")
     return {"seconds": round(run.seconds, 2), "returncode": run.returncode}
 
@@ -139,14 +145,18 @@ def run_log(database: str) -> list[dict[str, Any]]:
         return conn.execute(
             "select status, mode, failed_step, attempts, products_changed, images_inserted, images_total, "
             "round(extract(epoch from finished_at - started_at)::numeric, 2)::float as seconds, message "
-            "from product_images.product_images_runs where tenant_schema = %s order by started_at", (TENANT,)
+            "from product_images.product_images_runs where tenant_schema = %s order by started_at",
+            (TENANT,),
         ).fetchall()
 
 
 def missing_photos(database: str, appended: list[tuple[int, str]]) -> int:
     with connect(dbname=database) as conn:
-        loaded = set(conn.execute(sql.SQL("select product_id, url from {}").format(
-            sql.Identifier(TENANT, "product_images"))).fetchall())
+        loaded = set(
+            conn.execute(
+                sql.SQL("select product_id, url from {}").format(sql.Identifier(TENANT, "product_images"))
+            ).fetchall()
+        )
     return sum(1 for item in appended if item not in loaded)
 
 
@@ -162,9 +172,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with connect(dbname=source) as conn:
         ensure_app_role(conn)
         load_dataset(conn, spec)
-    result: dict[str, Any] = {"postgres": mode, "elements": spec.elements, "products": spec.products,
-                              "lock_timeout_ms": lock_timeout_ms, "lock_retries": args.lock_retries,
-                              "hold_seconds": args.hold_seconds, "interval_ms": args.interval_ms}
+    result: dict[str, Any] = {
+        "postgres": mode,
+        "elements": spec.elements,
+        "products": spec.products,
+        "lock_timeout_ms": lock_timeout_ms,
+        "lock_retries": args.lock_retries,
+        "hold_seconds": args.hold_seconds,
+        "interval_ms": args.interval_ms,
+    }
 
     # The app alone: its latency with no migration.
     create_database("bench_live_app_only", template=source)
@@ -181,8 +197,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         first = dbt_run(project, work, "quiet_first_load", vars_yaml)
         rerun = dbt_run(project, work, "quiet_rerun", vars_yaml)
     tenant_seconds = run_log("bench_live_quiet")[0]["seconds"]
-    result["quiet"] = {"first_load": first, "rerun": rerun, "first_load_tenant_seconds": tenant_seconds,
-                       "images_per_second": rate(spec.elements, tenant_seconds)}
+    result["quiet"] = {
+        "first_load": first,
+        "rerun": rerun,
+        "first_load_tenant_seconds": tenant_seconds,
+        "images_per_second": rate(spec.elements, tenant_seconds),
+    }
     drop_database("bench_live_quiet")
 
     # Live: the app writing all along (the first load's speed beside the quiet one)...
@@ -199,8 +219,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         last = dbt_run(project, work, "live_last_rerun", vars_yaml)
     runs = run_log("bench_live_writes")
     result["live"] = {
-        "first_load": first, "rerun": rerun, "last_rerun": last,
-        "app_during_first_load": during_first, "app_during_rerun": during_rerun,
+        "first_load": first,
+        "rerun": rerun,
+        "last_rerun": last,
+        "app_during_first_load": during_first,
+        "app_during_rerun": during_rerun,
         "first_load_tenant_seconds": runs[0]["seconds"],
         "images_per_second": rate(spec.elements, runs[0]["seconds"]),
         "run_log": runs,
@@ -216,8 +239,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         holder = connect(dbname="bench_live_held", application_name="long app transaction")
         holder.execute(sql.SQL("update {} set title = title where id = 1").format(sql.Identifier(TENANT, "products")))
         waited: dict[str, float] = {}
-        release = threading.Thread(target=hold_until_the_foreign_keys_wait,
-                                   args=("bench_live_held", holder, args.hold_seconds, waited), daemon=True)
+        release = threading.Thread(
+            target=hold_until_the_foreign_keys_wait,
+            args=("bench_live_held", holder, args.hold_seconds, waited),
+            daemon=True,
+        )
         held_writer = AppWriter("bench_live_held", spec.products, args.interval_ms / 1000, seed=3)
         held_writer.start()
         release.start()
@@ -227,7 +253,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         held_writer.stop()
     held_runs = run_log("bench_live_held")
     result["held"] = {
-        "first_load": held, "app_during_first_load": latency_summary(held_writer.latencies),
+        "first_load": held,
+        "app_during_first_load": latency_summary(held_writer.latencies),
         "foreign_key_step_waited_from_s": waited.get("from"),
         "held_for_s_after_the_wait_began": args.hold_seconds,
         "run_log": held_runs,
@@ -237,22 +264,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     drop_database(source)
 
     quiet_rate, live_rate = result["quiet"]["images_per_second"], result["live"]["images_per_second"]
-    max_during = max(result["live"]["app_during_first_load"].get("max_ms", 0),
-                     result["live"]["app_during_rerun"].get("max_ms", 0),
-                     result["held"]["app_during_first_load"].get("max_ms", 0))
+    max_during = max(
+        result["live"]["app_during_first_load"].get("max_ms", 0),
+        result["live"]["app_during_rerun"].get("max_ms", 0),
+        result["held"]["app_during_first_load"].get("max_ms", 0),
+    )
     missing = result["live"]["photos_missing_after_last_rerun"]
     result["targets"] = [
-        {"target": f"max app write latency during the migration < lock_timeout + 100 ms = {lock_timeout_ms + 100} ms",
-         "measured": f"{max_during} ms (app alone: {result['app_only'].get('max_ms')} ms)",
-         "met": max_during < lock_timeout_ms + 100},
-        {"target": "first load with the app writing no more than 10% slower than quiet",
-         "measured": f"{live_rate} vs {quiet_rate} images/s",
-         "met": bool(quiet_rate and live_rate and live_rate >= 0.9 * quiet_rate)},
-        {"target": "every photo the app committed is loaded after the next run",
-         "measured": f"{missing} of {result['live']['photos_appended']} missing", "met": missing == 0},
-        {"target": "a row lock held across the foreign-key step: the tenant completes after retries",
-         "measured": f"status {held_runs[0]['status']}, {held_runs[0]['attempts']} attempts",
-         "met": held_runs[0]["status"] == "success" and (held_runs[0]["attempts"] or 0) > 1},
+        {
+            "target": "max app write latency during the migration < lock_timeout + 100 ms "
+            f"= {lock_timeout_ms + 100} ms",
+            "measured": f"{max_during} ms (app alone: {result['app_only'].get('max_ms')} ms)",
+            "met": max_during < lock_timeout_ms + 100,
+        },
+        {
+            "target": "first load with the app writing no more than 10% slower than quiet",
+            "measured": f"{live_rate} vs {quiet_rate} images/s",
+            "met": bool(quiet_rate and live_rate and live_rate >= 0.9 * quiet_rate),
+        },
+        {
+            "target": "every photo the app committed is loaded after the next run",
+            "measured": f"{missing} of {result['live']['photos_appended']} missing",
+            "met": missing == 0,
+        },
+        {
+            "target": "a row lock held across the foreign-key step: the tenant completes after retries",
+            "measured": f"status {held_runs[0]['status']}, {held_runs[0]['attempts']} attempts",
+            "met": held_runs[0]["status"] == "success" and (held_runs[0]["attempts"] or 0) > 1,
+        },
     ]
     return result
 
@@ -284,11 +323,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=60_000, help="products in the tenant")
     parser.add_argument("--images", type=int, default=5, help="JSONB elements per product")
     parser.add_argument("--interval-ms", type=float, default=5.0, help="pause between two app writes")
-    parser.add_argument("--hold-seconds", type=float, default=4.0,
-                        help="how long the long app transaction keeps its row lock after the foreign-key step began to wait")
+    parser.add_argument(
+        "--hold-seconds",
+        type=float,
+        default=4.0,
+        help="how long the long app transaction keeps its row lock after the foreign-key step began to wait",
+    )
     parser.add_argument("--lock-timeout-ms", type=int, default=1000, help="var lock_timeout, in ms")
     parser.add_argument("--lock-retries", type=int, default=5, help="var lock_retries")
-    parser.add_argument("--app-only-seconds", type=float, default=10.0, help="how long the app-only latency is measured")
+    parser.add_argument(
+        "--app-only-seconds", type=float, default=10.0, help="how long the app-only latency is measured"
+    )
     args = parser.parse_args(argv)
     result = run(args)
     path = write_result(args.name, result)

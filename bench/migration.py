@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +98,19 @@ class CommitMonitor:
         with connect(autocommit=True) as conn:
             while not self._stop.wait(self.interval):
                 try:
-                    row = conn.execute(f"select count(*) from {RUNS_TABLE} where started_at >= %s", (self.since,)).fetchone()
+                    row = conn.execute(
+                        f"select count(*) from {RUNS_TABLE} where started_at >= %s", (self.since,)
+                    ).fetchone()
                     count = int(row[0]) if row else 0
                 except psycopg.errors.UndefinedTable:
                     count = 0
                 self.samples.append((round(time.perf_counter() - self._started, 1), count))
 
     def progressive(self, total: int) -> bool:
-        """True when tenants became visible one batch after another (at least 3 distinct counts between 0 and ``total``)."""
+        """True when tenants became visible one batch after another.
+
+        That is, at least 3 distinct counts between 0 and ``total`` were seen.
+        """
         return len({count for _, count in self.samples if 0 < count < total}) >= 3
 
 
@@ -160,7 +165,7 @@ def measured_dbt_run(project: Path, work: Path, name: str, *, monitor: bool = Fa
     work between two blocks: rendering the next block, logging it, round trips,
     commits) and ``tail`` (last block → exit: union views, summary).
     """
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     started_epoch = time.time()
     if monitor:
         with CommitMonitor(since) as commits:
@@ -176,7 +181,9 @@ def measured_dbt_run(project: Path, work: Path, name: str, *, monitor: bool = Fa
         "peak_rss_bytes": run.peak_rss_bytes,
         "peak_rss_mib": round(run.peak_rss_bytes / 2**20, 1),
         "returncode": run.returncode,
-        "run_log": {key: value for key, value in summary.items() if key not in ("first_tenant_started", "last_tenant_finished")},
+        "run_log": {
+            key: value for key, value in summary.items() if key not in ("first_tenant_started", "last_tenant_finished")
+        },
     }
     if summary.get("tenants"):
         first = summary["first_tenant_started"].timestamp()
@@ -201,12 +208,17 @@ def checkpoint_sample(project: Path, tenants: list[str], all_tenants: int) -> di
     tenant; ``per_tenant`` the mean gap between two tenants; ``tail`` the rest.
     """
     started = time.perf_counter()
-    from product_images.checkpoints import run_checkpoint
+    from product_images.checks.checkpoints import run_checkpoint
 
     stamps: list[float] = []
-    report = run_checkpoint(tenants=tenants, gx_dir=project / "gx", data_docs="failed", progress=lambda _: stamps.append(time.perf_counter()))
+    report = run_checkpoint(
+        tenants=tenants,
+        gx_dir=project / "gx",
+        data_docs="failed",
+        progress=lambda _: stamps.append(time.perf_counter()),
+    )
     ended = time.perf_counter()
-    gaps = [after - before for before, after in zip(stamps, stamps[1:])] + [ended - stamps[-1]]
+    gaps = [after - before for before, after in zip(stamps, stamps[1:], strict=False)] + [ended - stamps[-1]]
     startup = stamps[0] - started
     per_tenant = statistics.fmean(gaps)
     return {
@@ -303,7 +315,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"spec": asdict(spec), "elements": spec.elements, "server": server, "databases": databases}
     wall_started = time.perf_counter()
 
-    log(f"generating {spec.tenants} tenants × {spec.products} products × {spec.images} images = {spec.elements:,} elements")
+    log(
+        f"generating {spec.tenants} tenants × {spec.products} products × {spec.images} images = {spec.elements:,} "
+        "elements"
+    )
     create_database(databases["dbt"])
     with connect() as conn:
         result["generate"] = load_dataset(conn, spec)
@@ -323,7 +338,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rerun = measured_dbt_run(project, work, "idempotent_rerun")
     rerun["fraction_of_first_load"] = round(rerun["seconds"] / first["seconds"], 3)
     result["idempotent_rerun"] = rerun
-    run_started_at = datetime.now(timezone.utc).isoformat()
+    run_started_at = datetime.now(UTC).isoformat()
 
     if not args.only_dbt:
         with connect() as conn:
@@ -349,11 +364,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     if not args.skip_test:
         test = dbt_step(project, work, "dbt_test", "test")
-        result["dbt_test"] = {"seconds": round(test.seconds, 3), "peak_rss_mib": round(test.peak_rss_bytes / 2**20, 1),
-                              "returncode": test.returncode, "tests": dbt_test_counts(test.log_path),
-                              "errors": dbt_errors(test.log_path)}
+        result["dbt_test"] = {
+            "seconds": round(test.seconds, 3),
+            "peak_rss_mib": round(test.peak_rss_bytes / 2**20, 1),
+            "returncode": test.returncode,
+            "tests": dbt_test_counts(test.log_path),
+            "errors": dbt_errors(test.log_path),
+        }
     if args.checkpoint_tenants:
-        sample = spec.tenant_schemas() if args.checkpoint_tenants < 0 else spec.tenant_schemas()[: args.checkpoint_tenants]
+        sample = (
+            spec.tenant_schemas() if args.checkpoint_tenants < 0 else spec.tenant_schemas()[: args.checkpoint_tenants]
+        )
         log(f"GX checkpoint over {len(sample)} tenants")
         result["checkpoint"] = checkpoint_sample(project, sample, spec.tenants)
         log(f"checkpoint: {result['checkpoint']}")
@@ -374,28 +395,40 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def profile(project: Path, spec: DatasetSpec, database: str, count: int) -> dict[str, Any]:
-    """Per-statement seconds of the first-load block for a few tenants, and EXPLAIN ANALYZE of the model's SELECT vs the baseline's."""
+    """Per-statement seconds of the first-load block for a few tenants.
+
+    Also EXPLAIN ANALYZE of the model's SELECT beside the baseline's.
+    """
     tenants = spec.tenant_schemas()[-count:]
     with connect() as conn:
         statements = profile_dbt.profile_tenants(conn, project / "logs" / "dbt.log", tenants)
         unchanged = profile_dbt.profile_tenants(conn, project / "logs" / "dbt.log", tenants, first_load=False)
         changed = profile_dbt.profile_tenants(
-            conn, project / "logs" / "dbt.log", tenants, first_load=False,
+            conn,
+            project / "logs" / "dbt.log",
+            tenants,
+            first_load=False,
             prepare=lambda tenant: append_new_images_sql(tenant, spec.images + 1),
         )
         tenant = tenants[0]
         model = profile_dbt.explain_select(conn, profile_dbt.compiled_model_select(project, tenant))
-        hand_written = baseline.select_sql(tenant, run_started_at=datetime.now(timezone.utc).isoformat())
+        hand_written = baseline.select_sql(tenant, run_started_at=datetime.now(UTC).isoformat())
         base = profile_dbt.explain_select(conn, hand_written.as_string(conn))
         conn.rollback()
-    return {"first_load_block": statements, "rerun_block_unchanged_data": unchanged,
-            "rerun_block_1pct_products_changed": changed, "explain_select": {"tenant": tenant, "model": model, "baseline": base}}
+    return {
+        "first_load_block": statements,
+        "rerun_block_unchanged_data": unchanged,
+        "rerun_block_1pct_products_changed": changed,
+        "explain_select": {"tenant": tenant, "model": model, "baseline": base},
+    }
 
 
 def ratios(result: dict[str, Any]) -> dict[str, float | None]:
     """(a)/(d) and (e)/(a) as ratios of the time to migrate every tenant, and (b)/(a)."""
     first = result["first_load"]["seconds"]
-    out: dict[str, float | None] = {"idempotent_rerun_over_first_load": result["idempotent_rerun"]["fraction_of_first_load"]}
+    out: dict[str, float | None] = {
+        "idempotent_rerun_over_first_load": result["idempotent_rerun"]["fraction_of_first_load"]
+    }
     if "baseline" in result:
         out["first_load_over_baseline"] = round(first / result["baseline"]["seconds"], 2)
         blocks = result["first_load"].get("breakdown_seconds", {}).get("tenant_blocks")
@@ -412,21 +445,45 @@ def targets(result: dict[str, Any], spec: DatasetSpec) -> list[dict[str, Any]]:
     first = result["first_load"]
     ratio = result["ratios"]
     if "first_load_over_baseline" in ratio:
-        out.append({"target": "first load ≤ 1.3 × hand-written baseline", "measured": ratio["first_load_over_baseline"],
-                    "met": ratio["first_load_over_baseline"] <= 1.3})
+        out.append(
+            {
+                "target": "first load ≤ 1.3 × hand-written baseline",
+                "measured": ratio["first_load_over_baseline"],
+                "met": ratio["first_load_over_baseline"] <= 1.3,
+            }
+        )
     if "naive_over_first_load" in ratio:
-        out.append({"target": "first load ≥ 20 × faster than the naive loop", "measured": ratio["naive_over_first_load"],
-                    "met": ratio["naive_over_first_load"] >= 20})
-    out.append({"target": "idempotent rerun < 10% of the first load", "measured": ratio["idempotent_rerun_over_first_load"],
-                "met": ratio["idempotent_rerun_over_first_load"] < 0.10})
+        out.append(
+            {
+                "target": "first load ≥ 20 × faster than the naive loop",
+                "measured": ratio["naive_over_first_load"],
+                "met": ratio["naive_over_first_load"] >= 20,
+            }
+        )
+    out.append(
+        {
+            "target": "idempotent rerun < 10% of the first load",
+            "measured": ratio["idempotent_rerun_over_first_load"],
+            "met": ratio["idempotent_rerun_over_first_load"] < 0.10,
+        }
+    )
     statuses = first["run_log"].get("statuses", {})
     tenants_ok = statuses.get("success", 0) >= spec.tenants and first["returncode"] == 0
-    out.append({"target": f"{spec.tenants} tenants complete, one transaction per tenant",
-                "measured": {"success": statuses.get("success", 0), "errors": statuses.get("error", 0),
-                             "progressive_commits": first.get("per_tenant_commits_observed"),
-                             "dbt_log_commits": first.get("dbt_log_commits")},
-                "met": bool(tenants_ok and first.get("per_tenant_commits_observed"))})
-    out.append({"target": "dbt peak memory < 1 GiB", "measured": first["peak_rss_mib"], "met": first["peak_rss_bytes"] < GIB})
+    out.append(
+        {
+            "target": f"{spec.tenants} tenants complete, one transaction per tenant",
+            "measured": {
+                "success": statuses.get("success", 0),
+                "errors": statuses.get("error", 0),
+                "progressive_commits": first.get("per_tenant_commits_observed"),
+                "dbt_log_commits": first.get("dbt_log_commits"),
+            },
+            "met": bool(tenants_ok and first.get("per_tenant_commits_observed")),
+        }
+    )
+    out.append(
+        {"target": "dbt peak memory < 1 GiB", "measured": first["peak_rss_mib"], "met": first["peak_rss_bytes"] < GIB}
+    )
     return out
 
 
@@ -435,40 +492,56 @@ def print_summary(result: dict[str, Any]) -> None:
     spec = result["spec"]
     first, rerun = result["first_load"], result["idempotent_rerun"]
     lines = [
-        f"data: {spec['tenants']} tenants × {spec['products']} products × {spec['images']} images = {result['elements']:,} JSONB elements",
+        f"data: {spec['tenants']} tenants × {spec['products']} products × {spec['images']} images = "
+        f"{result['elements']:,} JSONB elements",
         f"(a) dbt first load      {first['seconds']:8.1f} s  {first.get('images_per_second') or 0:>10,.0f} images/s  "
         f"peak {first['peak_rss_mib']:.0f} MiB  breakdown {first.get('breakdown_seconds')}",
         f"(b) idempotent rerun    {rerun['seconds']:8.1f} s  ({rerun['fraction_of_first_load']:.1%} of the first load)",
     ]
     if "incremental_rerun" in result:
         inc = result["incremental_rerun"]
-        lines.append(f"(c) incremental rerun   {inc['seconds']:8.1f} s  ({inc['products_given_a_new_image']:,} new images, "
-                     f"{inc['run_log'].get('images_inserted', 0):,} inserted)")
+        lines.append(
+            f"(c) incremental rerun   {inc['seconds']:8.1f} s  ({inc['products_given_a_new_image']:,} new images, "
+            f"{inc['run_log'].get('images_inserted', 0):,} inserted)"
+        )
     if "baseline" in result:
         base = result["baseline"]
-        lines.append(f"(d) hand-written SQL    {base['seconds']:8.1f} s  {base['images_per_second']:>10,.0f} images/s  "
-                     f"same rows as dbt: {base['matches_dbt']}")
+        lines.append(
+            f"(d) hand-written SQL    {base['seconds']:8.1f} s  {base['images_per_second']:>10,.0f} images/s  "
+            f"same rows as dbt: {base['matches_dbt']}"
+        )
     if "naive" in result:
         nai = result["naive"]
-        lines.append(f"(e) naive Python loop   {nai['seconds']:8.1f} s  {nai['images_per_second']:>10,.0f} images/s  over "
-                     f"{nai['tenants']} tenants; all tenants ≈ {nai['extrapolated_seconds_all_tenants']:.0f} s (extrapolated); "
-                     f"same rows as dbt: {nai['matches_dbt']}")
+        lines.append(
+            f"(e) naive Python loop   {nai['seconds']:8.1f} s  {nai['images_per_second']:>10,.0f} images/s  over "
+            f"{nai['tenants']} tenants; all tenants ≈ {nai['extrapolated_seconds_all_tenants']:.0f} s (extrapolated); "
+            f"same rows as dbt: {nai['matches_dbt']}"
+        )
     if "dbt_test" in result:
         test = result["dbt_test"]
-        lines.append(f"dbt test                {test['seconds']:8.1f} s  exit {test['returncode']}  {test.get('tests') or ''}"
-                     f"{'  ' + '; '.join(test['errors']) if test.get('errors') else ''}")
+        lines.append(
+            f"dbt test                {test['seconds']:8.1f} s  exit {test['returncode']}  {test.get('tests') or ''}"
+            f"{'  ' + '; '.join(test['errors']) if test.get('errors') else ''}"
+        )
     if "checkpoint" in result:
         chk = result["checkpoint"]
-        lines.append(f"GX checkpoint           {chk['seconds']:8.1f} s  over {chk['tenants_sampled']} tenants; all tenants ≈ "
-                     f"{chk['extrapolated_seconds_all_tenants']:.0f} s ({'extrapolated' if chk['extrapolated'] else 'measured'}); "
-                     f"success {chk['success']}")
+        lines.append(
+            f"GX checkpoint           {chk['seconds']:8.1f} s  over {chk['tenants_sampled']} tenants; all tenants ≈ "
+            f"{chk['extrapolated_seconds_all_tenants']:.0f} s "
+            f"({'extrapolated' if chk['extrapolated'] else 'measured'}); "
+            f"success {chk['success']}"
+        )
     if "profile" in result and "mean_seconds_per_statement" in result["profile"]["first_load_block"]:
         block = result["profile"]["first_load_block"]
-        top = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in list(block["mean_seconds_per_statement"].items())[:5])
+        top = ", ".join(
+            f"{name} {seconds * 1000:.0f} ms" for name, seconds in list(block["mean_seconds_per_statement"].items())[:5]
+        )
         explain = result["profile"]["explain_select"]
         lines.append(f"first-load block per tenant: {block['mean_total_seconds'] * 1000:.0f} ms; slowest: {top}")
-        lines.append(f"EXPLAIN ANALYZE SELECT ({explain['tenant']}): model {explain['model']['execution_ms']} ms, "
-                     f"baseline {explain['baseline']['execution_ms']} ms")
+        lines.append(
+            f"EXPLAIN ANALYZE SELECT ({explain['tenant']}): model {explain['model']['execution_ms']} ms, "
+            f"baseline {explain['baseline']['execution_ms']} ms"
+        )
     lines.append(f"ratios: {result['ratios']}")
     for target in result["targets"]:
         lines.append(f"[{'MET ' if target['met'] else 'MISS'}] {target['target']}: {target['measured']}")
@@ -482,16 +555,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=1_000, help="products per tenant (default 1,000)")
     parser.add_argument("--images", type=int, default=5, help="JSONB elements per product (default 5)")
     parser.add_argument("--seed", type=int, default=DatasetSpec.seed)
-    parser.add_argument("--name", default="migration", help="results file bench/results/<name>.json and database prefix")
-    parser.add_argument("--naive-tenants", type=int, default=10, help="tenants the naive loop migrates, extrapolated (0: skip)")
-    parser.add_argument("--checkpoint-tenants", type=int, default=10,
-                        help="tenants the GX checkpoint validates, extrapolated (0: skip, -1: all)")
-    parser.add_argument("--profile-tenants", type=int, default=5, help="tenants whose first-load block is profiled (0: skip)")
+    parser.add_argument(
+        "--name", default="migration", help="results file bench/results/<name>.json and database prefix"
+    )
+    parser.add_argument(
+        "--naive-tenants", type=int, default=10, help="tenants the naive loop migrates, extrapolated (0: skip)"
+    )
+    parser.add_argument(
+        "--checkpoint-tenants",
+        type=int,
+        default=10,
+        help="tenants the GX checkpoint validates, extrapolated (0: skip, -1: all)",
+    )
+    parser.add_argument(
+        "--profile-tenants", type=int, default=5, help="tenants whose first-load block is profiled (0: skip)"
+    )
     parser.add_argument("--only-dbt", action="store_true", help="no baseline and no naive loop")
     parser.add_argument("--skip-incremental", action="store_true")
     parser.add_argument("--skip-test", action="store_true", help="no dbt test")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the databases, the project copy and (embedded) the server running; their places are in the results")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the databases, the project copy and (embedded) the server running; their places are in the results",
+    )
     args = parser.parse_args(argv)
     if args.only_dbt:
         args.naive_tenants = 0

@@ -27,7 +27,8 @@ _ISO_8601 = re.compile(ISO_8601)
 _URL_EMPTY = re.compile(r"^\s*$")
 
 _INSERT = (
-    "insert into {} (product_id, url, position, is_label, label_source, created_at, updated_at, source_index, legacy_element)"
+    "insert into {} (product_id, url, position, is_label, label_source, created_at, updated_at, source_index, "
+    "legacy_element)"
     " values (%s, %s, %s, %s, 'rule', %s::timestamptz, now(), %s, %s)"
 )
 _CONSTRAINTS = """
@@ -102,7 +103,9 @@ def load_tenant(conn: psycopg.Connection, tenant: str, *, run_started_at: str) -
         cur.execute(create_table_sql(images))
         cur.execute(sql.SQL(_CONSTRAINTS).format(images=images, products=products))
         insert = sql.SQL(_INSERT).format(images)
-        for product_id, legacy_images in conn.execute(sql.SQL("select id, images from {} order by id").format(products)).fetchall():
+        for product_id, legacy_images in conn.execute(
+            sql.SQL("select id, images from {} order by id").format(products)
+        ).fetchall():
             for row in image_rows(product_id, legacy_images, run_started_at):
                 cur.execute(insert, row)
                 rows += 1

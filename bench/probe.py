@@ -3,7 +3,7 @@
 moto's S3 (``ThreadedMotoServer``) runs in a child process behind a small TCP
 proxy (``bench/latency_proxy.py``) that delays every request by ``--latency-ms``
 (and, with ``--bandwidth-mbit``, caps the response bandwidth). A few hundred
-distinct demo-like pictures (``product_images.demo_images.render_image``: phone
+distinct demo-like pictures (``product_images.demo.pictures.render_image``: phone
 originals, marketplace-sized JPEGs, WebP, PNG, price-tag photos, plus the demo
 catalog's readable files, a few of which keep their size header beyond 64 KiB) are
 uploaded under ``--objects`` keys, directly to moto. Then, through the proxy,
@@ -45,9 +45,9 @@ from typing import Any
 
 from bench.common import log, rate, write_result
 from bench.latency_proxy import serve_store
-from product_images.demo_images import demo_image_catalog, render_image
-from product_images.probe import FIRST_RANGE_BYTES, ProbeResult, naive_probe, probe_many, probe_object
-from product_images.storage import ObjectRef, s3_client
+from product_images.demo.pictures import demo_image_catalog, render_image
+from product_images.metadata.probe import FIRST_RANGE_BYTES, ProbeResult, naive_probe, probe_many, probe_object
+from product_images.metadata.storage import ObjectRef, s3_client
 
 BUCKET = "bench-images"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "images"
@@ -91,7 +91,10 @@ def _render(job: tuple[str, str, int, int, int, str, dict[str, Any]]) -> tuple[s
 
 
 def pictures(distinct: int, *, seed: int = 7, workers: int | None = None) -> list[Picture]:
-    """``distinct`` rendered pictures following ``_MIX`` (deterministic; cached on disk), plus the demo catalog's readable ones."""
+    """``distinct`` rendered pictures following ``_MIX``, plus the demo catalog's readable ones.
+
+    Deterministic; cached on disk.
+    """
     rng = random.Random(seed)
     jobs = []
     for number in range(distinct):
@@ -103,7 +106,9 @@ def pictures(distinct: int, *, seed: int = 7, workers: int | None = None) -> lis
             draw -= entry[0]
         _, kind, sizes, fmt, options = chosen
         width, height = rng.choice(sizes)
-        digest = hashlib.sha1(repr((kind, width, height, number, fmt, sorted(options.items()))).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(repr((kind, width, height, number, fmt, sorted(options.items()))).encode()).hexdigest()[
+            :12
+        ]
         jobs.append((f"{kind}-{width}x{height}-{number}-{digest}.{fmt}", kind, width, height, number, fmt, options))
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         rendered = dict(pool.map(_render, jobs))
@@ -161,7 +166,11 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    client: Any, keys: dict[str, Picture], probe: Callable[[Any, ObjectRef], ProbeResult], concurrency: int, store_pid: int
+    client: Any,
+    keys: dict[str, Picture],
+    probe: Callable[[Any, ObjectRef], ProbeResult],
+    concurrency: int,
+    store_pid: int,
 ) -> dict[str, Any]:
     """Probe every key once; images/s, bytes per image (all, and ordinary pictures only), requests, errors.
 
@@ -184,7 +193,9 @@ def measure(
         "bytes_per_image_mean": round(statistics.fmean(r.bytes_downloaded for r in results)),
         "bytes_per_ordinary_image_mean": round(statistics.fmean(r.bytes_downloaded for r in ordinary)),
         "bytes_per_ordinary_image_max": max(r.bytes_downloaded for r in ordinary),
-        "bytes_per_ordinary_image_over_64KiB_mean": round(statistics.fmean(r.bytes_downloaded for r in large)) if large else None,
+        "bytes_per_ordinary_image_over_64KiB_mean": round(statistics.fmean(r.bytes_downloaded for r in large))
+        if large
+        else None,
         "requests_per_image": round(statistics.fmean(r.requests for r in results), 3),
         "errors": sum(1 for r in results if not r.ok),
         "cpu_seconds": {"prober_process": round(client_cpu, 2), "store_process": round(store_cpu, 2)},
@@ -195,8 +206,12 @@ def measure(
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; returns the result document."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"), ("AWS_REGION", "us-east-1"),
-                        ("AWS_EC2_METADATA_DISABLED", "true")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "bench"),
+        ("AWS_SECRET_ACCESS_KEY", "bench"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ):
         os.environ[name] = value
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
@@ -211,34 +226,58 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sizes = [len(picture.data) for picture in keys.values()]
         client = s3_client(endpoint_url=proxied, max_pool_connections=args.concurrency)
         client.head_bucket(Bucket=BUCKET)  # resolve credentials and open a connection outside the timings
-        log(f"prober through {proxied} ({args.latency_ms} ms per request"
-            f"{f', {args.bandwidth_mbit} Mbit/s' if args.bandwidth_mbit else ''})")
+        log(
+            f"prober through {proxied} ({args.latency_ms} ms per request"
+            f"{f', {args.bandwidth_mbit} Mbit/s' if args.bandwidth_mbit else ''})"
+        )
         header_only = measure(client, keys, probe_object, args.concurrency, store_pid)
         log(f"prober: {header_only['images_per_second']} images/s")
         full = measure(client, keys, naive_probe, args.concurrency, store_pid)
         log(f"naive: {full['images_per_second']} images/s")
     same = sum(
-        1 for a, b in zip(sorted(header_only.pop("_results"), key=lambda r: r.key), sorted(full.pop("_results"), key=lambda r: r.key))
+        1
+        for a, b in zip(
+            sorted(header_only.pop("_results"), key=lambda r: r.key),
+            sorted(full.pop("_results"), key=lambda r: r.key),
+            strict=True,
+        )
         if (a.width, a.height, a.exif_orientation, a.mime_type) == (b.width, b.height, b.exif_orientation, b.mime_type)
     )
     ratio = round(header_only["images_per_second"] / full["images_per_second"], 2)
     return {
-        "settings": {"objects": args.objects, "distinct_pictures": len(pics), "latency_ms": args.latency_ms,
-                     "bandwidth_mbit": args.bandwidth_mbit or None, "concurrency": args.concurrency,
-                     "latency_bound_ceiling_images_per_second": round(args.concurrency / (args.latency_ms / 1000), 1)
-                     if args.latency_ms else None},
-        "objects": {"bytes_mean": round(statistics.fmean(sizes)), "bytes_median": round(statistics.median(sizes)),
-                    "bytes_max": max(sizes), "over_64KiB": sum(1 for size in sizes if size > FIRST_RANGE_BYTES),
-                    "header_beyond_64KiB": sum(1 for picture in keys.values() if not picture.ordinary)},
+        "settings": {
+            "objects": args.objects,
+            "distinct_pictures": len(pics),
+            "latency_ms": args.latency_ms,
+            "bandwidth_mbit": args.bandwidth_mbit or None,
+            "concurrency": args.concurrency,
+            "latency_bound_ceiling_images_per_second": round(args.concurrency / (args.latency_ms / 1000), 1)
+            if args.latency_ms
+            else None,
+        },
+        "objects": {
+            "bytes_mean": round(statistics.fmean(sizes)),
+            "bytes_median": round(statistics.median(sizes)),
+            "bytes_max": max(sizes),
+            "over_64KiB": sum(1 for size in sizes if size > FIRST_RANGE_BYTES),
+            "header_beyond_64KiB": sum(1 for picture in keys.values() if not picture.ordinary),
+        },
         "render_seconds": round(render_seconds, 1),
         "prober": header_only,
         "naive": full,
         "same_measurements": same,
         "speedup": ratio,
         "targets": [
-            {"target": "prober ≤ 64 KiB per ordinary image", "measured": header_only["bytes_per_ordinary_image_max"],
-             "met": header_only["bytes_per_ordinary_image_max"] <= FIRST_RANGE_BYTES},
-            {"target": f"prober ≥ 10 × the naive images/s at {args.latency_ms} ms", "measured": ratio, "met": ratio >= 10},
+            {
+                "target": "prober ≤ 64 KiB per ordinary image",
+                "measured": header_only["bytes_per_ordinary_image_max"],
+                "met": header_only["bytes_per_ordinary_image_max"] <= FIRST_RANGE_BYTES,
+            },
+            {
+                "target": f"prober ≥ 10 × the naive images/s at {args.latency_ms} ms",
+                "measured": ratio,
+                "met": ratio >= 10,
+            },
         ],
     }
 
@@ -247,7 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=2_000, help="objects probed (default 2,000)")
-    parser.add_argument("--distinct", type=int, default=200, help="distinct rendered pictures behind them (default 200)")
+    parser.add_argument(
+        "--distinct", type=int, default=200, help="distinct rendered pictures behind them (default 200)"
+    )
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added per request (default 20)")
     parser.add_argument("--bandwidth-mbit", type=float, default=0.0, help="response link cap in Mbit/s (default: none)")
     parser.add_argument("--concurrency", type=int, default=32, help="probe_many threads (default 32, its default)")
@@ -256,13 +297,22 @@ def main(argv: list[str] | None = None) -> None:
     result = run(args)
     path = write_result(args.name, result)
     p, n, o = result["prober"], result["naive"], result["objects"]
-    print(f"{result['settings']['objects']} objects ({o['bytes_mean'] / 1024:.0f} KiB mean, {o['bytes_max'] / 2**20:.1f} MiB max), "
-          f"{args.latency_ms:g} ms per request, {args.concurrency} threads")
-    print(f"prober: {p['images_per_second']:>8.1f} images/s  {p['bytes_per_image_mean'] / 1024:6.1f} KiB/image "
-          f"(ordinary: mean {p['bytes_per_ordinary_image_mean'] / 1024:.1f}, max {p['bytes_per_ordinary_image_max'] / 1024:.1f} KiB)  "
-          f"{p['requests_per_image']} requests/image  errors {p['errors']}  CPU {p['cpu_ms_per_image']} ms/image")
-    print(f"naive:  {n['images_per_second']:>8.1f} images/s  {n['bytes_per_image_mean'] / 1024:6.1f} KiB/image  errors {n['errors']}  "
-          f"CPU {n['cpu_ms_per_image']} ms/image")
+    print(
+        f"{result['settings']['objects']} objects ({o['bytes_mean'] / 1024:.0f} KiB mean, "
+        f"{o['bytes_max'] / 2**20:.1f} MiB max), "
+        f"{args.latency_ms:g} ms per request, {args.concurrency} threads"
+    )
+    print(
+        f"prober: {p['images_per_second']:>8.1f} images/s  {p['bytes_per_image_mean'] / 1024:6.1f} KiB/image "
+        f"(ordinary: mean {p['bytes_per_ordinary_image_mean'] / 1024:.1f}, max "
+        f"{p['bytes_per_ordinary_image_max'] / 1024:.1f} KiB)  "
+        f"{p['requests_per_image']} requests/image  errors {p['errors']}  CPU {p['cpu_ms_per_image']} ms/image"
+    )
+    print(
+        f"naive:  {n['images_per_second']:>8.1f} images/s  {n['bytes_per_image_mean'] / 1024:6.1f} KiB/image  errors "
+        f"{n['errors']}  "
+        f"CPU {n['cpu_ms_per_image']} ms/image"
+    )
     print(f"speedup {result['speedup']}×; same measurements for {result['same_measurements']} of {p['objects']}")
     for target in result["targets"]:
         print(f"[{'MET ' if target['met'] else 'MISS'}] {target['target']}: {target['measured']}")

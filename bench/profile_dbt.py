@@ -50,7 +50,10 @@ def find_block(dbt_log: Path, tenant: str, *, mode_hint: str = "create table") -
 
 def log_files(dbt_log: Path) -> list[Path]:
     """``dbt.log`` and the files dbt rotated it to (``dbt.log.1``, … at 10 MB each), newest first."""
-    rotated = sorted(dbt_log.parent.glob(dbt_log.name + ".*"), key=lambda path: int(path.suffix[1:]) if path.suffix[1:].isdigit() else 0)
+    rotated = sorted(
+        dbt_log.parent.glob(dbt_log.name + ".*"),
+        key=lambda path: int(path.suffix[1:]) if path.suffix[1:].isdigit() else 0,
+    )
     return [path for path in [dbt_log, *rotated] if path.is_file()]
 
 
@@ -137,10 +140,11 @@ def profile_tenant(
         conn.remove_notice_handler(collect)
     # The notices' timestamps are text in the session's DateStyle: let the server subtract them.
     stamps = [start] + [
-        conn.execute("select %s::timestamptz", (stamp,)).fetchone()[0] for _, stamp in notices  # type: ignore[index]
+        conn.execute("select %s::timestamptz", (stamp,)).fetchone()[0]
+        for _, stamp in notices  # type: ignore[index]
     ]
     seconds: dict[str, float] = {}
-    for (step, _), before, after in zip(notices, stamps, stamps[1:]):
+    for (step, _), before, after in zip(notices, stamps, stamps[1:], strict=False):
         name = _label(labels.get(step, "?"), step)
         seconds[name] = seconds.get(name, 0.0) + (after - before).total_seconds()
     seconds["total"] = (stamps[-1] - stamps[0]).total_seconds()
@@ -167,14 +171,18 @@ def profile_tenants(
         block = find_block(dbt_log, tenant)
         if block is None:
             continue
-        runs.append(profile_tenant(conn, block, tenant, first_load=first_load, prepare=prepare(tenant) if prepare else None))
+        runs.append(
+            profile_tenant(conn, block, tenant, first_load=first_load, prepare=prepare(tenant) if prepare else None)
+        )
         profiled.append(tenant)
     if not runs:
         return {"error": f"no first-load block found in {dbt_log}"}
     names = {name for run in runs for name in run}
     means = {name: statistics.fmean(run.get(name, 0.0) for run in runs) for name in names}
     total = means.pop("total")
-    ordered = dict(sorted(((name, round(value, 4)) for name, value in means.items() if value >= 0.0005), key=lambda item: -item[1]))
+    ordered = dict(
+        sorted(((name, round(value, 4)) for name, value in means.items() if value >= 0.0005), key=lambda item: -item[1])
+    )
     return {
         "tenants": profiled,
         "mean_total_seconds": round(total, 4),

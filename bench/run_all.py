@@ -38,8 +38,21 @@ BUDGET_SECONDS = 15 * 60
 STEPS: dict[str, list[str]] = {
     "migration": ["migration.py", "--name", "migration"],
     "migration_2000_tenants": [
-        "migration.py", "--name", "migration_2000_tenants", "--tenants", "2000", "--products", "100", "--images", "5",
-        "--only-dbt", "--skip-incremental", "--checkpoint-tenants", "0", "--profile-tenants", "0",
+        "migration.py",
+        "--name",
+        "migration_2000_tenants",
+        "--tenants",
+        "2000",
+        "--products",
+        "100",
+        "--images",
+        "5",
+        "--only-dbt",
+        "--skip-incremental",
+        "--checkpoint-tenants",
+        "0",
+        "--profile-tenants",
+        "0",
     ],
     "probe": ["probe.py", "--name", "probe"],
     "probe_100mbit": ["probe.py", "--name", "probe_100mbit", "--bandwidth-mbit", "100", "--objects", "1000"],
@@ -69,46 +82,100 @@ def summary_table(total_seconds: float | None) -> str:
     if migration:
         ratios = migration["ratios"]
         first = migration["first_load"]
-        rows.append(("first load (a) ≤ 1.3 × hand-written baseline (d), 1M images / 200 tenants",
-                     f"{first['seconds']:.1f} s vs {migration['baseline']['seconds']:.1f} s = "
-                     f"**{ratios['first_load_over_baseline']}×** (SQL blocks alone {ratios.get('first_load_tenant_blocks_over_baseline')}×)",
-                     _met(ratios["first_load_over_baseline"] <= 1.3)))
+        rows.append(
+            (
+                "first load (a) ≤ 1.3 × hand-written baseline (d), 1M images / 200 tenants",
+                f"{first['seconds']:.1f} s vs {migration['baseline']['seconds']:.1f} s = "
+                f"**{ratios['first_load_over_baseline']}×** (SQL blocks alone "
+                f"{ratios.get('first_load_tenant_blocks_over_baseline')}×)",
+                _met(ratios["first_load_over_baseline"] <= 1.3),
+            )
+        )
         naive = migration.get("naive")
         if naive:
-            rows.append(("first load ≥ 20 × faster than the naive loop (e)",
-                         f"{first['images_per_second']:,.0f} vs {naive['images_per_second']:,.0f} images/s = "
-                         f"**{ratios['naive_over_first_load']}×** (naive over {naive['tenants']} tenants, extrapolated)",
-                         _met(ratios["naive_over_first_load"] >= 20)))
+            rows.append(
+                (
+                    "first load ≥ 20 × faster than the naive loop (e)",
+                    f"{first['images_per_second']:,.0f} vs {naive['images_per_second']:,.0f} images/s = "
+                    f"**{ratios['naive_over_first_load']}×** (naive over {naive['tenants']} tenants, extrapolated)",
+                    _met(ratios["naive_over_first_load"] >= 20),
+                )
+            )
         rerun = migration["idempotent_rerun"]
-        rows.append(("idempotent rerun (b) < 10% of the first load",
-                     f"{rerun['seconds']:.1f} s = **{rerun['fraction_of_first_load']:.0%}**",
-                     _met(rerun["fraction_of_first_load"] < 0.10)))
+        rows.append(
+            (
+                "idempotent rerun (b) < 10% of the first load",
+                f"{rerun['seconds']:.1f} s = **{rerun['fraction_of_first_load']:.0%}**",
+                _met(rerun["fraction_of_first_load"] < 0.10),
+            )
+        )
         incremental = migration.get("incremental_rerun")
         if incremental:
-            rows.append(("incremental rerun (c), +1% images (no target)",
-                         f"{incremental['seconds']:.1f} s, {incremental['run_log'].get('images_inserted', 0):,} images inserted", "–"))
+            rows.append(
+                (
+                    "incremental rerun (c), +1% images (no target)",
+                    f"{incremental['seconds']:.1f} s, {incremental['run_log'].get('images_inserted', 0):,} images "
+                    "inserted",
+                    "–",
+                )
+            )
         if "dbt_test" in migration:
             rows.append(("`dbt test` on 1M images (no target)", f"{migration['dbt_test']['seconds']:.1f} s", "–"))
         if "checkpoint" in migration:
             check = migration["checkpoint"]
-            rows.append(("`product-images checkpoint run` on 1M images (no target)",
-                         f"≈ {check['extrapolated_seconds_all_tenants']:.0f} s "
-                         f"({'extrapolated from ' + str(check['tenants_sampled']) + ' tenants' if check['extrapolated'] else 'measured'})", "–"))
+            rows.append(
+                (
+                    "`product-images checkpoint run` on 1M images (no target)",
+                    f"≈ {check['extrapolated_seconds_all_tenants']:.0f} s "
+                    "("
+                    + (f"extrapolated from {check['tenants_sampled']} tenants" if check["extrapolated"] else "measured")
+                    + ")",
+                    "–",
+                )
+            )
     many = _load("migration_2000_tenants")
     if many:
         first = many["first_load"]
         statuses = first["run_log"].get("statuses", {})
-        ok = first["returncode"] == 0 and statuses.get("success", 0) >= many["spec"]["tenants"] and first.get("per_tenant_commits_observed")
-        rows.append((f"{many['spec']['tenants']:,} tenants × {many['spec']['products'] * many['spec']['images']} images: completes, per-tenant transactions",
-                     f"{first['seconds']:.0f} s, {statuses.get('success', 0):,} tenants committed one by one", _met(bool(ok))))
-        rows.append(("… dbt process peak memory < 1 GiB", f"**{first['peak_rss_mib']:.0f} MiB**", _met(first["peak_rss_bytes"] < 1024**3)))
+        ok = (
+            first["returncode"] == 0
+            and statuses.get("success", 0) >= many["spec"]["tenants"]
+            and first.get("per_tenant_commits_observed")
+        )
+        rows.append(
+            (
+                f"{many['spec']['tenants']:,} tenants × {many['spec']['products'] * many['spec']['images']} images: "
+                "completes, per-tenant transactions",
+                f"{first['seconds']:.0f} s, {statuses.get('success', 0):,} tenants committed one by one",
+                _met(bool(ok)),
+            )
+        )
+        rows.append(
+            (
+                "… dbt process peak memory < 1 GiB",
+                f"**{first['peak_rss_mib']:.0f} MiB**",
+                _met(first["peak_rss_bytes"] < 1024**3),
+            )
+        )
         rerun = many["idempotent_rerun"]
-        rows.append(("… idempotent rerun (no target)", f"{rerun['seconds']:.0f} s ({rerun['fraction_of_first_load']:.0%} of the first load)", "–"))
+        rows.append(
+            (
+                "… idempotent rerun (no target)",
+                f"{rerun['seconds']:.0f} s ({rerun['fraction_of_first_load']:.0%} of the first load)",
+                "–",
+            )
+        )
         test = many.get("dbt_test")
         if test:
             errors = "; ".join(test.get("errors") or [])
-            rows.append(("… `dbt test` (no target)", f"{test['seconds']:.0f} s, exit {test['returncode']}"
-                         f"{' (' + test['tests'] + ')' if test.get('tests') else ''}{': ' + errors if errors else ''}", "–"))
+            rows.append(
+                (
+                    "… `dbt test` (no target)",
+                    f"{test['seconds']:.0f} s, exit {test['returncode']}"
+                    f"{' (' + test['tests'] + ')' if test.get('tests') else ''}{': ' + errors if errors else ''}",
+                    "–",
+                )
+            )
     for name in ("probe", "probe_100mbit"):
         probe = _load(name)
         if not probe:
@@ -116,19 +183,31 @@ def summary_table(total_seconds: float | None) -> str:
         settings = probe["settings"]
         link = f", {settings['bandwidth_mbit']:g} Mbit/s" if settings.get("bandwidth_mbit") else ""
         if name == "probe":
-            rows.append(("prober ≤ 64 KiB per ordinary image",
-                         f"max {probe['prober']['bytes_per_ordinary_image_max']:,} B, mean {probe['prober']['bytes_per_image_mean'] / 1024:.0f} KiB "
-                         f"(naive {probe['naive']['bytes_per_image_mean'] / 1024:.0f} KiB)",
-                         _met(probe["prober"]["bytes_per_ordinary_image_max"] <= 65_536)))
-        rows.append((f"prober ≥ 10 × naive images/s at {settings['latency_ms']:g} ms{link}",
-                     f"{probe['prober']['images_per_second']:.0f} vs {probe['naive']['images_per_second']:.0f} images/s = **{probe['speedup']}×**",
-                     _met(probe["speedup"] >= 10) if name == "probe" else "(informative)"))
+            rows.append(
+                (
+                    "prober ≤ 64 KiB per ordinary image",
+                    f"max {probe['prober']['bytes_per_ordinary_image_max']:,} B, mean "
+                    f"{probe['prober']['bytes_per_image_mean'] / 1024:.0f} KiB "
+                    f"(naive {probe['naive']['bytes_per_image_mean'] / 1024:.0f} KiB)",
+                    _met(probe["prober"]["bytes_per_ordinary_image_max"] <= 65_536),
+                )
+            )
+        rows.append(
+            (
+                f"prober ≥ 10 × naive images/s at {settings['latency_ms']:g} ms{link}",
+                f"{probe['prober']['images_per_second']:.0f} vs {probe['naive']['images_per_second']:.0f} images/s = "
+                f"**{probe['speedup']}×**",
+                _met(probe["speedup"] >= 10) if name == "probe" else "(informative)",
+            )
+        )
     live = _load("live_app")
     if live:
         for target in live["targets"]:
             rows.append((target["target"], target["measured"], _met(target["met"])))
     if total_seconds is not None:
-        rows.append(("`make bench` < 15 min on 2 cores", f"{total_seconds / 60:.1f} min", _met(total_seconds < BUDGET_SECONDS)))
+        rows.append(
+            ("`make bench` < 15 min on 2 cores", f"{total_seconds / 60:.1f} min", _met(total_seconds < BUDGET_SECONDS))
+        )
     lines = ["| target | measured | met |", "|---|---|---|"]
     lines += [f"| {target} | {measured} | {met} |" for target, measured, met in rows]
     return "\n".join(lines)
@@ -153,12 +232,23 @@ def main(argv: list[str] | None = None) -> None:
     steps = {name: run_step(name, argv) for name, argv in STEPS.items() if not args.only or name in args.only}
     total = time.perf_counter() - started
     failed = [name for name, step in steps.items() if step["returncode"] != 0]
-    write_result("run_all", {"machine_at_start": machine, "steps": steps, "seconds": round(total, 1),
-                             "budget_seconds": BUDGET_SECONDS, "within_budget": total < BUDGET_SECONDS, "failed": failed})
+    write_result(
+        "run_all",
+        {
+            "machine_at_start": machine,
+            "steps": steps,
+            "seconds": round(total, 1),
+            "budget_seconds": BUDGET_SECONDS,
+            "within_budget": total < BUDGET_SECONDS,
+            "failed": failed,
+        },
+    )
     table = summary_table(total if not args.only else None)
     (RESULTS_DIR / "summary.md").write_text(
         f"Measured {machine['date']} on {machine['cores']} cores, {machine['memory_bytes'] / 2**30:.0f} GiB "
-        f"(load average at start {machine['load_average_1m']}).\n\n{table}\n", encoding="utf-8")
+        f"(load average at start {machine['load_average_1m']}).\n\n{table}\n",
+        encoding="utf-8",
+    )
     print(table)
     log(f"make bench: {total / 60:.1f} min{'; FAILED: ' + ', '.join(failed) if failed else ''}")
     sys.exit(1 if failed else 0)

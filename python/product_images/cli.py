@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from product_images.marketplaces import MARKETPLACE_RULES
+from product_images.app.marketplaces import MARKETPLACE_RULES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,7 +26,7 @@ def demo() -> None:
 
     Starts an embedded PostgreSQL in .pgdata/ unless PGHOST is set.
     """
-    from .demo import run_demo
+    from product_images.demo.command import run_demo
 
     sys.exit(run_demo(Console(width=None if sys.stdout.isatty() else 120)))
 
@@ -52,10 +52,10 @@ def payload(tenant: str, product_id: int, marketplace: str) -> None:
 
     import psycopg
 
-    from .connection import connect, describe_target
-    from .marketplaces import NoPublishablePhotoError
-    from .publishing import describe_dropped, product_payload
-    from .service import ProductImageError
+    from product_images.app.marketplaces import NoPublishablePhotoError
+    from product_images.app.payloads import describe_dropped, product_payload
+    from product_images.app.service import ProductImageError
+    from product_images.connection import connect, describe_target
 
     try:
         with connect() as conn:
@@ -79,24 +79,55 @@ def metadata() -> None:
 
 
 @metadata.command("backfill")
-@click.option("--tenant", "tenants", multiple=True, metavar="SCHEMA",
-              help="Tenant schema to do (repeatable). Default: every tenant with a product_images table.")
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="SCHEMA",
+    help="Tenant schema to do (repeatable). Default: every tenant with a product_images table.",
+)
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Probe at most this many rows in all.")
-@click.option("--concurrency", type=click.IntRange(min=1, max=512), default=32, show_default=True,
-              help="Objects probed at once (threads and HTTP connections).")
-@click.option("--batch-size", type=click.IntRange(min=1, max=100_000), default=500, show_default=True,
-              help="Rows claimed, probed and written together.")
-@click.option("--lease-seconds", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True,
-              envvar="PRODUCT_IMAGES_LEASE_SECONDS",
-              help="How long a batch's claim lasts; a killed worker's rows wait this long for another worker.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=512),
+    default=32,
+    show_default=True,
+    help="Objects probed at once (threads and HTTP connections).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=100_000),
+    default=500,
+    show_default=True,
+    help="Rows claimed, probed and written together.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    envvar="PRODUCT_IMAGES_LEASE_SECONDS",
+    help="How long a batch's claim lasts; a killed worker's rows wait this long for another worker.",
+)
 @click.option("--dry-run", is_flag=True, help="Count the rows that would be probed; change nothing.")
 @click.option("--retry-failed", is_flag=True, help="Also redo rows whose metadata_error is set (unmapped included).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
+)
 @click.pass_context
-def metadata_backfill(ctx: click.Context, tenants: tuple[str, ...], limit: int | None, concurrency: int,
-                      batch_size: int, lease_seconds: float, dry_run: bool, retry_failed: bool, as_json: bool,
-                      progress: bool | None) -> None:
+def metadata_backfill(
+    ctx: click.Context,
+    tenants: tuple[str, ...],
+    limit: int | None,
+    concurrency: int,
+    batch_size: int,
+    lease_seconds: float,
+    dry_run: bool,
+    retry_failed: bool,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
     """Probe every image not probed yet and store its mime type, file size, width, height, EXIF orientation.
 
     Storage: AWS_ENDPOINT_URL_S3 (R2: https://<account>.r2.cloudflarestorage.com),
@@ -111,9 +142,9 @@ def metadata_backfill(ctx: click.Context, tenants: tuple[str, ...], limit: int |
     import psycopg
     from botocore.exceptions import BotoCoreError
 
-    from .backfill import BackfillError, backfill
-    from .connection import connect, describe_target
-    from .storage import UrlMapping, s3_client
+    from product_images.connection import connect, describe_target
+    from product_images.metadata.backfill import BackfillError, backfill
+    from product_images.metadata.storage import UrlMapping, s3_client
 
     def fail(code: int, message: str) -> None:
         click.echo(f"Error: {message}", err=True)
@@ -124,7 +155,9 @@ def metadata_backfill(ctx: click.Context, tenants: tuple[str, ...], limit: int |
         client = s3_client(max_pool_connections=concurrency)
         credentials = boto3.session.Session().get_credentials()
         if credentials is None:
-            raise ValueError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")
+            raise ValueError(
+                "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+            )
     except ValueError as error:
         fail(2, str(error))
     except BotoCoreError as error:  # partial credentials, unknown AWS_PROFILE...
@@ -136,9 +169,19 @@ def metadata_backfill(ctx: click.Context, tenants: tuple[str, ...], limit: int |
         fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
     try:
         with conn:
-            summary = backfill(conn, client, mapping, tenants=list(tenants) or None, limit=limit,
-                               batch_size=batch_size, concurrency=concurrency, lease_seconds=lease_seconds,
-                               retry_failed=retry_failed, dry_run=dry_run, progress=progress)
+            summary = backfill(
+                conn,
+                client,
+                mapping,
+                tenants=list(tenants) or None,
+                limit=limit,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                lease_seconds=lease_seconds,
+                retry_failed=retry_failed,
+                dry_run=dry_run,
+                progress=progress,
+            )
     except ValueError as error:
         fail(2, str(error))
     except BackfillError as error:
@@ -156,8 +199,13 @@ def overrides() -> None:
 
 
 @overrides.command("diff")
-@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The review list (default: seeds/label_overrides.csv of the dbt project).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The review list (default: seeds/label_overrides.csv of the dbt project).",
+)
 def overrides_diff(path: Path | None) -> None:
     """List the rows added, removed or changed in the file since the last `dbt seed`.
 
@@ -166,11 +214,16 @@ def overrides_diff(path: Path | None) -> None:
     """
     import psycopg
 
-    from .connection import connect, dbt_schema, describe_target
-    from .dbt_project import PROJECT_DIR
-    from .overrides import OverridesFileError, diff_overrides, loaded_overrides, read_overrides_file
+    from product_images.connection import connect, dbt_schema, describe_target
+    from product_images.labels.overrides import (
+        OverridesFileError,
+        diff_overrides,
+        loaded_overrides,
+        read_overrides_file,
+    )
+    from product_images.project import project_dir
 
-    path = path or PROJECT_DIR / "seeds" / "label_overrides.csv"
+    path = path or project_dir() / "seeds" / "label_overrides.csv"
     try:
         file_rows = read_overrides_file(path)
     except (OSError, OverridesFileError) as error:
@@ -186,9 +239,13 @@ def overrides_diff(path: Path | None) -> None:
     for line in diff.lines():
         click.echo(line)
     if diff.same:
-        click.echo(f"{path}: {len(file_rows)} row(s), the same as loaded" + ("" if loaded is not None else " (never seeded)"))
+        click.echo(
+            f"{path}: {len(file_rows)} row(s), the same as loaded" + ("" if loaded is not None else " (never seeded)")
+        )
         sys.exit(0)
-    click.echo(f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`", err=True)
+    click.echo(
+        f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`", err=True
+    )
     sys.exit(1)
 
 
@@ -200,7 +257,7 @@ def checkpoint() -> None:
 @checkpoint.command("list")
 def checkpoint_list() -> None:
     """List the checkpoints and the validation definitions each runs."""
-    from .checkpoints import list_checkpoints
+    from product_images.checks.checkpoints import list_checkpoints
 
     for name, definitions in list_checkpoints():
         click.echo(f"{name}: {', '.join(definitions)}")
@@ -216,14 +273,33 @@ def checkpoint_list() -> None:
     show_default=True,
     help="Which validation results get a Data Docs page (rendering is slow at thousands of tenants).",
 )
-@click.option("--mime-type-mostly", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="Fraction of probed images whose mime_type must be an allowed image type.")
-@click.option("--dimensions-mostly", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="Fraction of probed images whose width and height must be > 0.")
-@click.option("--file-size-mostly", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="Fraction of probed images whose file_size must be > 0.")
+@click.option(
+    "--mime-type-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose mime_type must be an allowed image type.",
+)
+@click.option(
+    "--dimensions-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose width and height must be > 0.",
+)
+@click.option(
+    "--file-size-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose file_size must be > 0.",
+)
 def checkpoint_run(
-    name: str, tenants: tuple[str, ...], data_docs: str, mime_type_mostly: float, dimensions_mostly: float,
+    name: str,
+    tenants: tuple[str, ...],
+    data_docs: str,
+    mime_type_mostly: float,
+    dimensions_mostly: float,
     file_size_mostly: float,
 ) -> None:
     """Run checkpoint NAME (default product_images_migration) once per tenant.
@@ -232,8 +308,8 @@ def checkpoint_run(
     path of Data Docs' index.html. Exit 0 when everything passed, 1 when an
     expectation failed, 2 on a configuration or connection error.
     """
-    from .checkpoints import CheckpointConfigError, run_checkpoint
-    from .checkpoint_report import print_report
+    from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
+    from product_images.checks.report import print_report
 
     console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     try:

@@ -39,8 +39,13 @@ def connect(*, autocommit: bool = False, env: Mapping[str, str] | None = None, *
     """
     params: dict[str, object] = {}
     if env is not None:
-        for name, key in (("PGHOST", "host"), ("PGPORT", "port"), ("PGUSER", "user"),
-                          ("PGPASSWORD", "password"), ("PGDATABASE", "dbname")):
+        for name, key in (
+            ("PGHOST", "host"),
+            ("PGPORT", "port"),
+            ("PGUSER", "user"),
+            ("PGPASSWORD", "password"),
+            ("PGDATABASE", "dbname"),
+        ):
             if env.get(name):
                 params[key] = env[name]
     params.update(kwargs)

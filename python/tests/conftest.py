@@ -4,23 +4,20 @@ per test module, and a private copy of the dbt project per module for dbt runs."
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from helpers.dbt import copy_project
 from product_images.connection import connect
-from product_images.dbt_project import PROJECT_DIR, DbtResult, run_dbt
-from product_images.embedded import start_embedded_postgres
-
-PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", ".sqlfluff", ".sqlfluffignore", "gx")
+from product_images.demo.embedded import start_embedded_postgres
+from product_images.migration.dbt_runner import DbtResult, run_dbt
 
 
 @pytest.fixture(scope="session")
@@ -61,17 +58,7 @@ def conn(database: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the dbt project (its own target/, logs/ and seeds)."""
-    copy = tmp_path_factory.mktemp("project")
-    for part in PROJECT_PARTS:
-        source = PROJECT_DIR / part
-        if source.is_dir():
-            shutil.copytree(source, copy / part, ignore=shutil.ignore_patterns("uncommitted", "target", "logs"))
-        else:
-            shutil.copyfile(source, copy / part)
-    profiles = copy / "target" / "profiles"
-    profiles.mkdir(parents=True)
-    shutil.copyfile(PROJECT_DIR / "profiles.example.yml", profiles / "profiles.yml")
-    return copy
+    return copy_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
@@ -90,39 +77,8 @@ def rebuild_user_1(conn: psycopg.Connection, dbt: Callable[..., DbtResult]) -> I
     products = conn.execute("select id, images from user_1.products order by id").fetchall()
     yield
     with conn.cursor() as cur:
-        cur.executemany("update user_1.products set images = %s where id = %s",
-                        [(Jsonb(images) if images is not None else None, product_id) for product_id, images in products])
-    assert dbt("run", "--select", "product_images", "--full-refresh", "--vars", "{allow_full_refresh: true}").success
-
-
-def write_overrides(project_dir: Path, rows: list[tuple[Any, ...]]) -> None:
-    """Write the project copy's label_overrides seed (tenant_schema, product_id, url, is_label, note)."""
-    lines = ["tenant_schema,product_id,url,is_label,note"]
-    lines += [",".join(str(value).lower() if isinstance(value, bool) else str(value) for value in row) for row in rows]
-    (project_dir / "seeds" / "label_overrides.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def run_log(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
-    """The latest run's rows of product_images_runs, by tenant schema."""
-    with conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
-        rows = cur.execute(
-            """
-            select * from product_images.product_images_runs
-            where invocation_id = (
-                select invocation_id from product_images.product_images_runs order by started_at desc limit 1
-            )
-            """
-        ).fetchall()
-    return {row["tenant_schema"]: row for row in rows}
-
-
-def table_rows(conn: psycopg.Connection, tenant: str, columns: str = "*") -> list[tuple[Any, ...]]:
-    """Every row of <tenant>.product_images, ordered by product_id, position, id."""
-    return conn.execute(
-        sql.SQL("select " + columns + " from {} order by product_id, position, id").format(
-            sql.Identifier(tenant, "product_images")
+        cur.executemany(
+            "update user_1.products set images = %s where id = %s",
+            [(Jsonb(images) if images is not None else None, product_id) for product_id, images in products],
         )
-    ).fetchall()
-
-
-CallableDbt = Callable[..., DbtResult]
+    assert dbt("run", "--select", "product_images", "--full-refresh", "--vars", "{allow_full_refresh: true}").success

@@ -1,0 +1,343 @@
+"""Running the Great Expectations checkpoints of ``gx/``, tenant by tenant.
+
+GX 1.x has no command line any more; this is the one users expect
+(``product-images checkpoint run``). A checkpoint is run once per tenant schema:
+before each run the session setting ``product_images.tenant`` is set on every
+connection GX checks out of its pool, and the assets read that tenant's tables
+only (gx/sql/parity_facts.sql), so a run stays cheap to plan and light on locks at
+thousands of tenants. (A GX column-value partitioner would list every tenant's
+facts to find its partitions, on every run.)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from product_images.connection import connect, dbt_schema
+from product_images.project import gx_dir as default_gx_dir
+
+DEFAULT_CHECKPOINT = "product_images_migration"
+DEFAULT_EXPECTATION_PARAMETERS = {"mime_type_mostly": 1.0, "dimensions_mostly": 1.0, "file_size_mostly": 1.0}
+"""``mostly`` thresholds of the metadata suite (fractions of the probed rows, 0..1)."""
+
+
+DATA_DOCS_CHOICES = ("all", "failed", "none")
+
+
+class CheckpointConfigError(RuntimeError):
+    """The checkpoint cannot run: unknown name, no database, missing seed or tables (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One offending row: which tenant and product, and what is wrong (as the expectation's query says)."""
+
+    tenant_schema: str
+    product_id: int | None
+    problem: str
+
+
+@dataclass
+class ExpectationOutcome:
+    """One expectation over all tenants: how many tenants it passed in, and the failures."""
+
+    suite: str
+    check: str
+    description: str
+    tenants_passed: int = 0
+    tenants_failed: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    unexpected_total: int = 0
+
+    @property
+    def success(self) -> bool:
+        """True when it passed in every tenant."""
+        return not self.tenants_failed
+
+
+@dataclass
+class CheckpointReport:
+    """The outcome of ``run_checkpoint``.
+
+    Attributes:
+        checkpoint: the checkpoint's name.
+        tenants: the tenant schemas validated, in order.
+        outcomes: one :class:`ExpectationOutcome` per expectation, in suite order.
+        data_docs_index: path of Data Docs' ``index.html``, or None when not built.
+        seconds: wall time of the whole run.
+    """
+
+    checkpoint: str
+    tenants: list[str]
+    outcomes: list[ExpectationOutcome]
+    data_docs_index: Path | None
+    seconds: float
+
+    @property
+    def success(self) -> bool:
+        """True when every expectation passed in every tenant."""
+        return all(outcome.success for outcome in self.outcomes)
+
+
+NO_OVERRIDES_SQL = (
+    "(select null::text as tenant_schema, null::bigint as product_id, null::text as url, "
+    "null::boolean as is_label where false)"
+)
+"""Stands for the overrides seed when it was never loaded."""
+
+
+def install_parity_functions(conn: psycopg.Connection, schema: str, gx_dir: Path | None = None) -> None:
+    """Create or replace the functions the GX assets read (gx/sql/parity_facts.sql) in ``schema``.
+
+    The overrides are read from the seed ``label_overrides`` in ``schema``; when it
+    was never loaded (an empty review list needs no ``dbt seed``), from an empty
+    relation: a row marked ``label_source = 'override'`` then fails the checks.
+    """
+    gx_dir = gx_dir or default_gx_dir()
+    overrides = f'"{schema}"."label_overrides"'
+    found = conn.execute("select to_regclass(%s)", (overrides,)).fetchone()
+    if not found or found[0] is None:
+        overrides = NO_OVERRIDES_SQL
+    text = (gx_dir / "sql" / "parity_facts.sql").read_text(encoding="utf-8")
+    conn.execute(sql.SQL(text).format(schema=sql.Identifier(schema), overrides=sql.Literal(overrides)))
+    conn.commit()
+
+
+def tenants_to_validate(conn: psycopg.Connection) -> list[str]:
+    """Every tenant schema that has a ``products`` table (dbt's discovery rules, see product_images.migration.tenants).
+
+    A tenant that has products but no ``product_images`` yet is included on
+    purpose: the parity suite reports it as not migrated.
+    """
+    from product_images.migration.tenants import discover_tenants
+
+    return discover_tenants(conn, require_table="products")
+
+
+def _checkpoint_names(context: Any) -> list[str]:
+    return sorted(checkpoint.name for checkpoint in context.checkpoints.all())
+
+
+def list_checkpoints(gx_dir: Path | None = None) -> list[tuple[str, list[str]]]:
+    """The checkpoints of the GX project: ``[(name, [validation definition names])]``."""
+    gx_dir = gx_dir or default_gx_dir()
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
+    return [
+        (checkpoint.name, [definition.name for definition in checkpoint.validation_definitions])
+        for checkpoint in sorted(context.checkpoints.all(), key=lambda c: c.name)
+    ]
+
+
+def run_checkpoint(
+    name: str = DEFAULT_CHECKPOINT,
+    *,
+    tenants: Iterable[str] | None = None,
+    expectation_parameters: dict[str, float] | None = None,
+    gx_dir: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    max_failures_per_check: int = 50,
+    data_docs: str = "all",
+) -> CheckpointReport:
+    """Run a checkpoint of ``gx/`` once per tenant and gather its results.
+
+    Args:
+        name: the checkpoint (``gx/checkpoints/<name>.json``).
+        tenants: the tenant schemas to validate (default: every tenant with a ``products`` table).
+        expectation_parameters: overrides of :data:`DEFAULT_EXPECTATION_PARAMETERS`.
+        gx_dir: the GX project folder.
+        progress: called with each tenant's name before it is validated.
+        max_failures_per_check: offending rows kept per expectation (the rest are counted).
+        data_docs: which validation results get a Data Docs page: ``all``, ``failed``
+            (at thousands of tenants: rendering is GX's slowest part) or ``none``
+            (the index is rebuilt unless ``none``).
+
+    Returns:
+        A :class:`CheckpointReport`; Data Docs are written by the checkpoint's action.
+
+    Raises:
+        CheckpointConfigError: unknown checkpoint, database unreachable,
+            or ``data_docs`` not one of all, failed, none.
+    """
+    gx_dir = gx_dir or default_gx_dir()
+    import great_expectations as gx
+
+    if data_docs not in DATA_DOCS_CHOICES:
+        raise CheckpointConfigError(f"data_docs must be one of {', '.join(DATA_DOCS_CHOICES)}; got {data_docs!r}")
+
+    started = time.perf_counter()
+    schema = dbt_schema()
+    os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
+    try:
+        with connect() as conn:
+            install_parity_functions(conn, schema, gx_dir)
+            tenant_list = list(tenants) if tenants is not None else tenants_to_validate(conn)
+    except psycopg.OperationalError as error:
+        raise CheckpointConfigError(
+            f"cannot connect to PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE): {error}".strip()
+        ) from error
+
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
+    names = _checkpoint_names(context)
+    if name not in names:
+        raise CheckpointConfigError(f"checkpoint {name!r} does not exist; checkpoints: {', '.join(names)}")
+    checkpoint = context.checkpoints.get(name)
+    parameters = {**DEFAULT_EXPECTATION_PARAMETERS, **(expectation_parameters or {})}
+
+    outcomes: dict[tuple[str, str], ExpectationOutcome] = {}
+    results: dict[Any, bool] = {}
+    with _tenant_setting() as current:
+        for tenant in tenant_list:
+            results.update(
+                _validate_tenant(checkpoint, tenant, current, parameters, outcomes, progress, max_failures_per_check)
+            )
+    # The checkpoint's UpdateDataDocsAction, once for the whole run: run per tenant it
+    # would rebuild the Data Docs index after every tenant (quadratic at thousands).
+    wanted = [key for key, success in results.items() if data_docs == "all" or (data_docs == "failed" and not success)]
+    if data_docs != "none" and any(action.type == "update_data_docs" for action in checkpoint.actions):
+        context.build_data_docs(resource_identifiers=wanted)
+    index = gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return CheckpointReport(
+        checkpoint=name,
+        tenants=tenant_list,
+        outcomes=list(outcomes.values()),
+        data_docs_index=index if index.exists() else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _validate_tenant(
+    checkpoint: Any,
+    tenant: str,
+    current: dict[str, str],
+    parameters: dict[str, float],
+    outcomes: dict[tuple[str, str], ExpectationOutcome],
+    progress: Callable[[str], None] | None,
+    max_failures_per_check: int,
+) -> dict[Any, bool]:
+    """Run the checkpoint on one tenant and fold its results into ``outcomes``.
+
+    Returns ``{validation result identifier: success}`` for this tenant.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    if progress:
+        progress(tenant)
+    current["tenant"] = tenant
+    run_id = RunIdentifier(run_name=f"{checkpoint.name} {tenant}")
+    # What Checkpoint.run does for each validation definition, without its actions.
+    run_results = {}
+    for definition in checkpoint.validation_definitions:
+        validation = definition.run(
+            checkpoint_id=checkpoint.id,
+            expectation_parameters=parameters,
+            result_format=checkpoint.result_format,
+            run_id=run_id,
+        )
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=definition.suite.name),
+            run_id=run_id,
+            batch_identifier=validation.batch_id,
+        )
+        run_results[key] = validation
+    for validation in run_results.values():
+        for expectation_result in validation.results:
+            config = expectation_result.expectation_config
+            check = (config.meta or {}).get("check") or config.type
+            outcome = outcomes.setdefault(
+                (validation.suite_name, check),
+                ExpectationOutcome(
+                    suite=validation.suite_name, check=check, description=config.description or config.type
+                ),
+            )
+            if expectation_result.success:
+                outcome.tenants_passed += 1
+                continue
+            outcome.tenants_failed.append(tenant)
+            outcome.unexpected_total += _unexpected_count(expectation_result.result)
+            failures = _unexpected_rows(expectation_result.result, tenant)
+            exception = expectation_result.exception_info or {}
+            if not failures and exception:
+                messages = {
+                    str(info.get("exception_message", "")).split("\n", 1)[0]
+                    for info in exception.values()
+                    if isinstance(info, dict)
+                }
+                messages.add(str(exception.get("exception_message") or "").split("\n", 1)[0])
+                failures = [
+                    Failure(
+                        tenant, None, "the expectation could not run: " + "; ".join(sorted(m for m in messages if m))
+                    )
+                ]
+            outcome.failures.extend(failures[: max(0, max_failures_per_check - len(outcome.failures))])
+    return {key: validation.success for key, validation in run_results.items()}
+
+
+@contextmanager
+def _tenant_setting() -> Iterator[dict[str, str]]:
+    """Give every SQLAlchemy connection checked out meanwhile the setting ``product_images.tenant``.
+
+    GX builds its datasources' engines itself, so the listener is on the Pool
+    class (this process's SQLAlchemy pools: GX's only) and removed on exit.
+    Yields the dict whose ``"tenant"`` key the runner sets before each run.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    current = {"tenant": ""}
+
+    def set_tenant(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("select set_config('product_images.tenant', %s, false)", (current["tenant"],))
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    event.listen(Pool, "checkout", set_tenant)
+    try:
+        yield current
+    finally:
+        event.remove(Pool, "checkout", set_tenant)
+
+
+def _unexpected_count(result: dict[str, Any]) -> int:
+    observed = result.get("observed_value")
+    if isinstance(observed, int):
+        return observed
+    return int(result.get("unexpected_count") or 0)
+
+
+def _unexpected_rows(result: dict[str, Any], tenant: str) -> list[Failure]:
+    details = result.get("details") or {}
+    rows = details.get("unexpected_rows")
+    if rows:
+        return [
+            Failure(str(row.get("tenant_schema", tenant)), row.get("product_id"), str(row.get("problem", row)))
+            for row in rows
+        ]
+    indexed = result.get("unexpected_index_list") or []
+    if indexed:
+        failures = []
+        for entry in indexed:
+            entry = dict(entry)
+            product_id, url = entry.pop("product_id", None), entry.pop("url", None)
+            values = ", ".join(f"{column} = {value!r}" for column, value in entry.items())
+            failures.append(Failure(tenant, product_id, f"{values} ({url})" if url else values))
+        return failures
+    unexpected = result.get("partial_unexpected_list") or []
+    return [Failure(tenant, None, f"unexpected value {value!r}") for value in unexpected]

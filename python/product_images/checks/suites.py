@@ -1,0 +1,306 @@
+"""The Great Expectations suites of this project, as code, and the builder of ``gx/``.
+
+The committed JSON under ``gx/`` (suites, validation definitions, checkpoint) is
+what runs; this module is how it was written, and rewrites it when the checks
+change: ``python -m product_images.checks.suites`` (then review the diff and commit).
+GX gives every object a random UUID; the builder replaces them with ids derived
+from where they appear, so a rebuild of unchanged checks rewrites the same bytes
+and the diff shows only what changed.
+
+Every parity expectation is an ``UnexpectedRowsExpectation`` over one tenant's
+facts (``product_images_parity_facts(tenant)``, gx/sql/parity_facts.sql): the raw
+JSONB elements, the rows and the rejects of that tenant. The checks are here, in
+SQL that shares nothing with the dbt model. Each query returns the offending
+(tenant_schema, product_id, problem) rows; an expectation fails when there are any.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import uuid
+from pathlib import Path
+
+from product_images.project import gx_dir
+
+PARITY_SUITE = "product_images_parity"
+METADATA_SUITE = "product_images_metadata"
+CHECKPOINT = "product_images_migration"
+DATASOURCE = "product_images_db"
+PARITY_ASSET = "tenant_parity_facts"
+IMAGES_ASSET = "tenant_images"
+BATCH_DEFINITION = "per_tenant"
+
+ALLOWED_MIME_TYPES = [
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/heic",
+    "image/bmp",
+    "image/tiff",
+]
+"""What the metadata suite accepts: the formats eBay takes (JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC, WEBP)."""
+
+USABLE_URL = (
+    "jsonb_typeof(element -> 'url') = 'string' and element ->> 'url' !~ '^[[:space:]]*$' "
+    "and jsonb_typeof(element) = 'object'"
+)
+
+PARITY_CHECKS: dict[str, tuple[str, str]] = {
+    "tenant_migrated": (
+        "The tenant has product_images and product_images_rejects tables.",
+        """
+        select tenant_schema, product_id, 'product_images or product_images_rejects does not exist: not migrated' as problem
+        from {batch}
+        where fact = 'missing_table'
+        """,
+    ),
+    "elements_accounted_for": (
+        "Per product, JSONB elements = product_images rows + product_images_rejects rows.",
+        """
+        select tenant_schema, product_id,
+            count(*) filter (where fact in ('jsonb_element', 'jsonb_not_array')) || ' JSONB elements, '
+            || count(*) filter (where fact = 'image_row') || ' rows, '
+            || count(*) filter (where fact = 'reject_row') || ' rejects' as problem
+        from {batch}
+        where legacy_column
+        group by tenant_schema, product_id
+        having count(*) filter (where fact in ('jsonb_element', 'jsonb_not_array'))
+            <> count(*) filter (where fact in ('image_row', 'reject_row'))
+        """,
+    ),
+    "every_url_loaded": (
+        "Every usable JSONB url is in product_images for its product, as many times as it occurs.",
+        """
+        select tenant_schema, product_id, 'missing from product_images: ' || url as problem
+        from (
+            select tenant_schema, product_id, url from {batch}
+            where fact = 'jsonb_element' and """
+        + USABLE_URL
+        + """
+            except all
+            select tenant_schema, product_id, url from {batch}
+            where fact = 'image_row'
+        ) as missing_images
+        """,
+    ),
+    "no_drift": (
+        "No product_images row without a matching JSONB element while the legacy column exists.",
+        """
+        select tenant_schema, product_id, 'in product_images but not in the JSONB (drift): ' || url as problem
+        from (
+            select tenant_schema, product_id, url from {batch}
+            where fact = 'image_row' and legacy_column
+            except all
+            select tenant_schema, product_id, url from {batch}
+            where fact = 'jsonb_element' and """
+        + USABLE_URL
+        + """
+        ) as drifted_images
+        """,
+    ),
+    "one_label_per_product": (
+        "Exactly one label per product with 2 or more images and none on one-photo products, "
+        "unless a person decided otherwise (label_overrides or the app).",
+        """
+        select tenant_schema, product_id,
+            count(*) filter (where is_label) || ' labels on ' || count(*) || ' images' as problem
+        from {batch}
+        where fact = 'image_row'
+        group by tenant_schema, product_id
+        having
+            count(*) filter (where is_label) > 1
+            or bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
+            or (count(*) >= 2 and count(*) filter (where is_label) = 0
+                and not bool_or(not is_label and (label_source = 'app' or override_is_label is not null)))
+            or (count(*) < 2 and count(*) filter (where is_label) = 1
+                and not bool_or(is_label and (label_source = 'app' or override_is_label is not null)))
+        """,
+    ),
+    "positions_contiguous": (
+        "Per product, positions are exactly 0, 1, ..., n - 1.",
+        """
+        select tenant_schema, product_id,
+            'positions ' || string_agg(image_position::text, ',' order by image_position) as problem
+        from {batch}
+        where fact = 'image_row'
+        group by tenant_schema, product_id
+        having min(image_position) <> 0 or max(image_position) <> count(*) - 1
+            or count(distinct image_position) <> count(*)
+        """,
+    ),
+    "no_orphan_product_id": (
+        "Every product_images.product_id exists in the tenant's products.",
+        """
+        select tenant_schema, product_id, 'product does not exist: ' || url as problem
+        from {batch}
+        where fact = 'image_row' and not product_exists
+        """,
+    ),
+}
+"""name -> (description, unexpected_rows_query). Literal braces would have to be doubled."""
+
+
+#: Namespace of the ids :func:`stabilise_ids` derives (uuid5).
+ID_NAMESPACE = uuid.UUID("5f0c3b1e-6f1d-4c83-9a53-70726f647563")
+_RANDOM_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b")
+
+
+def stabilise_ids(gx_dir: Path) -> int:
+    """Replace the random (version 4) UUIDs GX wrote under ``gx_dir`` with stable ones.
+
+    Each distinct UUID becomes ``uuid5(ID_NAMESPACE, "<file>#<n>")``: the file (relative
+    to ``gx_dir``) where it first appears and its rank among the ids first seen there.
+    Files are read in a fixed order: ``great_expectations.yml``,
+    ``expectations/.ge_store_backend_id``, then the JSON files sorted by path. The same
+    id is replaced alike in every file, so references between files (checkpoint →
+    validation definitions → suites and batch definitions) stay intact.
+
+    Args:
+        gx_dir: a GX file-context folder.
+
+    Returns:
+        How many distinct ids were replaced.
+    """
+    files = [gx_dir / "great_expectations.yml", gx_dir / "expectations" / ".ge_store_backend_id"] + sorted(
+        path
+        for part in ("expectations", "validation_definitions", "checkpoints")
+        for path in (gx_dir / part).glob("*.json")
+    )
+    texts = {path: path.read_text(encoding="utf-8") for path in files if path.is_file()}
+    stable: dict[str, str] = {}
+    for path, text in texts.items():
+        seen_here = 0
+        for match in _RANDOM_UUID.finditer(text):
+            if match.group() not in stable:
+                stable[match.group()] = str(
+                    uuid.uuid5(ID_NAMESPACE, f"{path.relative_to(gx_dir).as_posix()}#{seen_here}")
+                )
+                seen_here += 1
+    for path, text in texts.items():
+        path.write_text(_RANDOM_UUID.sub(lambda match: stable[match.group()], text), encoding="utf-8")
+    return len(stable)
+
+
+def build_gx_project(gx_dir: Path) -> None:
+    """Write ``gx/`` (great_expectations.yml, suites, validation definitions, checkpoint),
+    with stable ids (:func:`stabilise_ids`).
+
+    Args:
+        gx_dir: the folder to (re)write; its ``sql/`` and ``uncommitted/`` are kept,
+            the rest is replaced.
+
+    Raises:
+        great_expectations exceptions when the API refuses a definition.
+    """
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for part in ("great_expectations.yml", "expectations", "validation_definitions", "checkpoints", "plugins"):
+        target = gx_dir / part
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
+    # tqdm bars per metric flood a terminal and CI logs; product-images prints its own lines.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.variables.save()
+    datasource = context.data_sources.add_sql(
+        name=DATASOURCE,
+        # Empty host, user and database: libpq takes them from PGHOST, PGPORT, PGUSER,
+        # PGPASSWORD and PGDATABASE; the search_path finds the parity functions.
+        connection_string="postgresql+psycopg2:///?options=-csearch_path%3D${PRODUCT_IMAGES_SCHEMA}",
+    )
+    # One batch = one tenant: the runner sets the session setting product_images.tenant
+    # before each checkpoint run (a column-value partitioner would make GX list every
+    # tenant's facts to find the partitions, on every run).
+    parity_asset = datasource.add_query_asset(
+        name=PARITY_ASSET,
+        query=(
+            "select facts.tenant_schema, facts.fact, facts.product_id, facts.source_index, facts.url, "
+            "facts.element, facts.image_position, facts.is_label, facts.label_source, facts.override_is_label, "
+            "facts.product_exists, facts.legacy_column "
+            "from product_images_parity_facts(current_setting('product_images.tenant')) as facts"
+        ),
+    )
+    images_asset = datasource.add_query_asset(
+        name=IMAGES_ASSET,
+        query=(
+            "select images.tenant_schema, images.id, images.product_id, images.url, images.mime_type, "
+            "images.file_size, images.width, images.height, images.metadata_probed_at, images.metadata_error "
+            "from product_images_tenant_images(current_setting('product_images.tenant')) as images"
+        ),
+    )
+    parity_batches = parity_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
+    images_batches = images_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
+
+    parity = gx.ExpectationSuite(name=PARITY_SUITE)
+    for name, (description, query) in PARITY_CHECKS.items():
+        parity.add_expectation(
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=" ".join(query.split()),
+                description=description,
+                meta={"check": name},
+            )
+        )
+    context.suites.add(parity)
+
+    metadata = gx.ExpectationSuite(name=METADATA_SUITE)
+    for expectation in (
+        gxe.ExpectColumnValuesToBeInSet(
+            column="mime_type",
+            value_set=ALLOWED_MIME_TYPES,
+            mostly={"$PARAMETER": "mime_type_mostly"},
+            meta={"check": "mime_type_allowed"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="width",
+            min_value=1,
+            mostly={"$PARAMETER": "dimensions_mostly"},
+            meta={"check": "width_positive"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="height",
+            min_value=1,
+            mostly={"$PARAMETER": "dimensions_mostly"},
+            meta={"check": "height_positive"},
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="file_size",
+            min_value=1,
+            mostly={"$PARAMETER": "file_size_mostly"},
+            meta={"check": "file_size_positive"},
+        ),
+    ):
+        metadata.add_expectation(expectation)
+    context.suites.add(metadata)
+
+    definitions = [
+        context.validation_definitions.add(
+            gx.ValidationDefinition(name=PARITY_SUITE, data=parity_batches, suite=parity)
+        ),
+        context.validation_definitions.add(
+            gx.ValidationDefinition(name=METADATA_SUITE, data=images_batches, suite=metadata)
+        ),
+    ]
+    context.checkpoints.add(
+        gx.Checkpoint(
+            name=CHECKPOINT,
+            validation_definitions=definitions,
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["product_id", "url"]},
+        )
+    )
+    stabilise_ids(gx_dir)
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else gx_dir()
+    build_gx_project(root)
+    print(f"wrote {root}")

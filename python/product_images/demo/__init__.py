@@ -1,0 +1,1 @@
+"""The demo: its data set, pictures, object storage, the embedded PostgreSQL and the `demo` command."""

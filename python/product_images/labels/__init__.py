@@ -1,0 +1,1 @@
+"""Which photo is the price tag: the review list (seeds/label_overrides.csv) and its checks."""

@@ -1,0 +1,176 @@
+"""The review list ``seeds/label_overrides.csv`` and what ``dbt seed`` loaded of it.
+
+A row says a person looked at one image: ``tenant_schema, product_id, url,
+is_label, note``. The dbt run refuses to start when the file and the loaded seed
+table disagree (``macros/seeds/seed_loads.sql`` compares checksums); this module
+says *which* rows differ, for ``product-images overrides diff``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+__all__ = [
+    "OVERRIDES_COLUMNS",
+    "Override",
+    "OverridesDiff",
+    "OverridesFileError",
+    "diff_overrides",
+    "loaded_overrides",
+    "read_overrides_file",
+]
+
+OVERRIDES_COLUMNS = ("tenant_schema", "product_id", "url", "is_label", "note")
+"""The seed's columns, in the file's order (``seeds/label_overrides.yml``)."""
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+class OverridesFileError(ValueError):
+    """The CSV cannot be read as the seed: wrong header, bad value (names the line and column)."""
+
+
+@dataclass(frozen=True, order=True)
+class Override:
+    """One reviewed image: the key (tenant_schema, product_id, url), the decision and its note."""
+
+    tenant_schema: str
+    product_id: int
+    url: str
+    is_label: bool
+    note: str = ""
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """``(tenant_schema, product_id, url)``: one row per image in the seed."""
+        return (self.tenant_schema, self.product_id, self.url)
+
+
+@dataclass
+class OverridesDiff:
+    """How the file differs from the loaded seed, each list ordered by key.
+
+    Attributes:
+        added: rows in the file, not loaded.
+        removed: rows loaded, not in the file any more.
+        changed: ``(loaded, file)`` pairs with the same key and another is_label or note.
+    """
+
+    added: list[Override] = field(default_factory=list)
+    removed: list[Override] = field(default_factory=list)
+    changed: list[tuple[Override, Override]] = field(default_factory=list)
+
+    @property
+    def same(self) -> bool:
+        """True when the file is exactly what is loaded."""
+        return not (self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        """One line per difference, e.g. ``added: user_1 product 6 https://… is_label=true``."""
+        out = [
+            f"added: {row.tenant_schema} product {row.product_id} {row.url} is_label={str(row.is_label).lower()}"
+            for row in self.added
+        ]
+        out += [
+            f"removed: {row.tenant_schema} product {row.product_id} {row.url} is_label={str(row.is_label).lower()}"
+            for row in self.removed
+        ]
+        out += [
+            f"changed: {new.tenant_schema} product {new.product_id} {new.url} "
+            f"is_label {str(old.is_label).lower()} -> {str(new.is_label).lower()}"
+            + (f", note {old.note!r} -> {new.note!r}" if old.note != new.note else "")
+            for old, new in self.changed
+        ]
+        return out
+
+
+def _parse_bool(text: str, where: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise OverridesFileError(f"{where}: is_label must be true or false, got {text!r}")
+
+
+def read_overrides_file(path: Path) -> list[Override]:
+    """Read the review list CSV as ``dbt seed`` would load it.
+
+    Args:
+        path: the CSV, e.g. ``seeds/label_overrides.csv``; its header must be
+            :data:`OVERRIDES_COLUMNS`.
+
+    Returns:
+        The rows in file order (blank lines skipped).
+
+    Raises:
+        FileNotFoundError: no such file.
+        OverridesFileError: another header, a row with the wrong number of fields,
+            an empty tenant_schema or url, a product_id that is not an integer, an
+            is_label that is not true/false; the message names the line.
+    """
+    rows: list[Override] = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None or tuple(name.strip() for name in header) != OVERRIDES_COLUMNS:
+            raise OverridesFileError(f"{path}: the header must be {','.join(OVERRIDES_COLUMNS)}, got {header}")
+        for record in reader:
+            where = f"{path}, line {reader.line_num}"
+            if not record or all(not value.strip() for value in record):
+                continue
+            if len(record) != len(OVERRIDES_COLUMNS):
+                raise OverridesFileError(f"{where}: expected {len(OVERRIDES_COLUMNS)} fields, got {len(record)}")
+            tenant, product, url, is_label, note = record
+            if not tenant.strip() or not url.strip():
+                raise OverridesFileError(f"{where}: tenant_schema and url must not be empty")
+            try:
+                product_id = int(product)
+            except ValueError:
+                raise OverridesFileError(f"{where}: product_id must be an integer, got {product!r}") from None
+            rows.append(Override(tenant, product_id, url, _parse_bool(is_label, where), note))
+    return rows
+
+
+def loaded_overrides(conn: psycopg.Connection, schema: str) -> list[Override] | None:
+    """The rows ``dbt seed`` loaded into ``<schema>.label_overrides``, ordered by key; None if never loaded."""
+    found = conn.execute("select to_regclass(%s)", (f'"{schema}"."label_overrides"',)).fetchone()
+    if not found or found[0] is None:
+        return None
+    rows = conn.execute(
+        sql.SQL("select tenant_schema, product_id, url, is_label, coalesce(note, '') from {} order by 1, 2, 3").format(
+            sql.Identifier(schema, "label_overrides")
+        )
+    ).fetchall()
+    return [Override(*row) for row in rows]
+
+
+def diff_overrides(file_rows: list[Override], loaded: list[Override] | None) -> OverridesDiff:
+    """Compare the file with the loaded seed by key (tenant_schema, product_id, url).
+
+    Args:
+        file_rows: :func:`read_overrides_file`'s rows.
+        loaded: :func:`loaded_overrides`'s rows (None: never loaded, as if empty).
+
+    Returns:
+        An :class:`OverridesDiff`. A key twice in the file is compared by its last
+        row (``dbt run`` refuses such a file anyway).
+    """
+    in_file = {row.key: row for row in file_rows}
+    in_db = {row.key: row for row in loaded or []}
+    diff = OverridesDiff()
+    for key in sorted(in_file.keys() | in_db.keys()):
+        new, old = in_file.get(key), in_db.get(key)
+        if old is None and new is not None:
+            diff.added.append(new)
+        elif new is None and old is not None:
+            diff.removed.append(old)
+        elif old is not None and new is not None and (old.is_label, old.note) != (new.is_label, new.note):
+            diff.changed.append((old, new))
+    return diff

@@ -1,0 +1,198 @@
+"""Great Expectations parity: `product-images checkpoint run` against a real migration."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.dbt import PROJECT_DIR
+from helpers.legacy_data import make_tenant, photo, photos, set_images
+from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
+from product_images.checks.suites import build_gx_project
+
+U = "https://images.example.com/"
+
+
+@pytest.fixture(scope="module")
+def gx_dir(project_dir):
+    return project_dir / "gx"
+
+
+@pytest.fixture(scope="module")
+def migrated(conn, dbt):
+    make_tenant(conn, "user_1", {pid: photos(pid, 3, "user_1") for pid in range(1, 5)})
+    make_tenant(conn, "user_2", {1: photos(1, 1, "user_2"), 2: [photo(U + "ok", 0), {"order": 1}, 5]})
+    make_tenant(conn, "template_tenant", {})
+    assert dbt("seed").success
+    assert dbt("run", "--select", "product_images").success
+
+
+def failures(report) -> dict[str, set[tuple[str, int | None]]]:
+    """{check: {(tenant, product)}} of the failed expectations."""
+    return {
+        outcome.check: {(f.tenant_schema, f.product_id) for f in outcome.failures}
+        for outcome in report.outcomes
+        if not outcome.success
+    }
+
+
+def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
+    report = run_checkpoint(gx_dir=gx_dir)
+    assert report.success, failures(report)
+    assert report.tenants == ["template_tenant", "user_1", "user_2"]
+    assert [o.check for o in report.outcomes] == [
+        "tenant_migrated",
+        "elements_accounted_for",
+        "every_url_loaded",
+        "no_drift",
+        "one_label_per_product",
+        "positions_contiguous",
+        "no_orphan_product_id",
+        "mime_type_allowed",
+        "width_positive",
+        "height_positive",
+        "file_size_positive",
+    ]
+    assert all(o.tenants_passed == 3 for o in report.outcomes)
+    assert report.data_docs_index == gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert report.data_docs_index.read_text().count("user_1") >= 1
+
+
+def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
+    url = conn.execute("select url from user_1.product_images where product_id = 2 and position = 1").fetchone()[0]
+    conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1", "user_2"], data_docs="none")
+    assert failures(report) == {
+        "elements_accounted_for": {("user_1", 2)},
+        "every_url_loaded": {("user_1", 2)},
+        "positions_contiguous": {("user_1", 2)},
+    }
+    missing = next(o for o in report.outcomes if o.check == "every_url_loaded").failures[0]
+    assert missing.problem == "missing from product_images: " + url
+
+
+def test_a_duplicated_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
+    conn.execute(
+        "insert into user_1.product_images (product_id, url, position, is_label, label_source) "
+        "select product_id, url, 3, false, 'rule' from user_1.product_images where product_id = 3 and position = 0"
+    )
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    found = failures(report)
+    assert found["elements_accounted_for"] == {("user_1", 3)}
+    assert found["no_drift"] == {("user_1", 3)}
+
+
+def test_a_second_label_is_named(conn, migrated, gx_dir, rebuild_user_1):
+    conn.execute("update user_1.product_images set is_label = true where product_id = 4 and position = 0")
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert failures(report) == {"one_label_per_product": {("user_1", 4)}}
+    assert next(o for o in report.outcomes if not o.success).failures[0].problem == "2 labels on 3 images"
+
+
+def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, rebuild_user_1):
+    set_images(conn, "user_1", 1, photos(1, 3, "user_1") + [photo(U + "late.jpg", 3)])
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert failures(report) == {"elements_accounted_for": {("user_1", 1)}, "every_url_loaded": {("user_1", 1)}}
+    assert next(o for o in report.outcomes if o.check == "every_url_loaded").failures[0].problem == (
+        "missing from product_images: " + U + "late.jpg"
+    )
+
+
+def test_a_removed_reject_is_named(conn, migrated, gx_dir):
+    conn.execute("delete from user_2.product_images_rejects where source_index = 1")
+    try:
+        report = run_checkpoint(gx_dir=gx_dir, tenants=["user_2"], data_docs="none")
+        assert failures(report) == {"elements_accounted_for": {("user_2", 2)}}
+        assert (
+            next(o for o in report.outcomes if not o.success).failures[0].problem
+            == "3 JSONB elements, 1 rows, 1 rejects"
+        )
+    finally:
+        conn.execute(
+            "insert into user_2.product_images_rejects (product_id, source_index, element, reason) "
+            "values (2, 1, '{\"order\": 1}', 'url is missing')"
+        )
+
+
+def test_a_tenant_never_migrated_is_named(conn, migrated, gx_dir):
+    make_tenant(conn, "user_7", {1: photos(1, 2, "user_7")})
+    try:
+        report = run_checkpoint(gx_dir=gx_dir, data_docs="none")
+        assert "user_7" in report.tenants
+        assert failures(report)["tenant_migrated"] == {("user_7", None)}
+    finally:
+        conn.execute("drop schema user_7 cascade")
+
+
+def test_unknown_checkpoint_is_a_configuration_error(migrated, gx_dir):
+    with pytest.raises(
+        CheckpointConfigError, match="checkpoint 'nope' does not exist; checkpoints: product_images_migration"
+    ):
+        run_checkpoint("nope", gx_dir=gx_dir)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "product_images", "checkpoint", *args],
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_exit_codes(conn, migrated, gx_dir):
+    env = {**os.environ, "PRODUCT_IMAGES_GX_DIR": str(gx_dir)}
+    ok = cli("run", "--tenant", "user_1", "--data-docs", "none", env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "PASS product_images_parity.elements_accounted_for: 1/1 tenants" in ok.stdout
+    assert "checkpoint product_images_migration passed on 1 tenant(s)" in ok.stdout
+
+    conn.execute("update user_1.product_images set position = position + 10 where product_id = 1 and position = 0")
+    try:
+        failed = cli("run", "--tenant", "user_1", env=env)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "FAIL product_images_parity.positions_contiguous: 0/1 tenants, 1 unexpected in user_1" in failed.stdout
+        assert "product 1: positions_contiguous: positions 1,2,10" in failed.stdout
+        assert f"Data Docs: {gx_dir}/uncommitted/data_docs/local_site/index.html" in failed.stdout
+    finally:
+        conn.execute("update user_1.product_images set position = position - 10 where product_id = 1 and position = 10")
+
+    unknown = cli("run", "nope", env=env)
+    assert unknown.returncode == 2
+    assert "Error: checkpoint 'nope' does not exist" in unknown.stderr
+
+    no_database = cli("run", env={**env, "PGHOST": "/nonexistent", "PGPORT": "1"})
+    assert no_database.returncode == 2
+    assert "Error: cannot connect to PostgreSQL" in no_database.stderr
+
+    listing = cli("list", env=env)
+    assert listing.returncode == 0
+    assert listing.stdout.strip() == "product_images_migration: product_images_parity, product_images_metadata"
+
+
+def _gx_files(gx_dir: Path) -> dict[str, str]:
+    return {
+        path.relative_to(gx_dir).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(gx_dir.rglob("*"))
+        if path.is_file() and "uncommitted" not in path.parts
+    }
+
+
+def test_the_committed_gx_project_is_what_the_builder_writes(database, tmp_path, monkeypatch):
+    """gx/ and python -m product_images.checks.suites agree byte for byte (ids included).
+
+    So a rebuild's diff is the change.
+    """
+    monkeypatch.setenv("PRODUCT_IMAGES_SCHEMA", "product_images")
+    target = tmp_path / "gx"
+    shutil.copytree(PROJECT_DIR / "gx" / "sql", target / "sql")
+    build_gx_project(target)
+    built, committed = _gx_files(target), _gx_files(PROJECT_DIR / "gx")
+    assert sorted(built) == sorted(committed)
+    assert [name for name in built if built[name] != committed[name]] == []

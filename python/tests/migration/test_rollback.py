@@ -1,0 +1,176 @@
+"""Rollback and cleanup: backup, restore the JSONB, drop the legacy column only when safe, and back."""
+
+from __future__ import annotations
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from helpers.legacy_data import JSON_NULL, make_tenant, photo
+from product_images.demo.data import load_demo_data
+
+U = "https://images.example.com/"
+ALL_TENANTS = ("template_tenant", "user_1", "user_2", "user_4", "user_5", "user_6")
+
+
+def images_by_product(conn, tenant):
+    return dict(conn.execute(f"select id, images from {tenant}.products order by id").fetchall())
+
+
+def all_images(conn):
+    return {t: images_by_product(conn, t) for t in ALL_TENANTS}
+
+
+def all_rows(conn):
+    return {t: conn.execute(f"select * from {t}.product_images order by id").fetchall() for t in ALL_TENANTS}
+
+
+def operation(dbt, name, args=None):
+    command = ["run-operation", name] + (["--args", args] if args else [])
+    return dbt(*command)
+
+
+def operations_log(conn, name):
+    rows = conn.execute(
+        """
+        select distinct on (tenant_schema) tenant_schema, status, message
+        from product_images.product_images_operations
+        where operation = %s
+        order by tenant_schema, finished_at desc
+        """,
+        (name,),
+    ).fetchall()
+    return {tenant: (status, message) for tenant, status, message in rows}
+
+
+@pytest.fixture(scope="module")
+def migrated(conn, dbt):
+    load_demo_data(conn)  # user_1, user_2, user_4, user_5, template_tenant: every malformed case of the demo
+    make_tenant(
+        conn,
+        "user_6",
+        {
+            1: [photo(U + "c", 2, extra="kept"), "not an object", photo(U + "a", 0), photo(U + "b", 1)],
+            2: JSON_NULL,
+            3: [],
+            4: None,
+            5: {"url": U + "object"},
+            6: [photo(U + "d", None), photo(U + "d", None), {"url": ""}],
+            7: [photo(U + "e", 1.5, "not a date"), photo(U + "f", 0, None)],
+        },
+    )
+    assert dbt("seed").success
+    assert dbt("run", "--select", "product_images").success
+    return all_images(conn)
+
+
+def test_round_trip_gives_back_every_original_value(conn, dbt, migrated):
+    for tenant in ALL_TENANTS:
+        conn.execute(f"update {tenant}.products set images = null")
+    result = operation(dbt, "restore_images_jsonb")
+    assert result.success
+    assert all_images(conn) == migrated
+    assert operations_log(conn, "restore_images_jsonb")["user_6"][0] == "done"
+
+
+def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
+    before = images_by_product(conn, "user_6")[1]
+    conn.execute("update user_6.product_images set position = 2 - position, label_source = 'app' where product_id = 1")
+    try:
+        assert operation(dbt, "restore_images_jsonb", "{tenants: [user_6]}").success
+        restored = images_by_product(conn, "user_6")[1]
+        assert [
+            element if isinstance(element, str) else (element["url"], element["order"]) for element in restored
+        ] == [
+            (U + "c", 0),
+            "not an object",
+            (U + "b", 1),
+            (U + "a", 2),
+        ]
+        assert restored[0]["extra"] == "kept"
+    finally:
+        conn.execute("update user_6.product_images set position = 2 - position where product_id = 1")
+        conn.execute("update user_6.products set images = %s where id = 1", (Jsonb(before),))
+
+
+def test_drop_without_confirm_only_reports(conn, dbt, migrated):
+    assert operation(dbt, "backup_legacy_images").success
+    result = operation(dbt, "drop_legacy_images_column")
+    assert result.success
+    log = operations_log(conn, "drop_legacy_images_column")
+    assert {tenant: status for tenant, (status, _) in log.items()} == {t: "would_do" for t in ALL_TENANTS}
+    assert all_images(conn) == migrated
+
+
+def test_drop_is_refused_when_a_row_is_missing(conn, dbt, migrated):
+    conn.execute(
+        "create table public.kept_row as select * from user_2.product_images where product_id = 5 order by position "
+        "limit 1"
+    )
+    conn.execute("delete from user_2.product_images where id = (select id from public.kept_row)")
+    try:
+        result = operation(dbt, "drop_legacy_images_column", "{confirm: true, tenants: [user_2]}")
+        assert not result.success
+        status, message = operations_log(conn, "drop_legacy_images_column")["user_2"]
+        assert status == "refused"
+        assert message.startswith("parity fails for 1 product(s) (e.g. product 5)")
+        assert images_by_product(conn, "user_2") == migrated["user_2"]
+    finally:
+        conn.execute("insert into user_2.product_images overriding system value select * from public.kept_row")
+        conn.execute("drop table public.kept_row")
+
+
+def test_drop_is_refused_without_a_current_backup(conn, dbt, migrated):
+    conn.execute("drop table user_4.products_images_backup")
+    result = operation(dbt, "drop_legacy_images_column", "{confirm: true, tenants: [user_4]}")
+    assert not result.success
+    assert operations_log(conn, "drop_legacy_images_column")["user_4"] == (
+        "refused",
+        "no backup: run dbt run-operation backup_legacy_images first",
+    )
+    assert operation(dbt, "backup_legacy_images", "{tenants: [user_4]}").success
+    conn.execute("update user_4.products set title = title || '!' where id = 1")  # not the images: still current
+    conn.execute("update user_4.products_images_backup set images = '[]' where product_id = 2")
+    result = operation(dbt, "drop_legacy_images_column", "{confirm: true, tenants: [user_4]}")
+    assert not result.success
+    assert operations_log(conn, "drop_legacy_images_column")["user_4"][1].startswith(
+        "the backup is out of date: 1 product(s) differ from products.images (e.g. product 2)"
+    )
+    assert operation(dbt, "backup_legacy_images", "{tenants: [user_4]}").success
+
+
+def test_unknown_tenant_argument_is_named(dbt, migrated):
+    result = operation(dbt, "drop_legacy_images_column", "{tenants: [user_99]}")
+    assert not result.success
+
+
+def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated):
+    rows_before = all_rows(conn)
+    # user_5 cannot drop: a view of the app depends on products.images
+    conn.execute("create view user_5.product_covers as select id, images -> 0 as cover from user_5.products")
+    result = operation(dbt, "drop_legacy_images_column", "{confirm: true}")
+    assert not result.success
+    log = operations_log(conn, "drop_legacy_images_column")
+    assert log["user_5"][0] == "error" and "depend" in log["user_5"][1]
+    assert {t: s for t, (s, _) in log.items() if t != "user_5"} == {t: "done" for t in ALL_TENANTS if t != "user_5"}
+    assert images_by_product(conn, "user_5") == migrated["user_5"]
+    columns = conn.execute(
+        "select table_schema from information_schema.columns where table_name = 'products' and column_name = 'images' "
+        "and table_schema = any(%s) order by 1",
+        (list(ALL_TENANTS),),
+    ).fetchall()
+    assert columns == [("user_5",)]
+
+    # the app keeps working from product_images alone; dbt skips the dropped tenants and its tests pass
+    run = dbt("run", "--select", "product_images")
+    assert run.success
+    assert dbt("test").success
+    assert all_rows(conn) == rows_before
+
+    # downgrade: the column comes back with every original value
+    conn.execute("drop view user_5.product_covers")
+    assert operation(dbt, "restore_legacy_images_column").success
+    assert all_images(conn) == migrated
+    run = dbt("run", "--select", "product_images")
+    assert run.success
+    assert all_rows(conn) == rows_before
+    assert dbt("test").success
