@@ -1,8 +1,9 @@
 {#-
     The per-tenant transform: one row per usable image of the legacy JSONB column
-    products.images, with its position and label flag. The tenant_tables
-    materialization runs this once per tenant schema (tenant_source() stands for
-    that tenant's table) and makes this model's relation a view over all tenants.
+    products.images, with its position and label flag. The
+    product_images_per_tenant materialization runs this once per tenant schema
+    (the source stands for that tenant's products) and makes this model's
+    relation a view over all tenants.
 -#}
 {{
     config(
@@ -17,7 +18,7 @@ legacy_products as (
     select
         id as product_id,
         images
-    from {{ tenant_source('products') }}
+    from {{ source('legacy', 'products') }}
 
 ),
 

@@ -24,7 +24,10 @@
     {%- do product_images_prepare_run(runs_relation, [target_relation, rejects_view], full_refresh) -%}
 
     {#- 3. Every tenant's steps, each a transaction of its own. -#}
-    {%- set model_sql = sql | replace(ref('label_overrides') | string, overrides.relation_sql) -%}
+    {#- The source stands for every tenant's products: each tenant's step reads its own. -#}
+    {%- set model_sql = sql
+        | replace(source('legacy', 'products') | string, tenant_source('products'))
+        | replace(ref('label_overrides') | string, overrides.relation_sql) -%}
     {%- set blocks = render_tenant_blocks(model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
     {%- do run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
 

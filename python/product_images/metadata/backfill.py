@@ -65,7 +65,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from product_images.metadata.probe import ProbeResult, probe_many, probe_object
+from product_images.metadata.probe import ProbeError, ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping
 from product_images.migration.tenants import discover_tenants
 
@@ -74,6 +74,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LEASE_SECONDS",
     "INTERNAL_ERROR",
+    "METADATA_ERRORS",
     "UNMAPPED",
     "BackfillError",
     "BackfillSummary",
@@ -91,6 +92,10 @@ DEFAULT_LEASE_SECONDS = 300.0
 UNMAPPED = "unmapped"
 #: ``metadata_error`` of a row whose probe raised an unexpected exception (a bug).
 INTERNAL_ERROR = "internal_error"
+#: Every value ``metadata_error`` can hold (null: the probe succeeded). The
+#: ``accepted_values`` test of the column in models/product_images.yml lists the
+#: same values; a test checks the two agree.
+METADATA_ERRORS: tuple[str, ...] = (*(error.value for error in ProbeError), UNMAPPED, INTERNAL_ERROR)
 
 _MAX_INTEGER = 2**31 - 1  # width/height are PostgreSQL integers
 _FIRST_ID = -(2**63)  # smallest bigint: where a pass over a tenant's ids starts
