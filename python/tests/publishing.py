@@ -18,14 +18,14 @@ def label(tenant: str, product_id: int, order: int) -> dict[str, Any]:
 
 
 def prepare(conn, dbt, tenant: str = "user_1") -> None:
-    """Tenant ``tenant`` (products 1-9), migrated; marketplace_tasks in public and the tenant, run-operations done;
+    """Tenant ``tenant`` (products 1-12), migrated; marketplace_tasks in public and the tenant, run-operations done;
     ``user_3``: a tenant whose marketplace_tasks was made after them (not migrated)."""
     make_tenant(conn, tenant, {
         1: [*photos(1, 3, tenant), label(tenant, 1, 3)],          # 3 photos and a label
         2: [*photos(2, 25, tenant), label(tenant, 2, 25)],        # more than either marketplace takes
         3: [photo(f"http://images.example.com/{tenant}/3/0.jpg", 0)],  # one plain-http photo
         4: None,                                                  # no photo at all
-        **{product_id: [*photos(product_id, 4, tenant), label(tenant, product_id, 4)] for product_id in range(5, 10)},
+        **{product_id: [*photos(product_id, 4, tenant), label(tenant, product_id, 4)] for product_id in range(5, 13)},
     })
     result = dbt("run", "--select", "product_images")
     assert result.success, [r.message for r in result.node_results()]
