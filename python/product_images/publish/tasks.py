@@ -559,7 +559,7 @@ def format_tasks(tasks: list[TaskRow]) -> list[str]:
     def when(value: datetime | None) -> str:
         return value.astimezone().strftime("%H:%M:%S") if value else "-"
 
-    lines = [f"{'pos':>3}  {'status':<10} {'tries':>5}  {'description':<34} {'started':<8}  {'completed':<9} detail"]
+    lines = [f"{'pos':>3}  {'status':<10} {'tries':>5}  {'description':<42} {'started':<8}  {'completed':<9} detail"]
     for task in tasks:
         result = task.result or {}
         detail = task.error_message or result.get("photo_id") or result.get("listing_id") or ""
@@ -567,6 +567,6 @@ def format_tasks(tasks: list[TaskRow]) -> list[str]:
             detail = f"{detail} (answer replayed: done once)"
         lines.append(
             f"{task.position if task.position is not None else '-':>3}  {task.status:<10} {task.attempts:>5}  "
-            f"{task.description:<34} {when(task.started_at):<8}  {when(task.completed_at):<9} {detail}".rstrip()
+            f"{task.description:<42} {when(task.started_at):<8}  {when(task.completed_at):<9} {detail}".rstrip()
         )
     return lines
