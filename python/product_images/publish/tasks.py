@@ -553,8 +553,8 @@ def publish_product(
 def format_tasks(tasks: list[TaskRow]) -> list[str]:
     """The task table of ``publish status``: a header, then one line per task in position order.
 
-    Columns: position, status, attempts, description, started and completed (UTC,
-    to the second), and the error message (or the result's photo/listing id).
+    Columns: position, status, attempts, description, started and completed (local
+    time, HH:MM:SS), and the error message (or the result's photo or listing id).
     """
     def when(value: datetime | None) -> str:
         return value.astimezone().strftime("%H:%M:%S") if value else "-"
