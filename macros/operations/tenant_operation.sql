@@ -5,14 +5,18 @@
 {% endmacro %}
 
 
-{% macro run_tenant_operations(operation, tenants, phases, dry_run=false, refusal_fails=false, lock_mode='write', lock_target='products') %}
-    {#- Runs each phase macro (phase(tenant_schema, dry_run)) as one plpgsql block per tenant,
+{% macro run_tenant_operations(operation, tenants, phases, dry_run=false, refusal_fails=false, lock_mode='write', lock_target='products', lock_relations=none, phase_kwargs=none, report=true) %}
+    {#- Runs each phase macro (phase(tenant_schema, dry_run, **phase_kwargs)) as one plpgsql block per tenant,
         each in its own transaction under the tenant's advisory lock and the lock
         discipline (with_lock_retries: short lock_timeout, bounded retries, the
         blocker named). Each phase is a transaction of its own, a phase running only when the previous one
         ended 'done' (so a strong lock is never held across a long phase). An
         error rolls that tenant's phase back and is recorded. Returns the log
-        rows; raises naming the failed tenants. -#}
+        rows; raises naming the failed tenants (report=false: neither logs nor
+        raises, the caller reports). lock_relations: the tables whose lock
+        holders are named (default the migration's tables). -#}
+    {%- set lock_relations = lock_relations or ['products', 'product_images', 'product_images_rejects', 'products_images_backup'] -%}
+    {%- set phase_kwargs = phase_kwargs or {} -%}
     {%- set log_relation = product_images_operations_relation() -%}
     {%- do lock_settings() -%}
     {% do adapter.execute(
@@ -57,14 +61,14 @@ begin
     begin
         {%- call with_lock_retries(
             quote_literal('a lock on ' ~ tenant_relation(tenant_schema, lock_target) ~ " or the tenant's migration lock (" ~ operation ~ ")"),
-            tenant_relations_sql(tenant_schema, ['products', 'product_images', 'product_images_rejects', 'products_images_backup']),
+            tenant_relations_sql(tenant_schema, lock_relations),
             lock_mode, quote_literal(tenant_schema)
         ) %}
         {{ acquire_tenant_lock(quote_literal(tenant_schema)) }}
         v_status := 'done';
         v_message := null;
         v_rows := null;
-        {{ phase(tenant_schema, dry_run) }}
+        {{ phase(tenant_schema, dry_run, **phase_kwargs) }}
         set constraints all immediate;
         {%- endcall %}
     exception when others then
@@ -99,6 +103,9 @@ $tenant_operation$
         ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " and operation = " ~ quote_literal(operation)
         ~ " order by tenant_schema collate \"C\""
     ) -%}
+    {%- if not report -%}
+        {{ return(rows) }}
+    {%- endif -%}
     {%- set failed = [] -%}
     {%- for row in rows -%}
         {{ log(operation ~ ": " ~ row['tenant_schema'] ~ " " ~ row['status']

@@ -75,12 +75,14 @@ def run_demo(console: Console, data_dir: Path | None = None) -> int:
 
     Then the image metadata backfill (``demo_storage.run_demo_backfill``): moto's S3 with a
     picture per URL unless ``AWS_ENDPOINT_URL_S3`` is set, every tenant probed; then the
-    Great Expectations checkpoint ``product_images_migration`` over every tenant.
+    Great Expectations checkpoint ``product_images_migration`` over every tenant; then publishing
+    (``publish.demo.run_demo_publishing``): ``marketplace_tasks`` in public and every tenant, its
+    tenant-wide migration, three products published to a local stand-in marketplace.
 
     Returns:
         The process exit code: 0 when every step passed, else the failing dbt step's code,
         or the backfill's (1: could not run, 2: bad storage configuration), or 1 when
-        the checkpoint failed.
+        the checkpoint or the publishing failed.
     """
     data_dir = data_dir or project_dir() / ".pgdata"
     mode = use_embedded_postgres_unless_configured(data_dir)
@@ -128,7 +130,13 @@ def run_demo(console: Console, data_dir: Path | None = None) -> int:
         expectation_parameters={"mime_type_mostly": 0.99, "dimensions_mostly": 0.99, "file_size_mostly": 0.99}
     )
     print_report(console, report)
-    return 0 if report.success else 1
+    if not report.success:
+        return 1
+
+    # Publishing: marketplace_tasks migrated tenant-wide, three products published to a stand-in marketplace.
+    from .publish.demo import run_demo_publishing
+
+    return run_demo_publishing(console)
 
 
 def render_tenant_table(reports: list[TenantReport]) -> Table:

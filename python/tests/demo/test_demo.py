@@ -55,6 +55,26 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     # the independent witness passes
     assert "checkpoint product_images_migration passed on 5 tenant(s)" in text
     assert "Data Docs: " in text and "index.html" in text
+    # publishing: marketplace_tasks migrated everywhere, three products published to the stand-in
+    for schema in ("public", "template_tenant", "user_1", "user_2", "user_4", "user_5"):
+        assert conn.execute(
+            "select count(*) from pg_indexes where schemaname = %s and indexname in "
+            "('marketplace_tasks_job_id_position_idx', 'marketplace_tasks_job_id_status_idx')",
+            (schema,),
+        ).fetchone() == (2,)
+    assert re.search(r"│ user_5 +│ added +│ added +│", text), text[-6000:]
+    assert "its 2nd upload keeps failing: the job stops there" in text
+    assert re.search(
+        r"FAILED: \d+ tasks, 2 run, 0 skipped \(already SUCCESS\), 1 retry; stopped at task 2 "
+        r"\(Upload image 2/\d\): POST /vinted/photos: HTTP 503",
+        text,
+    ), text[-6000:]
+    assert "the marketplace is back: product-images publish resume --tenant user_1 --job " in text
+    assert re.search(
+        r"stand-in: (\d+) uploads carried out for \1 photos .*; photos uploaded twice: 0; labels sent: 0 "
+        r"of 3; each product's photos in position order: yes; listings: 3",
+        text,
+    ), text[-3000:]
 
     before = conn.execute(
         "select tenant_schema, id, updated_at from product_images.product_images order by 1, 2"
@@ -62,6 +82,7 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     out = io.StringIO()
     assert run_demo(Console(file=out, width=200)) == 0
     assert "demo data: already there, unchanged" in out.getvalue()
+    assert re.search(r"│ user_5 +│ already there +│ already there +│", out.getvalue())
     inserted = conn.execute(
         "select sum(images_inserted), sum(images_updated) from product_images.product_images_runs "
         "where invocation_id = (select invocation_id from product_images.product_images_runs order by started_at "

@@ -1,0 +1,319 @@
+"""A local stand-in marketplace: a small real HTTP server on 127.0.0.1 for the demo and the tests.
+
+Vinted and eBay cannot be reached from here, so :class:`StandInMarketplace`
+serves the API :class:`~product_images.publish.client.HttpMarketplaceClient`
+speaks (``/{marketplace}/photos``, ``/{marketplace}/listings``), with the
+behaviour that matters for publishing reliably:
+
+- **idempotency keys**: every ``POST``/``PUT`` needs an ``Idempotency-Key``
+  header (400 without). The first request with a key is carried out and its
+  answer stored; a later one with the same key and body gets the stored answer
+  again, with ``Idempotent-Replayed: true``, and does nothing; the same key with
+  another body is refused with 422 (as the IETF draft says). Requests with the
+  same key are served one at a time. :attr:`received` counts requests per key,
+  :attr:`uploads` lists the uploads carried out (one per photo, however often
+  it was asked);
+- **failures on demand**: :meth:`fail` makes the next requests of a kind answer
+  an error status (429 with ``Retry-After``, 503...) before doing anything;
+  :meth:`delay` answers late (after carrying the request out); :meth:`hold`
+  carries a request out and then keeps its answer back until :meth:`release`
+  (a worker can be killed at exactly that point).
+
+It runs in a thread of the calling process (``http.server.ThreadingHTTPServer``)::
+
+    with StandInMarketplace() as market:
+        client = HttpMarketplaceClient(market.url, "vinted")
+        market.fail("upload", status=503, times=1)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from product_images.app.marketplaces import MARKETPLACE_RULES
+
+__all__ = ["KINDS", "StandInMarketplace", "Upload"]
+
+KINDS = ("upload", "create_listing", "update_listing")
+"""Kinds of request a failure rule can match: ``POST photos``, ``POST listings``, ``PUT listings/{id}``."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One photo upload carried out: ``photo_id`` (``"p-1"``...), ``marketplace``, ``url``, ``idempotency_key``."""
+
+    photo_id: str
+    marketplace: str
+    url: str
+    idempotency_key: str
+
+
+@dataclass
+class _Rule:
+    kind: str
+    action: str  # fail, delay, hold
+    times: int
+    after: int
+    status: int = 503
+    retry_after: float | None = None
+    seconds: float = 0.0
+    seen: int = 0
+    event: threading.Event = field(default_factory=threading.Event)
+
+
+class StandInMarketplace:
+    """The stand-in server. Start it with :meth:`start` or ``with``; :attr:`url` is its base URL.
+
+    Args:
+        host: the address to listen on (default ``127.0.0.1``: loopback only).
+        port: the port (default 0: a free one).
+
+    Thread-safe: the test or the demo changes rules and reads counters while
+    workers send requests.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._rules: list[_Rule] = []
+        self._answers: dict[str, tuple[str, int, dict[str, Any]]] = {}
+        self._photo_ids = itertools.count(1)
+        self._listing_ids = itertools.count(1)
+        self._release = threading.Event()
+        self.received: Counter[str] = Counter()
+        """Requests received per idempotency key, failed and replayed ones included."""
+        self.uploads: list[Upload] = []
+        """Uploads carried out, in order: one per key."""
+        self.listings: dict[str, dict[str, Any]] = {}
+        """Listings by id, as last created or updated."""
+        self.requests: list[tuple[str, str, int]] = []
+        """Every request as (method, path, status answered), in order."""
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                stand_in._handle(self, "POST")
+
+            def do_PUT(self) -> None:  # noqa: N802
+                stand_in._handle(self, "PUT")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass  # quiet
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ life cycle
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
+        return f"http://{host}:{port}"
+
+    def start(self) -> StandInMarketplace:
+        """Serve in a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._server.serve_forever, name="stand-in-marketplace", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Release held answers, stop serving and close the socket."""
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> StandInMarketplace:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ rules
+
+    def fail(
+        self, kind: str, *, status: int = 503, times: int = 1, after: int = 0, retry_after: float | None = None
+    ) -> None:
+        """Answer ``status`` to ``times`` requests of ``kind`` (one of :data:`KINDS`), after letting ``after`` pass.
+
+        Nothing is carried out for a failed request (as a server that is overloaded).
+        ``retry_after``: seconds sent in a ``Retry-After`` header. Raises ``ValueError``
+        for an unknown kind or a status under 400.
+        """
+        self._add(_Rule(kind, "fail", times, after, status=status, retry_after=retry_after))
+
+    def delay(self, kind: str, seconds: float, *, times: int = 1, after: int = 0) -> None:
+        """Carry out ``times`` requests of ``kind`` (after ``after`` others), then answer ``seconds`` late."""
+        self._add(_Rule(kind, "delay", times, after, seconds=seconds))
+
+    def hold(self, kind: str, *, after: int = 0) -> threading.Event:
+        """Carry out the next request of ``kind`` after ``after`` others, then keep its answer until :meth:`release`.
+
+        Returns an event set once that request was carried out (its upload is in
+        :attr:`uploads`): the moment to kill the worker waiting for the answer.
+        """
+        rule = _Rule(kind, "hold", 1, after)
+        self._add(rule)
+        return rule.event
+
+    def release(self) -> None:
+        """Let every held answer go."""
+        self._release.set()
+
+    def clear(self) -> None:
+        """Drop every rule that has not fired yet."""
+        with self._lock:
+            self._rules.clear()
+
+    def uploads_per_url(self) -> Counter[str]:
+        """How many times each photo URL was uploaded (carried out, not replayed)."""
+        with self._lock:
+            return Counter(upload.url for upload in self.uploads)
+
+    def _add(self, rule: _Rule) -> None:
+        if rule.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {rule.kind!r}")
+        if rule.action == "fail" and rule.status < 400:
+            raise ValueError(f"status must be an HTTP error status (>= 400); got {rule.status}")
+        with self._lock:
+            self._rules.append(rule)
+
+    def _rule_for(self, kind: str) -> _Rule | None:
+        """The rule this request of ``kind`` triggers, if any (counts it against every matching rule)."""
+        with self._lock:
+            chosen = None
+            for rule in self._rules:
+                if rule.kind != kind:
+                    continue
+                rule.seen += 1
+                if chosen is None and rule.after < rule.seen <= rule.after + rule.times:
+                    chosen = rule
+            self._rules = [rule for rule in self._rules if rule.seen < rule.after + rule.times]
+            return chosen
+
+    # ------------------------------------------------------------ serving
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        parts = [part for part in request.path.split("?")[0].split("/") if part]
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        if len(parts) >= 2 and parts[0] in MARKETPLACE_RULES:
+            marketplace, resource = parts[0], parts[1:]
+        else:
+            self._answer(request, method, HTTPStatus.NOT_FOUND, {"error": f"no such resource {request.path}"})
+            return
+        if method == "POST" and resource == ["photos"]:
+            kind = "upload"
+        elif method == "POST" and resource == ["listings"]:
+            kind = "create_listing"
+        elif method == "PUT" and len(resource) == 2 and resource[0] == "listings":
+            kind = "update_listing"
+        else:
+            self._answer(request, method, HTTPStatus.NOT_FOUND, {"error": f"no such resource {method} {request.path}"})
+            return
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            self._answer(request, method, HTTPStatus.BAD_REQUEST, {"error": "Idempotency-Key header required"})
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._answer(request, method, HTTPStatus.BAD_REQUEST, {"error": "body is not JSON"})
+            return
+        with self._lock:
+            self.received[key] += 1
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        rule = self._rule_for(kind)
+        if rule is not None and rule.action == "fail":
+            headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
+            self._answer(request, method, rule.status, {"error": f"injected {rule.status}"}, headers)
+            return
+        with key_lock:
+            fingerprint = json.dumps([method, request.path, body], sort_keys=True)
+            with self._lock:
+                stored = self._answers.get(key)
+            if stored is not None:
+                if stored[0] != fingerprint:
+                    self._answer(
+                        request,
+                        method,
+                        HTTPStatus.UNPROCESSABLE_ENTITY,
+                        {"error": "Idempotency-Key reused with another request"},
+                    )
+                else:
+                    self._answer(request, method, stored[1], stored[2], {"Idempotent-Replayed": "true"})
+                return
+            status, answer = self._carry_out(marketplace, kind, resource, body, key)
+            if status < 400:
+                with self._lock:
+                    self._answers[key] = (fingerprint, status, answer)
+            if rule is not None and rule.action == "delay":
+                time.sleep(rule.seconds)
+            if rule is not None and rule.action == "hold":
+                rule.event.set()
+                self._release.wait(timeout=60)
+        self._answer(request, method, status, answer)
+
+    def _carry_out(
+        self, marketplace: str, kind: str, resource: list[str], body: Any, key: str
+    ) -> tuple[int, dict[str, Any]]:
+        if not isinstance(body, dict):
+            return HTTPStatus.BAD_REQUEST, {"error": "body must be a JSON object"}
+        with self._lock:
+            if kind == "upload":
+                url = body.get("url")
+                if not isinstance(url, str) or not url:
+                    return HTTPStatus.BAD_REQUEST, {"error": "url required"}
+                upload = Upload(f"p-{next(self._photo_ids)}", marketplace, url, key)
+                self.uploads.append(upload)
+                return HTTPStatus.CREATED, {"photo_id": upload.photo_id, "url": url}
+            known = {upload.photo_id for upload in self.uploads if upload.marketplace == marketplace}
+            photo_ids = body.get("photo_ids")
+            if not isinstance(photo_ids, list) or not photo_ids or any(p not in known for p in photo_ids):
+                return HTTPStatus.BAD_REQUEST, {"error": "photo_ids must list photos uploaded to this marketplace"}
+            if kind == "create_listing":
+                listing_id = f"l-{next(self._listing_ids)}"
+                status = HTTPStatus.CREATED
+            else:
+                listing_id = resource[1]
+                if listing_id not in self.listings:
+                    return HTTPStatus.NOT_FOUND, {"error": f"no listing {listing_id}"}
+                status = HTTPStatus.OK
+            self.listings[listing_id] = {**body, "marketplace": marketplace}
+            return status, {"listing_id": listing_id, "photo_ids": photo_ids}
+
+    def _answer(
+        self,
+        request: BaseHTTPRequestHandler,
+        method: str,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(body).encode()
+        with self._lock:
+            self.requests.append((method, request.path, int(status)))
+        try:
+            request.send_response(int(status))
+            request.send_header("Content-Type", "application/json")
+            request.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                request.send_header(name, value)
+            request.end_headers()
+            request.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the worker is gone (killed while it waited)

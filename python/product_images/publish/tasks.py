@@ -1,0 +1,645 @@
+"""The task orchestrator: a job's rows of ``<tenant>.marketplace_tasks``, run in order, resumable.
+
+Life cycle of a task (``status``)::
+
+    PENDING ──claim──▶ PROCESSING ──ok──▶ SUCCESS
+       ▲                   │  └─error──▶ FAILED ──retry (backoff)──▶ PROCESSING ...
+       │                   └─worker died, lease over──▶ taken up again (PROCESSING)
+       └── created by create_job
+
+:func:`run_job` runs a job's tasks by ascending ``position``:
+
+- a ``SUCCESS`` task is skipped (a resumed job redoes nothing that succeeded);
+- a ``PENDING`` or ``FAILED`` task is claimed (``PROCESSING``, ``started_at``,
+  ``attempts + 1``, a lease until ``lease_expires_at``, ``worker``) and run; it
+  ends ``SUCCESS`` with its ``result`` and ``completed_at``, or ``FAILED`` with
+  ``error_message`` and ``completed_at``;
+- a failure that may pass (HTTP 429/5xx, a timeout, a connection error) is
+  retried, waiting ``retry_wait`` seconds doubled after each attempt (tenacity),
+  up to ``max_attempts`` attempts in this run; a permanent one (another 4xx, the
+  product changed since the plan) is not retried;
+- the first task that fails for good stops the job: it stays ``FAILED`` with its
+  ``error_message``, every later task stays ``PENDING``; :func:`run_job` again (the
+  CLI's ``publish resume``) goes on from there;
+- a task left ``PROCESSING`` by a worker that died is taken up again once its
+  lease has expired (its request is sent again with the same idempotency key,
+  so the marketplace does not act twice); before that, :class:`TaskLeasedError`.
+
+Two workers never run the same job at once: :func:`run_job` holds a session
+advisory lock on the job for as long as it runs (a second worker gets
+:class:`JobBusyError` at once), and each claim is one ``UPDATE`` of a row
+selected ``FOR UPDATE SKIP LOCKED`` whose status still allows it, so a row being
+written by anyone else is never claimed twice.
+
+Columns: ``job_id``, ``task_type``, ``description``, ``status``, ``payload``,
+``result``, ``error_message``, ``created_at``, ``started_at``, ``completed_at`` are
+the back end's; ``position`` is the back end's plan (``dbt run-operation
+marketplace_tasks_position``); ``idempotency_key``, ``attempts``,
+``lease_expires_at`` and ``worker`` are this project's
+(``dbt run-operation marketplace_tasks_orchestration``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+import tenacity
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from product_images.app.marketplaces import NoPublishablePhotoError
+from product_images.app.payloads import product_payload
+from product_images.app.service import ProductImageError
+from product_images.publish.client import MarketplaceClient, MarketplaceError, MarketplaceResponse
+from product_images.publish.plans import (
+    BadPublishInput,
+    PublishError,
+    PublishPlan,
+    build_plan,
+    check_tenant,
+)
+
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_RETRY_WAIT",
+    "JobBusyError",
+    "JobOutcome",
+    "LeaseLostError",
+    "TaskLeasedError",
+    "TaskRow",
+    "create_job",
+    "default_worker",
+    "format_tasks",
+    "job_status",
+    "load_tasks",
+    "publish_product",
+    "run_job",
+]
+
+DEFAULT_MAX_ATTEMPTS = 3
+"""Attempts per task and run (the first included) before the job stops at it."""
+
+DEFAULT_RETRY_WAIT = 1.0
+"""Seconds before a task's first retry; doubled before each next one (at most 60 s)."""
+
+DEFAULT_LEASE_SECONDS = 300.0
+"""How long a claimed task belongs to its worker: a task left PROCESSING is taken up
+again after this. Keep it above the client's longest call (HttpMarketplaceClient:
+about max_attempts × (connect_timeout + timeout) plus waits: 3 × 15 s + 20 s by default)."""
+
+
+class JobBusyError(PublishError):
+    """Another worker is running this job (it holds the job's advisory lock, or a task's row); nothing was done.
+
+    ``holder_pid`` is that worker's backend pid when known.
+    """
+
+    def __init__(self, job_id: uuid.UUID, message: str, holder_pid: int | None = None) -> None:
+        self.job_id = job_id
+        self.holder_pid = holder_pid
+        super().__init__(message)
+
+
+class TaskLeasedError(PublishError):
+    """A task of the job is PROCESSING under a lease that has not expired; the job was left as it was.
+
+    Its worker may still be waiting for the marketplace's answer: retry after
+    ``expires`` (then the task is taken up again). A PROCESSING task without
+    ``lease_expires_at`` (set by someone else) is leased until ``started_at`` + lease_seconds.
+    """
+
+    def __init__(self, task: TaskRow, expires: datetime) -> None:
+        self.task = task
+        self.expires = expires
+        super().__init__(
+            f"task {task.position} ({task.description}) of job {task.job_id} is PROCESSING by worker "
+            f"{task.worker or '?'} since {task.started_at:%Y-%m-%d %H:%M:%S %Z} under a lease until "
+            f"{expires:%Y-%m-%d %H:%M:%S %Z}: its worker may still be waiting for the marketplace; resume after that"
+        )
+
+
+class LeaseLostError(PublishError):
+    """This worker's task was taken over by another after its lease expired; its result was not recorded."""
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One row of ``marketplace_tasks`` (all columns the orchestrator uses)."""
+
+    id: int
+    job_id: uuid.UUID
+    position: int | None
+    task_type: str
+    description: str
+    status: str
+    payload: dict[str, Any]
+    result: dict[str, Any] | None
+    error_message: str | None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    idempotency_key: str | None
+    attempts: int
+    lease_expires_at: datetime | None
+    worker: str | None
+
+
+@dataclass
+class JobOutcome:
+    """What :func:`run_job` did.
+
+    Attributes:
+        job_id: the job.
+        status: ``"SUCCESS"`` (every task is SUCCESS) or ``"FAILED"`` (a task failed
+            for good: the job stopped there).
+        tasks: every task of the job afterwards, by position.
+        ran: positions of the tasks run to SUCCESS by this call.
+        skipped: positions skipped because they were SUCCESS already.
+        retries: attempts beyond the first made by this call, all tasks together.
+        taken_over: positions taken up from a worker whose lease had expired.
+        failed_task: the task that stopped the job, else None.
+    """
+
+    job_id: uuid.UUID
+    status: str
+    tasks: list[TaskRow]
+    ran: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    retries: int = 0
+    taken_over: list[int] = field(default_factory=list)
+    failed_task: TaskRow | None = None
+
+    @property
+    def success(self) -> bool:
+        """Every task of the job is SUCCESS."""
+        return self.status == "SUCCESS"
+
+    def summary(self) -> str:
+        """One line, e.g. ``job … SUCCESS: 5 tasks, 4 run, 1 skipped (already SUCCESS), 1 retry``."""
+        parts = [f"{len(self.tasks)} tasks", f"{len(self.ran)} run", f"{len(self.skipped)} skipped (already SUCCESS)"]
+        if self.retries:
+            parts.append(f"{self.retries} retr{'y' if self.retries == 1 else 'ies'}")
+        if self.taken_over:
+            parts.append(f"{len(self.taken_over)} taken up after a lease")
+        line = f"job {self.job_id} {self.status}: " + ", ".join(parts)
+        if self.failed_task is not None:
+            pending = sum(1 for task in self.tasks if task.status == "PENDING")
+            line += (
+                f"; stopped at task {self.failed_task.position} ({self.failed_task.description}): "
+                f"{self.failed_task.error_message}; {pending} task(s) left PENDING"
+            )
+        return line
+
+
+class _AttemptFailed(Exception):
+    """One attempt of a task failed (internal): retried when ``retryable``."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def default_worker() -> str:
+    """This process's worker name: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _table(tenant: str) -> sql.Composed:
+    return sql.SQL("{}").format(sql.Identifier(tenant, "marketplace_tasks"))
+
+
+_SELECT = sql.SQL(
+    "select id, job_id, position, task_type, description, status, payload, result, error_message, created_at, "
+    "started_at, completed_at, idempotency_key, attempts, lease_expires_at, worker from {} "
+)
+
+
+def load_tasks(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> list[TaskRow]:
+    """Every task of a job, by ``position`` (then id). Empty when the job does not exist."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            _SELECT.format(_table(tenant)) + sql.SQL("where job_id = %s order by position nulls last, id"), (job_id,)
+        ).fetchall()
+    return [TaskRow(**row) for row in rows]
+
+
+def job_status(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID | str) -> list[TaskRow]:
+    """The tasks of a job for ``publish status``, by position.
+
+    Raises:
+        BadPublishInput: the tenant is not one (the tenants listed), ``job_id`` is not a
+            UUID, or no task of the tenant has this job id.
+        SchemaNotReadyError: the tenant's table is not migrated.
+    """
+    check_tenant(conn, tenant)
+    job = _job_uuid(job_id)
+    tasks = load_tasks(conn, tenant, job)
+    if not tasks:
+        raise BadPublishInput("job", str(job), f"no task of {tenant}.marketplace_tasks has this job_id")
+    return tasks
+
+
+def _job_uuid(job_id: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(job_id, uuid.UUID):
+        return job_id
+    try:
+        return uuid.UUID(str(job_id))
+    except ValueError:
+        raise BadPublishInput("job", job_id, "a job id is a UUID, e.g. 3f2b1c9e-…") from None
+
+
+def create_job(conn: psycopg.Connection, plan: PublishPlan) -> uuid.UUID:
+    """Insert the plan's tasks (status PENDING, attempts 0) in one transaction; returns the job id.
+
+    Raises:
+        psycopg.errors.UniqueViolation: the job was created already (same idempotency keys).
+    """
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL(
+                "insert into {} (job_id, position, task_type, description, status, payload, idempotency_key) "
+                "values (%s, %s, %s, %s, 'PENDING', %s, %s)"
+            ).format(_table(plan.tenant)),
+            [
+                (
+                    plan.job_id,
+                    task.position,
+                    task.task_type,
+                    task.description,
+                    Jsonb(task.payload),
+                    task.idempotency_key,
+                )
+                for task in plan.tasks
+            ],
+        )
+    return plan.job_id
+
+
+def _lock_key_sql() -> sql.SQL:
+    return sql.SQL("hashtextextended('product_images:publish:' || %s, 0)")
+
+
+def _try_lock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> None:
+    """Take the job's session advisory lock or raise JobBusyError naming the holder."""
+    name = f"{tenant}/{job_id}"
+    row = conn.execute(sql.SQL("select pg_try_advisory_lock(") + _lock_key_sql() + sql.SQL(")"), (name,)).fetchone()
+    if row and row[0]:
+        return
+    holder = conn.execute(
+        sql.SQL(
+            "select locks.pid, activity.application_name from pg_locks as locks "
+            "left join pg_stat_activity as activity on activity.pid = locks.pid "
+            "where locks.locktype = 'advisory' and locks.granted and locks.objsubid = 1 "
+            "and locks.classid = (("
+        )
+        + _lock_key_sql()
+        + sql.SQL(" >> 32) & 4294967295)::oid and locks.objid = ((")
+        + _lock_key_sql()
+        + sql.SQL(") & 4294967295)::oid limit 1"),
+        (name, name),
+    ).fetchone()
+    who = (
+        (f"backend pid {holder[0]}" + (f", application {holder[1]!r}" if holder[1] else ""))
+        if holder
+        else "a worker that has just finished"
+    )
+    raise JobBusyError(
+        job_id, f"job {job_id} is being run by another worker ({who}); nothing done here", holder[0] if holder else None
+    )
+
+
+def _unlock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> None:
+    conn.execute(sql.SQL("select pg_advisory_unlock(") + _lock_key_sql() + sql.SQL(")"), (f"{tenant}/{job_id}",))
+
+
+def run_job(
+    conn: psycopg.Connection,
+    tenant: str,
+    job_id: uuid.UUID | str,
+    client: MarketplaceClient,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    retry_wait: float = DEFAULT_RETRY_WAIT,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    worker: str | None = None,
+    progress: Callable[[str], object] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobOutcome:
+    """Run (or resume) a job: its tasks in position order, as the module docstring says.
+
+    Args:
+        conn: an **autocommit** psycopg connection (each state change is committed at
+            once; the job's advisory lock lives as long as the session).
+        tenant: the tenant schema.
+        job_id: the job's UUID (or its text).
+        client: the marketplace (its ``marketplace`` must be the job's).
+        max_attempts: attempts per task in this call (>= 1).
+        retry_wait: seconds before a task's first retry, doubled after each (at most 60).
+        lease_seconds: how long each claim lasts (> 0).
+        worker: this worker's name in ``worker`` (default ``host:pid``).
+        progress: called with one line of text per event (claim, retry, success, failure).
+        sleep: how to wait between attempts (``time.sleep``).
+
+    Returns:
+        A :class:`JobOutcome` (status ``SUCCESS`` or ``FAILED``).
+
+    Raises:
+        ValueError: ``conn`` is not autocommit, or an option is out of range (named).
+        BadPublishInput: unknown tenant or job, or a client for another marketplace.
+        SchemaNotReadyError: the tenant's marketplace_tasks is not migrated.
+        JobBusyError: another worker is running the job (nothing done).
+        TaskLeasedError: a task is PROCESSING under a live lease (nothing done).
+        LeaseLostError: another worker took this worker's task over (its lease ran out).
+        psycopg.Error: the database failed.
+    """
+    if not conn.autocommit:
+        raise ValueError("run_job needs an autocommit connection (connect(autocommit=True))")
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+    if retry_wait < 0:
+        raise ValueError(f"retry_wait must be >= 0 seconds, got {retry_wait}")
+    if lease_seconds <= 0:
+        raise ValueError(f"lease_seconds must be > 0, got {lease_seconds}")
+    tasks = job_status(conn, tenant, job_id)
+    job = tasks[0].job_id
+    marketplaces = {task.payload.get("marketplace") for task in tasks}
+    if marketplaces != {client.marketplace}:
+        raise BadPublishInput(
+            "client", client.marketplace, f"job {job} publishes on {', '.join(sorted(map(str, marketplaces)))}"
+        )
+    worker = worker or default_worker()
+    say = progress or (lambda line: None)
+    _try_lock_job(conn, tenant, job)
+    try:
+        return _run_locked(
+            conn,
+            tenant,
+            job,
+            client,
+            max_attempts=max_attempts,
+            retry_wait=retry_wait,
+            lease_seconds=lease_seconds,
+            worker=worker,
+            say=say,
+            sleep=sleep,
+        )
+    finally:
+        _unlock_job(conn, tenant, job)
+
+
+def _run_locked(
+    conn: psycopg.Connection,
+    tenant: str,
+    job: uuid.UUID,
+    client: MarketplaceClient,
+    *,
+    max_attempts: int,
+    retry_wait: float,
+    lease_seconds: float,
+    worker: str,
+    say: Callable[[str], object],
+    sleep: Callable[[float], None],
+) -> JobOutcome:
+    outcome = JobOutcome(job, "SUCCESS", [])
+    tasks = load_tasks(conn, tenant, job)  # again, under the lock
+    now = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+    for task in tasks:
+        if task.status == "PROCESSING":
+            expires = task.lease_expires_at or (
+                task.started_at + timedelta(seconds=lease_seconds) if task.started_at else None
+            )
+            if expires is not None and expires > now:
+                raise TaskLeasedError(task, expires)
+    results: dict[int, dict[str, Any]] = {}
+    for task in tasks:
+        if task.status == "SUCCESS":
+            outcome.skipped.append(task.position)  # type: ignore[arg-type]
+            results[task.position] = task.result or {}  # type: ignore[index]
+            continue
+        attempts_here = 0
+
+        def attempt(task: TaskRow = task) -> dict[str, Any]:
+            nonlocal attempts_here
+            attempts_here += 1
+            claimed = _claim(conn, tenant, task, worker, lease_seconds)
+            if claimed is None:
+                raise JobBusyError(
+                    job,
+                    f"task {task.position} ({task.description}) of job {job} is locked or was "
+                    "changed by another transaction; nothing more done here",
+                )
+            previous_status, previous_worker = claimed
+            if previous_status == "PROCESSING":
+                outcome.taken_over.append(task.position)  # type: ignore[arg-type]
+                say(
+                    f"task {task.position} ({task.description}): taken up from worker {previous_worker} "
+                    "after its lease expired"
+                )
+            try:
+                result = _execute(conn, tenant, task, client, results)
+            except _AttemptFailed as error:
+                _finish(conn, tenant, task, worker, "FAILED", None, str(error))
+                say(f"task {task.position} ({task.description}): attempt {attempts_here} failed: {error}")
+                raise
+            result = {**result, "attempts_this_run": attempts_here, "worker": worker}
+            if previous_status == "PROCESSING":
+                result["taken_up_from"] = previous_worker
+            _finish(conn, tenant, task, worker, "SUCCESS", result, None)
+            return result
+
+        def announce_retry(state: tenacity.RetryCallState, task: TaskRow = task) -> None:
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            say(f"task {task.position} ({task.description}): retrying in {wait:g} s")
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda error: isinstance(error, _AttemptFailed) and error.retryable),
+            stop=tenacity.stop_after_attempt(max_attempts),
+            wait=tenacity.wait_exponential(multiplier=retry_wait, max=60),
+            before_sleep=announce_retry,
+            sleep=sleep,
+            reraise=True,
+        )
+        try:
+            results[task.position] = retrying(attempt)  # type: ignore[index]
+        except _AttemptFailed:
+            outcome.retries += attempts_here - 1
+            outcome.status = "FAILED"
+            break
+        outcome.retries += attempts_here - 1
+        outcome.ran.append(task.position)  # type: ignore[arg-type]
+        say(
+            f"task {task.position} ({task.description}): SUCCESS"
+            + (f" after {attempts_here} attempts" if attempts_here > 1 else "")
+        )
+    outcome.tasks = load_tasks(conn, tenant, job)
+    if outcome.status == "FAILED":
+        outcome.failed_task = next(task for task in outcome.tasks if task.status == "FAILED")
+    return outcome
+
+
+def _claim(
+    conn: psycopg.Connection, tenant: str, task: TaskRow, worker: str, lease_seconds: float
+) -> tuple[str, str | None] | None:
+    """Claim a task (PROCESSING, lease, attempts + 1); returns (previous status, previous worker) or None."""
+    row = conn.execute(
+        sql.SQL(
+            """
+            with claimable as (
+                select id, status, worker from {table}
+                where
+                    id = %(id)s
+                    and (
+                        status in ('PENDING', 'FAILED')
+                        or (
+                            status = 'PROCESSING'
+                            and coalesce(lease_expires_at, started_at + make_interval(secs => %(lease)s), '-infinity')
+                            <= now()
+                        )
+                    )
+                for update skip locked
+            )
+            update {table} as tasks
+            set
+                status = 'PROCESSING',
+                started_at = now(),
+                completed_at = null,
+                attempts = tasks.attempts + 1,
+                lease_expires_at = now() + make_interval(secs => %(lease)s),
+                worker = %(worker)s
+            from claimable
+            where tasks.id = claimable.id
+            returning claimable.status, claimable.worker
+            """
+        ).format(table=_table(tenant)),
+        {"id": task.id, "lease": lease_seconds, "worker": worker},
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def _finish(
+    conn: psycopg.Connection,
+    tenant: str,
+    task: TaskRow,
+    worker: str,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> None:
+    """Record a claimed task's end; raises LeaseLostError when another worker has taken it over."""
+    cur = conn.execute(
+        sql.SQL(
+            "update {} set status = %(status)s, result = coalesce(%(result)s, result), error_message = %(error)s, "
+            "completed_at = now(), lease_expires_at = null "
+            "where id = %(id)s and status = 'PROCESSING' and worker = %(worker)s"
+        ).format(_table(tenant)),
+        {
+            "status": status,
+            "result": Jsonb(result) if result is not None else None,
+            "error": error,
+            "id": task.id,
+            "worker": worker,
+        },
+    )
+    if cur.rowcount != 1:
+        raise LeaseLostError(
+            f"task {task.position} ({task.description}) of job {task.job_id} was taken over by another worker "
+            f"after this worker's lease expired; its outcome ({status}) was not recorded"
+        )
+
+
+def _execute(
+    conn: psycopg.Connection, tenant: str, task: TaskRow, client: MarketplaceClient, results: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """Run one task; returns its result or raises _AttemptFailed."""
+    payload = task.payload
+    key = task.idempotency_key or ""
+    try:
+        if task.task_type == "validate":
+            return _validate(conn, tenant, payload)
+        if task.task_type == "upload_image":
+            return _response(client.upload_photo(payload["url"], idempotency_key=key))
+        if task.task_type in ("create_listing", "update_listing"):
+            photo_ids = [
+                results[position]["photo_id"] for position in sorted(results) if "photo_id" in results[position]
+            ]
+            listing = {**payload["listing"], "photo_ids": photo_ids}
+            if task.task_type == "create_listing":
+                return _response(client.create_listing(listing, idempotency_key=key))
+            return _response(client.update_listing(payload["listing_id"], listing, idempotency_key=key))
+    except MarketplaceError as error:
+        raise _AttemptFailed(str(error), retryable=error.retryable) from error
+    raise _AttemptFailed(
+        f"unknown task_type {task.task_type!r}: this worker runs validate, upload_image, create_listing, "
+        "update_listing",
+        retryable=False,
+    )
+
+
+def _response(response: MarketplaceResponse) -> dict[str, Any]:
+    return {**response.body, "http_attempts": response.attempts, "replayed": response.replayed}
+
+
+def _validate(conn: psycopg.Connection, tenant: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The product's photos now must be the plan's, in the same order (else the plan is stale)."""
+    planned = [(photo["image_id"], photo["url"]) for photo in payload["photos"]]
+    try:
+        _, selection = product_payload(conn, tenant, payload["product_id"], payload["marketplace"])
+    except (ProductImageError, NoPublishablePhotoError) as error:
+        raise _AttemptFailed(f"the product can no longer be published: {error}", retryable=False) from error
+    now = [(image.id, image.url) for image in selection.kept]
+    if now != planned:
+        raise _AttemptFailed(
+            f"the product's photos changed since the job was planned ({len(planned)} planned, {len(now)} now, "
+            "or another order): publish the product again as a new job",
+            retryable=False,
+        )
+    return {"photos": len(now), "dropped": dict(Counter(dropped.reason.value for dropped in selection.dropped))}
+
+
+def publish_product(
+    conn: psycopg.Connection,
+    tenant: str,
+    product_id: int,
+    marketplace: str,
+    client: MarketplaceClient,
+    **options: Any,
+) -> tuple[PublishPlan, JobOutcome]:
+    """Plan, create and run a job publishing a stored product: :func:`build_plan`, :func:`create_job`,
+    :func:`run_job` (``options`` are run_job's). Returns the plan and the outcome; raises as those do."""
+    plan = build_plan(conn, tenant, product_id, marketplace)
+    create_job(conn, plan)
+    return plan, run_job(conn, tenant, plan.job_id, client, **options)
+
+
+def format_tasks(tasks: list[TaskRow]) -> list[str]:
+    """The task table of ``publish status``: a header, then one line per task in position order.
+
+    Columns: position, status, attempts, description, started and completed (local
+    time, HH:MM:SS), and the error message (or the result's photo or listing id).
+    """
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone().strftime("%H:%M:%S") if value else "-"
+
+    lines = [f"{'pos':>3}  {'status':<10} {'tries':>5}  {'description':<42} {'started':<8}  {'completed':<9} detail"]
+    for task in tasks:
+        result = task.result or {}
+        detail = task.error_message or result.get("photo_id") or result.get("listing_id") or ""
+        if task.status == "SUCCESS" and result.get("replayed"):
+            detail = f"{detail} (answer replayed: done once)"
+        lines.append(
+            f"{task.position if task.position is not None else '-':>3}  {task.status:<10} {task.attempts:>5}  "
+            f"{task.description:<42} {when(task.started_at):<8}  {when(task.completed_at):<9} {detail}".rstrip()
+        )
+    return lines
