@@ -139,10 +139,15 @@ def _run_publish(
     import psycopg
 
     from product_images.connection import connect, describe_target
-
-    from .publish.client import HttpMarketplaceClient
-    from .publish.plans import BadPublishInput, NothingToPublishError, PublishError, SchemaNotReadyError, build_plan
-    from .publish.tasks import create_job, format_tasks, job_status, run_job
+    from product_images.publish.client import HttpMarketplaceClient
+    from product_images.publish.plans import (
+        BadPublishInput,
+        NothingToPublishError,
+        PublishError,
+        SchemaNotReadyError,
+        build_plan,
+    )
+    from product_images.publish.tasks import create_job, format_tasks, job_status, run_job
 
     endpoint = options["endpoint"]
     if not endpoint:
@@ -248,8 +253,7 @@ def publish(
         import psycopg
 
         from product_images.connection import connect, describe_target
-
-        from .publish.plans import PublishError, build_plan
+        from product_images.publish.plans import PublishError, build_plan
 
         try:
             with connect() as conn:
@@ -286,9 +290,8 @@ def publish_status(tenant: str, job_id: str) -> None:
     import psycopg
 
     from product_images.connection import connect, describe_target
-
-    from .publish.plans import PublishError
-    from .publish.tasks import format_tasks, job_status
+    from product_images.publish.plans import PublishError
+    from product_images.publish.tasks import format_tasks, job_status
 
     try:
         with connect() as conn:

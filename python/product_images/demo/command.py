@@ -134,7 +134,7 @@ def run_demo(console: Console, data_dir: Path | None = None) -> int:
         return 1
 
     # Publishing: marketplace_tasks migrated tenant-wide, three products published to a stand-in marketplace.
-    from .publish.demo import run_demo_publishing
+    from product_images.publish.demo import run_demo_publishing
 
     return run_demo_publishing(console)
 
