@@ -66,16 +66,25 @@ tenant_overrides as (
 
 ),
 
-image_decisions as (
+image_inputs as (
 
     select
         positioned_images.*,
-        tenant_overrides.is_label as human_is_label
+        true as rule_eligible,
+        tenant_overrides.is_label as human_is_label,
+        -- A first load has no evidence yet: the detector scores the loaded photos later.
+        null::real as label_score
     from positioned_images
     left join tenant_overrides
         on
             positioned_images.product_id = tenant_overrides.product_id
             and positioned_images.url = tenant_overrides.url
+
+),
+
+image_decisions as (
+
+    {{ label_decisions_sql('image_inputs') }}
 
 ),
 
@@ -85,10 +94,10 @@ labelled_images as (
         product_id,
         url,
         position,
-        {{ label_flag('human_is_label') }} as is_label,
+        coalesce(human_is_label, decided_is_label) as is_label,
         case
             when human_is_label is not null then 'override'
-            else 'rule'
+            else decided_source
         end as label_source,
         coalesce(legacy_created_at, '{{ run_started_at.isoformat() }}'::timestamptz) as created_at,
         now() as updated_at,

@@ -92,8 +92,33 @@
 {% macro product_images_prepare_run(runs_relation, union_views, full_refresh) %}
     {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
     {%- if full_refresh %}
-        {#- The union views depend on every tenant's tables: out of the way first. -#}
-        {% do adapter.execute("drop view if exists " ~ union_views | join(", "), auto_begin=True) %}
+        {#- The union views depend on every tenant's tables: out of the way first,
+            with the views built on them (label_review_queue: `dbt run` builds it
+            again), through the adapter so that dbt's relation cache knows. -#}
+        {%- set dependents_sql -%}
+            select distinct namespaces.nspname as schema_name, views.relname as view_name
+            from pg_catalog.pg_depend as dependencies
+            inner join pg_catalog.pg_rewrite as rules on dependencies.objid = rules.oid
+            inner join pg_catalog.pg_class as views on rules.ev_class = views.oid
+            inner join pg_catalog.pg_namespace as namespaces on views.relnamespace = namespaces.oid
+            where
+                dependencies.refobjid in (
+                    {%- for view in union_views %}
+                    to_regclass({{ quote_literal(view) }}){{ "," if not loop.last }}
+                    {%- endfor %}
+                )
+                and views.oid <> dependencies.refobjid
+        {%- endset -%}
+        {%- for row in run_query(dependents_sql) -%}
+            {{ log("product_images: --full-refresh drops " ~ row['schema_name'] ~ "." ~ row['view_name']
+                ~ ", a view on the union views; dbt run builds it again", info=True) }}
+            {% do adapter.drop_relation(api.Relation.create(
+                database=target.database, schema=row['schema_name'], identifier=row['view_name'], type='view'
+            )) %}
+        {%- endfor -%}
+        {%- for view in union_views -%}
+            {% do adapter.drop_relation(view) %}
+        {%- endfor -%}
     {%- endif %}
     {% do adapter.commit() %}
 {% endmacro %}
@@ -150,10 +175,10 @@
         {%- if tenant.has_images_column and tenant.has_product_images -%}
             {#- A cleaned-up tenant's tables (no legacy column) are never touched. -#}
             {%- if full_refresh -%}{%- do steps.append('unlink') -%}{%- endif -%}
-            {%- if tenant.has_missing_columns and not full_refresh -%}{%- do steps.append('schema') -%}{%- endif -%}
+            {%- if tenant.has_outdated_schema and not full_refresh -%}{%- do steps.append('schema') -%}{%- endif -%}
         {%- endif -%}
         {%- do steps.append('sync') -%}
-        {%- if tenant.has_images_column and (full_refresh or not tenant.has_product_images or not tenant.has_foreign_keys) -%}
+        {%- if tenant.has_images_column and (full_refresh or not tenant.has_product_images or not tenant.has_valid_constraints or tenant.has_outdated_schema) -%}
             {%- do steps.extend(['constraints', 'validate']) -%}
         {%- endif -%}
         {%- for step in steps -%}

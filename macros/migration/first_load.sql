@@ -40,6 +40,8 @@
         insert into {{ images }} ({{ product_images_loaded_columns() }})
         select {{ product_images_loaded_columns() }}
         from ({{ model_sql | replace(tenant_source('products'), 'products_snapshot') }}) as model_rows
+        -- ids follow the products and their positions, as the app would assign them
+        order by model_rows.product_id, model_rows.position
         returning 1
     ),
 

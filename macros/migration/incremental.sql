@@ -59,11 +59,13 @@
 
 {% macro incremental_label_products(tenant_schema, overrides_sql) -%}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
-    -- Products whose labels are decided again: those whose JSONB changed, and
-    -- those whose entry in the overrides seed was added, changed or removed.
+    -- Products whose labels are decided again: those whose JSONB changed, those
+    -- whose entry in the overrides seed was added, changed or removed, and those
+    -- with new evidence (label_scores_pending, set by the detector).
     v_relabel := v_products_changed > 0
         or exists ({{ overrides_sql }})
-        or exists (select 1 from {{ images }} as images where images.label_source = 'override');
+        or exists (select 1 from {{ images }} as images where images.label_source = 'override')
+        or exists (select 1 from {{ images }} as images where images.label_scores_pending);
     if v_relabel then
         create temporary table pi_label_products on commit drop as
         with tenant_overrides as ({{ overrides_sql }})
@@ -84,7 +86,12 @@
             and not exists (
                 select 1 from tenant_overrides
                 where tenant_overrides.product_id = images.product_id and tenant_overrides.url = images.url
-            );
+            )
+        union
+        -- Products whose photos the detector scored since the last run.
+        select images.product_id
+        from {{ images }} as images
+        where images.label_scores_pending;
         v_relabel := exists (select 1 from pg_temp.pi_label_products);
     end if;
 {%- endmacro %}
@@ -270,13 +277,16 @@
 
 {% macro incremental_relabel(tenant_schema, overrides_sql) -%}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
-    -- The label rule again for the products of pi_label_products; a label a
-    -- person set in the app is never overwritten.
+    -- Labels again for the products of pi_label_products: a person's decision,
+    -- else the evidence (the detector's scores), else the rule
+    -- (label_decisions_sql). A label set in the app is never overwritten. The
+    -- rows are locked (incremental_lock_rows): the scores read here are the
+    -- ones whose pending flag is cleared.
     with
 
     tenant_overrides as ({{ overrides_sql }}),
 
-    image_decisions as (
+    image_inputs as (
         select
             images.id,
             images.product_id,
@@ -286,21 +296,26 @@
             case
                 when images.label_source = 'app' then images.is_label
                 else tenant_overrides.is_label
-            end as human_is_label
+            end as human_is_label,
+            case when images.label_error is null then images.label_score end as label_score
         from {{ images }} as images
         left join tenant_overrides
             on images.product_id = tenant_overrides.product_id and images.url = tenant_overrides.url
         where images.product_id in (select product_id from pg_temp.pi_label_products)
     ),
 
+    image_decisions as (
+        {{ label_decisions_sql('image_inputs') }}
+    ),
+
     labelled_images as (
         select
             id,
-            {{ label_flag('human_is_label', 'rule_eligible') }} as is_label,
+            coalesce(human_is_label, decided_is_label) as is_label,
             case
                 when current_label_source = 'app' then 'app'
                 when human_is_label is not null then 'override'
-                else 'rule'
+                else decided_source
             end as label_source
         from image_decisions
     )
@@ -318,4 +333,10 @@
         is distinct from (labelled_images.is_label, labelled_images.label_source);
     get diagnostics v_rows = row_count;
     v_updated := v_updated + v_rows;
+
+    update {{ images }} as images
+    set label_scores_pending = false
+    where
+        images.label_scores_pending
+        and images.product_id in (select product_id from pg_temp.pi_label_products);
 {%- endmacro %}

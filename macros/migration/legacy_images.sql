@@ -116,23 +116,6 @@
 {%- endmacro %}
 
 
-{% macro label_flag(human_is_label='human_is_label', rule_eligible='true', min_images=none) -%}
-    {#- The label rule: a person's decision wins; otherwise, in a product with at
-        least `min_images` images the rule may consider (those loaded from the
-        product's current JSONB) and no image a person marked as the label, the
-        eligible image with the highest position is the label. Needs product_id,
-        position and the two columns in scope. -#}
-    {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
-    coalesce(
-        {{ human_is_label }},
-        not bool_or(coalesce({{ human_is_label }}, false)) over (partition by product_id)
-        and {{ rule_eligible }}
-        and position = max(position) filter (where {{ rule_eligible }}) over (partition by product_id)
-        and count(*) filter (where {{ rule_eligible }}) over (partition by product_id) >= {{ min_images | int }}
-    )
-{%- endmacro %}
-
-
 {% macro safe_timestamptz(text_expression) -%}
     {#- Casts an ISO 8601 string to timestamptz, or null when it is not a valid
         one: never raises, on any PostgreSQL version. The CASEs are nested because

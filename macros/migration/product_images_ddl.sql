@@ -7,7 +7,7 @@
         {'name': 'url', 'data_type': 'text', 'definition': "text not null check (url !~ '^\\s*$')"},
         {'name': 'position', 'data_type': 'integer', 'definition': 'integer not null check (position >= 0)'},
         {'name': 'is_label', 'data_type': 'boolean', 'definition': 'boolean not null default false'},
-        {'name': 'label_source', 'data_type': 'text', 'definition': "text not null default 'app' check (label_source in ('rule', 'override', 'app'))"},
+        {'name': 'label_source', 'data_type': 'text', 'definition': "text not null default 'app' constraint product_images_label_source_check check (label_source in ('rule', 'evidence', 'override', 'app'))"},
         {'name': 'alt_text', 'data_type': 'text', 'definition': 'text'},
         {'name': 'tags', 'data_type': 'text[]', 'definition': "text[] not null default '{}'"},
         {'name': 'mime_type', 'data_type': 'text', 'definition': 'text'},
@@ -24,6 +24,16 @@
         {'name': 'metadata_error', 'data_type': 'text', 'definition': 'text'},
         {'name': 'metadata_claimed_by', 'data_type': 'text', 'definition': 'text'},
         {'name': 'metadata_claimed_until', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz'},
+        {'name': 'label_score', 'data_type': 'real', 'definition': 'real check (label_score between 0 and 1)'},
+        {'name': 'label_evidence', 'data_type': 'jsonb', 'definition': 'jsonb'},
+        {'name': 'label_detector', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'label_profile', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'label_detected_at', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz'},
+        {'name': 'label_etag', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'label_error', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'label_scores_pending', 'data_type': 'boolean', 'definition': 'boolean not null default false'},
+        {'name': 'label_claimed_by', 'data_type': 'text', 'definition': 'text'},
+        {'name': 'label_claimed_until', 'data_type': 'timestamp with time zone', 'definition': 'timestamptz'},
     ]) }}
 {% endmacro %}
 
@@ -92,9 +102,57 @@
         add constraint product_images_pkey primary key (id),
         add constraint product_images_product_id_position_key
             unique (product_id, position) deferrable initially deferred;
-    create index product_images_is_label_idx
-        on {{ tenant_relation(tenant_schema, 'product_images') }} (product_id)
-        where is_label;
+    {%- for index in product_images_indexes() %}
+    create index {{ index.name }} on {{ tenant_relation(tenant_schema, 'product_images') }} {{ index.definition }};
+    {%- endfor %}
+{%- endmacro %}
+
+
+{% macro product_images_indexes() %}
+    {#- The secondary indexes of product_images: [{name, definition}]. A table
+        made by an older version gains the missing ones (tenant_schema_block). -#}
+    {{ return([
+        {'name': 'product_images_is_label_idx', 'definition': '(product_id) where is_label'},
+        {'name': 'product_images_label_pending_idx', 'definition': '(product_id) where label_scores_pending'},
+    ]) }}
+{% endmacro %}
+
+
+{% macro product_images_check_upgrades() %}
+    {#- Check constraints a newer version widened: [{name, definition, contains}]; a
+        table whose constraint's definition lacks `contains` gets the new one. -#}
+    {{ return([
+        {
+            'name': 'product_images_label_source_check',
+            'definition': "check (label_source in ('rule', 'evidence', 'override', 'app'))",
+            'contains': "'evidence'",
+        },
+    ]) }}
+{% endmacro %}
+
+
+{% macro upgrade_product_images_schema(tenant_schema) -%}
+    {#- plpgsql: what a table made by an older version lacks: columns, secondary
+        indexes, widened check constraints (added NOT VALID; validated by
+        tenant_validate_block). -#}
+    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    {{ add_missing_columns(tenant_schema, 'product_images', product_images_columns()) }}
+    {%- for index in product_images_indexes() %}
+    create index if not exists {{ index.name }} on {{ images }} {{ index.definition }};
+    {%- endfor %}
+    {%- for check in product_images_check_upgrades() %}
+    if exists (
+        select 1 from pg_catalog.pg_constraint
+        where
+            conrelid = {{ quote_literal(images) }}::regclass
+            and conname = {{ quote_literal(check.name) }}
+            and position({{ quote_literal(check.contains) }} in pg_catalog.pg_get_constraintdef(oid)) = 0
+    ) then
+        alter table {{ images }}
+            drop constraint {{ quote_identifier(check.name) }},
+            add constraint {{ quote_identifier(check.name) }} {{ check.definition }} not valid;
+    end if;
+    {%- endfor %}
 {%- endmacro %}
 
 

@@ -135,18 +135,19 @@ $product_images_{{ step }}$
 
 
 {% macro tenant_schema_block(tenant_schema, runs_relation) -%}
-    {#- A table made by an older version gains the columns it lacks, in a short
-        transaction (ALTER TABLE ... ADD COLUMN takes ACCESS EXCLUSIVE on it). -#}
+    {#- A table made by an older version gains the columns, indexes and check
+        constraints it lacks, in a short transaction (ALTER TABLE takes ACCESS
+        EXCLUSIVE on it, CREATE INDEX a SHARE lock while it builds). -#}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {%- call tenant_step_block('schema', tenant_schema, runs_relation, after_sync=false) -%}
         {%- call with_lock_retries(
-            quote_literal('AccessExclusiveLock on ' ~ images ~ ' (adding the columns a newer version has)'),
+            quote_literal('AccessExclusiveLock on ' ~ images ~ ' (adding the columns and indexes a newer version has)'),
             tenant_relations_sql(tenant_schema, ['product_images']),
             'AccessExclusiveLock', quote_literal(tenant_schema), 'v_attempts'
         ) -%}
         {{ acquire_tenant_lock(quote_literal(tenant_schema)) }}
         if to_regclass({{ quote_literal(images) }}) is not null then
-            {{ add_missing_columns(tenant_schema, 'product_images', product_images_columns()) }}
+            {{ upgrade_product_images_schema(tenant_schema) }}
         end if;
         {%- endcall %}
     {%- endcall -%}
@@ -295,6 +296,17 @@ $product_images_sync$
             'ShareUpdateExclusiveLock', quote_literal(tenant_schema), 'v_attempts'
         ) -%}
         {{ acquire_tenant_lock(quote_literal(tenant_schema)) }}
+        {%- for check in product_images_check_upgrades() %}
+        if exists (
+            select 1 from pg_catalog.pg_constraint
+            where
+                conrelid = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }})
+                and conname = {{ quote_literal(check.name) }}
+                and not convalidated
+        ) then
+            alter table {{ tenant_relation(tenant_schema, 'product_images') }} validate constraint {{ quote_identifier(check.name) }};
+        end if;
+        {%- endfor %}
         {%- for foreign_key in product_images_foreign_keys() %}
         {%- set table = tenant_relation(tenant_schema, foreign_key.table) %}
         if exists (

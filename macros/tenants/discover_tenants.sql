@@ -2,7 +2,9 @@
     {#-
         Returns one dict per tenant schema, ordered by name:
         {schema, has_products, has_images_column, has_product_images,
-        has_missing_columns, has_foreign_keys}.
+        has_outdated_schema (columns, indexes or check constraints a newer
+        version has), has_valid_constraints (every foreign key there and every
+        constraint validated)}.
         Tenants: schemas matching var('tenant_schema_regex') plus var('extra_tenant_schemas').
     -#}
     {% if not execute %}
@@ -40,6 +42,24 @@
 
         ),
 
+        expected_indexes (index_name) as (
+
+            values
+            {%- for index in product_images_indexes() %}
+            ({{ quote_literal(index.name) }}){{ "," if not loop.last }}
+            {%- endfor %}
+
+        ),
+
+        expected_checks (check_name, contains) as (
+
+            values
+            {%- for check in product_images_check_upgrades() %}
+            ({{ quote_literal(check.name) }}, {{ quote_literal(check.contains) }}){{ "," if not loop.last }}
+            {%- endfor %}
+
+        ),
+
         products_tables as (
 
             select
@@ -64,18 +84,40 @@
                     and not attributes.attisdropped
             ) as has_images_column,
             product_images_tables.oid is not null as has_product_images,
-            product_images_tables.oid is not null and exists (
-                select 1
-                from expected_columns
-                where not exists (
+            product_images_tables.oid is not null and (
+                exists (
                     select 1
-                    from pg_catalog.pg_attribute as attributes
-                    where
-                        attributes.attrelid = product_images_tables.oid
-                        and attributes.attname = expected_columns.column_name
-                        and not attributes.attisdropped
+                    from expected_columns
+                    where not exists (
+                        select 1
+                        from pg_catalog.pg_attribute as attributes
+                        where
+                            attributes.attrelid = product_images_tables.oid
+                            and attributes.attname = expected_columns.column_name
+                            and not attributes.attisdropped
+                    )
                 )
-            ) as has_missing_columns,
+                or exists (
+                    select 1
+                    from expected_indexes
+                    where not exists (
+                        select 1
+                        from pg_catalog.pg_index as indexes
+                        inner join pg_catalog.pg_class as index_classes on indexes.indexrelid = index_classes.oid
+                        where
+                            indexes.indrelid = product_images_tables.oid
+                            and index_classes.relname = expected_indexes.index_name
+                    )
+                )
+                or exists (
+                    select 1
+                    from pg_catalog.pg_constraint as constraints
+                    inner join expected_checks on constraints.conname = expected_checks.check_name
+                    where
+                        constraints.conrelid = product_images_tables.oid
+                        and position(expected_checks.contains in pg_catalog.pg_get_constraintdef(constraints.oid)) = 0
+                )
+            ) as has_outdated_schema,
             (
                 select count(*)
                 from pg_catalog.pg_class as classes
@@ -92,7 +134,16 @@
                         {{ quote_literal(foreign_key.table) }}{{ "," if not loop.last }}
                         {%- endfor %}
                     )
-            ) = {{ product_images_foreign_keys() | length }} as has_foreign_keys
+            ) = {{ product_images_foreign_keys() | length }}
+            and not exists (
+                select 1
+                from pg_catalog.pg_constraint as constraints
+                inner join pg_catalog.pg_class as classes on constraints.conrelid = classes.oid
+                where
+                    classes.relnamespace = tenant_schemas.schema_oid
+                    and classes.relname in ('product_images', 'product_images_rejects', 'product_images_sync')
+                    and not constraints.convalidated
+            ) as has_valid_constraints
         from tenant_schemas
         left join products_tables
             on tenant_schemas.schema_oid = products_tables.schema_oid
@@ -112,8 +163,8 @@
             'has_products': row['has_products'],
             'has_images_column': row['has_images_column'],
             'has_product_images': row['has_product_images'],
-            'has_missing_columns': row['has_missing_columns'],
-            'has_foreign_keys': row['has_foreign_keys'],
+            'has_outdated_schema': row['has_outdated_schema'],
+            'has_valid_constraints': row['has_valid_constraints'],
         }) %}
     {% endfor %}
 

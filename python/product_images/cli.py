@@ -369,26 +369,19 @@ def metadata_backfill(
     """
     import json
 
-    import boto3
     import psycopg
     from botocore.exceptions import BotoCoreError
 
     from product_images.connection import connect, describe_target
     from product_images.metadata.backfill import BackfillError, backfill
-    from product_images.metadata.storage import UrlMapping, s3_client
+    from product_images.metadata.storage import storage_from_env
 
     def fail(code: int, message: str) -> None:
         click.echo(f"Error: {message}", err=True)
         ctx.exit(code)
 
     try:
-        mapping = UrlMapping.from_env()
-        client = s3_client(max_pool_connections=concurrency)
-        credentials = boto3.session.Session().get_credentials()
-        if credentials is None:
-            raise ValueError(
-                "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
-            )
+        mapping, client = storage_from_env(max_pool_connections=concurrency)
     except ValueError as error:
         fail(2, str(error))
     except BotoCoreError as error:  # partial credentials, unknown AWS_PROFILE...
@@ -417,6 +410,140 @@ def metadata_backfill(
         fail(2, str(error))
     except BackfillError as error:
         fail(1, str(error))
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        for line in summary.lines():
+            click.echo(line)
+
+
+@main.group()
+def labels() -> None:
+    """Which photo is the price tag: the evidence from the photos, and the review of the doubtful ones."""
+
+
+@labels.command("detect")
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="SCHEMA",
+    help="Tenant schema to do (repeatable). Default: every tenant with a product_images table.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Score at most this many products in all (with --concurrency 1).",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each scoring on a core of its own.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=10_000),
+    default=20,
+    show_default=True,
+    help="Products claimed, scored and written together.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="How long a batch's claim lasts; a killed worker's products wait this long for another worker.",
+)
+@click.option("--dry-run", is_flag=True, help="Count the products that would be scored; change nothing.")
+@click.option("--retry-failed", is_flag=True, help="Also redo photos whose label_error is set.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
+)
+@click.pass_context
+def labels_detect(
+    ctx: click.Context,
+    tenants: tuple[str, ...],
+    limit: int | None,
+    concurrency: int,
+    batch_size: int,
+    lease_seconds: float,
+    dry_run: bool,
+    retry_failed: bool,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    """Score every photo by the evidence that it is the shop's price tag (text, price, barcodes, looks).
+
+    Downloads each photo through the metadata backfill's storage configuration and URL
+    mapping (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, IMAGE_URL_PREFIX +
+    IMAGE_BUCKET or IMAGE_URL_MAP_FILE). Then `dbt run --select product_images` applies the
+    scores. Exit 0 when the run completed (unreadable photos are recorded in label_error), 1
+    when it could not run, 2 on a configuration error.
+    """
+    import json
+
+    import psycopg
+    from botocore.exceptions import BotoCoreError
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from product_images.connection import connect, dbt_schema, describe_target
+    from product_images.labels.detect import DetectError, detect_labels
+    from product_images.metadata.storage import UrlMapping, storage_from_env
+
+    def fail(code: int, message: str) -> None:
+        click.echo(f"Error: {message}", err=True)
+        ctx.exit(code)
+
+    client = None
+    try:
+        if dry_run:
+            mapping = UrlMapping.from_env()
+        else:
+            mapping, client = storage_from_env(max_pool_connections=8)
+    except ValueError as error:
+        fail(2, str(error))
+    except BotoCoreError as error:
+        fail(2, f"AWS configuration: {error}")
+    try:
+        conn = connect(autocommit=True, application_name="product-images labels detect")
+    except psycopg.OperationalError as error:
+        fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+    console = Console(stderr=True)
+    show = console.is_terminal if progress is None else progress
+    with Progress(
+        TextColumn("[bold]labels detect"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("photos"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("photos", total=None)
+        try:
+            with conn:
+                summary = detect_labels(
+                    conn,
+                    client,
+                    mapping,
+                    schema=dbt_schema(),
+                    tenants=list(tenants) or None,
+                    limit=limit,
+                    concurrency=concurrency,
+                    batch_size=batch_size,
+                    lease_seconds=lease_seconds,
+                    retry_failed=retry_failed,
+                    dry_run=dry_run,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+        except ValueError as error:
+            fail(2, str(error))
+        except DetectError as error:
+            fail(1, str(error))
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:

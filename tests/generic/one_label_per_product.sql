@@ -3,7 +3,9 @@
     {#- Fails for every product that breaks the label rule, computed here from the
         rows and the overrides seed, independently of the model's SQL. The rule
         considers the images loaded from the product's current JSONB
-        (source_index not null); rows the app added carry the app's own decision. -#}
+        (source_index not null); rows the app added carry the app's own decision;
+        a product the evidence decided (label_source 'evidence') may have its
+        label anywhere, or none. -#}
     {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
 
     with
@@ -56,7 +58,8 @@
             bool_or(is_label and label_source = 'rule' and position <> last_position) as has_rule_label_not_last,
             bool_or(label_source <> 'app' and override_is_label is not null and override_is_label <> is_label)
                 as has_ignored_override,
-            bool_or(label_source = 'override' and override_is_label is null) as has_stale_override
+            bool_or(label_source = 'override' and override_is_label is null) as has_stale_override,
+            bool_or(label_source = 'evidence') as has_evidence
         from images
         group by tenant_schema, product_id
 
@@ -69,9 +72,9 @@
             when has_ignored_override then 'an override in label_overrides is not applied'
             when has_stale_override then 'label_source is override but label_overrides has no row for the image'
             when has_rule_label_not_last then 'the rule labelled an image that is not the last'
-            when labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label
+            when labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label and not has_evidence
                 then 'no label on a product with {{ min_images | int }} or more images from its JSONB'
-            when labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label
+            when labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label and not has_evidence
                 then 'a label on a product with fewer than {{ min_images | int }} images from its JSONB'
         end as problem
     from products

@@ -16,6 +16,7 @@ SQL that shares nothing with the dbt model. Each query returns the offending
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sys
@@ -103,8 +104,9 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         """,
     ),
     "one_label_per_product": (
-        "Exactly one label per product with 2 or more images and none on one-photo products, "
-        "unless a person decided otherwise (label_overrides or the app).",
+        "At most one label per product; exactly one on a product with 2 or more images and none on "
+        "one-photo products, unless a person decided otherwise (label_overrides or the app) or the "
+        "evidence did (label_source evidence: a tag anywhere, or none).",
         """
         select tenant_schema, product_id,
             count(*) filter (where is_label) || ' labels on ' || count(*) || ' images' as problem
@@ -115,9 +117,11 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
             count(*) filter (where is_label) > 1
             or bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
             or (count(*) >= 2 and count(*) filter (where is_label) = 0
-                and not bool_or(not is_label and (label_source = 'app' or override_is_label is not null)))
+                and not bool_or(not is_label and (label_source = 'app' or override_is_label is not null))
+                and not bool_or(label_source = 'evidence'))
             or (count(*) < 2 and count(*) filter (where is_label) = 1
-                and not bool_or(is_label and (label_source = 'app' or override_is_label is not null)))
+                and not bool_or(is_label and (label_source = 'app' or override_is_label is not null))
+                and not bool_or(label_source = 'evidence'))
         """,
     ),
     "positions_contiguous": (
@@ -189,24 +193,52 @@ def build_gx_project(gx_dir: Path) -> None:
     """Write ``gx/`` (great_expectations.yml, suites, validation definitions, checkpoint),
     with stable ids (:func:`stabilise_ids`).
 
+    The project is built in a temporary folder beside ``gx_dir`` and moved into
+    place only when complete: a failure (no database to test the datasource
+    against, say) leaves ``gx_dir`` as it was.
+
     Args:
         gx_dir: the folder to (re)write; its ``sql/`` and ``uncommitted/`` are kept,
             the rest is replaced.
 
     Raises:
-        great_expectations exceptions when the API refuses a definition.
+        great_expectations exceptions when the API refuses a definition or the
+        datasource cannot connect (the libpq variables name the database).
     """
+    import tempfile
+
+    from product_images.connection import dbt_schema
+
+    os.environ.setdefault("PRODUCT_IMAGES_SCHEMA", dbt_schema())  # the datasource's search_path
+    with tempfile.TemporaryDirectory(prefix=".gx-build-", dir=gx_dir.parent) as scratch:
+        staging = Path(scratch) / gx_dir.name
+        staging.mkdir()
+        if (gx_dir / "sql").is_dir():
+            shutil.copytree(gx_dir / "sql", staging / "sql")
+        _build(staging)
+        built = {path.name for path in staging.iterdir()} - _KEPT_PARTS
+        for name in built | (_BUILT_PARTS - _KEPT_PARTS):
+            target = gx_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            if (staging / name).exists():
+                shutil.move(str(staging / name), str(target))
+
+
+_KEPT_PARTS = {"sql", "uncommitted"}
+"""What of gx/ is the project's own and never rewritten."""
+_BUILT_PARTS = {"great_expectations.yml", "expectations", "validation_definitions", "checkpoints", "plugins"}
+"""What the builder writes into gx/ (an old one is removed even if the new build lacks it)."""
+
+
+def _build(gx_dir: Path) -> None:
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    for part in ("great_expectations.yml", "expectations", "validation_definitions", "checkpoints", "plugins"):
-        target = gx_dir / part
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
     # tqdm bars per metric flood a terminal and CI logs; product-images prints its own lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)

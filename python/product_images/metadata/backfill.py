@@ -46,17 +46,13 @@ before this run started (so a row failing again is not retried twice in one run)
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
-import tenacity
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError
 from psycopg import sql
@@ -65,6 +61,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
+from product_images.claims import FIRST_ID, Claims, default_worker_id, transient_retry
 from product_images.metadata.probe import ProbeError, ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping
 from product_images.migration.tenants import discover_tenants
@@ -98,7 +95,6 @@ INTERNAL_ERROR = "internal_error"
 METADATA_ERRORS: tuple[str, ...] = (*(error.value for error in ProbeError), UNMAPPED, INTERNAL_ERROR)
 
 _MAX_INTEGER = 2**31 - 1  # width/height are PostgreSQL integers
-_FIRST_ID = -(2**63)  # smallest bigint: where a pass over a tenant's ids starts
 _log = logging.getLogger(__name__)
 
 
@@ -187,11 +183,6 @@ class BackfillSummary:
         return lines
 
 
-def default_worker_id() -> str:
-    """A worker id unique across machines and runs: ``"<hostname>:<pid>:<8 hex digits>"``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class _RowsPerSecond(ProgressColumn):
     """Rows per second (rich's speed estimate over the last 30 s)."""
 
@@ -212,35 +203,16 @@ class _Queries:
 
 
 def _queries(tenant: str, retry_failed: bool) -> _Queries:
-    table = sql.Identifier(tenant, "product_images")
     if retry_failed:
         todo = sql.SQL(
             "(metadata_probed_at is null or (metadata_error is not null and metadata_probed_at < %(run_started)s))"
         )
     else:
         todo = sql.SQL("metadata_probed_at is null")
-    claimable = sql.SQL("(metadata_claimed_until is null or metadata_claimed_until < now())")
-    pending = sql.SQL("{todo} and {claimable}").format(todo=todo, claimable=claimable)
+    claims = Claims(tenant, "metadata", todo)
+    table = claims.table
     return _Queries(
-        claim=sql.SQL(
-            """
-            update {table} as images
-            set
-                metadata_claimed_by = %(worker)s,
-                metadata_claimed_until = now() + make_interval(secs => %(lease)s)
-            from (
-                select id from {table}
-                where id >= %(from_id)s and {pending}
-                order by id
-                limit %(batch)s
-                for update skip locked
-            ) as claimable
-            where images.id = claimable.id
-            returning images.id, images.url
-            """
-        ).format(table=table, pending=pending),
-        # The batch's rows are locked in id order first, as the migration locks
-        # the rows it updates: the two never wait for each other in a cycle.
+        claim=claims.claim(),
         write=sql.SQL(
             """
             with locked as materialized (
@@ -272,15 +244,10 @@ def _queries(tenant: str, retry_failed: bool) -> _Queries:
             returning images.id
             """
         ).format(table=table),
-        release=sql.SQL(
-            "update {table} set metadata_claimed_by = null, metadata_claimed_until = null "
-            "where id = any(%(ids)s) and metadata_claimed_by = %(worker)s"
-        ).format(table=table),
-        count=sql.SQL("select count(*) from (select 1 from {table} where {pending} limit %(cap)s) as pending").format(
-            table=table, pending=pending
-        ),
-        pending_urls=sql.SQL("select url from {table} where {pending} order by id limit %(cap)s").format(
-            table=table, pending=pending
+        release=claims.release(),
+        count=claims.count(),
+        pending_urls=sql.SQL("select url from {table} as images where {pending} order by id limit %(cap)s").format(
+            table=table, pending=claims.claimable()
         ),
     )
 
@@ -454,18 +421,21 @@ def backfill(
             claimed_total = 0
             for tenant in selected:
                 bar.update(task, description=f"metadata {tenant}")
-                from_id = _FIRST_ID  # keyset: each claim scans on from the last id claimed, not from the start
+                from_id = FIRST_ID  # keyset: each claim scans on from the last id claimed, not from the start
                 while limit is None or claimed_total < limit:
                     size = batch_size if limit is None else min(batch_size, limit - claimed_total)
                     step = "claiming rows"
                     claim = {**params, "from_id": from_id, "batch": size}
-                    rows = _transient_retry(
-                        lambda query=queries[tenant].claim, claim=claim: conn.execute(query, claim).fetchall()
-                    )
+                    rows = [
+                        (row_id, url)
+                        for row_id, _product_id, url in transient_retry(
+                            lambda query=queries[tenant].claim, claim=claim: conn.execute(query, claim).fetchall()
+                        )
+                    ]
                     if not rows:
-                        if from_id == _FIRST_ID:
+                        if from_id == FIRST_ID:
                             break
-                        from_id = _FIRST_ID  # one more pass from the start: expired claims of dead workers behind us
+                        from_id = FIRST_ID  # one more pass from the start: expired claims of dead workers behind us
                         continue
                     rows.sort()
                     from_id = rows[-1][0] + 1
@@ -491,22 +461,6 @@ def backfill(
         raise BackfillError(f"database error while {step}{where}: {str(error).strip()}") from error
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-TRANSIENT_ERRORS = (
-    psycopg.errors.DeadlockDetected,
-    psycopg.errors.SerializationFailure,
-    psycopg.errors.LockNotAvailable,
-)
-"""Errors a claim or a write is retried on: each is one autocommit statement that
-changed nothing when it failed (a deadlock with a migration step, a lock_timeout)."""
-
-_transient_retry = tenacity.Retrying(
-    retry=tenacity.retry_if_exception_type(TRANSIENT_ERRORS),
-    stop=tenacity.stop_after_attempt(5),
-    wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
-    reraise=True,
-)
 
 
 def _run_batch(
@@ -599,7 +553,7 @@ def _run_batch(
         try:
             written_ids = {
                 row[0]
-                for row in _transient_retry(
+                for row in transient_retry(
                     lambda: conn.execute(queries.write, {**params, "results": Jsonb(values)}).fetchall()
                 )
             }

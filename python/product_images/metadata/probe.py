@@ -50,6 +50,7 @@ from PIL import Image
 from product_images.metadata.storage import ObjectRef
 
 __all__ = [
+    "classify_storage_error",
     "FIRST_RANGE_BYTES",
     "MAX_FULL_BYTES",
     "MAX_HEADER_BYTES",
@@ -260,6 +261,21 @@ def _classify(error: Exception) -> _Failed | None:
         # Connection refused/reset, DNS, TLS, connect/read timeouts, truncated bodies.
         return _Failed(ProbeError.NETWORK, f"{type(error).__name__}: {error}")
     return None
+
+
+def classify_storage_error(error: Exception) -> tuple[ProbeError, str] | None:
+    """The failure class and a one-line detail of an S3 error, as the prober records them.
+
+    Args:
+        error: an exception raised by a boto3 S3 call.
+
+    Returns:
+        ``(ProbeError.MISSING | ACCESS_DENIED | NETWORK, detail)``, e.g.
+        ``(ProbeError.MISSING, "NoSuchKey (HTTP 404): The specified key does not exist.")``;
+        None for errors that are bugs or bad configuration (they should propagate).
+    """
+    failed = _classify(error)
+    return (failed.error, failed.detail) if failed is not None else None
 
 
 def _is_invalid_range(error: ClientError) -> bool:

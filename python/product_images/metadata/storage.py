@@ -309,3 +309,27 @@ def _rules_from_file(path: str) -> tuple[MappingRule, ...]:
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
     return tuple(rules)
+
+
+def storage_from_env(*, max_pool_connections: int = 32) -> tuple[UrlMapping, BaseClient]:
+    """The URL mapping and an S3 client, both from the environment, as the commands use them.
+
+    Args:
+        max_pool_connections: the client's HTTP connection pool (at least the threads that share it).
+
+    Returns:
+        ``(UrlMapping.from_env(), s3_client(...))``.
+
+    Raises:
+        ValueError: a mapping variable is missing or malformed, or no AWS credentials are
+            found (the message names the variables to set).
+        botocore.exceptions.BotoCoreError: another AWS configuration error (partial
+            credentials, an unknown AWS_PROFILE).
+    """
+    import boto3
+
+    mapping = UrlMapping.from_env()
+    client = s3_client(max_pool_connections=max_pool_connections)
+    if boto3.session.Session().get_credentials() is None:
+        raise ValueError("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)")
+    return mapping, client

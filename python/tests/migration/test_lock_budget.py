@@ -4,7 +4,7 @@ would overflow it fails at once, saying how far to raise max_locks_per_transacti
 A server of its own (embedded, unless PGHOST is set: then the module is skipped,
 since it restarts the server) with max_locks_per_transaction = 10 and
 max_connections = 20 guarantees 420 locks (about 640 fit in its spare shared
-memory); 100 tenants need 900 for a test over the union views.
+memory); 100 tenants need 1,000 for a test over the union views.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_tests_that_would_overflow_the_lock_table_fail_at_once_and_the_setting_t
     assert any(name.startswith("no_lost_images") for name in failed), sorted(failed)
     message = next(m for name, m in failed.items() if name.startswith("no_lost_images"))
     assert (
-        "This test reads the tables of 100 tenant(s) in one statement and needs about 900 lock-table slots" in message
+        "This test reads the tables of 100 tenant(s) in one statement and needs about 1000 lock-table slots" in message
     )
     assert "max_locks_per_transaction 10 x 42 backend slots" in message
     minimum = int(re.search(r"Set max_locks_per_transaction to at least (\d+) for this number of tenants", message)[1])

@@ -191,6 +191,16 @@ def test_table_shape_constraints_indexes_and_grants(conn, migrated):
         ("metadata_error", "text"),
         ("metadata_claimed_by", "text"),
         ("metadata_claimed_until", "timestamp with time zone"),
+        ("label_score", "real"),
+        ("label_evidence", "jsonb"),
+        ("label_detector", "text"),
+        ("label_profile", "text"),
+        ("label_detected_at", "timestamp with time zone"),
+        ("label_etag", "text"),
+        ("label_error", "text"),
+        ("label_scores_pending", "boolean"),
+        ("label_claimed_by", "text"),
+        ("label_claimed_until", "timestamp with time zone"),
     ]
     constraints = dict(
         conn.execute(
@@ -212,6 +222,7 @@ def test_table_shape_constraints_indexes_and_grants(conn, migrated):
         ).fetchall()
     )
     assert indexes["product_images_is_label_idx"].endswith("USING btree (product_id) WHERE is_label")
+    assert indexes["product_images_label_pending_idx"].endswith("USING btree (product_id) WHERE label_scores_pending")
     grants = conn.execute(
         "select privilege_type from information_schema.role_table_grants "
         "where table_schema = 'user_2' and table_name = 'product_images' and grantee = 'reseller_app' order by 1"

@@ -1,0 +1,120 @@
+"""Claims with a lease on rows of a tenant's ``product_images``: several workers, no row done twice.
+
+The metadata backfill claims rows; the label detector claims whole products
+(a product's photos are scored together). A claim is two columns of the table,
+``<prefix>_claimed_by`` and ``<prefix>_claimed_until``: one autocommit statement
+picks the rows still to do with ``FOR UPDATE SKIP LOCKED`` (a worker never waits
+for another's rows) and stamps them with the worker's id and the end of its lease.
+A worker that dies leaves its claims to expire: after the lease another worker
+takes the rows. A product is claimed through its token row, the one with the
+smallest id, so two workers never split a product.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+import tenacity
+from psycopg import sql
+
+__all__ = ["FIRST_ID", "TRANSIENT_ERRORS", "Claims", "default_worker_id", "transient_retry"]
+
+FIRST_ID = -(2**63)
+"""The smallest bigint: where a keyset pass over a tenant's ids starts."""
+
+TRANSIENT_ERRORS = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.LockNotAvailable,
+)
+"""Errors a claim or a write is retried on: each is one autocommit statement that
+changed nothing when it failed (a deadlock with a migration step, a lock_timeout)."""
+
+transient_retry = tenacity.Retrying(
+    retry=tenacity.retry_if_exception_type(TRANSIENT_ERRORS),
+    stop=tenacity.stop_after_attempt(5),
+    wait=tenacity.wait_exponential(multiplier=0.1, max=2.0),
+    reraise=True,
+)
+"""Calls ``transient_retry(fn)``: at most 5 attempts, 0.1 s doubling to 2 s between them."""
+
+
+def default_worker_id() -> str:
+    """A worker id unique across machines and runs: ``"<hostname>:<pid>:<8 hex digits>"``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The claim, release and count statements of one tenant table and one kind of work.
+
+    Attributes:
+        tenant: the tenant schema.
+        prefix: the claim columns' prefix, ``metadata`` or ``label``.
+        todo: a SQL condition on a row of ``images`` (alias) that says it still has to be done.
+        per_product: claim whole products (through their token row) instead of rows.
+
+    The statements take the parameters ``worker`` (id), ``lease`` (seconds),
+    ``from_id`` (keyset: ids at or above), ``batch`` (rows or products), ``ids``
+    (release), ``cap`` (count) and whatever ``todo`` uses.
+    """
+
+    tenant: str
+    prefix: str
+    todo: sql.Composable
+    per_product: bool = False
+
+    @property
+    def table(self) -> sql.Identifier:
+        """``"<tenant>"."product_images"``."""
+        return sql.Identifier(self.tenant, "product_images")
+
+    def _columns(self) -> tuple[sql.Identifier, sql.Identifier]:
+        return sql.Identifier(f"{self.prefix}_claimed_by"), sql.Identifier(f"{self.prefix}_claimed_until")
+
+    def claimable(self) -> sql.Composed:
+        """Rows (or token rows of products) still to do whose claim is free or expired."""
+        _, until = self._columns()
+        free = sql.SQL("({until} is null or {until} < now())").format(until=until)
+        if not self.per_product:
+            return sql.SQL("{todo} and {free}").format(todo=self.todo, free=free)
+        tokens = sql.SQL(
+            "images.id in (select min(id) from {table} as images group by product_id having bool_or({todo}))"
+        ).format(table=self.table, todo=self.todo)
+        return sql.SQL("{tokens} and {free}").format(tokens=tokens, free=free)
+
+    def claim(self) -> sql.Composed:
+        """``update … returning id, product_id, url`` of at most ``batch`` rows claimed, in id order."""
+        by, until = self._columns()
+        return sql.SQL(
+            """
+            update {table} as claimed
+            set {by} = %(worker)s, {until} = now() + make_interval(secs => %(lease)s)
+            from (
+                select images.id from {table} as images
+                where images.id >= %(from_id)s and {claimable}
+                order by images.id
+                limit %(batch)s
+                for update skip locked
+            ) as picked
+            where claimed.id = picked.id
+            returning claimed.id, claimed.product_id, claimed.url
+            """
+        ).format(table=self.table, by=by, until=until, claimable=self.claimable())
+
+    def release(self) -> sql.Composed:
+        """Gives back the claims of ``ids`` this ``worker`` still holds."""
+        by, until = self._columns()
+        return sql.SQL(
+            "update {table} set {by} = null, {until} = null where id = any(%(ids)s) and {by} = %(worker)s"
+        ).format(table=self.table, by=by, until=until)
+
+    def count(self) -> sql.Composed:
+        """How many rows (or products) are still to do and free, at most ``cap`` (None: all)."""
+        return sql.SQL(
+            "select count(*) from (select 1 from {table} as images where {claimable} limit %(cap)s) as pending"
+        ).format(table=self.table, claimable=self.claimable())
