@@ -18,8 +18,10 @@ from typing import Any
 
 import psycopg
 import pytest
+import yaml
 from click.testing import CliRunner
 
+from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo
 from helpers.s3 import PREFIX, moto_endpoint
 from product_images.cli import main
@@ -138,7 +140,8 @@ def test_2_detection_scores_every_readable_photo_and_names_why_not_the_others(co
 def test_3_the_next_dbt_run_decides_as_the_reference_does_and_clears_pending(conn, dbt, tenant):
     assert dbt(*RUN).success
     detector = load_detector()
-    threshold, floor = 0.86, 0.02  # dbt_project.yml's label_score_threshold and label_score_floor
+    variables = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    threshold, floor = variables["label_score_threshold"], variables["label_score_floor"]
     for pid, rows in scored(conn, list(tenant)).items():
         scores = [row[1] for row in rows]
         labels = [row[3] for row in rows]

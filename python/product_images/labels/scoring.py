@@ -1,0 +1,623 @@
+"""Scores, shop profiles and the product-level decision of the price-tag detector.
+
+* :func:`score_photo` / :func:`score_product`: a per-photo score in [0, 1] that the
+  photo is the shop's internal price tag, from its :class:`evidence.Evidence` (with
+  product context filled) and the tenant's :class:`ShopProfile` (None = cold start).
+  The score is a logistic model over :data:`FEATURES`; its weights live in
+  ``model.json`` beside this file (written by ``evaluate.py train`` from the DEV set).
+* :class:`ShopProfile` / :func:`learn_profile`: what one shop's own tags look like —
+  recurring words (shop name, "PRIX"…), SKU/code shapes ("AA-99999"), code formats,
+  paper colours, and words that recur on photos people confirmed are NOT tags (a
+  brand's hang tag, care labels). Learned from CONFIRMED decisions only (people's
+  overrides / app decisions, and photos whose score cleared a high bar); never from
+  the detector's own doubtful guesses.
+* :func:`decide`: the reference of the SQL decision — best score > threshold → that
+  photo is the label; every score < floor → no label; otherwise doubtful (human review;
+  the legacy "last photo" rule decides meanwhile).
+* :data:`DETECTOR_VERSION`: "labels-<model hash>", changes whenever the weights,
+  features or thresholds change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from product_images.labels.evidence import Evidence, shape_of
+
+__all__ = [
+    "FEATURES",
+    "ShopProfile",
+    "StyleCluster",
+    "export_trees",
+    "Model",
+    "Decision",
+    "learn_profile",
+    "features",
+    "score_photo",
+    "score_product",
+    "decide",
+    "load_model",
+    "fit_logistic",
+    "DETECTOR_VERSION",
+]
+
+MODEL_PATH = Path(__file__).resolve().parent / "model.json"
+
+#: Feature names, in the order of :func:`features`' vector.
+FEATURES: tuple[str, ...] = (
+    "bias",
+    "strong_code",  # Code 128 or QR decoded
+    "ean_instore",  # EAN-13 with in-store prefix 2
+    "ean_retail",  # any other EAN-13/UPC (brands, shoe boxes)
+    "code_price",  # a price field in a decoded payload
+    "price_dec",
+    "price_int",
+    "price_word",
+    "field_price",  # "Tarif:15", "Tarlf:15", "PRlX 12" (a misread price word then an amount)
+    "price_sign",  # an amount then a misread "€" ("5C", "12 e")
+    "sign_blank",  # an amount then the recogniser's blank for an unknown glyph ("10 ")
+    "sign_first",  # "€49.99" style (the sign first: retail)
+    "cents_99",  # ",95"–",99" cents (retail pricing)
+    "cents_round",  # ",00" / ",50"
+    "size_number",  # a line that is only an even number 32–56 (a size)
+    "small_number",  # a line that is only another 1–3 digit number
+    "ocr_ean_instore",  # a printed 13-digit number starting with 2
+    "ocr_ean_retail",  # another printed 13-digit number
+    "care",
+    "degree",
+    "size",
+    "sku",
+    "ref",
+    "long_digits",
+    "price_h",  # height of the price line / photo's shorter side
+    "number_h",
+    "text_h",
+    "n_lines",  # log1p
+    "n_words",  # log1p
+    "n_alpha_words",  # log1p
+    "kraft",
+    "paper_light",  # /255
+    "paper_sat",
+    "paper_contrast",  # /100
+    "region_frac",
+    "region_chars",  # log1p
+    "bar_blobs",  # log1p
+    "code_blocks",  # log1p
+    "char_blobs",  # log1p
+    "big_glyph",
+    "n_big_glyphs",  # log1p
+    "blob_frac",
+    "blob_fill",
+    "blob_circ",
+    "blob_border",
+    "blob_sat",
+    "no_region",
+    "edge_density",
+    "colourfulness",  # /100
+    "small_photo",  # decoded longest side < 700 px
+    "context_dist",
+    "context_rank",
+    "context_other_strong",
+    "context_other_texty",  # log1p
+    "prof_words",
+    "prof_shape",
+    "prof_colour",
+    "prof_match",  # the best style cluster: colour × (words or shape or price)
+    "prof_neg_words",
+)
+
+_TOKEN = re.compile(r"[A-Z0-9][A-Z0-9-]*[A-Z0-9]|[A-Z0-9]")
+
+
+def _tokens(ev: Evidence) -> list[str]:
+    toks: list[str] = []
+    for ln in ev.lines:
+        if ln.conf >= 0.5:
+            toks += _TOKEN.findall(ln.text.upper())
+    return toks
+
+
+def _words(ev: Evidence) -> set[str]:
+    """Alphabetic OCR tokens of 3+ letters (shop names, "PRIX", brands…)."""
+    return {t for t in _tokens(ev) if t.isalpha() and len(t) >= 3}
+
+
+def _shapes(ev: Evidence) -> set[str]:
+    """Shapes of SKU-like OCR tokens and of decoded payloads (digits→9, letters→A)."""
+    out = {
+        shape_of(t)
+        for t in _tokens(ev)
+        if any(c.isdigit() for c in t) and any(c.isalpha() for c in t) and 4 <= len(t) <= 16
+    }
+    for c in ev.codes:
+        out.add(c.format + ":" + shape_of(c.text)[:24])
+    return out
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@dataclass
+class StyleCluster:
+    """One of a shop's tag styles, learned from its confirmed tags.
+
+    Fields:
+        n: confirmed tags in the cluster.
+        kind: "code" (Code 128/QR/EAN decoded on most), "text" (price text, no code).
+        paper: median paper colour (RGB).
+        papers: up to 16 paper colours seen.
+        words: word → share of the cluster's tags holding it (>= 0.3, rare on non-tags).
+        shapes: SKU/payload shape → share (>= 0.2).
+    """
+
+    n: int = 0
+    kind: str = "text"
+    paper: tuple[int, int, int] = (0, 0, 0)
+    papers: list[tuple[int, int, int]] = field(default_factory=list)
+    words: dict[str, float] = field(default_factory=dict)
+    shapes: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ShopProfile:
+    """What one tenant's own tags look like, learned from confirmed decisions.
+
+    Fields:
+        tenant: the tenant (schema) name.
+        n_tags, n_non_tags: confirmed tag / non-tag photos it was learned from.
+        words: word → share (0–1) of confirmed tags holding it (kept when >= 0.3 and
+            rare on confirmed non-tags), over all the shop's styles.
+        neg_words: word → share of confirmed non-tag photos with text holding it (kept
+            when >= 0.1 there, on 2+ photos, and never on a confirmed tag).
+        shapes: SKU/payload shape → share of confirmed tags (kept when >= 0.2).
+        papers: up to 64 paper colours (RGB) of confirmed tags.
+        clusters: one :class:`StyleCluster` per tag style (a shop may use two or more);
+            match features take the best-matching cluster, so a second style missing
+            from the profile never counts against a photo.
+    """
+
+    tenant: str
+    n_tags: int = 0
+    n_non_tags: int = 0
+    words: dict[str, float] = field(default_factory=dict)
+    neg_words: dict[str, float] = field(default_factory=dict)
+    shapes: dict[str, float] = field(default_factory=dict)
+    papers: list[tuple[int, int, int]] = field(default_factory=list)
+    clusters: list[StyleCluster] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        """True once at least 3 confirmed tags back it."""
+        return self.n_tags >= 3
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict (round-trips through :meth:`from_json`)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> ShopProfile:
+        """Rebuild a profile from :meth:`to_json` output (older JSON without clusters works)."""
+        d = dict(d)
+        d["papers"] = [tuple(p) for p in d.get("papers", [])]
+        cl = []
+        for c in d.get("clusters", []):
+            c = dict(c)
+            c["paper"] = tuple(c.get("paper", (0, 0, 0)))
+            c["papers"] = [tuple(p) for p in c.get("papers", [])]
+            cl.append(StyleCluster(**c))
+        d["clusters"] = cl
+        return cls(**d)
+
+
+def _strong(ev: Evidence) -> bool:
+    return any(("128" in c.format) or ("QR" in c.format.upper()) for c in ev.codes)
+
+
+def _cluster_tags(tags: list[Evidence]) -> list[list[Evidence]]:
+    """Group confirmed tags into styles: by code/no code, then greedily by paper colour (distance < 45)."""
+    groups: list[tuple[str, list[float], list[Evidence]]] = []
+    for e in tags:
+        kind = "code" if (e.codes or e.cues.get("code128") or e.cues.get("qr")) else "text"
+        col = [float(v) for v in e.paper_rgb]
+        best, bd = None, 45.0
+        for g in groups:
+            d = math.dist(col, g[1])
+            if d < bd and (g[0] == kind or e.region is None):
+                best, bd = g, d
+        if best is None:
+            groups.append((kind, col, [e]))
+        else:
+            best[2].append(e)
+            n = len(best[2])
+            best[1][:] = [(m * (n - 1) + c) / n for m, c in zip(best[1], col, strict=False)]
+    # a code style's tags whose code was not read fall in "text": merge tiny groups into the nearest colour
+    big = [g for g in groups if len(g[2]) >= 2] or groups
+    out: list[list[Evidence]] = [list(g[2]) for g in big]
+    for g in groups:
+        if g in big:
+            continue
+        j = min(range(len(big)), key=lambda i: math.dist(g[1], big[i][1]))
+        out[j] += g[2]
+    return out
+
+
+def learn_profile(tenant: str, confirmed: Iterable[tuple[Evidence, bool]]) -> ShopProfile:
+    """Learn a tenant's profile from CONFIRMED photos: (evidence, is_internal_tag).
+
+    Feed only photos whose status a person set (override/app) or whose score cleared
+    the high bar (and the other photos of such a product, as confirmed non-tags);
+    never the detector's own doubtful guesses.
+
+    Returns:
+        A :class:`ShopProfile` (``usable`` is False with fewer than 3 confirmed tags).
+    """
+    confirmed = list(confirmed)
+    tags = [e for e, is_tag in confirmed if is_tag]
+    non = [e for e, is_tag in confirmed if not is_tag and e.lines]
+    p = ShopProfile(tenant, len(tags), len(non))
+    if not tags:
+        return p
+    nc = Counter(w for e in non for w in _words(e))
+    n_n = max(1, len(non))
+
+    def words_of(group: list[Evidence]) -> dict[str, float]:
+        wc = Counter(w for e in group for w in _words(e))
+        return {w: round(c / len(group), 3) for w, c in wc.items() if c / len(group) >= 0.3 and nc[w] / n_n < 0.05}
+
+    def shapes_of(group: list[Evidence]) -> dict[str, float]:
+        sc = Counter(x for e in group for x in _shapes(e))
+        return {x: round(c / len(group), 3) for x, c in sc.items() if c / len(group) >= 0.2}
+
+    p.words = words_of(tags)
+    wc_all = Counter(w for e in tags for w in _words(e))
+    p.neg_words = {
+        w: round(c / n_n, 3) for w, c in nc.items() if len(non) >= 3 and c >= 2 and wc_all[w] == 0 and c / n_n >= 0.1
+    }
+    p.shapes = shapes_of(tags)
+    p.papers = [tuple(int(v) for v in e.paper_rgb) for e in tags if e.region is not None][:64]  # type: ignore[misc]
+    for g in _cluster_tags([e for e in tags if e.region is not None] or tags):
+        cols = np.array([e.paper_rgb for e in g], dtype=np.float64)
+        p.clusters.append(
+            StyleCluster(
+                n=len(g),
+                kind="code" if sum(bool(e.codes) for e in g) * 2 >= len(g) else "text",
+                paper=tuple(int(v) for v in np.median(cols, axis=0)),  # type: ignore[arg-type]
+                papers=[tuple(int(v) for v in e.paper_rgb) for e in g][:16],  # type: ignore[misc]
+                words=words_of(g),
+                shapes=shapes_of(g),
+            )
+        )
+    return p
+
+
+def _profile_features(ev: Evidence, prof: ShopProfile | None) -> tuple[float, float, float, float, float]:
+    """(words, shape, colour, match, neg_words) profile-match features, all in [0, 1].
+
+    Each style cluster is matched on its own and the best cluster wins, so a shop's
+    second style never lowers a photo's match. All 0 at cold start (no usable profile).
+    """
+    if prof is None or not prof.usable:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    words = _words(ev)
+    shapes = _shapes(ev)
+    price = max(
+        ev.cues.get("price_dec", 0.0),
+        ev.cues.get("price_int", 0.0),
+        ev.cues.get("price_sign", 0.0),
+        ev.cues.get("field_price", 0.0),
+    )
+    clusters = prof.clusters or [
+        StyleCluster(n=prof.n_tags, papers=list(prof.papers), words=prof.words, shapes=prof.shapes)
+    ]
+    bw = bs = bc = bm = 0.0
+    for cl in clusters:
+        w = max((cl.words.get(x, 0.0) for x in words), default=0.0)
+        sh = max((cl.shapes.get(x, 0.0) for x in shapes), default=0.0)
+        col = 0.0
+        if ev.region is not None and cl.papers:
+            d = min(math.dist(ev.paper_rgb, pp) for pp in cl.papers)
+            col = math.exp(-d / 25.0)
+        m = col * max(w, sh, price)
+        bw, bs, bc, bm = max(bw, w), max(bs, sh), max(bc, col), max(bm, m)
+    neg = 1.0 if any(x in prof.neg_words for x in words) else 0.0
+    return bw, bs, bc, bm, neg
+
+
+# --------------------------------------------------------------------------- features & model
+
+
+def features(ev: Evidence, prof: ShopProfile | None = None) -> np.ndarray:
+    """The feature vector (float64, shape ``(len(FEATURES),)``) of one photo.
+
+    ``ev`` should have its product context filled (:func:`evidence.product_context`).
+    Nothing here depends on the photo's position in the product.
+    """
+    c = ev.cues
+    g = lambda k: float(c.get(k, 0.0))  # noqa: E731
+    pw, ps, pc, pm, pn = _profile_features(ev, prof)
+    v = [
+        1.0,
+        max(g("code128"), g("qr")),
+        g("ean_instore"),
+        g("ean_retail"),
+        g("code_price"),
+        g("price_dec"),
+        g("price_int"),
+        g("price_word"),
+        g("field_price"),
+        g("price_sign"),
+        g("sign_blank"),
+        g("sign_first"),
+        g("cents_99"),
+        g("cents_round"),
+        g("size_number"),
+        g("small_number"),
+        g("ocr_ean_instore"),
+        g("ocr_ean_retail"),
+        g("care"),
+        g("degree"),
+        g("size"),
+        g("sku"),
+        g("ref"),
+        g("long_digits"),
+        g("price_h"),
+        g("number_h"),
+        g("text_h"),
+        math.log1p(g("n_lines")),
+        math.log1p(g("n_words")),
+        math.log1p(g("n_alpha_words")),
+        float(ev.kraft),
+        ev.paper_light / 255.0,
+        ev.paper_sat,
+        ev.paper_contrast / 100.0,
+        ev.region_frac,
+        math.log1p(ev.region_chars),
+        math.log1p(ev.bar_blobs),
+        math.log1p(ev.code_blocks),
+        math.log1p(ev.char_blobs),
+        float(getattr(ev, "big_glyph", 0.0)),
+        math.log1p(getattr(ev, "n_big_glyphs", 0)),
+        float(getattr(ev, "blob_frac", 0.0)),
+        float(getattr(ev, "blob_fill", 0.0)),
+        float(getattr(ev, "blob_circ", 0.0)),
+        float(getattr(ev, "blob_border", 0)),
+        float(getattr(ev, "blob_sat", 0.0)),
+        float(ev.region is None),
+        ev.edge_density,
+        ev.colourfulness / 100.0,
+        float(ev.decoded_side < 700),
+        ev.context_dist,
+        float(ev.context_rank),
+        float(getattr(ev, "context_other_strong", 0)),
+        math.log1p(getattr(ev, "context_other_texty", 0)),
+        pw,
+        ps,
+        pc,
+        pm,
+        pn,
+    ]
+    return np.asarray(v, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Model:
+    """The photo model and the two thresholds.
+
+    Fields:
+        weights: feature name → weight of a logistic model (used when ``trees`` is empty).
+        threshold: ``label_score_threshold`` (best score above it → label).
+        floor: ``label_score_floor`` (every score below it → no label).
+        high_bar: score a photo must clear to feed a shop profile unconfirmed by a person.
+        trained_on: a note on the data (seed, params) the model and thresholds came from.
+        trees: gradient-boosted trees (scikit-learn ``HistGradientBoostingClassifier``
+            exported to plain lists: each tree is ``[feature, threshold, missing_left,
+            left, right, value]`` node rows, a leaf has feature -1); scored here with
+            plain Python, so scikit-learn is needed to train, never to score.
+        baseline: the trees' raw-score intercept.
+        features: the feature names the trees were trained on (must equal :data:`FEATURES`).
+    """
+
+    weights: dict[str, float]
+    threshold: float = 0.9
+    floor: float = 0.1
+    high_bar: float = 0.98
+    trained_on: str = ""
+    trees: list = field(default_factory=list)
+    baseline: float = 0.0
+    features: list = field(default_factory=list)
+
+    def vector(self) -> np.ndarray:
+        """The linear weights in :data:`FEATURES` order (0 for a feature without one)."""
+        return np.array([self.weights.get(f, 0.0) for f in FEATURES], dtype=np.float64)
+
+    def raw(self, x: np.ndarray) -> float:
+        """The raw (log-odds) score of one feature vector."""
+        if not self.trees:
+            return float(x @ self.vector())
+        total = self.baseline
+        for tree in self.trees:
+            i = 0
+            while True:
+                f, thr, ml, left, right, val = tree[i]
+                if f < 0:
+                    total += val
+                    break
+                xv = x[f]
+                i = (left if ml else right) if xv != xv else (left if xv <= thr else right)
+        return float(total)
+
+    def version(self) -> str:
+        """ "labels-" + 10 hex digits of a hash of the features, model and thresholds."""
+        blob = json.dumps(
+            {
+                "f": FEATURES,
+                "w": [round(self.weights.get(f, 0.0), 6) for f in FEATURES],
+                "trees": self.trees,
+                "b": self.baseline,
+                "t": self.threshold,
+                "fl": self.floor,
+                "hb": self.high_bar,
+            },
+            sort_keys=True,
+        )
+        return "labels-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        """Write the model as JSON to ``path``."""
+        d = asdict(self)
+        trees = d.pop("trees")
+        text = json.dumps(d, indent=1, sort_keys=True)
+        # one tree per line keeps the file diffable
+        body = ",\n  ".join(json.dumps(t, separators=(",", ":")) for t in trees)
+        path.write_text(text[:-2] + ',\n "trees": [\n  ' + body + "\n ]\n}\n")
+
+
+def load_model(path: Path = MODEL_PATH) -> Model:
+    """Read a :class:`Model` from JSON.
+
+    Raises:
+        FileNotFoundError: no model file (run ``evaluate.py train`` first).
+        ValueError: the model was trained on other feature names than :data:`FEATURES`.
+    """
+    d = json.loads(Path(path).read_text())
+    m = Model(**d)
+    if m.trees and list(m.features) != list(FEATURES):
+        raise ValueError("model.json was trained on other features; retrain it (evaluate.py train)")
+    return m
+
+
+def export_trees(clf) -> tuple[list, float]:
+    """(trees, baseline) of a fitted binary ``HistGradientBoostingClassifier`` as plain lists."""
+    trees = []
+    for it in clf._predictors:
+        nodes = it[0].nodes
+        rows = []
+        for nd in nodes:
+            if nd["is_leaf"]:
+                rows.append([-1, 0.0, 0, 0, 0, round(float(nd["value"]), 7)])
+            else:
+                rows.append(
+                    [
+                        int(nd["feature_idx"]),
+                        float(nd["num_threshold"]),
+                        int(nd["missing_go_to_left"]),
+                        int(nd["left"]),
+                        int(nd["right"]),
+                        0.0,
+                    ]
+                )
+        trees.append(rows)
+    return trees, float(np.ravel(clf._baseline_prediction)[0])
+
+
+def _sigmoid(z: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def fit_logistic(
+    X: np.ndarray, y: np.ndarray, l2: float = 1.0, sample_weight: np.ndarray | None = None, iters: int = 50
+) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method (bias, column 0, unpenalised).
+
+    Args:
+        X: (n, d) features; y: (n,) 0/1 labels; l2: ridge strength; sample_weight: (n,).
+
+    Returns:
+        (d,) weights.
+    """
+    n, d = X.shape
+    sw = np.ones(n) if sample_weight is None else sample_weight
+    w = np.zeros(d)
+    R = np.eye(d) * l2
+    R[0, 0] = 0.0
+    for _ in range(iters):
+        p = _sigmoid(X @ w)
+        g = X.T @ (sw * (p - y)) + R @ w
+        Hs = (X * (sw * p * (1 - p))[:, None]).T @ X + R + np.eye(d) * 1e-9
+        step = np.linalg.solve(Hs, g)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w
+
+
+_DEFAULT: list[Model] = []
+
+
+def _default_model() -> Model:
+    if not _DEFAULT:
+        _DEFAULT.append(load_model())
+    return _DEFAULT[0]
+
+
+def score_photo(ev: Evidence, profile: ShopProfile | None = None, model: Model | None = None) -> float:
+    """Score in [0, 1] that the photo is the shop's internal price tag.
+
+    ``ev`` must have its product context filled (:func:`evidence.product_context`).
+    With a usable ``profile`` the score may rise or fall, but a profile never takes a
+    photo whose cold-start score is >= the floor below the floor (it can move it into
+    doubt, never into "no label").
+    """
+    m = model or _default_model()
+    cold = float(_sigmoid(m.raw(features(ev, None))))
+    if profile is None or not profile.usable:
+        return cold
+    warm = float(_sigmoid(m.raw(features(ev, profile))))
+    return max(warm, min(cold, m.floor))
+
+
+def score_product(
+    evs: Sequence[Evidence], profile: ShopProfile | None = None, model: Model | None = None
+) -> list[float]:
+    """Scores of a product's photos, in photo order (context must be filled)."""
+    return [score_photo(e, profile, model) for e in evs]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A product-level decision: ``status`` "label", "none" or "doubtful"; ``index`` of the label photo."""
+
+    status: str
+    index: int | None
+
+
+def decide(scores: Sequence[float], threshold: float, floor: float) -> Decision:
+    """The SQL decision's reference.
+
+    best score > ``threshold`` → Decision("label", argmax); every score < ``floor`` →
+    Decision("none", None); otherwise Decision("doubtful", None). A product without
+    photos is "none".
+
+    Raises:
+        ValueError: ``floor`` > ``threshold``.
+    """
+    if floor > threshold:
+        raise ValueError("floor above threshold")
+    if not scores:
+        return Decision("none", None)
+    best = int(np.argmax(scores))
+    if scores[best] > threshold:
+        return Decision("label", best)
+    if max(scores) < floor:
+        return Decision("none", None)
+    return Decision("doubtful", None)
+
+
+def legacy_rule(n_photos: int, min_images: int = 2) -> int | None:
+    """The old rule: the last photo of a product with ``min_images``+ photos is the label."""
+    return n_photos - 1 if n_photos >= min_images else None
+
+
+try:
+    DETECTOR_VERSION: str = _default_model().version()
+except (FileNotFoundError, ValueError, TypeError):  # before the first training run
+    DETECTOR_VERSION = "labels-untrained"

@@ -1,0 +1,129 @@
+"""The price-tag detector on a HELD-OUT set: render, detect, decide as the SQL does, measure.
+
+The set (seed 531, 3 shops, 420 products, 86 internal tags, about 1,180 photos) is
+drawn with other seeds and other parameters than the development sets that chose the
+model and the thresholds; nothing was tuned on it. Measured with model
+labels-a380938d3d, threshold 0.80, floor 0.006, no shop profile (cold start):
+
+    precision 1.000 (71/71 decided labels right), recall 0.986 (71 of 72 tags in decided
+    products), doubtful 11.7 % of products (49/420), tags left unflagged before review
+    1.16 % (1/86, a kraft tag decided "no label")
+
+The issue's targets are precision and recall >= 0.99, doubtful <= 10 %, unflagged <= 1 %:
+this set meets precision, and misses recall by one tag, doubt by 7 products and
+unflagged by one tag. The bounds below are the targets where they are met and the
+measured figures (with one product of slack) where they are not, so a regression of the
+detector fails here. Cost: about 2.5 minutes of CPU on 2 processes.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from product_images.demo import clothing
+from product_images.labels import evidence, scoring
+
+SEED = 531
+PARAMS = clothing.demo_params(
+    tenant_products=(170, 140, 110),
+    tenant_tags=(34, 30, 22),
+    style_weights=(0.25, 0.3, 0.2, 0.25),
+    two_styles_rate=0.6,
+    hard_negative_rate=0.22,
+    negative_weights=(1.2, 1.0, 0.8, 1.2, 0.6, 1.4),
+    tag_not_last_rate=0.0,
+    on_garment_rate=0.35,
+    angle_rate=0.45,
+    max_angle=36.0,
+    blur_rate=0.15,
+    max_blur=2.8,
+    low_light_rate=0.15,
+    small_rate=0.28,
+    large_sides=(1600, 2048),
+    quality=(78, 91),
+)
+
+
+def _detect(product: clothing.Product) -> list[float]:
+    evs = [evidence.extract(clothing.render_photo(spec)) for spec in product.photos]
+    evidence.product_context(evs)
+    return scoring.score_product(evs, None)
+
+
+@pytest.fixture(scope="module")
+def results() -> list[tuple[clothing.Product, list[float]]]:
+    dataset = clothing.generate_dataset(SEED, PARAMS, tenant_prefix="store_")
+    with ProcessPoolExecutor(min(2, os.cpu_count() or 1)) as pool:
+        scores = list(pool.map(_detect, dataset.products, chunksize=8))
+    return list(zip(dataset.products, scores, strict=True))
+
+
+def figures(results: list[tuple[clothing.Product, list[float]]]) -> dict[str, float]:
+    """precision and recall on the decided products, doubtful share, tags unflagged before review."""
+    model = scoring.load_model()
+    labels = correct = decided_tags = doubtful = unflagged = tags = 0
+    for product, scores in results:
+        decision = scoring.decide(scores, model.threshold, model.floor)
+        has_tag = product.label_index is not None
+        tags += has_tag
+        if decision.status == "doubtful":
+            doubtful += 1
+            flagged = scoring.legacy_rule(len(product.photos))
+        else:
+            decided_tags += has_tag
+            flagged = decision.index
+            if decision.status == "label":
+                labels += 1
+                correct += decision.index == product.label_index
+        unflagged += has_tag and flagged != product.label_index
+    return {
+        "precision": correct / labels if labels else 1.0,
+        "recall": correct / decided_tags if decided_tags else 1.0,
+        "doubtful": doubtful / len(results),
+        "unflagged": unflagged / tags,
+    }
+
+
+def test_the_held_out_set_is_what_it_says(results) -> None:
+    assert len(results) == 420
+    assert sum(product.label_index is not None for product, _ in results) == 86
+    assert all(
+        product.label_index == len(product.photos) - 1 for product, _ in results if product.label_index is not None
+    )
+
+
+def test_precision_meets_the_target_and_the_rest_stays_at_the_measured_figures(results) -> None:
+    measured = figures(results)
+    assert measured["precision"] >= 0.99, measured
+    assert measured["recall"] >= 0.986 - 1 / 72, measured
+    assert measured["doubtful"] <= 0.117 + 1 / 420, measured
+    assert measured["unflagged"] <= 0.0116 + 1 / 86, measured
+
+
+def test_the_evidence_beats_the_rule_by_far(results) -> None:
+    """The legacy rule on the same set: the last photo of every product with 2+ photos."""
+    rule_flags = [(product, scoring.legacy_rule(len(product.photos))) for product, _ in results]
+    flagged = [(product, index) for product, index in rule_flags if index is not None]
+    rule_precision = sum(index == product.label_index for product, index in flagged) / len(flagged)
+    assert rule_precision < 0.5 < figures(results)["precision"]
+
+
+def test_scores_do_not_depend_on_photo_order(results) -> None:
+    product = next(p for p, _ in results if p.label_index is not None and len(p.photos) >= 3)
+    evs = [evidence.extract(clothing.render_photo(spec)) for spec in product.photos]
+    evidence.product_context(evs)
+    forward = scoring.score_product(evs, None)
+    backward = list(reversed(evs))
+    evidence.product_context(backward)
+    assert scoring.score_product(backward, None)[::-1] == pytest.approx(forward)
+
+
+def test_decide_is_the_sql_decision() -> None:
+    assert scoring.decide([0.1, 0.95], 0.9, 0.05) == scoring.Decision("label", 1)
+    assert scoring.decide([0.01, 0.02], 0.9, 0.05) == scoring.Decision("none", None)
+    assert scoring.decide([0.01, 0.5], 0.9, 0.05) == scoring.Decision("doubtful", None)
+    with pytest.raises(ValueError):
+        scoring.decide([0.5], 0.1, 0.2)
