@@ -33,7 +33,8 @@ def lint_sql(folders: tuple[str, ...] = LINTED_FOLDERS) -> int:
     root = project_dir()
     env = dict(os.environ)
     if not env.get("PGHOST"):
-        env.update(start_embedded_postgres(Path(tempfile.mkdtemp(prefix="product-images-lint-pg-")), delete_at_exit=True))
+        data_dir = Path(tempfile.mkdtemp(prefix="product-images-lint-pg-"))
+        env.update(start_embedded_postgres(data_dir, delete_at_exit=True))
         env.pop("PGPASSWORD", None)
     profiles = root / "target" / "profiles"  # where .sqlfluff points the dbt templater
     if not (profiles / "profiles.yml").is_file():
