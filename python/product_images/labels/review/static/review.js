@@ -92,12 +92,19 @@
     const prevUrl = product.getAttribute("data-prev-url");
     const photos = document.getElementById("photos");
     const selectedCard = photos.querySelector(".photo.selected");
+    const pending = document.getElementById("pending");
     let selected = selectedCard ? imageIdOf(selectedCard) : null;
 
     function select(imageId) {
       selected = imageId;
       mark(photos, imageId);
       say("", false);
+      const card = photos.querySelector(".photo.selected");
+      const key = card ? card.getAttribute("data-key") : "";
+      pending.textContent =
+        (imageId === null ? "Selected: no price tag." : "Selected: photo " + (key || "") + " is the price tag.") +
+        " Enter saves it and goes on.";
+      pending.hidden = false;
     }
 
     async function confirm() {
