@@ -128,7 +128,30 @@ def run_demo(console: Console, data_dir: Path | None = None) -> int:
         expectation_parameters={"mime_type_mostly": 0.99, "dimensions_mostly": 0.99, "file_size_mostly": 0.99}
     )
     print_report(console, report)
+    console.print(
+        f"Review the doubtful labels from their photos (keys 1-9, 0, Enter): [bold]{review_command()}[/bold], "
+        "then open http://127.0.0.1:8765/",
+        highlight=False,
+    )
     return 0 if report.success else 1
+
+
+def review_command() -> str:
+    """The command that opens the label review page on the demo, e.g. ``.venv/bin/product-images labels review --demo``.
+
+    Names this interpreter's ``product-images`` script relative to the current directory when it is
+    inside it (``make demo`` runs from the checkout), else by its absolute path, else the bare name.
+    """
+    import sys
+
+    script = Path(sys.executable).parent / "product-images"
+    if not script.exists():
+        return "product-images labels review --demo"
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(script)
+    return f"{shown} labels review --demo"
 
 
 def render_tenant_table(reports: list[TenantReport]) -> Table:
