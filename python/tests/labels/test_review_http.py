@@ -332,3 +332,49 @@ def test_the_command_refuses_an_unknown_tenant(review):
     result = CliRunner().invoke(main, ["labels", "review", "--tenant", "user_9", "--port", "0"])
     assert result.exit_code == 2
     assert "Error: no tenant 'user_9'" in result.stderr
+
+
+def test_ctrl_c_ends_the_session_and_apply_still_runs(review, conn, project_dir):
+    """The command as a person runs it: start, decide one product over HTTP, Ctrl-C, the decision applied."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {
+        **os.environ,
+        "PRODUCT_IMAGES_PROJECT_DIR": str(project_dir),
+        "DBT_PROFILES_DIR": str(project_dir / "target" / "profiles"),
+    }
+    command = [sys.executable, "-m", "product_images", "labels", "review", "--queue", "rule", "--port", "0", "--apply"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("open http://"):
+                break
+        url = re.search(r"open (http://127\.0\.0\.1:\d+/)", "".join(lines))
+        assert url, "".join(lines)
+        page = httpx.get(url[1] + "review/user_2/1").text
+        token = re.search(r'name="review-token" content="([^"]+)"', page)[1]
+        second = image_ids(conn, "user_2", 1)[1]
+        decided = httpx.post(
+            url[1] + "api/decision",
+            json={"tenant_schema": "user_2", "product_id": 1, "label_image_id": None},
+            headers={TOKEN_HEADER: token},
+        )
+        assert decided.status_code == 200, decided.text
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=180)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest
+    assert "session ended: 1 decision(s) this session" in rest
+    assert "applied: the reviewed images now have label_source = 'override'" in rest
+    assert conn.execute(
+        "select is_label, label_source from user_2.product_images where id = %s", (second,)
+    ).fetchone() == (False, "override")

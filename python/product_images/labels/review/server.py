@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -18,7 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any, TextIO
+
+import uvicorn
 
 from product_images.connection import connect, dbt_schema
 from product_images.labels.review.queue import QueueKind, ReviewDatabase, ReviewQueue
@@ -276,8 +280,6 @@ def _serve(
     checkout: Path,
     profiles_dir: Path | None,
 ) -> int:
-    import uvicorn
-
     from product_images.labels.review.app import ReviewSettings, create_app
 
     try:
@@ -294,7 +296,7 @@ def _serve(
     settings = ReviewSettings(
         token=secrets.token_urlsafe(32), allowed_hosts=allowed, apply_on_exit=apply, overrides_display=display
     )
-    server_box: dict[str, uvicorn.Server] = {}
+    server_box: dict[str, _SessionServer] = {}
 
     def finish() -> None:
         server_box["server"].should_exit = True
@@ -305,7 +307,7 @@ def _serve(
     shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)
     url = f"http://{shown_host}:{bound_port}/"
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
+    server = _SessionServer(config)
     server_box["server"] = server
     progress = session.progress()
     print(
@@ -333,6 +335,22 @@ def _serve(
         return 0
     outcome = apply_decisions(session.touched_tenants, out, project_dir=checkout, profiles_dir=profiles_dir)
     return 0 if outcome.success else 1
+
+
+class _SessionServer(uvicorn.Server):
+    """uvicorn's server, but Ctrl-C (SIGINT) or SIGTERM ends the session like the Finish button.
+
+    uvicorn raises the signal again once it has shut down, which would end the process
+    before ``--apply`` runs; here the signal only stops the server (a second Ctrl-C stops
+    it at once, without waiting for open connections).
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop serving; do not raise the signal again afterwards."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
 
 
 def _when_started(server: Any, ready: Callable[[str], None], url: str) -> None:
