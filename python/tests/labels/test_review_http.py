@@ -267,6 +267,16 @@ def test_the_grid_shows_a_page_of_the_queue(review):
     assert html.index("/review/user_1/1") < html.index("/review/user_2/1")
 
 
+def test_the_all_queue_and_the_tenant_filter(review):
+    database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
+    assert [entry.key for entry in database.load_queue("all").entries] == [
+        *(("user_1", product_id) for product_id in range(1, 7)),
+        ("user_2", 1),
+    ]
+    assert [entry.key for entry in database.load_queue("rule", "user_2").entries] == [("user_2", 1)]
+    database.close()
+
+
 def test_applying_the_decisions_gives_label_source_override(review, conn, project_dir, capfd):
     out = io.StringIO()
     outcome = apply_decisions(
