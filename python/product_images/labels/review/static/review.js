@@ -36,23 +36,32 @@
     return data;
   }
 
-  // Thumbnails that fail say why (the server answers with a short reason).
+  // Thumbnails that fail say why (the server answers with a short reason). An image may have
+  // failed before this deferred script ran: those are handled at once.
+  async function showWhyBroken(img) {
+    const label = img.parentElement.querySelector(".thumb-error");
+    let reason = "could not be loaded";
+    try {
+      const response = await fetch(img.src);
+      reason = (await response.text()).slice(0, 80) || reason;
+    } catch (error) {
+      /* keep the generic reason */
+    }
+    img.hidden = true;
+    if (label) {
+      label.textContent = reason;
+      label.hidden = false;
+    }
+  }
+
   for (const img of document.querySelectorAll("img[src^='/thumb/']")) {
-    img.addEventListener("error", async function () {
-      const label = img.parentElement.querySelector(".thumb-error");
-      let reason = "could not be loaded";
-      try {
-        const response = await fetch(img.src);
-        reason = (await response.text()).slice(0, 80) || reason;
-      } catch (error) {
-        /* keep the generic reason */
-      }
-      img.hidden = true;
-      if (label) {
-        label.textContent = reason;
-        label.hidden = false;
-      }
-    });
+    if (img.complete && img.naturalWidth === 0) {
+      showWhyBroken(img);
+    } else {
+      img.addEventListener("error", function () {
+        showWhyBroken(img);
+      });
+    }
   }
 
   function imageIdOf(element) {
@@ -133,6 +142,8 @@
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       const key = event.key;
+      // Enter on a focused button or link does what that button or link does (e.g. Undo), not a confirm.
+      if (key === "Enter" && event.target instanceof Element && event.target.closest("button, a")) return;
       if (key >= "1" && key <= "9") {
         const card = photos.querySelector('.photo[data-key="' + key + '"]');
         if (card) select(imageIdOf(card));
