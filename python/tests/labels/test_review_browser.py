@@ -51,8 +51,9 @@ def no_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def chromium() -> str:
+    """The browser, looked for first: without one the module skips (fails under CI) before any set-up."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
