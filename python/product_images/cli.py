@@ -607,6 +607,94 @@ def overrides_diff(path: Path | None) -> None:
     sys.exit(1)
 
 
+@labels.command("review")
+@click.option("--tenant", default=None, metavar="SCHEMA", help="Only this tenant's products.")
+@click.option(
+    "--queue",
+    "queue_kind",
+    type=click.Choice(["doubtful", "all", "rule"]),
+    default="doubtful",
+    show_default=True,
+    help="doubtful: the detector's queue (the rule's candidates, with a notice, until the detector has run); "
+    "rule: products with 2+ photos labelled by the rule; all: every product with a photo.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but 127.0.0.1 makes the page reachable from elsewhere.",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port (0: any free).")
+@click.option(
+    "--apply",
+    is_flag=True,
+    help="When the session ends, run `dbt seed && dbt run --select product_images` for the decisions.",
+)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The review list (default: seeds/label_overrides.csv of the dbt project).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where thumbnails are cached (default: target/review-thumbnails of the checkout).",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="The demo: its embedded PostgreSQL (unless PGHOST is set) and its pictures in a local S3 "
+    "(unless AWS_ENDPOINT_URL_S3 is set).",
+)
+def labels_review(
+    tenant: str | None,
+    queue_kind: str,
+    host: str,
+    port: int,
+    apply: bool,
+    path: Path | None,
+    cache_dir: Path | None,
+    demo: bool,
+) -> None:
+    """Start the label review page, a local web app, and print its URL.
+
+    One product at a time (or a grid): every photo as a thumbnail, the current
+    decision and where it comes from. Keys: 1-9 pick the price-tag photo, 0 no
+    price tag, Enter confirm and go on, Backspace back, u undo. Each decision is
+    written to seeds/label_overrides.csv before the page moves on. Ctrl-C or the
+    page's Finish button ends the session. Storage: as for `metadata backfill`
+    (AWS_ENDPOINT_URL_S3, IMAGE_URL_PREFIX + IMAGE_BUCKET or IMAGE_URL_MAP_FILE).
+    Exit 0; 1 when --apply's dbt commands failed; 2 when the page could not start.
+    """
+    from typing import cast
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as error:  # the `review` extra is not installed
+        click.echo(f"Error: {error}: install the review page with pip install -e '.[review]'", err=True)
+        sys.exit(2)
+
+    from product_images.labels.review.queue import QueueKind
+    from product_images.labels.review.server import serve_review
+
+    sys.exit(
+        serve_review(
+            queue=cast(QueueKind, queue_kind),
+            tenant=tenant,
+            host=host,
+            port=port,
+            apply=apply,
+            overrides_path=path,
+            cache_dir=cache_dir,
+            demo=demo,
+        )
+    )
+
+
 @main.group()
 def checkpoint() -> None:
     """Great Expectations checkpoints of gx/ (GX 1.x has no command line of its own)."""

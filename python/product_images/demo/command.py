@@ -136,7 +136,31 @@ def run_demo(console: Console, data_dir: Path | None = None) -> int:
     # Publishing: marketplace_tasks migrated tenant-wide, three products published to a stand-in marketplace.
     from product_images.publish.demo import run_demo_publishing
 
-    return run_demo_publishing(console)
+    published = run_demo_publishing(console)
+    console.print(
+        f"Review the doubtful labels from their photos (keys 1-9, 0, Enter): [bold]{review_command()}[/bold], "
+        "then open http://127.0.0.1:8765/",
+        highlight=False,
+    )
+    return published
+
+
+def review_command() -> str:
+    """The command that opens the label review page on the demo, e.g. ``.venv/bin/product-images labels review --demo``.
+
+    Names this interpreter's ``product-images`` script relative to the current directory when it is
+    inside it (``make demo`` runs from the checkout), else by its absolute path, else the bare name.
+    """
+    import sys
+
+    script = Path(sys.executable).parent / "product-images"
+    if not script.exists():
+        return "product-images labels review --demo"
+    try:
+        shown = str(script.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(script)
+    return f"{shown} labels review --demo"
 
 
 def render_tenant_table(reports: list[TenantReport]) -> Table:

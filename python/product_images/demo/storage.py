@@ -143,9 +143,12 @@ class DemoStorage:
     created_bucket: bool = False
     previous_env: dict[str, str | None] = field(default_factory=dict, repr=False)
 
-    def stop(self) -> None:
+    def stop(self, *, delete_objects: bool = True) -> None:
         """Delete the bucket and its objects when this storage created it, stop the HTTP server,
         and restore the environment variables ``start_demo_storage(set_env=True)`` changed.
+
+        ``delete_objects=False`` leaves the objects in this process's memory and temporary
+        files (seconds instead of about a minute for the whole demo): for a process about to end.
 
         moto keeps its objects in process-wide memory, shared by every moto server of the
         process: deleting them frees the memory and leaves no ``product-images`` bucket behind
@@ -153,7 +156,7 @@ class DemoStorage:
         DeleteObjects (1,000 keys a request) over HTTP.
         """
         try:
-            if self.created_bucket:
+            if self.created_bucket and delete_objects:
                 from product_images.metadata.storage import s3_client
 
                 client = s3_client(endpoint_url=self.endpoint, max_pool_connections=1)
@@ -219,6 +222,7 @@ def plan_demo_objects(
     label_urls: Collection[str] = (),
     *,
     url_prefix: str = DEMO_URL_PREFIX,
+    only: Collection[str] | None = None,
 ) -> list[DemoImage]:
     """Decide the object behind each demo image URL, deterministically.
 
@@ -228,6 +232,9 @@ def plan_demo_objects(
         label_urls: the URLs that are price-tag photos (``demo.label_truth.label_url``).
         url_prefix: the public URL prefix; key = URL minus the prefix, not percent-decoded
             (demo URLs are plain ASCII).
+        only: return (and render) only the objects of these URLs; None: of every URL. The
+            special cases are still chosen among all ``urls``, so each key gets the object
+            the full plan gives it.
 
     Returns:
         One :class:`~product_images.demo.pictures.DemoImage` per distinct key, sorted by key,
@@ -282,9 +289,12 @@ def plan_demo_objects(
                 )
         position += count
 
+    wanted = None if only is None else {url[len(url_prefix) :] for url in only if url.startswith(url_prefix)}
     cache: dict[tuple[str, str, int], DemoImage] = {}
     plan = []
     for key in sorted(keys):
+        if wanted is not None and key not in wanted:
+            continue
         if key in special:
             plan.append(special[key])
             continue

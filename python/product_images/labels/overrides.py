@@ -3,13 +3,24 @@
 A row says a person looked at one image: ``tenant_schema, product_id, url,
 is_label, note``. The dbt run refuses to start when the file and the loaded seed
 table disagree (``macros/seeds/seed_loads.sql`` compares checksums); this module
-says *which* rows differ, for ``product-images overrides diff``.
+says *which* rows differ, for ``product-images overrides diff``, and writes the
+file for the review page (:func:`write_overrides_file`, :func:`set_product_rows`):
+atomically (a temporary file in the same folder, fsynced, then ``os.replace``),
+one row per (tenant_schema, product_id, url), ordered by that key so a git diff
+shows only the rows that changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import getpass
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -23,6 +34,9 @@ __all__ = [
     "diff_overrides",
     "loaded_overrides",
     "read_overrides_file",
+    "review_note",
+    "set_product_rows",
+    "write_overrides_file",
 ]
 
 OVERRIDES_COLUMNS = ("tenant_schema", "product_id", "url", "is_label", "note")
@@ -174,3 +188,151 @@ def diff_overrides(file_rows: list[Override], loaded: list[Override] | None) -> 
         elif old is not None and new is not None and (old.is_label, old.note) != (new.is_label, new.note):
             diff.changed.append((old, new))
     return diff
+
+
+def review_note(user: str | None = None, day: date | None = None) -> str:
+    """The note of a row the review page writes: who and when, e.g. ``reviewed by alice on 2026-12-01``.
+
+    Args:
+        user: who decided (default: the OS user, ``getpass.getuser()``; ``unknown`` when it cannot be found).
+        day: when (default: today, local time); written as an ISO 8601 date.
+    """
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER variable
+            user = "unknown"
+    return f"reviewed by {user} on {(day or date.today()).isoformat()}"
+
+
+def _render(rows: Iterable[Override]) -> tuple[list[Override], str]:
+    """Deduplicate by key (the last row wins), order by key, and render the CSV text."""
+    by_key: dict[tuple[str, int, str], Override] = {}
+    for row in rows:
+        by_key[row.key] = row
+    ordered = [by_key[key] for key in sorted(by_key)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(OVERRIDES_COLUMNS)
+    for row in ordered:
+        writer.writerow([row.tenant_schema, row.product_id, row.url, "true" if row.is_label else "false", row.note])
+    return ordered, buffer.getvalue()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be fsynced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_overrides_file(path: Path, rows: Iterable[Override]) -> list[Override]:
+    """Write the review list atomically: deduplicated, ordered, on disk when this returns.
+
+    The text goes to a temporary file in the same folder, which is fsynced and then
+    renamed over ``path`` (``os.replace``); the folder is fsynced too. A reader (or
+    ``dbt seed``) sees the old file or the new one, never half of one, and a crash
+    at any point leaves one of the two. The file keeps the mode of the one it
+    replaces (0644 for a new one, less the umask).
+
+    Args:
+        path: the CSV, e.g. ``seeds/label_overrides.csv``; its folder must exist.
+        rows: the rows; several rows with one key (tenant_schema, product_id, url)
+            become one, the last given.
+
+    Returns:
+        The rows written, ordered by key (tenant_schema, then product_id as a
+        number, then url; strings by code point).
+
+    Raises:
+        OSError: the folder is missing or not writable, the disk is full (the
+            temporary file is removed, ``path`` is left as it was).
+    """
+    ordered, text = _render(rows)
+    folder = path.parent
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o644 & ~umask
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, mode)
+        os.replace(handle.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+    _fsync_dir(folder)
+    return ordered
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the folder itself, so two writers never interleave a read-modify-write."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; one writer at a time is then the user's business
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def set_product_rows(
+    path: Path,
+    tenant_schema: str,
+    product_id: int,
+    rows: Sequence[Override],
+    *,
+    replace_product: bool = False,
+) -> list[Override]:
+    """Record one product's decision in the review list, atomically (:func:`write_overrides_file`).
+
+    Reads the file (a missing file counts as empty), puts ``rows`` in, writes it
+    back, under an exclusive lock on the folder so two review sessions on one
+    checkout never lose each other's rows.
+
+    Args:
+        path: the CSV, e.g. ``seeds/label_overrides.csv``.
+        tenant_schema, product_id: the product decided.
+        rows: its rows (every one must be of that product); each replaces the row
+            with its key, if any.
+        replace_product: drop every other row of the product as well (what an
+            undo needs, to put back exactly what was there).
+
+    Returns:
+        The product's rows as they were before, ordered by key (empty when it had none).
+
+    Raises:
+        ValueError: a row of another product.
+        OverridesFileError: the file on disk cannot be read as the seed (it is left as it is).
+        OSError: as :func:`write_overrides_file`.
+    """
+    for row in rows:
+        if (row.tenant_schema, row.product_id) != (tenant_schema, product_id):
+            raise ValueError(f"row {row.key} is not of {tenant_schema} product {product_id}")
+    with _folder_lock(path.parent):
+        try:
+            current = read_overrides_file(path)
+        except FileNotFoundError:
+            current = []
+        product = (tenant_schema, product_id)
+        of_product = sorted(row for row in current if (row.tenant_schema, row.product_id) == product)
+        if replace_product:
+            current = [row for row in current if (row.tenant_schema, row.product_id) != product]
+        write_overrides_file(path, [*current, *rows])
+    return of_product

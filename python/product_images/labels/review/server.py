@@ -1,0 +1,362 @@
+"""``product-images labels review``: serve the review page until the session ends, then maybe apply.
+
+The session ends with Ctrl-C in the terminal or the page's "Finish the session"
+button. With ``apply=True`` the decisions are then applied: ``dbt seed``, then
+``dbt run --select product_images`` (dbt refuses a review list edited but not
+seeded, so the order matters). ``dbt run`` visits every tenant; the tenants
+nobody touched cost one round trip each (their catalog says there is nothing to do).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+import uvicorn
+
+from product_images.connection import connect, dbt_schema
+from product_images.labels.review.queue import QueueKind, ReviewDatabase, ReviewQueue
+from product_images.labels.review.session import APPLY_COMMAND, ReviewSession
+from product_images.labels.review.thumbnails import ThumbnailStore
+
+__all__ = ["ApplyOutcome", "ReviewServerError", "apply_decisions", "demo_environment", "serve_review"]
+
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+class ReviewServerError(RuntimeError):
+    """The review page cannot start (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """What applying the decisions did: the dbt commands run and whether each passed (exit code 0 or 1)."""
+
+    commands: list[tuple[str, bool]]
+
+    @property
+    def success(self) -> bool:
+        """True when every command passed (also when there was nothing to apply)."""
+        return all(passed for _, passed in self.commands)
+
+
+def apply_decisions(
+    touched_tenants: set[str], out: TextIO, *, project_dir: Path | None = None, profiles_dir: Path | None = None
+) -> ApplyOutcome:
+    """Run ``dbt seed``, then ``dbt run --select product_images`` (only when the seed loaded).
+
+    Args:
+        touched_tenants: the tenants the session decided products of; nothing runs when empty.
+        out: where to say what runs.
+        project_dir, profiles_dir: as :func:`product_images.migration.dbt_runner.run_dbt`.
+
+    Returns:
+        An :class:`ApplyOutcome` (dbt's own output goes to stdout as usual).
+    """
+    from product_images.migration.dbt_runner import run_dbt
+
+    if not touched_tenants:
+        print("nothing to apply: no decision in this session", file=out)
+        return ApplyOutcome([])
+    print(f"applying the decisions for {', '.join(sorted(touched_tenants))}: {APPLY_COMMAND}", file=out)
+    commands: list[tuple[str, bool]] = []
+    for args in (["seed"], ["run", "--select", "product_images"]):
+        result = run_dbt(args, project_dir=project_dir, profiles_dir=profiles_dir)
+        commands.append(("dbt " + " ".join(args), result.success))
+        if not result.success:
+            print(f"dbt {' '.join(args)} failed (exit {result.exit_code}); the decisions stay in the file", file=out)
+            break
+    else:
+        print("applied: the reviewed images now have label_source = 'override'", file=out)
+    return ApplyOutcome(commands)
+
+
+@contextmanager
+def demo_environment(queue_urls: Callable[[], list[str]] | None, cache_dir: Path, out: TextIO) -> Iterator[None]:
+    """Point this process at the demo: the embedded PostgreSQL (unless ``PGHOST`` is set) and, unless
+    ``AWS_ENDPOINT_URL_S3`` is set, moto's S3 holding the demo pictures of ``queue_urls()``.
+
+    Only the pictures whose thumbnail is not in ``cache_dir`` yet are rendered and stored
+    (the first session stores about 4 GB in temporary files, in about 40 s on 2 cores; later
+    ones a few objects), each exactly the object ``make demo`` stored under its key.
+
+    Args:
+        queue_urls: returns the queue's photo URLs (called once the database is reachable);
+            None: no storage.
+        cache_dir: the thumbnail cache of the review page.
+        out: where to say what started.
+
+    Yields:
+        Nothing; the storage stops when the block ends (the embedded server at process exit).
+    """
+    from product_images.demo.embedded import use_embedded_postgres_unless_configured
+    from product_images.project import project_dir
+
+    mode = use_embedded_postgres_unless_configured(project_dir() / ".pgdata")
+    print(f"PostgreSQL: {mode}", file=out, flush=True)
+    storage: Any = None
+    try:
+        if queue_urls is not None and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+            from product_images.demo.data import DEMO_URL_PREFIX
+            from product_images.demo.storage import DEMO_BUCKET, demo_urls, plan_demo_objects, start_demo_storage
+            from product_images.metadata.storage import MappingRule, UrlMapping
+
+            cache = ThumbnailStore(cache_dir, UrlMapping((MappingRule(DEMO_URL_PREFIX, DEMO_BUCKET),)), None)
+            wanted = sorted(set(queue_urls()))
+            uncached = [url for url in wanted if (ref := cache.object_for(url)) and not cache.cache_path(ref).exists()]
+            with connect(autocommit=True) as conn:
+                every_url, labels = demo_urls(conn)
+            print(
+                f"demo storage: rendering {len(uncached):,} of the queue's {len(wanted):,} pictures "
+                "(the others have a cached thumbnail)",
+                file=out,
+                flush=True,
+            )
+            storage = start_demo_storage(plan_demo_objects(every_url, labels, only=uncached))
+            print(
+                f"demo storage: moto S3 at {storage.endpoint}, {storage.objects:,} objects "
+                f"({storage.total_bytes / 1e6:,.0f} MB)",
+                file=out,
+                flush=True,
+            )
+        yield
+    finally:
+        if storage is not None:
+            storage.stop(delete_objects=False)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ReviewServerError(
+            f"cannot listen on {host}:{port}: {error.strerror or error} (another review page? pass --port)"
+        ) from None
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_review(
+    *,
+    queue: QueueKind = "doubtful",
+    tenant: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    apply: bool = False,
+    overrides_path: Path | None = None,
+    cache_dir: Path | None = None,
+    demo: bool = False,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    out: TextIO | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> int:
+    """Serve the review page until the session ends; then apply the decisions when ``apply``.
+
+    Args:
+        queue: ``doubtful`` (the detector's queue; the rule's candidates until it has
+            run, with a notice), ``rule`` or ``all``.
+        tenant: only this tenant's products.
+        host: the address to listen on: ``127.0.0.1`` unless another is asked for
+            explicitly (``0.0.0.0`` answers any host name: the session token then
+            guards the decisions alone).
+        port: TCP port (0: any free one; the URL printed says which).
+        apply: run ``dbt seed && dbt run --select product_images`` when the session ends.
+        overrides_path: the review list (default ``seeds/label_overrides.csv`` of the checkout).
+        cache_dir: thumbnails (default ``<checkout>/target/review-thumbnails``).
+        demo: use the demo's embedded PostgreSQL and pictures (see :func:`demo_environment`).
+        project_dir: the dbt project whose seed is written and applied (default: the checkout).
+        profiles_dir: where dbt finds ``profiles.yml`` for ``apply`` (default: as ``run_dbt`` finds it).
+        out: where the URL and the outcome are printed (default: stdout; errors then go to stderr).
+        ready: called with the page's URL once the server listens (tests).
+
+    Returns:
+        The exit code: 0, or 1 when applying failed, or 2 when the page could not start
+        (the reason printed: no tenant, no dbt run yet, no storage configuration, port in use).
+    """
+    import psycopg
+
+    from product_images.project import project_dir as find_project_dir
+
+    err = sys.stderr if out is None else out
+    out = sys.stdout if out is None else out
+    checkout = project_dir or find_project_dir()
+    overrides_path = overrides_path or checkout / "seeds" / "label_overrides.csv"
+    cache_dir = cache_dir or checkout / "target" / "review-thumbnails"
+    schema = dbt_schema()
+    database = ReviewDatabase(lambda: connect(autocommit=True, application_name="label review"), schema)
+    loaded: dict[str, ReviewQueue] = {}
+
+    def load() -> ReviewQueue:
+        if "queue" not in loaded:
+            loaded["queue"] = database.load_queue(queue, tenant)
+        return loaded["queue"]
+
+    def queue_urls() -> list[str]:
+        from psycopg import sql
+
+        keys = {entry.key for entry in load().entries}
+        with connect(autocommit=True) as conn:
+            rows = conn.execute(
+                sql.SQL("select tenant_schema, product_id, url from {}").format(
+                    sql.Identifier(schema, "product_images")
+                )
+            ).fetchall()
+        return [url for tenant_schema, product_id, url in rows if (tenant_schema, product_id) in keys]
+
+    try:
+        with demo_environment(queue_urls, cache_dir, out) if demo else _nothing():
+            try:
+                review_queue = load()
+            except psycopg.errors.UndefinedTable as error:
+                print(
+                    f"Error: {str(error).strip()}: run `dbt run --select product_images` first (or `make demo`)",
+                    file=err,
+                )
+                return 2
+            except LookupError as error:
+                print(f"Error: {error}", file=err)
+                return 2
+            except psycopg.OperationalError as error:
+                print(f"Error: cannot connect to PostgreSQL: {str(error).strip()}", file=err)
+                return 2
+            if review_queue.notice:
+                print(review_queue.notice, file=out)
+            return _serve(
+                review_queue, database, overrides_path, cache_dir, host, port, apply, out, ready, checkout, profiles_dir
+            )
+    except ReviewServerError as error:
+        print(f"Error: {error}", file=err)
+        return 2
+    finally:
+        database.close()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _thumbnail_store(cache_dir: Path, out: TextIO) -> ThumbnailStore:
+    from product_images.metadata.storage import UrlMapping, s3_client
+
+    try:
+        mapping = UrlMapping.from_env()
+    except ValueError as error:
+        print(f"no object storage mapping ({error}): every photo shows as 'not in the bucket'", file=out)
+        return ThumbnailStore(cache_dir, None, None)
+    try:
+        client = s3_client(max_pool_connections=16)
+    except ValueError as error:
+        raise ReviewServerError(str(error)) from None
+    return ThumbnailStore(cache_dir, mapping, client)
+
+
+def _serve(
+    review_queue: ReviewQueue,
+    database: ReviewDatabase,
+    overrides_path: Path,
+    cache_dir: Path,
+    host: str,
+    port: int,
+    apply: bool,
+    out: TextIO,
+    ready: Callable[[str], None] | None,
+    checkout: Path,
+    profiles_dir: Path | None,
+) -> int:
+    from product_images.labels.review.app import ReviewSettings, create_app
+
+    try:
+        session = ReviewSession(database, review_queue, overrides_path)
+    except ValueError as error:  # OverridesFileError: the file is not the seed's shape
+        raise ReviewServerError(f"cannot read the review list: {error}") from None
+    thumbnails = _thumbnail_store(cache_dir, out)
+    wildcard = host in _WILDCARD_HOSTS
+    allowed = ["*"] if wildcard else sorted({host.strip("[]"), "127.0.0.1", "localhost"})
+    try:
+        display = str(overrides_path.resolve().relative_to(checkout))
+    except ValueError:
+        display = str(overrides_path)
+    settings = ReviewSettings(
+        token=secrets.token_urlsafe(32), allowed_hosts=allowed, apply_on_exit=apply, overrides_display=display
+    )
+    server_box: dict[str, _SessionServer] = {}
+
+    def finish() -> None:
+        server_box["server"].should_exit = True
+
+    app = create_app(session, thumbnails, settings, on_finish=finish)
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)
+    url = f"http://{shown_host}:{bound_port}/"
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = _SessionServer(config)
+    server_box["server"] = server
+    progress = session.progress()
+    print(
+        f"label review: {review_queue.title}, {progress.text()}; decisions go to {display}",
+        file=out,
+    )
+    if wildcard:
+        print(f"listening on {host}:{bound_port}: reachable from other machines", file=out)
+    print(f"open {url}  (Ctrl-C or the page's Finish button ends the session)", file=out, flush=True)
+    if ready is not None:
+        threading.Thread(target=_when_started, args=(server, ready, url), daemon=True).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    progress = session.progress()
+    print(
+        f"session ended: {progress.decided_this_session} decision(s) this session, {progress.text()}",
+        file=out,
+        flush=True,
+    )
+    if not apply:
+        if session.touched_tenants:
+            print(f"apply them with: {APPLY_COMMAND}", file=out)
+        return 0
+    outcome = apply_decisions(session.touched_tenants, out, project_dir=checkout, profiles_dir=profiles_dir)
+    return 0 if outcome.success else 1
+
+
+class _SessionServer(uvicorn.Server):
+    """uvicorn's server, but Ctrl-C (SIGINT) or SIGTERM ends the session like the Finish button.
+
+    uvicorn raises the signal again once it has shut down, which would end the process
+    before ``--apply`` runs; here the signal only stops the server (a second Ctrl-C stops
+    it at once, without waiting for open connections).
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop serving; do not raise the signal again afterwards."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        else:
+            self.should_exit = True
+
+
+def _when_started(server: Any, ready: Callable[[str], None], url: str) -> None:
+    import time
+
+    while not server.started and not server.should_exit:
+        time.sleep(0.02)
+    if server.started:
+        ready(url)

@@ -1,0 +1,205 @@
+"""One sitting at the review page: the queue, the decisions, undo, and the progress.
+
+A decision is about a product: which of its photos is the price tag, or none.
+It becomes one row per photo in the review list (``seeds/label_overrides.csv``):
+``is_label = true`` for the chosen photo, ``false`` for the others, with a note
+saying who decided and when. Each decision is written atomically
+(:func:`~product_images.labels.overrides.set_product_rows`) before
+:meth:`ReviewSession.decide` returns, so a crash never loses one that the page
+has acknowledged.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from product_images.labels.overrides import (
+    Override,
+    read_overrides_file,
+    review_note,
+    set_product_rows,
+)
+from product_images.labels.review.queue import ReviewDatabase, ReviewProduct, ReviewQueue
+
+__all__ = ["APPLY_COMMAND", "DecisionError", "Progress", "ReviewSession", "UndoResult"]
+
+APPLY_COMMAND = "dbt seed && dbt run --select product_images"
+"""What applies the review list to the tables (``dbt run`` refuses a list edited but not seeded)."""
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded as asked (the message says why, for the person)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the session is: ``reviewed`` of ``total`` products of the queue have rows in the review list."""
+
+    reviewed: int
+    total: int
+    decided_this_session: int
+
+    def text(self) -> str:
+        """e.g. ``37 of 412 reviewed``."""
+        return f"{self.reviewed:,} of {self.total:,} reviewed"
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What an undo put back: the product, and its rows in the review list now (empty: none)."""
+
+    tenant_schema: str
+    product_id: int
+    rows: list[Override]
+
+
+@dataclass
+class _Undo:
+    tenant_schema: str
+    product_id: int
+    previous: list[Override]
+
+
+@dataclass
+class ReviewSession:
+    """The state of one review sitting (thread-safe: the web app calls it from several threads).
+
+    Args:
+        database: where the products are read.
+        queue: what to review, in order.
+        overrides_path: the review list, ``seeds/label_overrides.csv`` of the checkout.
+        user: who decides, for the notes (default: the OS user).
+    """
+
+    database: ReviewDatabase
+    queue: ReviewQueue
+    overrides_path: Path
+    user: str | None = None
+    touched_tenants: set[str] = field(default_factory=set)
+    _rows: dict[tuple[str, int], list[Override]] = field(default_factory=dict, init=False, repr=False)
+    _undo: list[_Undo] = field(default_factory=list, init=False, repr=False)
+    _decided: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Read the review list again (a missing file counts as empty).
+
+        Raises:
+            product_images.labels.overrides.OverridesFileError: the file cannot be read as the seed.
+        """
+        try:
+            rows = read_overrides_file(self.overrides_path)
+        except FileNotFoundError:
+            rows = []
+        by_product: dict[tuple[str, int], list[Override]] = {}
+        for row in rows:
+            by_product.setdefault((row.tenant_schema, row.product_id), []).append(row)
+        with self._lock:
+            self._rows = by_product
+
+    def rows_of(self, tenant_schema: str, product_id: int) -> list[Override]:
+        """The product's rows in the review list (empty when nobody decided it yet)."""
+        return list(self._rows.get((tenant_schema, product_id), []))
+
+    def is_reviewed(self, tenant_schema: str, product_id: int) -> bool:
+        """True when the review list has a row for the product."""
+        return bool(self._rows.get((tenant_schema, product_id)))
+
+    def progress(self) -> Progress:
+        """Products of the queue with rows in the review list, out of the queue's length."""
+        reviewed = sum(1 for entry in self.queue.entries if entry.key in self._rows)
+        return Progress(reviewed, len(self.queue), self._decided)
+
+    def first_unreviewed(self, start: int = 0) -> int | None:
+        """The 0-based queue index of the first product from ``start`` on that has no rows, else None."""
+        for index in range(max(start, 0), len(self.queue)):
+            if self.queue.entries[index].key not in self._rows:
+                return index
+        return None
+
+    def decide(
+        self, tenant_schema: str, product_id: int, label_image_id: int | None, *, product: ReviewProduct | None = None
+    ) -> list[Override]:
+        """Record that ``label_image_id`` is the product's price tag (None: it has none), on disk.
+
+        Args:
+            tenant_schema, product_id: the product.
+            label_image_id: ``product_images.id`` of the price-tag photo, or None.
+            product: the product as just read (default: read it now).
+
+        Returns:
+            The rows written for the product: one per distinct photo URL, by URL.
+
+        Raises:
+            UnknownTenantError, UnknownProductError: no such tenant or product.
+            DecisionError: the image is not one of the product's photos, the product
+                has no photos, or the chosen photo's URL occurs twice in the product
+                (the review list is keyed by URL: it cannot mark one copy alone).
+            OSError, OverridesFileError: the review list could not be written (nothing changed).
+        """
+        product = product or self.database.product(tenant_schema, product_id, self.queue)
+        if not product.photos:
+            raise DecisionError(f"{tenant_schema} product {product_id} has no photos to decide")
+        label_url = None
+        if label_image_id is not None:
+            chosen = product.photo(label_image_id)
+            if chosen is None:
+                raise DecisionError(f"image {label_image_id} is not a photo of {tenant_schema} product {product_id}")
+            copies = sum(1 for photo in product.photos if photo.url == chosen.url)
+            if copies > 1:
+                raise DecisionError(
+                    f"this photo's URL is in {tenant_schema} product {product_id} {copies} times; the review list "
+                    "is keyed by URL and would mark every copy as the price tag: remove the duplicate in the app first"
+                )
+            label_url = chosen.url
+        note = review_note(self.user)
+        rows = sorted(
+            {
+                photo.url: Override(tenant_schema, product_id, photo.url, photo.url == label_url, note)
+                for photo in product.photos
+            }.values()
+        )
+        with self._lock:
+            previous = set_product_rows(self.overrides_path, tenant_schema, product_id, rows)
+            self._undo.append(_Undo(tenant_schema, product_id, previous))
+            merged = {row.key: row for row in self._rows.get((tenant_schema, product_id), [])}
+            merged.update({row.key: row for row in rows})
+            self._rows[(tenant_schema, product_id)] = sorted(merged.values())
+            self._decided += 1
+            self.touched_tenants.add(tenant_schema)
+        return rows
+
+    def undo(self) -> UndoResult | None:
+        """Take back this session's last decision: the product's rows become what they were before it.
+
+        Returns:
+            The product and its rows now, or None when there is nothing to undo.
+
+        Raises:
+            OSError, OverridesFileError: the review list could not be written (the undo stays possible).
+        """
+        with self._lock:
+            if not self._undo:
+                return None
+            last = self._undo[-1]
+            set_product_rows(
+                self.overrides_path, last.tenant_schema, last.product_id, last.previous, replace_product=True
+            )
+            self._undo.pop()
+            key = (last.tenant_schema, last.product_id)
+            if last.previous:
+                self._rows[key] = list(last.previous)
+            else:
+                self._rows.pop(key, None)
+            self._decided -= 1
+        return UndoResult(last.tenant_schema, last.product_id, list(last.previous))
+
+    @property
+    def can_undo(self) -> bool:
+        """True when this session has a decision to take back."""
+        return bool(self._undo)
