@@ -23,14 +23,36 @@ def main() -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Load the demo data set, run the migration and its tests, print a per-tenant table.
+@click.option(
+    "--size",
+    type=click.Choice(["full", "small"]),
+    default="full",
+    show_default=True,
+    help="The demo data: full (3,282 products, 611 price tags) or small (329 products, 60 tags).",
+)
+@click.option(
+    "--detect-concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=2,
+    show_default=True,
+    help="Worker processes of the label detection.",
+)
+def demo(size: str, detect_concurrency: int) -> None:
+    """Load the demo data set, run the migration, the metadata backfill, the label detection and the checks.
 
-    Starts an embedded PostgreSQL in .pgdata/ unless PGHOST is set.
+    Prints a per-tenant table and the legacy rule's and the evidence's figures side by side.
+    Starts an embedded PostgreSQL in .pgdata/ unless PGHOST is set, and moto's S3 with a
+    clothing photo per image URL unless AWS_ENDPOINT_URL_S3 is set.
     """
     from product_images.demo.command import run_demo
 
-    sys.exit(run_demo(Console(width=None if sys.stdout.isatty() else 120)))
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    try:
+        code = run_demo(console, size=size, detect_concurrency=detect_concurrency, leave_objects=True)
+    except ValueError as error:
+        click.echo(f"Error: {error}", err=True)
+        code = 2
+    sys.exit(code)
 
 
 @main.command()

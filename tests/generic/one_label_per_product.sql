@@ -83,7 +83,13 @@
         or has_ignored_override
         or has_stale_override
         or has_rule_label_not_last
-        or (labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label)
-        or (labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label)
+        or (
+            labels = 0 and eligible_images >= {{ min_images | int }}
+            and not has_human_no_label and not has_evidence
+        )
+        or (
+            labels = 1 and eligible_images < {{ min_images | int }}
+            and not has_human_label and not has_evidence
+        )
 
 {% endtest %}

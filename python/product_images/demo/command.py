@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -12,113 +12,108 @@ from rich.table import Table
 from product_images.connection import connect, dbt_schema, describe_target
 from product_images.demo.data import load_demo_data
 from product_images.demo.embedded import use_embedded_postgres_unless_configured
+from product_images.demo.labels import label_figures, render_label_table, run_demo_detection
 from product_images.migration.dbt_runner import DbtResult, run_dbt
 from product_images.migration.report import TenantReport, tenant_reports
 from product_images.project import project_dir
 
 
-@dataclass(frozen=True)
-class LabelPrecision:
-    """How well the label rule finds the demo's real price tags (``demo.label_truth``).
-
-    Attributes:
-        labels: images flagged ``is_label``.
-        true_labels: of those, the ones that are a real price tag.
-        price_tags: real price tags in the data (611 in the demo).
-        found_price_tags: real price tags flagged ``is_label``.
-    """
-
-    labels: int
-    true_labels: int
-    price_tags: int
-    found_price_tags: int
-
-    @property
-    def precision(self) -> float:
-        """true_labels / labels (1.0 when nothing is flagged)."""
-        return self.true_labels / self.labels if self.labels else 1.0
-
-    @property
-    def recall(self) -> float:
-        """found_price_tags / price_tags (1.0 when there are none)."""
-        return self.found_price_tags / self.price_tags if self.price_tags else 1.0
-
-
-def label_precision(conn, schema: str) -> LabelPrecision:
-    """Compare the flags in the ``product_images`` union view with ``demo.label_truth``.
-
-    Raises:
-        psycopg.errors.UndefinedTable: the demo data or the model is missing.
-    """
-    row = conn.execute(
-        f"""
-        select
-            count(*) filter (where images.is_label),
-            count(*) filter (where images.is_label and truth.label_url is not null),
-            (select count(*) from demo.label_truth),
-            count(*) filter (where images.is_label and truth.label_url is not null)
-        from "{schema}".product_images as images
-        left join demo.label_truth as truth
-            on truth.tenant_schema = images.tenant_schema
-            and truth.product_id = images.product_id
-            and truth.label_url = images.url
-        """
-    ).fetchone()
-    return LabelPrecision(*row)
-
-
-def run_demo(console: Console, data_dir: Path | None = None) -> int:
-    """Load the demo data (once), then ``dbt seed``, ``dbt run --select product_images``, ``dbt test``.
+def run_demo(
+    console: Console,
+    data_dir: Path | None = None,
+    *,
+    size: str = "full",
+    detect_concurrency: int = 2,
+    leave_objects: bool = False,
+) -> int:
+    """The main job on the demo data, end to end, printing each step.
 
     Uses the database the libpq variables name, or starts the embedded PostgreSQL
-    in ``data_dir`` when ``PGHOST`` is unset. Prints each step and a per-tenant table.
+    in ``data_dir`` when ``PGHOST`` is unset. Steps: load the demo data (once); ``dbt seed``
+    and ``dbt run --select product_images`` (the legacy rule decides the labels) and a
+    per-tenant table; then, with the demo's bucket running (moto's S3 with a clothing photo per
+    URL, unless ``AWS_ENDPOINT_URL_S3`` is set: ``demo.storage.running_demo_storage``), the image
+    metadata backfill and ``product-images labels detect``; ``dbt run`` again, which applies
+    the evidence, and ``dbt test``; the rule's and the evidence's figures side by side; the
+    Great Expectations checkpoint ``product_images_migration`` over every tenant; publishing
+    (``publish.demo.run_demo_publishing``: ``marketplace_tasks`` in public and every tenant,
+    its tenant-wide migration, three products published to a local stand-in marketplace);
+    last, the command that opens the label review page.
 
-    Then the image metadata backfill (``demo_storage.run_demo_backfill``): moto's S3 with a
-    picture per URL unless ``AWS_ENDPOINT_URL_S3`` is set, every tenant probed; then the
-    Great Expectations checkpoint ``product_images_migration`` over every tenant; then publishing
-    (``publish.demo.run_demo_publishing``): ``marketplace_tasks`` in public and every tenant, its
-    tenant-wide migration, three products published to a local stand-in marketplace.
+    Args:
+        console: where to print.
+        data_dir: the embedded PostgreSQL's data directory (default ``.pgdata/`` in the checkout).
+        size: the demo data's size, ``"full"`` (3,282 products, ``make demo``) or ``"small"``
+            (329 products, for the tests).
+        detect_concurrency: ``labels detect --concurrency`` (worker processes).
+        leave_objects: leave the demo bucket's objects in memory when it stops (for a process
+            about to end: saves about a minute on the full demo).
 
     Returns:
         The process exit code: 0 when every step passed, else the failing dbt step's code,
-        or the backfill's (1: could not run, 2: bad storage configuration), or 1 when
-        the checkpoint or the publishing failed.
+        or the backfill's or the detection's (1: could not run, 2: bad storage configuration),
+        or 1 when the checkpoint or the publishing failed.
+
+    Raises:
+        ValueError: ``size`` is not ``"full"`` or ``"small"``, or the database holds the other size.
     """
     data_dir = data_dir or project_dir() / ".pgdata"
     mode = use_embedded_postgres_unless_configured(data_dir)
     console.print(f"[bold]PostgreSQL[/bold]: {mode} ({describe_target()})")
     schema = dbt_schema()
     with connect() as conn:
-        loaded = load_demo_data(conn)
-    console.print("demo data: " + ("loaded" if loaded else "already there, unchanged"))
+        loaded = load_demo_data(conn, size=size)
+    console.print("demo data: " + ("loaded" if loaded else "already there, unchanged") + f" ({size})")
 
     timings: dict[str, float] = {}
-    for args in (["seed"], ["run", "--select", "product_images"], ["test"]):
+
+    def dbt(*args: str, name: str | None = None) -> int:
         started = time.perf_counter()
-        result: DbtResult = run_dbt(args)
-        timings[" ".join(args)] = time.perf_counter() - started
+        result: DbtResult = run_dbt(list(args))
+        timings[name or " ".join(args)] = time.perf_counter() - started
         if not result.success:
             console.print(f"[red]dbt {' '.join(args)} failed[/red] (exit {result.exit_code})")
-            return result.exit_code
+        return 0 if result.success else result.exit_code
+
+    for args in (["seed"], ["run", "--select", "product_images"]):
+        if code := dbt(*args):
+            return code
+    from product_images.demo.storage import photos_waiting, run_demo_backfill, running_demo_storage
 
     with connect() as conn:
         reports = tenant_reports(conn, schema)
-        precision = label_precision(conn, schema)
+        rule = label_figures(conn, schema).rule
+        waiting = photos_waiting(conn)
     console.print(render_tenant_table(reports))
     console.print(
-        f"label rule vs demo.label_truth: {precision.labels} labels, {precision.true_labels} real price tags "
-        f"(precision {precision.precision:.1%}); {precision.found_price_tags} of {precision.price_tags} price tags "
-        "found "
-        f"(recall {precision.recall:.1%}). Review the rest in seeds/label_overrides.csv."
+        f"label rule vs demo.label_truth: {rule.labels:,} labels, {rule.true_labels:,} real price tags "
+        f"(precision {rule.precision:.1%}); {rule.found_price_tags:,} of {rule.price_tags:,} "
+        f"price tags found (recall {rule.recall:.1%}). Now the evidence from the photos.",
+        highlight=False,
     )
+
+    # The bucket: image metadata (one range GET a photo), then the evidence of each photo.
+    if waiting == 0 and not os.environ.get("AWS_ENDPOINT_URL_S3"):
+        console.print("metadata backfill and labels detect: every photo is probed and scored already")
+    else:
+        with running_demo_storage(console, delete_objects=not leave_objects):
+            if code := run_demo_backfill(console):
+                return code
+            code, _ = run_demo_detection(console, concurrency=detect_concurrency)
+            if code:
+                return code
+            # Again: each shop's profile is now learned from its confirmed tags (the evidence above the
+            # detector's high bar), and every photo is rescored from its stored evidence, without a download.
+            code, _ = run_demo_detection(console, concurrency=detect_concurrency)
+            if code:
+                return code
+    for args, name in ((["run", "--select", "product_images"], "run (evidence)"), (["test"], None)):
+        if code := dbt(*args, name=name):
+            return code
+    with connect() as conn:
+        figures = label_figures(conn, schema)
+    console.print(render_label_table(figures))
     console.print("dbt: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
-
-    # Image metadata: moto's S3 with a picture per URL (unless AWS_ENDPOINT_URL_S3 is set), then the backfill.
-    from product_images.demo.storage import run_demo_backfill
-
-    backfill_code = run_demo_backfill(console)
-    if backfill_code != 0:
-        return backfill_code
 
     # The independent witness: the Great Expectations checkpoint, every tenant.
     from product_images.checks.checkpoints import run_checkpoint

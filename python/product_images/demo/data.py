@@ -1,12 +1,22 @@
-"""The demo data set: tenant schemas shaped like the reseller's production database.
+"""The demo data set: a clothing reseller's tenant schemas, shaped like the production database.
 
 Deterministic (a fixed seed): tenants ``user_1``, ``user_2``, ``user_4``, ``user_5``
-with 3,282 products in all, 611 of which carry a price-tag photo last (the legacy
-convention the label rule relies on), the others 1 to 8 product photos; a few
-products hold NULL, ``[]`` or malformed JSONB. ``template_tenant`` is empty, and
+with 3,282 products in all, 611 of which carry one of the shop's own price tags as
+their last photo (the legacy convention the label rule relies on). The products and
+their photos come from :mod:`product_images.demo.clothing`: garments (t-shirts, jeans,
+dresses, jackets, shoes, bags) flat-lay, on a hanger or close up, the shops' tags in
+four styles (thermal sticker with a barcode, handwritten kraft tag, QR label, small
+price sticker), and the hard negatives buyers want to see (woven brand labels, care and
+size labels, printed t-shirts, shoe boxes, a brand's own hang tag). A few products hold
+NULL, ``[]`` or malformed JSONB instead. ``template_tenant`` is empty, and
 ``user_archive`` and ``user_x`` look like tenants but are not (the default
-``tenant_schema_regex`` excludes them). The truth about which photo is a price
-tag is kept in ``demo.label_truth`` so the rule's precision can be measured.
+``tenant_schema_regex`` excludes them). The truth about which photo is a price tag is
+kept in ``demo.label_truth`` (one row per tag photo, with its style) so the rule's and the
+evidence's precision and recall can be measured; ``demo.dataset`` records the seed and size
+that made the data, from which :func:`demo_photo_specs` rebuilds what each URL shows.
+
+Two sizes: ``full`` (the documented demo, ``make demo``) and ``small`` (a tenth of it, same
+shape, for the test suite).
 """
 
 from __future__ import annotations
@@ -21,12 +31,18 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from product_images.demo.clothing import DatasetParams, PhotoSpec, demo_params, generate_dataset
+
 DEMO_SEED = 20261122
 DEMO_URL_PREFIX = "https://images.example.com/"
 """Public URL prefix of the demo photos; the object key is the rest of the URL."""
 
 TENANT_PRODUCTS = {"user_1": 1203, "user_2": 987, "user_4": 645, "user_5": 447}
 TENANT_LABELLED_PRODUCTS = {"user_1": 224, "user_2": 184, "user_4": 120, "user_5": 83}
+SMALL_TENANT_PRODUCTS = {"user_1": 120, "user_2": 99, "user_4": 65, "user_5": 45}
+SMALL_TENANT_LABELLED_PRODUCTS = {"user_1": 22, "user_2": 18, "user_4": 12, "user_5": 8}
+DEMO_SIZES = ("full", "small")
+"""Allowed ``size`` values: ``full`` (3,282 products, 611 tags) and ``small`` (329 products, 60 tags)."""
 EMPTY_TENANTS = ("template_tenant",)
 NOT_TENANTS = ("user_archive", "user_x")
 APP_ROLE = "reseller_app"
@@ -73,10 +89,46 @@ def _special_cases(tenant: str, product_id: int) -> dict[str, Any]:
 
 SPECIAL_CASES = tuple(_special_cases("t", 0))
 
+_GARMENT_NAMES = {
+    "tshirt": "t-shirt",
+    "jeans": "jeans",
+    "dress": "dress",
+    "jacket": "jacket",
+    "shoes": "shoes",
+    "bag": "bag",
+}
+_COLOUR_NAMES = {
+    (30, 40, 70): "Navy",
+    (200, 30, 40): "Red",
+    (240, 240, 235): "White",
+    (20, 20, 22): "Black",
+    (60, 90, 140): "Denim blue",
+    (120, 150, 90): "Khaki",
+    (230, 200, 60): "Mustard",
+    (150, 110, 80): "Camel",
+    (200, 170, 190): "Pink",
+    (90, 60, 110): "Plum",
+    (40, 110, 110): "Teal",
+    (180, 180, 185): "Grey",
+    (220, 120, 60): "Orange",
+    (100, 40, 50): "Burgundy",
+    (70, 100, 180): "Blue",
+    (245, 220, 200): "Cream",
+}
+
 
 @dataclass
 class DemoProduct:
-    """One demo product: its tenant, id, ``images`` JSONB value (None = SQL NULL) and truth."""
+    """One demo product: its tenant, id, ``images`` JSONB value (None = SQL NULL) and truth.
+
+    Fields:
+        label_url: the URL of its price-tag photo, or None.
+        case: the malformed-JSONB case it carries (see :data:`SPECIAL_CASES`), or None.
+        photo_kinds: the kind of each photo in ``images`` array order
+            (:data:`~product_images.demo.clothing.PHOTO_KINDS`).
+        specs: what each of its URLs shows: URL → :class:`~product_images.demo.clothing.PhotoSpec`.
+        tag_style: the price tag's style kind (``thermal``, ``kraft``, ``qr``, ``sticker``), or None.
+    """
 
     tenant: str
     product_id: int
@@ -85,78 +137,141 @@ class DemoProduct:
     label_url: str | None = None
     case: str | None = None
     photo_kinds: list[str] = field(default_factory=list)
+    specs: dict[str, PhotoSpec] = field(default_factory=dict)
+    tag_style: str | None = None
 
 
-def generate_demo_products(seed: int = DEMO_SEED) -> list[DemoProduct]:
+def _size_params(size: str) -> tuple[dict[str, int], DatasetParams]:
+    if size not in DEMO_SIZES:
+        raise ValueError(f"size must be one of {', '.join(map(repr, DEMO_SIZES))}; got {size!r}")
+    if size == "full":
+        products, tags = TENANT_PRODUCTS, TENANT_LABELLED_PRODUCTS
+    else:
+        products, tags = SMALL_TENANT_PRODUCTS, SMALL_TENANT_LABELLED_PRODUCTS
+    return products, demo_params(tenant_products=tuple(products.values()), tenant_tags=tuple(tags.values()))
+
+
+def _extension(spec: PhotoSpec) -> str:
+    """The URL's extension, from the photo's own seed: about 1 in 16 WebP, small photos sometimes PNG, else JPEG."""
+    pick = spec.seed % 32
+    if pick < 2:
+        return "webp"
+    if pick < 4 and max(spec.width, spec.height) <= 640:
+        return "png"
+    return "jpg"
+
+
+def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[DemoProduct]:
     """Generate the demo products, deterministically.
 
     Args:
         seed: the random seed (the default gives the documented demo).
+        size: ``"full"`` or ``"small"`` (see :data:`DEMO_SIZES`).
 
     Returns:
-        3,282 :class:`DemoProduct` over four tenants; exactly 611 have ``label_url`` set
-        (a price-tag photo with the highest ``order``); ``len(SPECIAL_CASES)`` have
-        ``case`` set (malformed or unusual JSONB).
+        :class:`DemoProduct` over four tenants (3,282 for ``full``, 329 for ``small``); 611
+        (60) have ``label_url`` set (a price-tag photo with the highest ``order``);
+        ``len(SPECIAL_CASES)`` products of ``user_1``/``user_2`` without a tag have ``case`` set
+        (malformed or unusual JSONB) instead of their photos. URLs are
+        ``{DEMO_URL_PREFIX}{tenant}/{product}/{photo seed:012x}.{jpg|webp|png}``.
+
+    Raises:
+        ValueError: ``size`` is not one of :data:`DEMO_SIZES` (the message lists them).
     """
+    tenant_products, params = _size_params(size)
+    dataset = generate_dataset(seed, params)
+    # generate_dataset names its tenants user_1, user_2, user_3, …; the demo's are those of tenant_products
+    demo_tenants = {tenant.name: name for tenant, name in zip(dataset.tenants, tenant_products, strict=True)}
     rng = random.Random(seed)
-    products: list[DemoProduct] = []
     base_time = datetime(2024, 1, 1, tzinfo=UTC)
     special_names = list(SPECIAL_CASES)
-    for tenant, count in TENANT_PRODUCTS.items():
-        labelled = set(rng.sample(range(1, count + 1), TENANT_LABELLED_PRODUCTS[tenant]))
-        unlabelled = [pid for pid in range(1, count + 1) if pid not in labelled]
-        specials: dict[int, str] = {}
-        if tenant in ("user_1", "user_2"):
-            half = len(special_names) // 2
-            names = special_names[:half] if tenant == "user_1" else special_names[half:]
-            for pid, name in zip(rng.sample(unlabelled, len(names)), names, strict=True):
-                specials[pid] = name
-        for product_id in range(1, count + 1):
-            material = rng.choice(["Vintage", "Wool", "Denim", "Silk", "Leather"])
-            kind = rng.choice(["jacket", "dress", "bag", "shirt", "boots"])
-            title = f"{material} {kind} #{product_id}"
-            if product_id in specials:
-                name = specials[product_id]
-                products.append(
-                    DemoProduct(tenant, product_id, title, _special_cases(tenant, product_id)[name], case=name)
-                )
-                continue
-            if product_id in labelled:
-                photos = rng.randint(1, 7)
-            else:  # most untagged products have one photo; the others break the convention
-                photos = 1 if rng.random() < 0.7 else rng.randint(2, 8)
-            created = base_time + timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86399))
-            elements = []
-            kinds = []
-            for order in range(photos):
-                ext = rng.choices(["jpg", "png", "webp"], weights=[8, 1, 1])[0]
-                url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{rng.getrandbits(40):010x}.{ext}"
-                elements.append(
-                    {
-                        "url": url,
-                        "order": order,
-                        "created_at": (created + timedelta(seconds=order)).isoformat().replace("+00:00", "Z"),
-                    }
-                )
-                kinds.append("photo")
-            label_url = None
-            if product_id in labelled:
-                label_url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{rng.getrandbits(40):010x}.jpg"
-                elements.append(
-                    {
-                        "url": label_url,
-                        "order": photos,
-                        "created_at": (created + timedelta(seconds=photos)).isoformat().replace("+00:00", "Z"),
-                    }
-                )
-                kinds.append("label")
-            if rng.random() < 0.1:  # some arrays are stored out of order; `order` still says the truth
-                paired = list(zip(elements, kinds, strict=True))
-                rng.shuffle(paired)
-                elements = [e for e, _ in paired]
-                kinds = [k for _, k in paired]
-            products.append(DemoProduct(tenant, product_id, title, elements, label_url=label_url, photo_kinds=kinds))
+    specials: dict[tuple[str, int], str] = {}
+    for tenant in ("user_1", "user_2"):
+        untagged = [
+            p.product_id for p in dataset.products if demo_tenants[p.tenant] == tenant and p.label_index is None
+        ]
+        half = len(special_names) // 2
+        chosen = special_names[:half] if tenant == "user_1" else special_names[half:]
+        for pid, name in zip(rng.sample(untagged, len(chosen)), chosen, strict=True):
+            specials[(tenant, pid)] = name
+    products: list[DemoProduct] = []
+    for generated in dataset.products:
+        tenant = demo_tenants[generated.tenant]
+        product_id = generated.product_id
+        first = generated.photos[0]
+        title = f"{_COLOUR_NAMES.get(first.colour, 'Vintage')} {_GARMENT_NAMES[first.garment]} #{product_id}"
+        if (tenant, product_id) in specials:
+            name = specials[(tenant, product_id)]
+            images = _special_cases(tenant, product_id)[name]
+            # the URLs a special case names (a, b, c) show this product's own photos
+            specs = {
+                _URL.format(tenant=tenant, product=product_id, name=letter): generated.photos[i % len(generated.photos)]
+                for i, letter in enumerate("abc")
+            }
+            products.append(DemoProduct(tenant, product_id, title, images, case=name, specs=specs))
+            continue
+        created = base_time + timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86399))
+        elements: list[dict[str, Any]] = []
+        kinds: list[str] = []
+        specs = {}
+        label_url = None
+        for order, spec in enumerate(generated.photos):
+            url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{spec.seed:012x}.{_extension(spec)}"
+            elements.append(
+                {
+                    "url": url,
+                    "order": order,
+                    "created_at": (created + timedelta(seconds=order)).isoformat().replace("+00:00", "Z"),
+                }
+            )
+            kinds.append(spec.kind)
+            specs[url] = spec
+            if order == generated.label_index:
+                label_url = url
+        if rng.random() < 0.1:  # some arrays are stored out of order; `order` still says the truth
+            paired = list(zip(elements, kinds, strict=True))
+            rng.shuffle(paired)
+            elements = [e for e, _ in paired]
+            kinds = [k for _, k in paired]
+        products.append(
+            DemoProduct(
+                tenant,
+                product_id,
+                title,
+                elements,
+                label_url=label_url,
+                photo_kinds=kinds,
+                specs=specs,
+                tag_style=generated.style_kind,
+            )
+        )
     return products
+
+
+def demo_photo_specs(seed: int = DEMO_SEED, size: str = "full") -> dict[str, PhotoSpec]:
+    """What every demo URL shows: URL → :class:`~product_images.demo.clothing.PhotoSpec`.
+
+    The same URLs :func:`generate_demo_products` writes (and, for the malformed-JSONB products,
+    the URLs their cases name). Raises ValueError for an unknown ``size``.
+    """
+    specs: dict[str, PhotoSpec] = {}
+    for product in generate_demo_products(seed, size):
+        specs.update(product.specs)
+    return specs
+
+
+def loaded_dataset(conn: psycopg.Connection) -> tuple[int, str] | None:
+    """The ``(seed, size)`` of the demo data loaded in this database, or None when there is none."""
+    if not conn.execute("select to_regclass('demo.dataset') is not null").fetchone()[0]:  # type: ignore[index]
+        return None
+    has_size = conn.execute(
+        "select exists (select from information_schema.columns"
+        " where table_schema = 'demo' and table_name = 'dataset' and column_name = 'size')"
+    ).fetchone()[0]  # type: ignore[index]
+    # a demo loaded before the clothing photos has no size: "pictures", which no call asks for
+    size = sql.Identifier("size") if has_size else sql.Literal("pictures")
+    row = conn.execute(sql.SQL("select seed, {} from demo.dataset").format(size)).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def _jsonb(value: Any) -> Any:
@@ -219,21 +334,32 @@ def insert_products(conn: psycopg.Connection, products: list[DemoProduct]) -> No
         )
 
 
-def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED) -> bool:
+def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED, size: str = "full") -> bool:
     """Load the demo data set into the connected database, once.
 
     Args:
         conn: a psycopg connection (this function commits).
         seed: the generator's seed.
+        size: ``"full"`` or ``"small"`` (see :data:`DEMO_SIZES`).
 
     Returns:
         True when it loaded the data; False when ``demo.dataset`` says it is
         already there (a second call changes nothing).
+
+    Raises:
+        ValueError: ``size`` is not one of :data:`DEMO_SIZES`, or the database already holds the
+            demo with another seed or size (the message names both; drop the schemas or use
+            another database).
     """
-    exists = conn.execute("select to_regclass('demo.dataset') is not null").fetchone()
-    if exists and exists[0]:
+    loaded = loaded_dataset(conn)
+    if loaded is not None:
+        if loaded != (seed, size):
+            raise ValueError(
+                f"this database holds the demo with seed {loaded[0]} and size {loaded[1]!r}, not seed {seed} and "
+                f"size {size!r}: use another database (PGDATABASE) or remove the demo's .pgdata/"
+            )
         return False
-    products = generate_demo_products(seed)
+    products = generate_demo_products(seed, size)
     with conn.transaction():
         conn.execute(
             f"do $$ begin if not exists (select from pg_roles where rolname = '{APP_ROLE}') then create role "
@@ -251,13 +377,16 @@ def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED) -> bool:
         conn.execute(
             "create table demo.label_truth ("
             " tenant_schema text not null, product_id bigint not null, label_url text not null,"
-            " primary key (tenant_schema, product_id))"
+            " tag_style text not null, primary key (tenant_schema, product_id))"
         )
         with conn.cursor() as cur:
-            with cur.copy("copy demo.label_truth (tenant_schema, product_id, label_url) from stdin") as copy:
+            with cur.copy("copy demo.label_truth (tenant_schema, product_id, label_url, tag_style) from stdin") as copy:
                 for p in products:
                     if p.label_url:
-                        copy.write_row((p.tenant, p.product_id, p.label_url))
-        conn.execute("create table demo.dataset (seed bigint not null, loaded_at timestamptz not null default now())")
-        conn.execute("insert into demo.dataset (seed) values (%s)", (seed,))
+                        copy.write_row((p.tenant, p.product_id, p.label_url, p.tag_style))
+        conn.execute(
+            "create table demo.dataset (seed bigint not null, size text not null,"
+            " loaded_at timestamptz not null default now())"
+        )
+        conn.execute("insert into demo.dataset (seed, size) values (%s, %s)", (seed, size))
     return True

@@ -41,21 +41,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from PIL import Image
 from psycopg import sql
 from rich.console import Console
 
+from product_images.demo.clothing import PhotoSpec, render_photo
 from product_images.demo.data import DEMO_URL_PREFIX
 from product_images.demo.pictures import DemoImage, demo_image_catalog, render_image
 from product_images.migration.tenants import discover_tenants
@@ -65,9 +68,12 @@ __all__ = [
     "MEMORY_OBJECT_BYTES",
     "SPECIAL_CASES",
     "DemoStorage",
+    "demo_objects",
     "demo_urls",
     "plan_demo_objects",
     "run_demo_backfill",
+    "photos_waiting",
+    "running_demo_storage",
     "start_demo_storage",
 ]
 
@@ -217,12 +223,56 @@ def _variant(kind: str, fmt: str, index: int, cache: dict[tuple[str, str, int], 
     return cached
 
 
+def _draw(job: tuple[PhotoSpec, str]) -> tuple[bytes, int, int]:
+    """One clothing photo as (bytes, width, height), encoded as ``fmt`` (jpeg, png or webp)."""
+    spec, fmt = job
+    data = render_photo(spec)
+    if fmt != "jpeg":
+        with Image.open(io.BytesIO(data)) as image:
+            out = io.BytesIO()
+            image.save(out, format=fmt.upper(), **({"quality": 80} if fmt == "webp" else {"optimize": False}))
+            data = out.getvalue()
+    return data, spec.width, spec.height
+
+
+def _render_clothing(jobs: Mapping[str, tuple[PhotoSpec, str]], workers: int | None) -> dict[str, DemoImage]:
+    """Draw the clothing photos of ``jobs`` (key → (spec, format)), in ``workers`` processes."""
+    if not jobs:
+        return {}
+    workers = workers or os.cpu_count() or 1
+    items = list(jobs.items())
+    if workers == 1 or len(items) < 32:
+        drawn = [_draw(job) for _, job in items]
+    else:
+        import multiprocessing
+
+        # spawn, not fork: this process may already run threads (moto's server, a database pool)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            drawn = list(pool.map(_draw, [job for _, job in items], chunksize=16))
+    result = {}
+    for (key, (spec, fmt)), (data, width, height) in zip(items, drawn, strict=True):
+        result[key] = DemoImage(
+            key,
+            data,
+            _CONTENT_TYPES[fmt],
+            _CONTENT_TYPES[fmt],
+            width,
+            height,
+            None,
+            None,
+            "price-tag label photo" if spec.is_tag else f"{spec.kind} photo of a {spec.garment}",
+        )
+    return result
+
+
 def plan_demo_objects(
     urls: Iterable[str],
     label_urls: Collection[str] = (),
     *,
+    specs: Mapping[str, PhotoSpec] | None = None,
     url_prefix: str = DEMO_URL_PREFIX,
     only: Collection[str] | None = None,
+    workers: int | None = None,
 ) -> list[DemoImage]:
     """Decide the object behind each demo image URL, deterministically.
 
@@ -230,18 +280,23 @@ def plan_demo_objects(
         urls: image URLs (duplicates allowed); those not starting with ``url_prefix`` are
             skipped (the backfill records them as ``unmapped``).
         label_urls: the URLs that are price-tag photos (``demo.label_truth.label_url``).
+        specs: what each URL shows (:func:`~product_images.demo.data.demo_photo_specs`): those URLs get
+            their own clothing photo, drawn by :func:`~product_images.demo.clothing.render_photo` (about
+            60 ms of one core each, spread over ``workers`` processes) and encoded as the URL's extension
+            says. URLs not in it get one of a few reused generic pictures.
         url_prefix: the public URL prefix; key = URL minus the prefix, not percent-decoded
             (demo URLs are plain ASCII).
         only: return (and render) only the objects of these URLs; None: of every URL. The
             special cases are still chosen among all ``urls``, so each key gets the object
             the full plan gives it.
+        workers: processes drawing the clothing photos (default: one per CPU; 1 draws in this process).
 
     Returns:
         One :class:`~product_images.demo.pictures.DemoImage` per distinct key, sorted by key,
         with the outcome the prober must report: ordinary keys get a product photo (a label
         photo for ``label_urls``) in the extension's format; the first non-label ``.jpg``
         keys in hash order get the :data:`SPECIAL_CASES` (``error="missing"`` ones must not
-        be uploaded). Rendering costs about 0.02-0.2 s per distinct variant (at most 80).
+        be uploaded). The generic pictures cost about 0.02-0.2 s per distinct variant (at most 80).
 
     Raises:
         Nothing expected (Pillow's own errors if an encoder is missing).
@@ -291,12 +346,24 @@ def plan_demo_objects(
 
     wanted = None if only is None else {url[len(url_prefix) :] for url in only if url.startswith(url_prefix)}
     cache: dict[tuple[str, str, int], DemoImage] = {}
+    by_key = {url[len(url_prefix) :]: spec for url, spec in (specs or {}).items() if url.startswith(url_prefix)}
+    drawn = _render_clothing(
+        {
+            key: (by_key[key], _FORMAT_BY_EXTENSION.get(key.rsplit(".", 1)[-1].lower(), "jpeg"))
+            for key in sorted(keys)
+            if key in by_key and key not in special and (wanted is None or key in wanted)
+        },
+        workers,
+    )
     plan = []
     for key in sorted(keys):
         if wanted is not None and key not in wanted:
             continue
         if key in special:
             plan.append(special[key])
+            continue
+        if key in drawn:
+            plan.append(drawn[key])
             continue
         kind = "label" if keys[key] else "product"
         fmt = _FORMAT_BY_EXTENSION.get(key.rsplit(".", 1)[-1].lower(), "jpeg")
@@ -339,6 +406,28 @@ def demo_urls(conn: psycopg.Connection) -> tuple[list[str], set[str]]:
     if conn.execute("select to_regclass('demo.label_truth') is not null").fetchone()[0]:  # type: ignore[index]
         labels = {row[0] for row in conn.execute("select label_url from demo.label_truth").fetchall()}
     return sorted(urls), labels
+
+
+def demo_objects(conn: psycopg.Connection, only: Collection[str] | None = None) -> list[DemoImage]:
+    """The objects of the demo bucket for the database's demo data: :func:`plan_demo_objects` over
+    :func:`demo_urls`, with the clothing photo of each URL of the loaded ``demo.dataset``.
+
+    Args:
+        conn: a connection to the demo database (after ``dbt run``).
+        only: plan (and draw) only these URLs' objects; None: every URL's.
+
+    Returns:
+        One :class:`~product_images.demo.pictures.DemoImage` per key, sorted by key.
+
+    Raises:
+        psycopg.Error: database errors.
+    """
+    from product_images.demo.data import demo_photo_specs, loaded_dataset
+
+    urls, labels = demo_urls(conn)
+    dataset = loaded_dataset(conn)
+    specs = demo_photo_specs(*dataset) if dataset is not None and dataset[1] in ("full", "small") else None
+    return plan_demo_objects(urls, labels, specs=specs, only=only)
 
 
 def _room_for_object_files(large: Sequence[DemoImage]) -> bool:
@@ -505,8 +594,74 @@ def start_demo_storage(
     )
 
 
+def photos_waiting(conn: psycopg.Connection) -> int:
+    """Rows of the tenants' ``product_images`` the metadata backfill or the label detection has not done.
+
+    Counts rows with ``metadata_probed_at`` or ``label_detected_at`` null (a failed probe or
+    detection sets them, with its reason). Raises psycopg.Error on database errors.
+    """
+    return sum(
+        conn.execute(
+            sql.SQL("select count(*) from {} where metadata_probed_at is null or label_detected_at is null").format(
+                sql.Identifier(tenant, "product_images")
+            )
+        ).fetchone()[0]  # type: ignore[index]
+        for tenant in discover_tenants(conn)
+    )
+
+
+@contextlib.contextmanager
+def running_demo_storage(console: Console, *, delete_objects: bool = True) -> Iterator[DemoStorage | None]:
+    """The demo's bucket for the metadata backfill and the label detection, while the block runs.
+
+    Starts moto's S3 (:func:`start_demo_storage`) holding the object of every image URL of the
+    tenants' ``product_images``: a clothing photo drawn for each URL of the demo data
+    (:func:`~product_images.demo.data.demo_photo_specs`, rebuilt from ``demo.dataset``; about
+    60 ms of one core a photo, spread over every core), the awkward cases of
+    :data:`SPECIAL_CASES` for a few keys. Yields None, starting nothing, when
+    ``AWS_ENDPOINT_URL_S3`` is set (a real bucket) or when no row waits for the backfill or the
+    detection (``metadata_probed_at`` or ``label_detected_at`` null: a rerun of the demo).
+
+    Args:
+        console: where to print what was stored and how long it took.
+        delete_objects: delete the objects when the block ends (moto's state is process-wide); False
+            saves about a minute on the full demo in a process about to end.
+
+    Yields:
+        The running :class:`DemoStorage`, or None; it is stopped when the block ends.
+
+    Raises:
+        psycopg.Error: database errors; ImportError: moto is missing.
+    """
+    from product_images.connection import connect
+
+    if os.environ.get("AWS_ENDPOINT_URL_S3"):
+        yield None
+        return
+    with connect(autocommit=True) as conn:
+        if photos_waiting(conn) == 0:
+            yield None
+            return
+        started = time.perf_counter()
+        objects = demo_objects(conn)
+    rendered = time.perf_counter() - started
+    storage = start_demo_storage(objects)
+    del objects  # moto holds them now (the large ones in temporary files)
+    console.print(
+        f"demo storage: moto S3 at {storage.endpoint}, bucket {storage.bucket}: {storage.objects:,} "
+        f"objects, {storage.total_bytes / 1e6:,.1f} MB ({storage.file_bytes / 1e6:,.1f} MB of it in "
+        f"temporary files; {len(storage.missing_keys)} keys missing on "
+        f"purpose); pictures drawn in {rendered:.1f} s, stored in {storage.upload_seconds:.1f} s",
+        highlight=False,
+    )
+    try:
+        yield storage
+    finally:
+        storage.stop(delete_objects=delete_objects)
+
+
 def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
-    """The demo's metadata step: start the demo storage (unless ``AWS_ENDPOINT_URL_S3`` is set),
+    """The demo's metadata step (inside :func:`running_demo_storage`, or against ``AWS_ENDPOINT_URL_S3``):
     run ``product-images metadata backfill`` over every tenant, print its summary, the
     metadata state of the tables and the failed images (tenant, product, position, URL, reason; the
     first 20, then the query that lists them all).
@@ -532,80 +687,59 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
     from product_images.connection import connect, dbt_schema
     from product_images.metadata.backfill import BackfillSummary
 
-    storage: DemoStorage | None = None
-    try:
-        with connect(autocommit=True) as conn:
-            tenants = discover_tenants(conn)
-            pending = sum(
-                conn.execute(
-                    sql.SQL("select count(*) from {} where metadata_probed_at is null").format(
-                        sql.Identifier(tenant, "product_images")
-                    )
-                ).fetchone()[0]  # type: ignore[index]
-                for tenant in tenants
-            )
-            if pending == 0:
-                console.print("metadata backfill: every image is probed already")
-            else:
-                if not os.environ.get("AWS_ENDPOINT_URL_S3"):
-                    started = time.perf_counter()
-                    urls, labels = demo_urls(conn)
-                    objects = plan_demo_objects(urls, labels)
-                    rendered = time.perf_counter() - started
-                    storage = start_demo_storage(objects)
-                    console.print(
-                        f"demo storage: moto S3 at {storage.endpoint}, bucket {storage.bucket}: {storage.objects:,} "
-                        f"objects, {storage.total_bytes / 1e6:,.1f} MB ({storage.file_bytes / 1e6:,.1f} MB of it in "
-                        f"temporary files; {len(storage.missing_keys)} keys missing on "
-                        f"purpose); pictures rendered in {rendered:.1f} s, stored in {storage.upload_seconds:.1f} s",
-                        highlight=False,
-                    )
-                command = [
-                    sys.executable,
-                    "-m",
-                    "product_images",
-                    "metadata",
-                    "backfill",
-                    "--json",
-                    "--concurrency",
-                    str(concurrency),
-                ]
-                console.print(
-                    "running: product-images metadata backfill --concurrency "
-                    f"{concurrency} ({pending:,} rows to probe)",
-                    highlight=False,
+    with connect(autocommit=True) as conn:
+        tenants = discover_tenants(conn)
+        pending = sum(
+            conn.execute(
+                sql.SQL("select count(*) from {} where metadata_probed_at is null").format(
+                    sql.Identifier(tenant, "product_images")
                 )
-                finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ), check=False)
-                if finished.returncode != 0:
-                    console.print(
-                        f"[red]metadata backfill failed (exit {finished.returncode}); its error is above[/red]"
-                    )
-                    return finished.returncode
-                summary = BackfillSummary(**json.loads(finished.stdout))
-                for line in summary.lines():
-                    console.print(line, highlight=False)
-            states: list[tuple[Any, ...]] = []
-            failures: list[tuple[Any, ...]] = []
-            for tenant in tenants:
-                table = sql.Identifier(tenant, "product_images")
-                states += conn.execute(
+            ).fetchone()[0]  # type: ignore[index]
+            for tenant in tenants
+        )
+        if pending == 0:
+            console.print("metadata backfill: every image is probed already")
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "product_images",
+                "metadata",
+                "backfill",
+                "--json",
+                "--concurrency",
+                str(concurrency),
+            ]
+            console.print(
+                f"running: product-images metadata backfill --concurrency {concurrency} ({pending:,} rows to probe)",
+                highlight=False,
+            )
+            finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ), check=False)
+            if finished.returncode != 0:
+                console.print(f"[red]metadata backfill failed (exit {finished.returncode}); its error is above[/red]")
+                return finished.returncode
+            summary = BackfillSummary(**json.loads(finished.stdout))
+            for line in summary.lines():
+                console.print(line, highlight=False)
+        states: list[tuple[Any, ...]] = []
+        failures: list[tuple[Any, ...]] = []
+        for tenant in tenants:
+            table = sql.Identifier(tenant, "product_images")
+            states += conn.execute(
+                sql.SQL(
+                    "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
+                    "else 'ok' end), count(*) from {} group by 1"
+                ).format(table)
+            ).fetchall()
+            if len(failures) < _FAILURES_SHOWN:
+                failures += conn.execute(
                     sql.SQL(
-                        "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
-                        "else 'ok' end), count(*) from {} group by 1"
-                    ).format(table)
+                        "select %s, product_id, position, url, metadata_error from {} where metadata_error is "
+                        "not null "
+                        "order by product_id, position limit %s"
+                    ).format(table),
+                    (tenant, _FAILURES_SHOWN - len(failures)),
                 ).fetchall()
-                if len(failures) < _FAILURES_SHOWN:
-                    failures += conn.execute(
-                        sql.SQL(
-                            "select %s, product_id, position, url, metadata_error from {} where metadata_error is "
-                            "not null "
-                            "order by product_id, position limit %s"
-                        ).format(table),
-                        (tenant, _FAILURES_SHOWN - len(failures)),
-                    ).fetchall()
-    finally:
-        if storage is not None:
-            storage.stop()
     totals: dict[str, int] = {}
     for state, count in states:
         totals[state] = totals.get(state, 0) + count

@@ -371,7 +371,11 @@ class _Photo:
 
 
 def _fetch(client: BaseClient, photo: _Photo) -> None:
-    """Download one photo (conditionally on its stored ETag when its evidence is still this version's)."""
+    """Download one photo, the whole object (a photo whose evidence is current is never fetched: see ``_todo``).
+
+    Sets ``photo.data`` and ``photo.etag``, or ``photo.error`` (``too_large`` above
+    :data:`MAX_PHOTO_BYTES`, else the storage error's class); raises what it cannot classify.
+    """
     assert photo.ref is not None
     kwargs: dict[str, Any] = {"Bucket": photo.ref.bucket, "Key": photo.ref.key}
     try:

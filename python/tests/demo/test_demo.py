@@ -1,4 +1,5 @@
-"""`make demo` on a fresh database: every demo product accounted for, and a rerun inserts nothing."""
+"""The demo on a fresh database (its small size): every product accounted for, the rule and the evidence
+measured against the truth, and a rerun that changes nothing."""
 
 from __future__ import annotations
 
@@ -7,23 +8,59 @@ import re
 
 from rich.console import Console
 
-from product_images.demo.command import label_precision, run_demo
+from product_images.demo.command import run_demo
 from product_images.migration.report import tenant_reports
+
+
+def _table_row(text: str, name: str) -> list[str]:
+    """The cells of the label table's row ``name`` (rule, evidence)."""
+    match = re.search(rf"^│ {re.escape(name)} +│ (.+?) +│ (.+?) +│$", text, re.M)
+    assert match, text[-5000:]
+    return [match[1].strip(), match[2].strip()]
 
 
 def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, database):
     out = io.StringIO()
-    code = run_demo(Console(file=out, width=200))
+    code = run_demo(Console(file=out, width=200), size="small")
     text = out.getvalue()
     assert code == 0, text[-4000:]
-    assert "demo data: loaded" in text
+    assert "demo data: loaded (small)" in text
     reports = {r.tenant_schema: r for r in tenant_reports(conn, "product_images")}
     assert sorted(reports) == ["template_tenant", "user_1", "user_2", "user_4", "user_5"]
-    assert sum(r.products for r in reports.values()) == 3282
+    assert sum(r.products for r in reports.values()) == 329
     assert all(r.accounted_for and r.status == "success" for r in reports.values())
-    precision = label_precision(conn, "product_images")
-    assert (precision.price_tags, precision.found_price_tags) == (611, 611)
-    assert "3,282" in text and "611 of 611 price tags found" in text
+    # the legacy rule, measured before the detection: every tag found, most flags wrong
+    assert "label rule vs demo.label_truth: 171 labels, 60 real price tags (precision 35.1%); 60 of 60" in text
+    # the detection: every photo that exists scored once, the unreadable ones with their reason; then the
+    # second pass rescores every photo from its stored evidence with the shop profiles, downloading nothing
+    passes = re.findall(r"^labels detect: 323 products, 911 photos scored over 5 tenant\(s\) in ", text, re.M)
+    assert len(passes) == 2, text[-6000:]
+    assert "  not scored: 9 (missing 3, unreadable 6)" in text
+    assert "  fetched 0 objects (0.0 MB), 911 photos scored from their stored evidence" in text
+    assert re.search(
+        r"^  shop profiles from confirmed tags: user_1 \d+, user_2 \d+, user_4 \d+, user_5 \d+$", text, re.M
+    )
+    # the side-by-side table says what the tables hold (counted here from demo.label_truth)
+    flagged, true_flags = conn.execute(
+        "select count(*) filter (where i.is_label), count(*) filter (where i.is_label and t.label_url is not null) "
+        "from product_images.product_images as i left join demo.label_truth as t "
+        "on (t.tenant_schema, t.product_id, t.label_url) = (i.tenant_schema, i.product_id, i.url)"
+    ).fetchone()
+    assert true_flags == 60  # no real price tag left unflagged before any review
+    assert _table_row(text, "labels flagged") == ["171", f"{flagged:,}"]
+    assert _table_row(text, "recall") == ["100.0% (60 of 60)", "100.0% (60 of 60)"]
+    assert _table_row(text, "price tags left unflagged") == ["0", "0 (0.0%)"]
+    decided = conn.execute(
+        "select count(*) from (select 1 from product_images.product_images group by tenant_schema, product_id "
+        "having bool_or(label_source = 'evidence')) as decided"
+    ).fetchone()[0]
+    assert _table_row(text, "products decided") == ["0", f"{decided:,} ({decided / 329:.1%})"]
+    assert decided > 0.85 * 329
+    # on the products the evidence decided, no photo wrongly hidden and no tag published
+    assert _table_row(text, "  precision / recall on them") == ["-", "100.0% / 100.0%"]
+    doubtful = conn.execute("select count(*) from product_images.label_review_queue").fetchone()[0]
+    assert _table_row(text, "products doubtful (for a person)") == ["171 (52.0%)", f"{doubtful} ({doubtful / 329:.1%})"]
+    assert doubtful + decided <= 329
     # metadata for every demo image that exists, each failure with its reason
     probed = dict(
         conn.execute(
@@ -33,7 +70,7 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     )
     assert sum(probed.values()) == sum(r.rows_loaded for r in reports.values())
     assert set(probed) == {"ok", "missing", "empty", "not_image", "corrupt"}
-    assert "ok 9,023; failed 10 (corrupt 2, empty 2, missing 3, not_image 3)" in text
+    assert "ok 911; failed 9 (corrupt 2, empty 2, missing 3, not_image 2)" in text
     # each failed image named, with its reason
     failed_lines = re.findall(
         r"^  (corrupt|empty|missing|not_image): (user_\d+) product (\d+) position (\d+) (https://\S+)$", text, re.M
@@ -48,10 +85,10 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
             "where metadata_error is not null order by 1, 2, 3"
         ).fetchall()
     )
-    # one 64 KiB range GET per photo: a small fraction of the photos' bytes (realistic sizes, ~0.5 MB each)
+    # one 64 KiB range GET per photo: a small fraction of the photos' bytes (realistic sizes, ~0.3 MB each)
     downloaded = re.search(r"downloaded ([\d,.]+) MB of ([\d,.]+) MB stored \(([\d.]+)%\)", text)
     assert downloaded, text[-3000:]
-    assert float(downloaded[2].replace(",", "")) > 3000 and float(downloaded[3]) < 15
+    assert float(downloaded[2].replace(",", "")) > 250 and float(downloaded[3]) < 20
     # the independent witness passes
     assert "checkpoint product_images_migration passed on 5 tenant(s)" in text
     assert "Data Docs: " in text and "index.html" in text
@@ -83,8 +120,9 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
         "select tenant_schema, id, updated_at from product_images.product_images order by 1, 2"
     ).fetchall()
     out = io.StringIO()
-    assert run_demo(Console(file=out, width=200)) == 0
-    assert "demo data: already there, unchanged" in out.getvalue()
+    assert run_demo(Console(file=out, width=200), size="small") == 0
+    assert "demo data: already there, unchanged (small)" in out.getvalue()
+    assert "metadata backfill and labels detect: every photo is probed and scored already" in out.getvalue()
     assert re.search(r"│ user_5 +│ already there +│ already there +│", out.getvalue())
     inserted = conn.execute(
         "select sum(images_inserted), sum(images_updated) from product_images.product_images_runs "

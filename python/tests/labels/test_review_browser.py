@@ -76,12 +76,11 @@ def demo(conn, dbt):
 @pytest.fixture(scope="module")
 def storage(demo, conn):
     """moto's S3 with the demo pictures of the queue's first products (exactly what `make demo` stores there)."""
-    from product_images.demo.storage import demo_urls, plan_demo_objects, start_demo_storage
+    from product_images.demo.storage import demo_objects, start_demo_storage
 
     database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
     first = [entry.key for entry in database.load_queue("rule").entries[:4]]
     database.close()
-    urls, labels = demo_urls(conn)
     wanted = [
         url
         for tenant, product_id in first
@@ -89,7 +88,7 @@ def storage(demo, conn):
             f"select url from {tenant}.product_images where product_id = %s", (product_id,)
         ).fetchall()
     ]
-    with start_demo_storage(plan_demo_objects(urls, labels, only=wanted)) as running:
+    with start_demo_storage(demo_objects(conn, only=wanted)) as running:
         yield running
 
 

@@ -108,21 +108,21 @@ def demo_environment(queue_urls: Callable[[], list[str]] | None, cache_dir: Path
     try:
         if queue_urls is not None and not os.environ.get("AWS_ENDPOINT_URL_S3"):
             from product_images.demo.data import DEMO_URL_PREFIX
-            from product_images.demo.storage import DEMO_BUCKET, demo_urls, plan_demo_objects, start_demo_storage
+            from product_images.demo.storage import DEMO_BUCKET, demo_objects, start_demo_storage
             from product_images.metadata.storage import MappingRule, UrlMapping
 
             cache = ThumbnailStore(cache_dir, UrlMapping((MappingRule(DEMO_URL_PREFIX, DEMO_BUCKET),)), None)
             wanted = sorted(set(queue_urls()))
             uncached = [url for url in wanted if (ref := cache.object_for(url)) and not cache.cache_path(ref).exists()]
-            with connect(autocommit=True) as conn:
-                every_url, labels = demo_urls(conn)
             print(
                 f"demo storage: rendering {len(uncached):,} of the queue's {len(wanted):,} pictures "
                 "(the others have a cached thumbnail)",
                 file=out,
                 flush=True,
             )
-            storage = start_demo_storage(plan_demo_objects(every_url, labels, only=uncached))
+            with connect(autocommit=True) as conn:
+                objects = demo_objects(conn, only=uncached)
+            storage = start_demo_storage(objects)
             print(
                 f"demo storage: moto S3 at {storage.endpoint}, {storage.objects:,} objects "
                 f"({storage.total_bytes / 1e6:,.0f} MB)",
