@@ -216,7 +216,7 @@ def test_7_a_killed_worker_leaves_its_products_to_the_next_after_the_lease(conn,
             "--batch-size",
             "5",
             "--lease-seconds",
-            "3",
+            "15",  # long enough that the next detect() starts and claims before it ends, even on a busy machine
             "--no-progress",
         ],
         stdout=subprocess.PIPE,

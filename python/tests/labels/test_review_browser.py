@@ -191,16 +191,16 @@ def shot(page, name: str) -> None:
 
 def test_the_page_lists_the_demos_doubtful_products_with_their_thumbnails(server, page, conn):
     page.goto(str(server["url"]), wait_until="networkidle")
-    assert current_product(page) == ("user_1", 2)  # the rule's first candidate: the detector has not run
+    assert current_product(page) == ("user_1", 1)  # the rule's first candidate: the detector has not run
     assert "The detector has not run" in page.locator(".notice").inner_text()
     candidates = conn.execute(
         "select count(*) from (select 1 from product_images.product_images group by tenant_schema, product_id "
         "having count(*) >= 2 and bool_or(is_label and label_source = 'rule')) as candidates"
     ).fetchone()[0]
-    assert candidates == 1428 + 1  # the demo's 1,428 rule labels, and user_9's product
-    assert page.locator("#progress").inner_text() == "0 of 1,429 reviewed"
-    assert "Silk bag #2" in page.locator("h1").inner_text()
-    urls = photos_of(conn, "user_1", 2)
+    assert candidates == 1690 + 1  # the demo's 1,690 rule labels, and user_9's product
+    assert page.locator("#progress").inner_text() == "0 of 1,691 reviewed"
+    assert "Navy dress #1" in page.locator("h1").inner_text()
+    urls = photos_of(conn, "user_1", 1)
     images = page.locator("#photos img")
     assert images.count() == len(urls) == 4
     loaded = page.evaluate(
@@ -222,7 +222,7 @@ def test_a_click_on_a_photo_decides_the_product_and_goes_on(server, page, conn, 
     following = go_on(page, lambda: page.locator('.photo[data-key="1"] button.pick').click())
     assert following != product
     assert review_list(project_dir)[product] == sorted((url, url == urls[0]) for url in urls)
-    assert page.locator("#progress").inner_text() == "1 of 1,429 reviewed"
+    assert page.locator("#progress").inner_text() == "1 of 1,691 reviewed"
 
 
 def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_dir):
@@ -236,7 +236,7 @@ def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_
     shot(page, "photo-2-selected")
     after = go_on(page, lambda: page.keyboard.press("Enter"))
     assert review_list(project_dir)[picked] == sorted((url, url == urls[1]) for url in urls)
-    assert page.locator("#progress").inner_text() == "3 of 1,429 reviewed"
+    assert page.locator("#progress").inner_text() == "3 of 1,691 reviewed"
 
     # Backspace: back to the product just decided, its decision shown as the review list's
     assert go_on(page, lambda: page.keyboard.press("Backspace")) == picked
@@ -246,7 +246,7 @@ def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_
     # u: the last decision is taken back, in the file too, and the page shows the rule's pick again
     assert go_on(page, lambda: page.keyboard.press("u")) == picked
     assert picked not in review_list(project_dir)
-    assert page.locator("#progress").inner_text() == "2 of 1,429 reviewed"
+    assert page.locator("#progress").inner_text() == "2 of 1,691 reviewed"
     assert page.locator(".photo.selected .keycap").inner_text() == str(len(urls))
     # Enter alone confirms what is highlighted (the rule's pick, the last photo)
     assert go_on(page, lambda: page.keyboard.press("Enter")) == after
@@ -288,7 +288,7 @@ def test_finishing_the_session_applies_the_decisions(server, page, conn, project
     decided = review_list(project_dir)
     assert len(decided) == 3
     page.goto(str(server["url"]) + "done", wait_until="networkidle")
-    assert "3 of 1,429 reviewed" in page.locator(".done").inner_text()
+    assert "3 of 1,691 reviewed" in page.locator(".done").inner_text()
     page.locator("#finish").click()
     page.wait_for_selector("#message:not([hidden])")
     assert "Session ended" in page.locator("#message").inner_text()

@@ -300,41 +300,47 @@ def test_applying_the_decisions_gives_label_source_override(review, conn, projec
     assert "override (review list, applied)" in review.get("/review/user_1/1").text
 
 
-def test_the_doubtful_queue_is_the_detectors_when_it_exists(review, conn):
+def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
     database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
-    fallback = database.load_queue("doubtful")
+    fallback = database.load_queue("doubtful")  # dbt made label_review_queue, but no photo is scored yet
     assert (fallback.requested, fallback.kind) == ("doubtful", "rule")
-    assert "The detector has not run: product_images.label_review_queue does not exist" in fallback.notice
+    assert "The detector has not run (no photo has a label_score yet" in fallback.notice
     first = image_ids(conn, "user_2", 1)[0]
+    # what labels detect writes: a doubtful best photo (between label_score_floor and label_score_threshold)
+    # in user_2's product 1, and a product of user_1 whose photos all score low but above the floor
     conn.execute(
         """
-        create table product_images.label_review_queue (
-            tenant_schema text, product_id bigint, queue_position bigint, reason text, best_score real, photos jsonb);
-        insert into product_images.label_review_queue values
-            ('user_2', 1, 1, 'two photos score alike', 0.55, %s),
-            ('user_1', 4, 2, 'no photo looks like a tag', 0.12, '[]');
-        alter table user_2.product_images add column label_score real, add column label_evidence jsonb;
-        update user_2.product_images set label_score = 0.55, label_evidence = '{"barcode": "EAN-13", "text": "12,99"}'
-            where id = %s;
-        """.replace("%s", "'" + '[{"image_id": 1, "score": 0.5}]' + "'", 1).replace("%s", str(first)),
+        update user_2.product_images set label_score = case when id = %(first)s then 0.55 else 0.02 end,
+            label_evidence = case when id = %(first)s then '{"barcode": "EAN-13", "text": "12,99"}'::jsonb end,
+            label_detector = 'test', label_detected_at = now()
+        where product_id = 1
+        """,
+        {"first": first},
+    )
+    conn.execute(
+        "update user_1.product_images set label_score = 0.12, label_detector = 'test', label_detected_at = now()"
+        " where product_id = 4"
     )
     try:
         database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
         queue = database.load_queue("doubtful")
         assert queue.kind == "doubtful" and queue.notice is None
-        assert [entry.key for entry in queue.entries] == [("user_2", 1), ("user_1", 4)]
+        assert [entry.key for entry in queue.entries] == [("user_1", 4), ("user_2", 1)]
         session = ReviewSession(database, queue, review.session_state.overrides_path)
         app = create_app(session, review.thumbnails, ReviewSettings(token=TOKEN, allowed_hosts=["testserver"]))
         with TestClient(app) as client:
             html = client.get("/").text  # follows to the queue's first product
-            assert "user_2 · product 1" in html
-            assert 'reason: <span class="reason">two photos score alike</span>' in html and "best score 0.55" in html
+            assert "user_1 · product 4" in html and "best score 0.12" in html
+            html = client.get("/review/user_2/1").text
+            assert 'reason: <span class="reason">doubtful: the best photo scores 0.55' in html
             assert "score 0.55" in html and "barcode: EAN-13" in html and "text: 12,99" in html
             assert "doubtful products (the detector&#39;s queue)" in html
     finally:
         conn.execute(
-            "drop table product_images.label_review_queue; "
-            "alter table user_2.product_images drop column label_score, drop column label_evidence"
+            "update user_2.product_images set label_score = null, label_evidence = null, label_detector = null,"
+            " label_detected_at = null where product_id = 1;"
+            "update user_1.product_images set label_score = null, label_detector = null, label_detected_at = null"
+            " where product_id = 4"
         )
 
 

@@ -4,8 +4,9 @@ Three queues (``--queue``):
 
 * ``doubtful``: the detector's ``<dbt schema>.label_review_queue`` (``tenant_schema,
   product_id, queue_position, reason, best_score, photos``), in ``queue_position``
-  order. When that relation does not exist (the detector has not run), the rule's
-  candidates are shown instead and :attr:`ReviewQueue.notice` says so;
+  order. When the detector has not run (that relation does not exist, or no photo has
+  been looked at yet), the rule's candidates are shown instead and
+  :attr:`ReviewQueue.notice` says so;
 * ``rule``: products with 2 or more photos whose label comes from the rule
   (``label_source = 'rule'``), the ones the demo's rule gets wrong 57% of the time;
 * ``all``: every product with at least one photo.
@@ -246,12 +247,29 @@ class ReviewDatabase:
         return tenant_schema
 
     def queue_exists(self) -> bool:
-        """Whether the detector's ``<schema>.label_review_queue`` exists (table, view or materialized view)."""
+        """Whether the detector's queue can be shown: ``<schema>.label_review_queue`` exists (table, view or
+        materialized view) and the detector has looked at a photo (``label_detected_at`` set somewhere in the
+        union view ``<schema>.product_images``). Before ``labels detect`` runs the queue is empty because
+        nothing is scored, not because nothing is doubtful."""
         with self._connection() as conn:
             row = conn.execute(
                 "select to_regclass(%s) is not null", (sql.Identifier(self.schema, QUEUE_RELATION).as_string(conn),)
             ).fetchone()
-        return bool(row and row[0])
+            if not (row and row[0]):
+                return False
+            has_column = conn.execute(
+                "select exists (select from information_schema.columns where table_schema = %s"
+                " and table_name = 'product_images' and column_name = 'label_detected_at')",
+                (self.schema,),
+            ).fetchone()
+            if not (has_column and has_column[0]):
+                return False
+            scored = conn.execute(
+                sql.SQL("select exists (select from {} where label_detected_at is not null)").format(
+                    sql.Identifier(self.schema, "product_images")
+                )
+            ).fetchone()
+        return bool(scored and scored[0])
 
     def load_queue(self, requested: QueueKind, tenant_schema: str | None = None) -> ReviewQueue:
         """The products to review, in order.
@@ -279,8 +297,9 @@ class ReviewDatabase:
         if requested == "doubtful" and not self.queue_exists():
             kind = "rule"
             notice = (
-                f"The detector has not run: {self.schema}.{QUEUE_RELATION} does not exist, so the rule's "
-                "candidates are shown instead (products with 2+ photos whose label comes from the rule)."
+                f"The detector has not run (no photo has a label_score yet; {self.schema}.{QUEUE_RELATION} is the "
+                "detector's queue), so the rule's candidates are shown instead (products with 2+ photos whose "
+                "label comes from the rule). Run product-images labels detect, then dbt run --select product_images."
             )
         tenant_filter = sql.SQL("where tenant_schema = {}").format(tenant_schema) if tenant_schema else sql.SQL("")
         if kind == "doubtful":
