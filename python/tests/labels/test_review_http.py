@@ -11,6 +11,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+from psycopg.types.json import Jsonb
 from starlette.testclient import TestClient
 
 from helpers.dbt import table_rows
@@ -321,6 +322,19 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
         "update user_1.product_images set label_score = 0.12, label_detector = 'test', label_detected_at = now()"
         " where product_id = 4"
     )
+    # evidence as the detector writes it (labels/evidence.py): shown as what a person can check
+    detector_evidence = {
+        "cues": {"price_dec": 1.0, "code128": 1.0, "care": 0.0},
+        "codes": [{"format": "Code 128", "text": "R70359Y"}],
+        "lines": [{"text": "PRIX", "conf": 0.97, "rel_h": 0.1}, {"text": "15,00", "conf": 0.9, "rel_h": 0.2}],
+        "ocr_ran": True,
+        "kraft": 0.9,
+        "hist": [0.5, 0.5],
+    }
+    conn.execute(
+        "update user_1.product_images set label_evidence = %s where id = %s",
+        (Jsonb(detector_evidence), image_ids(conn, "user_1", 4)[0]),
+    )
     try:
         database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
         queue = database.load_queue("doubtful")
@@ -331,6 +345,9 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
         with TestClient(app) as client:
             html = client.get("/").text  # follows to the queue's first product
             assert "user_1 · product 4" in html and "best score 0.12" in html
+            assert "text read: PRIX · 15,00" in html and "codes: Code 128 R70359Y" in html
+            assert "cues: a price with cents, Code 128" in html and "paper: kraft card" in html
+            assert "hist" not in html  # the detector's raw features are not a reviewer's business
             html = client.get("/review/user_2/1").text
             assert 'reason: <span class="reason">doubtful: the best photo scores 0.55' in html
             assert "score 0.55" in html and "barcode: EAN-13" in html and "text: 12,99" in html
@@ -339,8 +356,8 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
         conn.execute(
             "update user_2.product_images set label_score = null, label_evidence = null, label_detector = null,"
             " label_detected_at = null where product_id = 1;"
-            "update user_1.product_images set label_score = null, label_detector = null, label_detected_at = null"
-            " where product_id = 4"
+            "update user_1.product_images set label_score = null, label_evidence = null, label_detector = null,"
+            " label_detected_at = null where product_id = 4"
         )
 
 

@@ -126,6 +126,50 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# The detector's cues worth a reviewer's eye, in this order, with how to say them (labels/evidence.py).
+_CUE_WORDS = {
+    "price_dec": "a price with cents",
+    "price_int": "a whole-euro price",
+    "price_word": "PRIX / price",
+    "price_sign": "a currency sign",
+    "sku": "a SKU",
+    "ref": "REF",
+    "code128": "Code 128",
+    "qr": "QR code",
+    "ean13": "EAN-13",
+    "ean_retail": "a retail EAN",
+    "care": "care-label words",
+    "size": "a size",
+    "degree": "a washing temperature",
+}
+
+
+def _cut(text: str, width: int = 80) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _detector_evidence_lines(evidence: dict[str, Any]) -> list[str]:
+    """What the detector saw, for a person: the text read, the codes decoded, the cues that fired, the paper."""
+    lines = []
+    read = [str(line.get("text", "")) for line in evidence.get("lines") or [] if isinstance(line, dict)]
+    if read:
+        lines.append("text read: " + _cut(" · ".join(read)))
+    elif evidence.get("ocr_ran"):
+        lines.append("text read: none")
+    codes = [code for code in evidence.get("codes") or [] if isinstance(code, dict)]
+    if codes:
+        lines.append("codes: " + _cut(", ".join(f"{code.get('format')} {code.get('text')}" for code in codes)))
+    cues = evidence.get("cues") or {}
+    fired = [words for cue, words in _CUE_WORDS.items() if float(cues.get(cue) or 0) >= 0.5]
+    if fired:
+        lines.append("cues: " + ", ".join(fired))
+    if float(evidence.get("kraft") or 0) >= 0.5:
+        lines.append("paper: kraft card")
+    if not lines:
+        lines.append("nothing tag-like seen")
+    return lines
+
+
 def _evidence_lines(evidence: Any, limit: int = 6) -> list[str]:
     """Short ``key: value`` lines of a photo's label_evidence JSON (values cut at 80 characters)."""
     if evidence is None:
@@ -135,6 +179,8 @@ def _evidence_lines(evidence: Any, limit: int = 6) -> list[str]:
             evidence = json.loads(evidence)
         except ValueError:
             return [evidence[:80]]
+    if isinstance(evidence, dict) and "cues" in evidence and "codes" in evidence:
+        return _detector_evidence_lines(evidence)
     if isinstance(evidence, dict):
         items = list(evidence.items())
     elif isinstance(evidence, list):
