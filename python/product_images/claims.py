@@ -118,3 +118,10 @@ class Claims:
         return sql.SQL(
             "select count(*) from (select 1 from {table} as images where {claimable} limit %(cap)s) as pending"
         ).format(table=self.table, claimable=self.claimable())
+
+    def count_rows_of_products(self) -> sql.Composed:
+        """How many rows the products still to do and free hold (``per_product`` claims: a progress total)."""
+        return sql.SQL(
+            "select count(*) from {table} as photos where photos.product_id in "
+            "(select images.product_id from {table} as images where {claimable})"
+        ).format(table=self.table, claimable=self.claimable())

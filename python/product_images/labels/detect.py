@@ -682,19 +682,25 @@ def detect_labels(
             profiles[tenant] = (profile, profile_hash)
             summary.profiles[tenant] = info
         step = "counting products to score"
-        total = 0
+        total = photos_todo = 0
+        count_photos = progress is not None and limit is None and not dry_run
         for tenant in selected:
             claims = Claims(tenant, "label", _todo(retry_failed), per_product=True)
-            total += conn.execute(
-                claims.count(),
-                {"cap": None, "version": detector.version, "profile": profiles[tenant][1], "run_started": run_started},
-            ).fetchone()[0]  # type: ignore[index]
+            params = {
+                "cap": None,
+                "version": detector.version,
+                "profile": profiles[tenant][1],
+                "run_started": run_started,
+            }
+            total += conn.execute(claims.count(), params).fetchone()[0]  # type: ignore[index]
+            if count_photos:  # the progress bar's total: the photos of those products
+                photos_todo += conn.execute(claims.count_rows_of_products(), params).fetchone()[0]  # type: ignore[index]
         tenant = ""
         if dry_run:
             summary.would_detect = total if limit is None else min(total, limit)
             summary.seconds = time.perf_counter() - started
             return summary
-        photos_total = None
+        photos_total = photos_todo if count_photos else None  # with a limit: no total
         done = 0
 
         def advance(count: int) -> None:

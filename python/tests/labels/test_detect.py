@@ -114,7 +114,12 @@ def test_1_a_dry_run_counts_and_changes_nothing(conn, client, mapping, tenant):
 
 
 def test_2_detection_scores_every_readable_photo_and_names_why_not_the_others(conn, client, mapping, tenant):
-    summary = detect(conn, client, mapping)
+    calls: list[tuple[int, int | None]] = []
+    summary = detect(conn, client, mapping, progress=lambda done, total: calls.append((done, total)))
+    # the progress bar knows its total, the photos of the products to score, and ends there
+    photos_of_products = sum(len(urls) for urls in tenant.values())
+    assert calls and calls[-1] == (photos_of_products, photos_of_products)
+    assert all(total == photos_of_products for _, total in calls)
     assert summary.products == 29
     photos = sum(len(urls) for urls in tenant.values())
     assert summary.photos_scored == photos - 3
