@@ -45,11 +45,12 @@ def demo(size: str, detect_concurrency: int) -> None:
     clothing photo per image URL unless AWS_ENDPOINT_URL_S3 is set.
     """
     from product_images.demo.command import run_demo
+    from product_images.demo.data import DemoDataError
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         code = run_demo(console, size=size, detect_concurrency=detect_concurrency, leave_objects=True)
-    except ValueError as error:
+    except DemoDataError as error:
         click.echo(f"Error: {error}", err=True)
         code = 2
     sys.exit(code)
@@ -560,7 +561,7 @@ def labels_detect(
                     lease_seconds=lease_seconds,
                     retry_failed=retry_failed,
                     dry_run=dry_run,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    progress=(lambda done, total: bar.update(task, completed=done, total=total)) if show else None,
                 )
         except ValueError as error:
             fail(2, str(error))

@@ -46,8 +46,9 @@ def run_demo(
         size: the demo data's size, ``"full"`` (3,282 products, ``make demo``) or ``"small"``
             (329 products, for the tests).
         detect_concurrency: ``labels detect --concurrency`` (worker processes).
-        leave_objects: leave the demo bucket's objects in memory when it stops (for a process
-            about to end: saves about a minute on the full demo).
+        leave_objects: leave the demo bucket's objects in moto (memory and temporary files, freed when
+            the process ends) instead of deleting them: saves about a minute on the full demo; for a
+            process that ends after the demo (the CLI), not for one that goes on using moto.
 
     Returns:
         The process exit code: 0 when every step passed, else the failing dbt step's code,
@@ -55,7 +56,8 @@ def run_demo(
         or 1 when the checkpoint or the publishing failed.
 
     Raises:
-        ValueError: ``size`` is not ``"full"`` or ``"small"``, or the database holds the other size.
+        product_images.demo.data.DemoDataError: ``size`` is not ``"full"`` or ``"small"``, or the
+            database holds other demo data (another size, or the older demo).
     """
     data_dir = data_dir or project_dir() / ".pgdata"
     mode = use_embedded_postgres_unless_configured(data_dir)

@@ -141,9 +141,13 @@ class DemoProduct:
     tag_style: str | None = None
 
 
+class DemoDataError(ValueError):
+    """The demo data cannot be loaded as asked (an unknown size, or other demo data already there)."""
+
+
 def _size_params(size: str) -> tuple[dict[str, int], DatasetParams]:
     if size not in DEMO_SIZES:
-        raise ValueError(f"size must be one of {', '.join(map(repr, DEMO_SIZES))}; got {size!r}")
+        raise DemoDataError(f"size must be one of {', '.join(map(repr, DEMO_SIZES))}; got {size!r}")
     if size == "full":
         products, tags = TENANT_PRODUCTS, TENANT_LABELLED_PRODUCTS
     else:
@@ -176,7 +180,7 @@ def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[De
         ``{DEMO_URL_PREFIX}{tenant}/{product}/{photo seed:012x}.{jpg|webp|png}``.
 
     Raises:
-        ValueError: ``size`` is not one of :data:`DEMO_SIZES` (the message lists them).
+        DemoDataError: ``size`` is not one of :data:`DEMO_SIZES` (the message lists them).
     """
     tenant_products, params = _size_params(size)
     dataset = generate_dataset(seed, params)
@@ -347,16 +351,26 @@ def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED, size: str = 
         already there (a second call changes nothing).
 
     Raises:
-        ValueError: ``size`` is not one of :data:`DEMO_SIZES`, or the database already holds the
-            demo with another seed or size (the message names both; drop the schemas or use
-            another database).
+        DemoDataError: ``size`` is not one of :data:`DEMO_SIZES`, or the database already holds the
+            demo with another seed or size, or the older demo (before the clothing photos); the
+            message says which and what to do.
     """
     loaded = loaded_dataset(conn)
     if loaded is not None:
+        fresh = (
+            "use another database (PGDATABASE), or drop the schemas demo, user_1, user_2, user_4, user_5, "
+            "template_tenant, user_archive, user_x and product_images (with the embedded PostgreSQL: "
+            "remove .pgdata/)"
+        )
+        if loaded[1] == "pictures":
+            raise DemoDataError(
+                f"this database holds the older demo (seed {loaded[0]}, drawn pictures, before the clothing "
+                f"photos and the label detection): {fresh}"
+            )
         if loaded != (seed, size):
-            raise ValueError(
+            raise DemoDataError(
                 f"this database holds the demo with seed {loaded[0]} and size {loaded[1]!r}, not seed {seed} and "
-                f"size {size!r}: use another database (PGDATABASE) or remove the demo's .pgdata/"
+                f"size {size!r}: {fresh}"
             )
         return False
     products = generate_demo_products(seed, size)

@@ -93,7 +93,8 @@ class LabelFigures:
 
     Attributes:
         products: products in the tenants' tables (with or without images).
-        rule: the legacy rule alone (last photo of a product with ``label_min_images``+ photos).
+        rule: the legacy rule alone (last photo of a product with ``label_min_images``+ photos from its
+            JSONB: rows the app added after cut-over do not count, as in the model).
         current: the flags the tables hold now (after detection and ``dbt run``: the evidence,
             doubtful products following the rule, a person's decisions over both).
         decided_products: products the evidence decided (``label_source = 'evidence'``).
@@ -134,8 +135,9 @@ def label_figures(conn: psycopg.Connection, schema: str, *, label_min_images: in
                     tenant_schema,
                     product_id,
                     url,
-                    position = max(position) over products
-                    and count(*) over products >= {min_images} as rule_label
+                    source_index is not null
+                    and position = max(position) filter (where source_index is not null) over products
+                    and count(*) filter (where source_index is not null) over products >= {min_images} as rule_label
                 from {view}
                 window products as (partition by tenant_schema, product_id)
             )

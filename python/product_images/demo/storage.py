@@ -1,28 +1,25 @@
 """Demo object storage: moto's S3 server on 127.0.0.1 holding a picture for every demo image URL.
 
-``make demo`` has no R2 bucket, so :func:`run_demo_backfill` starts moto's
+``make demo`` has no R2 bucket, so :func:`running_demo_storage` starts moto's
 ``ThreadedMotoServer`` (real HTTP, in this process), fills the bucket
 ``product-images`` with one object per image URL of the migrated tables (key = the
-URL minus :data:`~product_images.demo.data.DEMO_URL_PREFIX`), points the process
-environment at it (until it stops), and runs the metadata backfill over every tenant.
+URL minus :data:`~product_images.demo.data.DEMO_URL_PREFIX`) and points the process
+environment at it (until it stops), while :func:`run_demo_backfill` and the label
+detection run over every tenant.
 
-The pictures come from :func:`~product_images.demo.pictures.render_image`: product
-photos, and price-tag photos for the URLs in ``demo.label_truth``, encoded as the
-URL's extension says (``.jpg`` JPEG, ``.png`` PNG, ``.webp`` WebP), with camera-like
-grain so their sizes are a photo's, not a drawing's: three in four JPEG/WebP variants
-are marketplace-sized (1600 or 2048 px on the longest side, 0.4-0.9 MB), the others
-300-640 px (under eBay's 500 px minimum; 20-60 KB); PNG cut-outs are 300-640 px.
-Rendering ~9,000 distinct pictures would take minutes, so :func:`plan_demo_objects`
-renders at most a few dozen variants per (kind, format) and reuses their bytes across
-keys, picking the variant from a hash of the key (deterministic). A few keys get the
-demo catalog's awkward cases instead (:data:`SPECIAL_CASES`): missing objects
-(deliberately not uploaded), zero-byte objects, an HTML error page saved as ``.jpg``,
-a JPEG cut before its size header, a JPEG with a 120 KB ICC profile before its SOF, a
-JPEG whose 65 KB EXIF segment straddles the first 64 KiB, EXIF orientation 6, CMYK,
-progressive.
+The objects come from :func:`plan_demo_objects`. A URL of the demo data
+(:func:`~product_images.demo.data.demo_photo_specs`) gets its own clothing photo, drawn
+by :func:`~product_images.demo.clothing.render_photo` (about 60 ms of one core, in worker
+processes) and encoded as its extension says (JPEG, or WebP / PNG for a few); any other
+URL gets one of a few dozen generic pictures (:func:`~product_images.demo.pictures.render_image`,
+reused across keys by a hash of the key). A few keys get the demo catalog's awkward cases
+instead (:data:`SPECIAL_CASES`): missing objects (deliberately not uploaded), zero-byte
+objects, an HTML error page saved as ``.jpg``, a JPEG cut before its size header, a JPEG
+with a 120 KB ICC profile before its SOF, a JPEG whose 65 KB EXIF segment straddles the
+first 64 KiB, EXIF orientation 6, CMYK, progressive.
 
-That is about 5 GB for the demo's ~9,000 objects: more than a demo should hold in
-memory. moto keeps each object in a ``SpooledTemporaryFile``; :func:`start_demo_storage`
+That is about 3 GB for the demo's ~9,150 objects, built in memory before they are
+stored: moto keeps each object in a ``SpooledTemporaryFile``; :func:`start_demo_storage`
 sets its threshold (``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``) to :data:`MEMORY_OBJECT_BYTES`
 while it stores them, so objects above it live in unnamed temporary files (one open
 file each, under ``TMPDIR``; the operating system frees them when the process ends),
@@ -235,11 +232,19 @@ def _draw(job: tuple[PhotoSpec, str]) -> tuple[bytes, int, int]:
     return data, spec.width, spec.height
 
 
+def _one_thread() -> None:
+    """A drawing worker uses one core: OpenCV would start a thread per core in each worker."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
 def _render_clothing(jobs: Mapping[str, tuple[PhotoSpec, str]], workers: int | None) -> dict[str, DemoImage]:
     """Draw the clothing photos of ``jobs`` (key → (spec, format)), in ``workers`` processes."""
     if not jobs:
         return {}
-    workers = workers or os.cpu_count() or 1
+    if not workers:  # the cores this process may use (a container's CPU set), not the machine's
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     items = list(jobs.items())
     if workers == 1 or len(items) < 32:
         drawn = [_draw(job) for _, job in items]
@@ -247,7 +252,9 @@ def _render_clothing(jobs: Mapping[str, tuple[PhotoSpec, str]], workers: int | N
         import multiprocessing
 
         # spawn, not fork: this process may already run threads (moto's server, a database pool)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
+        ) as pool:
             drawn = list(pool.map(_draw, [job for _, job in items], chunksize=16))
     result = {}
     for (key, (spec, fmt)), (data, width, height) in zip(items, drawn, strict=True):

@@ -305,7 +305,7 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
     database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
     fallback = database.load_queue("doubtful")  # dbt made label_review_queue, but no photo is scored yet
     assert (fallback.requested, fallback.kind) == ("doubtful", "rule")
-    assert "The detector has not run (no photo has a label_score yet" in fallback.notice
+    assert "The detector has not run (it has looked at no photo yet" in fallback.notice
     first = image_ids(conn, "user_2", 1)[0]
     # what labels detect writes: a doubtful best photo (between label_score_floor and label_score_threshold)
     # in user_2's product 1, and a product of user_1 whose photos all score low but above the floor
@@ -338,7 +338,16 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
     try:
         database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
         queue = database.load_queue("doubtful")
-        assert queue.kind == "doubtful" and queue.notice is None
+        assert queue.kind == "doubtful"
+        # the detector has looked at two products only: the queue says it is short, not done
+        unseen = conn.execute(
+            "select count(*) from product_images.product_images where label_detected_at is null"
+        ).fetchone()[0]
+        assert unseen > 0
+        assert queue.notice == (
+            f"{unseen:,} photo(s) have not been looked at by the detector yet: their products are not in "
+            "this queue until product-images labels detect scores them."
+        )
         assert [entry.key for entry in queue.entries] == [("user_1", 4), ("user_2", 1)]
         session = ReviewSession(database, queue, review.session_state.overrides_path)
         app = create_app(session, review.thumbnails, ReviewSettings(token=TOKEN, allowed_hosts=["testserver"]))

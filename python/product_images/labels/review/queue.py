@@ -8,7 +8,7 @@ Three queues (``--queue``):
   been looked at yet), the rule's candidates are shown instead and
   :attr:`ReviewQueue.notice` says so;
 * ``rule``: products with 2 or more photos whose label comes from the rule
-  (``label_source = 'rule'``), the ones the demo's rule gets wrong 57% of the time;
+  (``label_source = 'rule'``), the ones the demo's rule gets wrong 64% of the time;
 * ``all``: every product with at least one photo.
 
 ``rule`` and ``all`` read the union view ``<dbt schema>.product_images``; both are
@@ -297,12 +297,26 @@ class ReviewDatabase:
         if requested == "doubtful" and not self.queue_exists():
             kind = "rule"
             notice = (
-                f"The detector has not run (no photo has a label_score yet; {self.schema}.{QUEUE_RELATION} is the "
+                f"The detector has not run (it has looked at no photo yet; {self.schema}.{QUEUE_RELATION} is the "
                 "detector's queue), so the rule's candidates are shown instead (products with 2+ photos whose "
                 "label comes from the rule). Run product-images labels detect, then dbt run --select product_images."
             )
         tenant_filter = sql.SQL("where tenant_schema = {}").format(tenant_schema) if tenant_schema else sql.SQL("")
         if kind == "doubtful":
+            with self._connection() as conn:
+                row = conn.execute(
+                    sql.SQL("select count(*) from {view} {where} {also} label_detected_at is null").format(
+                        view=sql.Identifier(self.schema, "product_images"),
+                        where=tenant_filter,
+                        also=sql.SQL("and" if tenant_schema else "where"),
+                    )
+                ).fetchone()
+            unseen = int(row[0]) if row else 0
+            if unseen:  # e.g. after labels detect --limit or --tenant: the queue is short, not done
+                notice = (
+                    f"{unseen:,} photo(s) have not been looked at by the detector yet: their products are not in "
+                    "this queue until product-images labels detect scores them."
+                )
             query = sql.SQL(
                 "select tenant_schema, product_id, reason, best_score, photos from {queue} {where} "
                 'order by queue_position, tenant_schema collate "C", product_id'
