@@ -4,9 +4,13 @@
         rows and the overrides seed, independently of the model's SQL. The rule
         considers the images loaded from the product's current JSONB
         (source_index not null); rows the app added carry the app's own decision;
-        a product the evidence decided (label_source 'evidence') may have its
-        label anywhere, or none. -#}
+        a product the evidence decided (label_source 'evidence') has its label on
+        its best-scoring open photo, above var label_score_threshold, or none when
+        every open photo scores below var label_score_floor (open: loaded from the
+        JSONB and not decided by a person). -#}
     {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
+    {%- set threshold = var('label_score_threshold') | float -%}
+    {%- set floor = var('label_score_floor') | float -%}
 
     with
 
@@ -32,9 +36,15 @@
             {{ model }}.is_label,
             {{ model }}.label_source,
             {{ model }}.source_index is not null as rule_eligible,
+            {{ model }}.label_score,
             max({{ model }}.position) filter (where {{ model }}.source_index is not null) over (
                 partition by {{ model }}.tenant_schema, {{ model }}.product_id
             ) as last_position,
+            max({{ model }}.label_score) filter (
+                where {{ model }}.source_index is not null and {{ model }}.label_source not in ('app', 'override')
+            ) over (
+                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+            ) as best_open_score,
             overrides.is_label as override_is_label
         from {{ model }}
         left join overrides
@@ -59,7 +69,12 @@
             bool_or(label_source <> 'app' and override_is_label is not null and override_is_label <> is_label)
                 as has_ignored_override,
             bool_or(label_source = 'override' and override_is_label is null) as has_stale_override,
-            bool_or(label_source = 'evidence') as has_evidence
+            bool_or(label_source = 'evidence') as has_evidence,
+            bool_or(
+                is_label and label_source = 'evidence'
+                and not (label_score > {{ threshold }} and label_score = best_open_score)
+            ) as has_evidence_label_not_best,
+            max(best_open_score) as best_open_score
         from images
         group by tenant_schema, product_id
 
@@ -72,6 +87,10 @@
             when has_ignored_override then 'an override in label_overrides is not applied'
             when has_stale_override then 'label_source is override but label_overrides has no row for the image'
             when has_rule_label_not_last then 'the rule labelled an image that is not the last'
+            when has_evidence_label_not_best
+                then 'the evidence labelled a photo that is not the best-scoring above label_score_threshold'
+            when has_evidence and labels = 0 and best_open_score >= {{ floor }}
+                then 'the evidence left no label although a photo scores at or above label_score_floor'
             when labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label and not has_evidence
                 then 'no label on a product with {{ min_images | int }} or more images from its JSONB'
             when labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label and not has_evidence
@@ -83,6 +102,8 @@
         or has_ignored_override
         or has_stale_override
         or has_rule_label_not_last
+        or has_evidence_label_not_best
+        or (has_evidence and labels = 0 and best_open_score >= {{ floor }})
         or (
             labels = 0 and eligible_images >= {{ min_images | int }}
             and not has_human_no_label and not has_evidence

@@ -49,6 +49,32 @@ def test_a_second_label_fails_one_label_per_product(conn, dbt, migrated, rebuild
     assert failing_tests(dbt("test")) == {"one_label_per_product_product_images_": 1}
 
 
+def test_an_evidence_label_off_the_best_photo_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
+    # what the evidence decides (label_decisions_sql): the best-scoring photo above label_score_threshold
+    conn.execute(
+        "update user_1.product_images set label_score = case position when 1 then 0.95 else 0.01 end, "
+        "is_label = (position = 1), label_source = 'evidence' where product_id = 3"
+    )
+    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {}
+    conn.execute("update user_1.product_images set is_label = (position = 2) where product_id = 3")
+    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {
+        "one_label_per_product_product_images_": 1
+    }
+
+
+def test_no_label_from_evidence_above_the_floor_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
+    # "no label" is the evidence's only when every photo scores below label_score_floor (0.006)
+    conn.execute(
+        "update user_1.product_images set label_score = 0.001, is_label = false, label_source = 'evidence' "
+        "where product_id = 3"
+    )
+    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {}
+    conn.execute("update user_1.product_images set label_score = 0.3 where product_id = 3 and position = 0")
+    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {
+        "one_label_per_product_product_images_": 1
+    }
+
+
 def test_an_element_appended_after_the_run_is_reported(conn, dbt, migrated, rebuild_user_1):
     set_images(conn, "user_1", 1, photos(1, 3, "user_1") + [photo(U + "late", 3)])
     assert failing_tests(dbt("test")) == {"no_lost_images_product_images_": 1}
