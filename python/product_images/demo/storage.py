@@ -646,11 +646,12 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         yield None
         return
     with connect(autocommit=True) as conn:
-        if photos_waiting(conn) == 0:
-            yield None
-            return
+        waiting = photos_waiting(conn)
         started = time.perf_counter()
-        objects = demo_objects(conn)
+        objects = demo_objects(conn) if waiting else []
+    if not waiting:  # the connection is closed before the block runs
+        yield None
+        return
     rendered = time.perf_counter() - started
     storage = start_demo_storage(objects)
     del objects  # moto holds them now (the large ones in temporary files)
