@@ -52,7 +52,7 @@ from product_images.claims import FIRST_ID, Claims, default_worker_id, transient
 from product_images.labels.detector import DecodeError, Detector, Evidence, ShopProfile, load_detector
 from product_images.metadata.probe import ProbeError, classify_storage_error
 from product_images.metadata.storage import ObjectRef, UrlMapping
-from product_images.migration.tenants import discover_tenants
+from product_images.migration.tenants import select_tenants
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -666,14 +666,7 @@ def detect_labels(
     summary = DetectSummary(worker_id=worker_id or default_worker_id(), dry_run=dry_run)
     step, tenant = "discovering tenants", ""
     try:
-        known = discover_tenants(conn)
-        selected = known if tenants is None else list(dict.fromkeys(tenants))
-        unknown = [name for name in selected if name not in known]
-        if unknown:
-            raise ValueError(
-                f"not a tenant with a product_images table: {', '.join(unknown)} "
-                f"(tenants: {', '.join(known) or 'none'})"
-            )
+        selected = select_tenants(conn, tenants)
         summary.tenants = selected
         run_started = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
         profiles: dict[str, tuple[ShopProfile | None, str]] = {}

@@ -64,7 +64,7 @@ from rich.text import Text
 from product_images.claims import FIRST_ID, Claims, default_worker_id, transient_retry
 from product_images.metadata.probe import ProbeError, ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping
-from product_images.migration.tenants import discover_tenants
+from product_images.migration.tenants import select_tenants
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -363,17 +363,7 @@ def backfill(
     summary = BackfillSummary(worker_id=worker_id or default_worker_id(), dry_run=dry_run)
     step, tenant = "discovering tenants", ""
     try:
-        known = discover_tenants(conn)
-        if tenants is None:
-            selected = known
-        else:
-            selected = list(dict.fromkeys(tenants))
-            unknown = [name for name in selected if name not in known]
-            if unknown:
-                raise ValueError(
-                    f"not a tenant with a product_images table: {', '.join(unknown)} "
-                    f"(tenants: {', '.join(known) or 'none'})"
-                )
+        selected = select_tenants(conn, tenants)
         summary.tenants = selected
         step = "reading the clock"
         run_started = conn.execute("select now()").fetchone()[0]  # type: ignore[index]

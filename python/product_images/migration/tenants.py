@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import psycopg
 
-__all__ = ["DEFAULT_EXTRA_TENANTS", "DEFAULT_TENANT_REGEX", "discover_tenants"]
+__all__ = ["DEFAULT_EXTRA_TENANTS", "DEFAULT_TENANT_REGEX", "discover_tenants", "select_tenants"]
 
 #: dbt var ``tenant_schema_regex``'s default (dbt_project.yml).
 DEFAULT_TENANT_REGEX = "^user_[0-9]+$"
@@ -88,3 +88,33 @@ def discover_tenants(
         {"regex": regex, "extra": list(extra), "table": require_table},
     ).fetchall()
     return [row[0] for row in rows]
+
+
+def select_tenants(conn: psycopg.Connection, tenants: Sequence[str] | None = None) -> list[str]:
+    """The tenants a command works on: every tenant with a ``product_images`` table, or the ones asked for.
+
+    Args:
+        conn: an open connection.
+        tenants: tenant schemas asked for (``--tenant``, duplicates allowed), or None for every one
+            :func:`discover_tenants` finds.
+
+    Returns:
+        Schema names: :func:`discover_tenants`'s list when ``tenants`` is None, else ``tenants`` in the
+        order given, each once.
+
+    Raises:
+        ValueError: a schema asked for is not a tenant with a ``product_images`` table; the message
+            names it and lists the tenants, e.g. ``not a tenant with a product_images table: user_9
+            (tenants: template_tenant, user_1)``.
+        psycopg.Error: database errors.
+    """
+    known = discover_tenants(conn)
+    if tenants is None:
+        return known
+    selected = list(dict.fromkeys(tenants))
+    unknown = [name for name in selected if name not in known]
+    if unknown:
+        raise ValueError(
+            f"not a tenant with a product_images table: {', '.join(unknown)} (tenants: {', '.join(known) or 'none'})"
+        )
+    return selected
