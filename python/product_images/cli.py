@@ -5,12 +5,59 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
 
 from product_images.app.marketplaces import MARKETPLACE_RULES
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    """Print ``Error: <message>`` on stderr and exit with ``code`` (1: could not run; 2: bad input or configuration)."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _connect_or_fail(**options: Any) -> Any:
+    """A connection from the PG* variables (:func:`product_images.connection.connect` with ``options``),
+    or exit 1 naming the server it could not reach."""
+    import psycopg
+
+    from product_images.connection import connect, describe_target
+
+    try:
+        return connect(**options)
+    except psycopg.OperationalError as error:
+        _fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+
+
+def _storage_or_fail(max_pool_connections: int, *, mapping_only: bool = False) -> tuple[Any, Any]:
+    """``(UrlMapping, S3 client)`` from the storage variables (a None client with ``mapping_only``),
+    or exit 2 naming what is wrong with the configuration."""
+    from botocore.exceptions import BotoCoreError
+
+    from product_images.metadata.storage import UrlMapping, storage_from_env
+
+    try:
+        if mapping_only:
+            return UrlMapping.from_env(), None
+        return storage_from_env(max_pool_connections=max_pool_connections)
+    except ValueError as error:
+        _fail(2, str(error))
+    except BotoCoreError as error:  # partial credentials, unknown AWS_PROFILE...
+        _fail(2, f"AWS configuration: {error}")
+
+
+def _print_summary(summary: Any, as_json: bool) -> None:
+    """A run's summary on stdout: one JSON object (``summary.to_dict()``), or its human lines."""
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        for line in summary.lines():
+            click.echo(line)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,8 +98,7 @@ def demo(size: str, detect_concurrency: int) -> None:
     try:
         code = run_demo(console, size=size, detect_concurrency=detect_concurrency, leave_objects=True)
     except DemoDataError as error:
-        click.echo(f"Error: {error}", err=True)
-        code = 2
+        _fail(2, str(error))
     sys.exit(code)
 
 
@@ -150,18 +196,12 @@ def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-def _publish_fail(code: int, message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
-
-
 def _run_publish(
     tenant: str, job_or_product: object, marketplace: str | None, options: dict[str, object], resume: bool
 ) -> None:
     """Shared body of `publish` (plan + create + run) and `publish resume`: exit 0, 1 or 2."""
     import psycopg
 
-    from product_images.connection import connect, describe_target
     from product_images.publish.client import HttpMarketplaceClient
     from product_images.publish.plans import (
         BadPublishInput,
@@ -174,15 +214,12 @@ def _run_publish(
 
     endpoint = options["endpoint"]
     if not endpoint:
-        _publish_fail(
+        _fail(
             2,
             "--endpoint (or PRODUCT_IMAGES_MARKETPLACE_URL) is required to run a job: the marketplace "
             "API's base URL, e.g. http://127.0.0.1:8080",
         )
-    try:
-        conn = connect(autocommit=True, application_name="product-images publish")
-    except psycopg.OperationalError as error:
-        _publish_fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+    conn = _connect_or_fail(autocommit=True, application_name="product-images publish")
     with conn:
         try:
             if resume:
@@ -211,13 +248,13 @@ def _run_publish(
                     progress=lambda line: click.echo(line, err=True),
                 )
         except NothingToPublishError as error:
-            _publish_fail(2, str(error))
+            _fail(2, str(error))
         except (BadPublishInput, SchemaNotReadyError) as error:
-            _publish_fail(2, str(error))
+            _fail(2, str(error))
         except PublishError as error:
-            _publish_fail(1, str(error))
+            _fail(1, str(error))
         except psycopg.Error as error:
-            _publish_fail(1, f"database error: {str(error).strip()}")
+            _fail(1, f"database error: {str(error).strip()}")
     for line in format_tasks(outcome.tasks):
         click.echo(line)
     click.echo(outcome.summary())
@@ -282,9 +319,9 @@ def publish(
             with connect() as conn:
                 plan = build_plan(conn, tenant, product_id, marketplace)  # type: ignore[arg-type]
         except PublishError as error:
-            _publish_fail(2, str(error))
+            _fail(2, str(error))
         except psycopg.OperationalError as error:
-            _publish_fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+            _fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
         for line in plan.lines():
             click.echo(line)
         click.echo("dry run: no job created")
@@ -320,9 +357,9 @@ def publish_status(tenant: str, job_id: str) -> None:
         with connect() as conn:
             tasks = job_status(conn, tenant, job_id)
     except PublishError as error:
-        _publish_fail(2, str(error))
+        _fail(2, str(error))
     except psycopg.OperationalError as error:
-        _publish_fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+        _fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
     for line in format_tasks(tasks):
         click.echo(line)
 
@@ -369,9 +406,7 @@ def metadata() -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
 )
-@click.pass_context
 def metadata_backfill(
-    ctx: click.Context,
     tenants: tuple[str, ...],
     limit: int | None,
     concurrency: int,
@@ -390,30 +425,10 @@ def metadata_backfill(
     Several workers may run at once. Exit 0 when the run completed (failed objects are
     recorded in metadata_error), 1 when it could not run, 2 on a configuration error.
     """
-    import json
-
-    import psycopg
-    from botocore.exceptions import BotoCoreError
-
-    from product_images.connection import connect, describe_target
     from product_images.metadata.backfill import BackfillError, backfill
-    from product_images.metadata.storage import storage_from_env
 
-    def fail(code: int, message: str) -> None:
-        click.echo(f"Error: {message}", err=True)
-        ctx.exit(code)
-
-    try:
-        mapping, client = storage_from_env(max_pool_connections=concurrency)
-    except ValueError as error:
-        fail(2, str(error))
-    except BotoCoreError as error:  # partial credentials, unknown AWS_PROFILE...
-        fail(2, f"AWS configuration: {error}")
-
-    try:
-        conn = connect(autocommit=True)
-    except psycopg.OperationalError as error:
-        fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+    mapping, client = _storage_or_fail(concurrency)
+    conn = _connect_or_fail(autocommit=True)
     try:
         with conn:
             summary = backfill(
@@ -430,14 +445,10 @@ def metadata_backfill(
                 progress=progress,
             )
     except ValueError as error:
-        fail(2, str(error))
+        _fail(2, str(error))
     except BackfillError as error:
-        fail(1, str(error))
-    if as_json:
-        click.echo(json.dumps(summary.to_dict()))
-    else:
-        for line in summary.lines():
-            click.echo(line)
+        _fail(1, str(error))
+    _print_summary(summary, as_json)
 
 
 @main.group()
@@ -486,9 +497,7 @@ def labels() -> None:
 @click.option(
     "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
 )
-@click.pass_context
 def labels_detect(
-    ctx: click.Context,
     tenants: tuple[str, ...],
     limit: int | None,
     concurrency: int,
@@ -507,34 +516,13 @@ def labels_detect(
     scores. Exit 0 when the run completed (unreadable photos are recorded in label_error), 1
     when it could not run, 2 on a configuration error.
     """
-    import json
-
-    import psycopg
-    from botocore.exceptions import BotoCoreError
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from product_images.connection import connect, dbt_schema, describe_target
+    from product_images.connection import dbt_schema
     from product_images.labels.detect import DetectError, detect_labels
-    from product_images.metadata.storage import UrlMapping, storage_from_env
 
-    def fail(code: int, message: str) -> None:
-        click.echo(f"Error: {message}", err=True)
-        ctx.exit(code)
-
-    client = None
-    try:
-        if dry_run:
-            mapping = UrlMapping.from_env()
-        else:
-            mapping, client = storage_from_env(max_pool_connections=8)
-    except ValueError as error:
-        fail(2, str(error))
-    except BotoCoreError as error:
-        fail(2, f"AWS configuration: {error}")
-    try:
-        conn = connect(autocommit=True, application_name="product-images labels detect")
-    except psycopg.OperationalError as error:
-        fail(1, f"cannot connect to PostgreSQL at {describe_target()}: {str(error).strip()}")
+    mapping, client = _storage_or_fail(8, mapping_only=dry_run)
+    conn = _connect_or_fail(autocommit=True, application_name="product-images labels detect")
     console = Console(stderr=True)
     show = console.is_terminal if progress is None else progress
     with Progress(
@@ -564,14 +552,10 @@ def labels_detect(
                     progress=(lambda done, total: bar.update(task, completed=done, total=total)) if show else None,
                 )
         except ValueError as error:
-            fail(2, str(error))
+            _fail(2, str(error))
         except DetectError as error:
-            fail(1, str(error))
-    if as_json:
-        click.echo(json.dumps(summary.to_dict()))
-    else:
-        for line in summary.lines():
-            click.echo(line)
+            _fail(1, str(error))
+    _print_summary(summary, as_json)
 
 
 @main.group()
@@ -608,14 +592,12 @@ def overrides_diff(path: Path | None) -> None:
     try:
         file_rows = read_overrides_file(path)
     except (OSError, OverridesFileError) as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        _fail(2, str(error))
     try:
         with connect() as conn:
             loaded = loaded_overrides(conn, dbt_schema())
     except psycopg.Error as error:
-        click.echo(f"Error: cannot read the loaded seed at {describe_target()}: {str(error).strip()}", err=True)
-        sys.exit(2)
+        _fail(2, f"cannot read the loaded seed at {describe_target()}: {str(error).strip()}")
     diff = diff_overrides(file_rows, loaded)
     for line in diff.lines():
         click.echo(line)
@@ -698,8 +680,7 @@ def labels_review(
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as error:  # the `review` extra is not installed
-        click.echo(f"Error: {error}: install the review page with pip install -e '.[review]'", err=True)
-        sys.exit(2)
+        _fail(2, f"{error}: install the review page with pip install -e '.[review]'")
 
     from product_images.labels.review.queue import QueueKind
     from product_images.labels.review.server import serve_review
@@ -794,8 +775,7 @@ def checkpoint_run(
             progress=lambda tenant: console.print(f"validating {tenant}", style="dim") if console.is_terminal else None,
         )
     except CheckpointConfigError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(2)
+        _fail(2, str(error))
     print_report(console, report)
     sys.exit(0 if report.success else 1)
 
