@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from rich.console import Console
 
 from product_images.demo.command import run_demo
+from product_images.demo.data import DemoDataError, generate_demo_products, load_demo_data
 from product_images.migration.report import tenant_reports
 
 
@@ -134,3 +136,11 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
         conn.execute("select tenant_schema, id, updated_at from product_images.product_images order by 1, 2").fetchall()
         == before
     )
+    # the other size on the same database: a clear error naming both, nothing loaded
+    with pytest.raises(DemoDataError, match=r"holds the demo with seed 20261122 and size 'small', not seed 20261122"):
+        load_demo_data(conn, size="full")
+
+
+def test_an_unknown_demo_size_names_the_allowed_ones():
+    with pytest.raises(DemoDataError, match=r"^size must be one of 'full', 'small'; got 'huge'$"):
+        generate_demo_products(size="huge")
