@@ -10,10 +10,6 @@ them next to each other.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import psycopg
@@ -21,6 +17,7 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from product_images.demo.commands import run_json_command
 from product_images.labels.detect import DetectSummary
 
 __all__ = [
@@ -261,13 +258,13 @@ def run_demo_detection(console: Console, *, concurrency: int = 2) -> tuple[int, 
         when it ran (unreadable photos are recorded, not errors), else the command's code
         (1: could not run, 2: bad configuration) and None.
     """
-    command = [sys.executable, "-m", "product_images", "labels", "detect", "--json", "--concurrency", str(concurrency)]
-    console.print(f"running: product-images labels detect --concurrency {concurrency}", highlight=False)
-    finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ), check=False)
-    if finished.returncode != 0:
-        console.print(f"[red]labels detect failed (exit {finished.returncode}); its error is above[/red]")
-        return finished.returncode, None
-    values = json.loads(finished.stdout)
+    code, values = run_json_command(
+        console,
+        ["labels", "detect", "--json", "--concurrency", str(concurrency)],
+        f"product-images labels detect --concurrency {concurrency}",
+    )
+    if values is None:
+        return code, None
     values.pop("photos_per_second", None)
     summary = DetectSummary(**values)
     learned = {tenant: info for tenant, info in summary.profiles.items() if info.get("confirmed_tags")}

@@ -688,11 +688,8 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
         The exit code: 0 when the backfill ran (failed objects are recorded, not errors),
         else the command's (1: could not run, 2: bad configuration).
     """
-    import json
-    import subprocess
-    import sys
-
     from product_images.connection import connect, dbt_schema
+    from product_images.demo.commands import run_json_command
     from product_images.metadata.backfill import BackfillSummary
 
     with connect(autocommit=True) as conn:
@@ -708,25 +705,14 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
         if pending == 0:
             console.print("metadata backfill: every image is probed already")
         else:
-            command = [
-                sys.executable,
-                "-m",
-                "product_images",
-                "metadata",
-                "backfill",
-                "--json",
-                "--concurrency",
-                str(concurrency),
-            ]
-            console.print(
-                f"running: product-images metadata backfill --concurrency {concurrency} ({pending:,} rows to probe)",
-                highlight=False,
+            code, values = run_json_command(
+                console,
+                ["metadata", "backfill", "--json", "--concurrency", str(concurrency)],
+                f"product-images metadata backfill --concurrency {concurrency} ({pending:,} rows to probe)",
             )
-            finished = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ), check=False)
-            if finished.returncode != 0:
-                console.print(f"[red]metadata backfill failed (exit {finished.returncode}); its error is above[/red]")
-                return finished.returncode
-            summary = BackfillSummary(**json.loads(finished.stdout))
+            if values is None:
+                return code
+            summary = BackfillSummary(**values)
             for line in summary.lines():
                 console.print(line, highlight=False)
         states: list[tuple[Any, ...]] = []
