@@ -50,6 +50,7 @@ import segno
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 __all__ = [
+    "FABRIC_COLOUR_NAMES",
     "TAG_STYLE_KINDS",
     "NEGATIVE_KINDS",
     "PRODUCT_KINDS",
@@ -86,24 +87,26 @@ _FIBRES = ("COTON", "POLYESTER", "ELASTHANNE", "LAINE", "VISCOSE", "LIN", "NYLON
 _COUNTRIES = ("PORTUGAL", "TURQUIE", "CHINE", "MAROC", "ITALIE", "BANGLADESH", "INDE")
 _SLOGANS = ("PARIS", "BROOKLYN", "GOOD VIBES", "CALIFORNIA", "NO LIMIT", "SUMMER", "ROCK", "1998", "ATHLETIC")
 
-_FABRIC_COLOURS = (
-    (30, 40, 70),
-    (200, 30, 40),
-    (240, 240, 235),
-    (20, 20, 22),
-    (60, 90, 140),
-    (120, 150, 90),
-    (230, 200, 60),
-    (150, 110, 80),
-    (200, 170, 190),
-    (90, 60, 110),
-    (40, 110, 110),
-    (180, 180, 185),
-    (220, 120, 60),
-    (100, 40, 50),
-    (70, 100, 180),
-    (245, 220, 200),
-)
+FABRIC_COLOUR_NAMES: dict[tuple[int, int, int], str] = {
+    (30, 40, 70): "Navy",
+    (200, 30, 40): "Red",
+    (240, 240, 235): "White",
+    (20, 20, 22): "Black",
+    (60, 90, 140): "Denim blue",
+    (120, 150, 90): "Khaki",
+    (230, 200, 60): "Mustard",
+    (150, 110, 80): "Camel",
+    (200, 170, 190): "Pink",
+    (90, 60, 110): "Plum",
+    (40, 110, 110): "Teal",
+    (180, 180, 185): "Grey",
+    (220, 120, 60): "Orange",
+    (100, 40, 50): "Burgundy",
+    (70, 100, 180): "Blue",
+    (245, 220, 200): "Cream",
+}
+"""The garments' RGB colours, with the name a product title gives each (in the order they are drawn from)."""
+_FABRIC_COLOURS = tuple(FABRIC_COLOUR_NAMES)
 
 
 # --------------------------------------------------------------------------- fonts

@@ -31,7 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from product_images.demo.clothing import DatasetParams, PhotoSpec, demo_params, generate_dataset
+from product_images.demo.clothing import FABRIC_COLOUR_NAMES, DatasetParams, PhotoSpec, demo_params, generate_dataset
 
 DEMO_SEED = 20261122
 DEMO_URL_PREFIX = "https://images.example.com/"
@@ -96,24 +96,6 @@ _GARMENT_NAMES = {
     "jacket": "jacket",
     "shoes": "shoes",
     "bag": "bag",
-}
-_COLOUR_NAMES = {
-    (30, 40, 70): "Navy",
-    (200, 30, 40): "Red",
-    (240, 240, 235): "White",
-    (20, 20, 22): "Black",
-    (60, 90, 140): "Denim blue",
-    (120, 150, 90): "Khaki",
-    (230, 200, 60): "Mustard",
-    (150, 110, 80): "Camel",
-    (200, 170, 190): "Pink",
-    (90, 60, 110): "Plum",
-    (40, 110, 110): "Teal",
-    (180, 180, 185): "Grey",
-    (220, 120, 60): "Orange",
-    (100, 40, 50): "Burgundy",
-    (70, 100, 180): "Blue",
-    (245, 220, 200): "Cream",
 }
 
 
@@ -203,7 +185,7 @@ def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[De
         tenant = demo_tenants[generated.tenant]
         product_id = generated.product_id
         first = generated.photos[0]
-        title = f"{_COLOUR_NAMES.get(first.colour, 'Vintage')} {_GARMENT_NAMES[first.garment]} #{product_id}"
+        title = f"{FABRIC_COLOUR_NAMES.get(first.colour, 'Vintage')} {_GARMENT_NAMES[first.garment]} #{product_id}"
         if (tenant, product_id) in specials:
             name = specials[(tenant, product_id)]
             images = _special_cases(tenant, product_id)[name]
