@@ -23,6 +23,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from product_images.app.service import ALLOWED_MIME_TYPES as APP_MIME_TYPES
 from product_images.project import gx_dir
 
 PARITY_SUITE = "product_images_parity"
@@ -33,17 +34,9 @@ PARITY_ASSET = "tenant_parity_facts"
 IMAGES_ASSET = "tenant_images"
 BATCH_DEFINITION = "per_tenant"
 
-ALLOWED_MIME_TYPES = [
-    "image/jpeg",
-    "image/png",
-    "image/gif",
-    "image/webp",
-    "image/avif",
-    "image/heic",
-    "image/bmp",
-    "image/tiff",
-]
-"""What the metadata suite accepts: the formats eBay takes (JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC, WEBP)."""
+ALLOWED_MIME_TYPES = sorted(APP_MIME_TYPES)
+"""What the metadata suite accepts: the MIME types the app accepts
+(:data:`product_images.app.service.ALLOWED_MIME_TYPES`, eBay's formats), sorted."""
 
 USABLE_URL = (
     "jsonb_typeof(element -> 'url') = 'string' and element ->> 'url' !~ '^[[:space:]]*$' "
