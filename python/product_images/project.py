@@ -17,8 +17,9 @@ import os
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PROJECT_DIR_VARIABLE", "ProjectNotFoundError", "gx_dir", "is_project_dir", "project_dir"]
+__all__ = ["PROJECT_DIR_VARIABLE", "ProjectNotFoundError", "dbt_vars", "gx_dir", "is_project_dir", "project_dir"]
 
 PROJECT_DIR_VARIABLE = "PRODUCT_IMAGES_PROJECT_DIR"
 """Names the checkout explicitly (the folder holding ``dbt_project.yml``)."""
@@ -83,3 +84,27 @@ def gx_dir() -> Path:
     """
     configured = os.environ.get("PRODUCT_IMAGES_GX_DIR")
     return Path(configured) if configured else project_dir() / "gx"
+
+
+def dbt_vars() -> dict[str, Any]:
+    """The project's dbt vars: the ``vars:`` mapping of ``dbt_project.yml``, as dbt reads it without ``--vars``.
+
+    Returns:
+        ``{name: value}`` (e.g. ``{"label_score_threshold": 0.8, ...}``); empty when the
+        file has no ``vars:``.
+
+    Raises:
+        ProjectNotFoundError: as :func:`project_dir`.
+        ValueError: ``dbt_project.yml`` is not valid YAML, or ``vars:`` is not a mapping.
+    """
+    import yaml
+
+    path = project_dir() / "dbt_project.yml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"{path} is not valid YAML: {error}") from error
+    found = document.get("vars") or {}
+    if not isinstance(found, dict):
+        raise ValueError(f"{path}: vars must be a mapping, got {type(found).__name__}")
+    return dict(found)

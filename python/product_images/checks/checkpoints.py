@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,20 +95,76 @@ NO_OVERRIDES_SQL = (
 """Stands for the overrides seed when it was never loaded."""
 
 
-def install_parity_functions(conn: psycopg.Connection, schema: str, gx_dir: Path | None = None) -> None:
+def label_score_settings(found: Mapping[str, Any] | None = None) -> tuple[float, float]:
+    """The dbt vars ``label_score_threshold`` and ``label_score_floor`` of ``dbt_project.yml``.
+
+    The parity suite holds the evidence's decisions to the same two numbers as the
+    model and ``dbt test`` (macros/migration/label_decisions.sql).
+
+    Args:
+        found: the vars to read instead of ``dbt_project.yml``'s (:func:`product_images.project.dbt_vars`).
+
+    Returns:
+        ``(threshold, floor)``, scores in [0, 1] with floor <= threshold.
+
+    Raises:
+        CheckpointConfigError: a var is missing or not a number in [0, 1], or floor > threshold.
+    """
+    from product_images.project import dbt_vars
+
+    found = dbt_vars() if found is None else found
+    values = []
+    for name in ("label_score_threshold", "label_score_floor"):
+        value = found.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise CheckpointConfigError(f"dbt var {name} in dbt_project.yml must be a number in [0, 1]; got {value!r}")
+        values.append(float(value))
+    threshold, floor = values
+    if floor > threshold:
+        raise CheckpointConfigError(
+            f"dbt var label_score_floor ({floor}) must not exceed label_score_threshold ({threshold})"
+        )
+    return threshold, floor
+
+
+def install_parity_functions(
+    conn: psycopg.Connection,
+    schema: str,
+    gx_dir: Path | None = None,
+    label_scores: tuple[float, float] | None = None,
+) -> None:
     """Create or replace the functions the GX assets read (gx/sql/parity_facts.sql) in ``schema``.
 
     The overrides are read from the seed ``label_overrides`` in ``schema``; when it
     was never loaded (an empty review list needs no ``dbt seed``), from an empty
     relation: a row marked ``label_source = 'override'`` then fails the checks.
+
+    Args:
+        conn: an open connection; the functions are committed.
+        schema: the dbt schema.
+        gx_dir: the GX project folder (default: the checkout's ``gx/``).
+        label_scores: ``(threshold, floor)`` the evidence is held to (default:
+            :func:`label_score_settings`, the dbt vars).
+
+    Raises:
+        CheckpointConfigError: as :func:`label_score_settings`.
+        psycopg.Error: the functions could not be created.
     """
     gx_dir = gx_dir or default_gx_dir()
+    threshold, floor = label_scores if label_scores is not None else label_score_settings()
     overrides = f'"{schema}"."label_overrides"'
     found = conn.execute("select to_regclass(%s)", (overrides,)).fetchone()
     if not found or found[0] is None:
         overrides = NO_OVERRIDES_SQL
     text = (gx_dir / "sql" / "parity_facts.sql").read_text(encoding="utf-8")
-    conn.execute(sql.SQL(text).format(schema=sql.Identifier(schema), overrides=sql.Literal(overrides)))
+    conn.execute(
+        sql.SQL(text).format(
+            schema=sql.Identifier(schema),
+            overrides=sql.Literal(overrides),
+            label_score_threshold=sql.Literal(float(threshold)),
+            label_score_floor=sql.Literal(float(floor)),
+        )
+    )
     conn.commit()
 
 

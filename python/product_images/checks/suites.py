@@ -99,16 +99,41 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
     "one_label_per_product": (
         "At most one label per product; exactly one on a product with 2 or more images and none on "
         "one-photo products, unless a person decided otherwise (label_overrides or the app) or the "
-        "evidence did (label_source evidence: a tag anywhere, or none).",
+        "evidence did (label_source evidence): then the label is the best-scoring open photo, above "
+        "label_score_threshold, or there is none and every open photo scores below label_score_floor "
+        "(open: loaded from the JSONB, not decided by a person).",
         """
+        with image_rows as (
+            select
+                tenant_schema, product_id, is_label, label_source, override_is_label, label_score,
+                label_score_threshold, label_score_floor,
+                max(label_score) filter (
+                    where source_index is not null and label_source not in ('app', 'override')
+                ) over (partition by tenant_schema, product_id) as best_open_score
+            from {batch}
+            where fact = 'image_row'
+        )
         select tenant_schema, product_id,
-            count(*) filter (where is_label) || ' labels on ' || count(*) || ' images' as problem
-        from {batch}
-        where fact = 'image_row'
+            case
+                when count(*) filter (where is_label) <= 1
+                    and bool_or(is_label and label_source = 'evidence'
+                        and not (label_score > label_score_threshold and label_score = best_open_score))
+                    then 'the evidence labelled a photo that is not the best-scoring open photo above label_score_threshold'
+                when count(*) filter (where is_label) = 0 and bool_or(label_source = 'evidence')
+                    and max(best_open_score) >= max(label_score_floor)
+                    then 'the evidence left no label although an open photo scores '
+                        || max(best_open_score) || ', at or above label_score_floor ' || max(label_score_floor)
+                else count(*) filter (where is_label) || ' labels on ' || count(*) || ' images'
+            end as problem
+        from image_rows
         group by tenant_schema, product_id
         having
             count(*) filter (where is_label) > 1
             or bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
+            or bool_or(is_label and label_source = 'evidence'
+                and not (label_score > label_score_threshold and label_score = best_open_score))
+            or (count(*) filter (where is_label) = 0 and bool_or(label_source = 'evidence')
+                and max(best_open_score) >= max(label_score_floor))
             or (count(*) >= 2 and count(*) filter (where is_label) = 0
                 and not bool_or(not is_label and (label_source = 'app' or override_is_label is not null))
                 and not bool_or(label_source = 'evidence'))
@@ -250,7 +275,8 @@ def _build(gx_dir: Path) -> None:
         query=(
             "select facts.tenant_schema, facts.fact, facts.product_id, facts.source_index, facts.url, "
             "facts.element, facts.image_position, facts.is_label, facts.label_source, facts.override_is_label, "
-            "facts.product_exists, facts.legacy_column "
+            "facts.product_exists, facts.legacy_column, facts.label_score, facts.label_score_threshold, "
+            "facts.label_score_floor "
             "from product_images_parity_facts(current_setting('product_images.tenant')) as facts"
         ),
     )

@@ -12,7 +12,7 @@ import pytest
 
 from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo, photos, set_images
-from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
+from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings, run_checkpoint
 from product_images.checks.suites import build_gx_project
 
 U = "https://images.example.com/"
@@ -43,7 +43,7 @@ def failures(report) -> dict[str, set[tuple[str, int | None]]]:
 
 def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
     report = run_checkpoint(gx_dir=gx_dir)
-    assert report.success, failures(report)
+    assert report.success, [f.problem for o in report.outcomes for f in o.failures]
     assert report.tenants == ["template_tenant", "user_1", "user_2"]
     assert [o.check for o in report.outcomes] == [
         "tenant_migrated",
@@ -92,6 +92,74 @@ def test_a_second_label_is_named(conn, migrated, gx_dir, rebuild_user_1):
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert failures(report) == {"one_label_per_product": {("user_1", 4)}}
     assert next(o for o in report.outcomes if not o.success).failures[0].problem == "2 labels on 3 images"
+
+
+def score_product(conn, product_id: int, scores: list[float], label_position: int | None) -> None:
+    """Tamper as a detector run and a relabel would: scores on user_1's product, label_source evidence."""
+    for position, score in enumerate(scores):
+        conn.execute(
+            "update user_1.product_images set label_score = %s, label_source = 'evidence', is_label = %s "
+            "where product_id = %s and position = %s",
+            (score, position == label_position, product_id, position),
+        )
+
+
+def one_label_problems(report) -> list[tuple[str, int | None, str]]:
+    outcome = next(o for o in report.outcomes if o.check == "one_label_per_product")
+    return [(f.tenant_schema, f.product_id, f.problem) for f in outcome.failures]
+
+
+def test_evidence_decisions_that_follow_the_scores_pass(conn, migrated, gx_dir, rebuild_user_1):
+    score_product(conn, 1, [0.1, 0.97, 0.2], 1)  # the best photo, above the threshold (0.80)
+    score_product(conn, 2, [0.001, 0.002, 0.0], None)  # every photo below the floor (0.006): no label
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert report.success, failures(report)
+
+
+def test_an_evidence_label_off_the_best_photo_is_named(conn, migrated, gx_dir, rebuild_user_1):
+    score_product(conn, 1, [0.1, 0.97, 0.99], 1)  # photo 2 scores higher
+    score_product(conn, 2, [0.1, 0.5, 0.2], 1)  # best, but under the threshold: doubtful, not evidence's
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert failures(report) == {"one_label_per_product": {("user_1", 1), ("user_1", 2)}}
+    assert {problem for _, _, problem in one_label_problems(report)} == {
+        "the evidence labelled a photo that is not the best-scoring open photo above label_score_threshold"
+    }
+
+
+def test_no_evidence_label_while_a_photo_scores_above_the_floor_is_named(conn, migrated, gx_dir, rebuild_user_1):
+    score_product(conn, 3, [0.001, 0.3, 0.002], None)
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert one_label_problems(report) == [
+        (
+            "user_1",
+            3,
+            "the evidence left no label although an open photo scores 0.3, at or above label_score_floor 0.006",
+        )
+    ]
+
+
+def test_the_thresholds_come_from_the_dbt_vars():
+    assert label_score_settings() == (0.8, 0.006)  # dbt_project.yml's label_score_threshold, label_score_floor
+
+
+@pytest.mark.parametrize(
+    ("found", "message"),
+    [
+        (
+            {"label_score_floor": 0.006},
+            "dbt var label_score_threshold in dbt_project.yml must be a number in [0, 1]; got None",
+        ),
+        ({"label_score_threshold": "high", "label_score_floor": 0.0}, "got 'high'"),
+        (
+            {"label_score_threshold": 0.5, "label_score_floor": 0.6},
+            "label_score_floor (0.6) must not exceed label_score_threshold (0.5)",
+        ),
+    ],
+)
+def test_bad_threshold_vars_are_a_configuration_error(found, message):
+    with pytest.raises(CheckpointConfigError) as raised:
+        label_score_settings(found)
+    assert message in str(raised.value)
 
 
 def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, rebuild_user_1):
