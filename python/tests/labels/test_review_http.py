@@ -306,6 +306,12 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
     fallback = database.load_queue("doubtful")  # dbt made label_review_queue, but no photo is scored yet
     assert (fallback.requested, fallback.kind) == ("doubtful", "rule")
     assert "The detector has not run (it has looked at no photo yet" in fallback.notice
+    conn.execute("update user_1.product_images set label_detected_at = now() where product_id = 4")
+    # the detector has looked at user_1 only (labels detect --tenant user_1): user_2's queue is still the rule's
+    assert database.load_queue("doubtful", "user_1").kind == "doubtful"
+    other = database.load_queue("doubtful", "user_2")
+    assert other.kind == "rule"
+    assert "The detector has not run (it has looked at no photo of user_2 yet" in other.notice
     first = image_ids(conn, "user_2", 1)[0]
     # what labels detect writes: a doubtful best photo (between label_score_floor and label_score_threshold)
     # in user_2's product 1, and a product of user_1 whose photos all score low but above the floor

@@ -246,11 +246,11 @@ class ReviewDatabase:
             raise UnknownTenantError(tenant_schema)
         return tenant_schema
 
-    def queue_exists(self) -> bool:
+    def queue_exists(self, tenant_schema: str | None = None) -> bool:
         """Whether the detector's queue can be shown: ``<schema>.label_review_queue`` exists (table, view or
-        materialized view) and the detector has looked at a photo (``label_detected_at`` set somewhere in the
-        union view ``<schema>.product_images``). Before ``labels detect`` runs the queue is empty because
-        nothing is scored, not because nothing is doubtful."""
+        materialized view) and the detector has looked at a photo (``label_detected_at`` set in the union view
+        ``<schema>.product_images``) of ``tenant_schema``, or of any tenant when it is None. Before ``labels
+        detect`` runs the queue is empty because nothing is scored, not because nothing is doubtful."""
         with self._connection() as conn:
             row = conn.execute(
                 "select to_regclass(%s) is not null", (sql.Identifier(self.schema, QUEUE_RELATION).as_string(conn),)
@@ -265,9 +265,11 @@ class ReviewDatabase:
             if not (has_column and has_column[0]):
                 return False
             scored = conn.execute(
-                sql.SQL("select exists (select from {} where label_detected_at is not null)").format(
-                    sql.Identifier(self.schema, "product_images")
-                )
+                sql.SQL(
+                    "select exists (select from {} where label_detected_at is not null"
+                    " and (%(tenant)s::text is null or tenant_schema = %(tenant)s::text))"
+                ).format(sql.Identifier(self.schema, "product_images")),
+                {"tenant": tenant_schema},
             ).fetchone()
         return bool(scored and scored[0])
 
@@ -294,10 +296,12 @@ class ReviewDatabase:
             self.require_tenant(tenant_schema)
         kind: QueueKind = requested
         notice = None
-        if requested == "doubtful" and not self.queue_exists():
+        if requested == "doubtful" and not self.queue_exists(tenant_schema):
             kind = "rule"
+            of_tenant = f"of {tenant_schema} " if tenant_schema else ""
             notice = (
-                f"The detector has not run (it has looked at no photo yet; {self.schema}.{QUEUE_RELATION} is the "
+                f"The detector has not run (it has looked at no photo {of_tenant}"
+                f"yet; {self.schema}.{QUEUE_RELATION} is the "
                 "detector's queue), so the rule's candidates are shown instead (products with 2+ photos whose "
                 "label comes from the rule). Run product-images labels detect, then dbt run --select product_images."
             )
