@@ -295,12 +295,13 @@ def tenant_profile(
 def _todo(retry_failed: bool) -> sql.Composable:
     """A photo still to score: never scored, scored by another detector version or
     profile, its object changed since (the backfill probed it after the detector and
-    saw another ETag), or, with retry_failed, failed before. A photo scored during
-    this run is never to do again in this run (a run always ends)."""
+    saw another ETag: also a photo that had failed, e.g. ``missing`` until the object
+    was uploaded), or, with retry_failed, failed before. A photo scored during this
+    run is never to do again in this run (a run always ends)."""
     condition = (
         "label_detected_at is null or label_detector is distinct from %(version)s"
         " or label_profile is distinct from %(profile)s"
-        " or (metadata_etag is not null and label_error is null and label_etag is distinct from metadata_etag"
+        " or (metadata_etag is not null and label_etag is distinct from metadata_etag"
         " and metadata_probed_at > label_detected_at)"
     )
     if retry_failed:
@@ -481,8 +482,10 @@ class _Worker:
                 row["label_error"] is not None
                 and row["label_detector"] == self.detector.version
                 and not self.retry_failed
+                and not changed_since
             ):
-                photo.error = row["label_error"]  # failed before: only --retry-failed tries again
+                # failed before and its object not seen since: only --retry-failed tries again
+                photo.error = row["label_error"]
                 continue
             photo.ref = self.mapping.object_for(row["url"])
             if photo.ref is None:

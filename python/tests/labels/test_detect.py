@@ -197,6 +197,22 @@ def test_5_retry_failed_redoes_only_the_failed_photos(conn, client, mapping, ten
     assert [row[2] for row in scored(conn, [9])[9]] == [None, "unmapped", None, "unreadable"]
 
 
+def test_5b_a_failed_photo_whose_object_the_backfill_then_sees_is_fetched_again(conn, client, mapping, tenant):
+    # The HTML page saved as .jpg is replaced by a real photo, and the backfill probes it: the next
+    # plain run (no --retry-failed) fetches that photo, and only it, and scores it.
+    client.put_object(Bucket=BUCKET, Key=key(9, "page"), Body=render_image("product", 640, 480, 98, "jpeg"))
+    etag = client.head_object(Bucket=BUCKET, Key=key(9, "page"))["ETag"]
+    conn.execute(
+        f"update {T}.product_images set metadata_etag = %s, metadata_probed_at = now() where url = %s",
+        (etag, tenant[9][3]),
+    )
+    summary = detect(conn, client, mapping)
+    assert (summary.products, summary.photos_fetched) == (1, 1)
+    assert summary.failed == {"unmapped": 1}
+    assert [row[2] for row in scored(conn, [9])[9]] == [None, "unmapped", None, None]
+    assert detect(conn, client, mapping).products == 0
+
+
 def test_6_a_changed_object_is_fetched_again(conn, client, mapping, tenant):
     # The backfill probed product 2's objects after the detector and saw other ETags.
     conn.execute(
