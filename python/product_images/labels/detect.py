@@ -109,7 +109,7 @@ class DetectSummary:
         cpu_seconds: CPU seconds of extraction and scoring, all workers.
         seconds: wall-clock seconds.
         would_detect: products a run would claim now (dry run only).
-        by_tenant: products scored per tenant.
+        by_tenant: products scored per tenant (they add up to ``products``).
         profiles: per tenant, the profile used: ``{"hash", "confirmed_tags", "confirmed_photos"}``.
     """
 
@@ -539,7 +539,7 @@ class _Worker:
             lambda: self.conn.execute(
                 sql.SQL(_WRITE).format(images=images),
                 {
-                    "results": Jsonb(json.loads(json.dumps(results, default=_json_default))),
+                    "results": Jsonb(results, dumps=_dumps),
                     "version": self.detector.version,
                     "profile": profile_hash,
                     "tokens": [token[0] for token in tokens],
@@ -564,9 +564,15 @@ class _Worker:
                 and abs(float(old) - float(result["label_score"])) > 1e-6
             ):
                 self.summary.scores_changed += 1
-        self.summary.products += len({photo.row["product_id"] for photo in photos if photo.row["id"] in written_ids})
-        self.summary.by_tenant[tenant] = self.summary.by_tenant.get(tenant, 0) + len(tokens)
+        products_written = len({photo.row["product_id"] for photo in photos if photo.row["id"] in written_ids})
+        self.summary.products += products_written
+        self.summary.by_tenant[tenant] = self.summary.by_tenant.get(tenant, 0) + products_written
         self.advance(len(photos))
+
+
+def _dumps(value: Any) -> str:
+    """JSON text of the results, numpy scalars and tuples included (serialised once)."""
+    return json.dumps(value, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

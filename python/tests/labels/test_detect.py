@@ -120,7 +120,7 @@ def test_2_detection_scores_every_readable_photo_and_names_why_not_the_others(co
     photos_of_products = sum(len(urls) for urls in tenant.values())
     assert calls and calls[-1] == (photos_of_products, photos_of_products)
     assert all(total == photos_of_products for _, total in calls)
-    assert summary.products == 29
+    assert summary.products == 29 and summary.by_tenant == {T: 29}
     photos = sum(len(urls) for urls in tenant.values())
     assert summary.photos_scored == photos - 3
     assert summary.failed == {"unmapped": 1, "missing": 1, "unreadable": 1}
@@ -207,7 +207,7 @@ def test_5b_a_failed_photo_whose_object_the_backfill_then_sees_is_fetched_again(
         (etag, tenant[9][3]),
     )
     summary = detect(conn, client, mapping)
-    assert (summary.products, summary.photos_fetched) == (1, 1)
+    assert (summary.products, summary.photos_fetched, summary.by_tenant) == (1, 1, {T: 1})
     assert summary.failed == {"unmapped": 1}
     assert [row[2] for row in scored(conn, [9])[9]] == [None, "unmapped", None, None]
     assert detect(conn, client, mapping).products == 0
