@@ -586,6 +586,20 @@ def _json_default(value: Any) -> Any:
 # --------------------------------------------------------------------------- the run
 
 
+def check_second_reader() -> None:
+    """Refuse to detect without the second reader (Tesseract's French data), before any claim.
+
+    Raises:
+        DetectError: its message says what to install or set (``TESSDATA_PREFIX``).
+    """
+    from product_images.labels.evidence import SecondReaderUnavailable, get_second_reader
+
+    try:
+        get_second_reader()
+    except SecondReaderUnavailable as error:
+        raise DetectError(str(error)) from error
+
+
 def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
     """Entry point of a worker process (``--concurrency`` > 1): its own connection and S3 client."""
     from product_images.connection import connect
@@ -654,7 +668,8 @@ def detect_labels(
 
     Raises:
         ValueError: an argument out of range or a tenant that is not one (the message names it).
-        DetectError: the database failed (names the tenant and the step).
+        DetectError: the database failed (names the tenant and the step), or Tesseract's
+            French data is not installed (:func:`check_second_reader`).
     """
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
@@ -671,6 +686,8 @@ def detect_labels(
     if not dry_run and client is None:
         raise ValueError("an S3 client is required unless dry_run=True")
     detector = detector or load_detector()
+    if not dry_run:
+        check_second_reader()
     started = time.perf_counter()
     summary = DetectSummary(worker_id=worker_id or default_worker_id(), dry_run=dry_run)
     step, tenant = "discovering tenants", ""

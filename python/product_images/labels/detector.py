@@ -78,8 +78,10 @@ class Detector:
         values = dict(data)
         values["codes"] = [_from_fields(_evidence.Code, code) for code in values.get("codes") or []]
         values["lines"] = [_from_fields(_evidence.OcrLine, line) for line in values.get("lines") or []]
-        if values.get("region") is not None:
-            values["region"] = tuple(values["region"])
+        values["glyph_lines"] = [_from_fields(_evidence.OcrLine, line) for line in values.get("glyph_lines") or []]
+        for name in ("region", "glyph_region", "blob_box"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
         if values.get("paper_rgb") is not None:
             values["paper_rgb"] = tuple(values["paper_rgb"])
         return _from_fields(_evidence.Evidence, values)

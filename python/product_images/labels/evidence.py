@@ -23,6 +23,13 @@ Pipeline for one photo (encoded bytes in, :class:`Evidence` out):
    short side) and stage 3 found no Code 128 / QR (those alone decide). Text cues never depend on
    reading "€" (the recogniser's dictionary has no € or £: "38 €" reads "381" or "38",
    "5€" reads "5" or "5C").
+5. **Second read** (Tesseract 5 with its French model, through tesserocr) of the same
+   crop at :data:`SECOND_READ_SIDE` px, when the first read holds a digit or the paper
+   is kraft, and no Code 128 / QR decided: Tesseract reads "€" (about half the time on
+   a tag), which tells a "12 €" sticker from a size "12" or a tee's "12".
+6. **Glyph region**: big glyphs (at least :data:`GLYPH_REGION_SIDE` of the short side)
+   outside the text region, e.g. a hang tag's large "5 €" beside a knit whose texture
+   outnumbers its strokes, are read too (both recognisers), when no Code 128 / QR decided.
 
 Everything is measured in pixels of the *original* photo unless said otherwise;
 timings in milliseconds of process CPU time. :func:`extract` is the entry point;
@@ -55,6 +62,8 @@ __all__ = [
     "product_context",
     "text_cues",
     "get_ocr",
+    "get_second_reader",
+    "SecondReaderUnavailable",
     "shape_of",
 ]
 
@@ -64,6 +73,12 @@ DECODE_SIDE = 1000
 VISUAL_SIDE = 512
 #: Largest side (px) of the crop handed to OCR (text detector runs at this size at most).
 OCR_SIDE = 960
+#: Longest side (px) of the crop handed to the second read (Tesseract).
+SECOND_READ_SIDE = 640
+#: A glyph at least this tall (fraction of the visual copy's shorter side) outside the text region is read too.
+GLYPH_REGION_SIDE = 0.06
+#: Where Tesseract's trained data is looked for when ``TESSDATA_PREFIX`` is unset (Debian's tesseract-ocr-fra).
+DEFAULT_TESSDATA = "/usr/share/tesseract-ocr/5/tessdata"
 
 cv2.setNumThreads(1)
 
@@ -120,6 +135,9 @@ class Evidence:
         codes: decoded codes; code_stage: "" (none), "full", "rotated" or "upscaled".
     OCR:
         ocr_ran: OCR was run; lines: its lines.
+        second_read_ran, second_read: Tesseract read the same crop; its lines joined by " | ".
+        glyph_region: big glyphs outside the text region (x0, y0, x1, y1) as fractions, or None;
+        glyph_lines, glyph_second_read: what the two recognisers read there.
     Text cues (see :func:`text_cues`): cues: dict of named 0/1 or count features.
     Context (filled by :func:`product_context`): context_dist: colour-histogram distance
         (0–1) to the product's other photos (0 when alone); context_rank: 1 when this
@@ -160,6 +178,11 @@ class Evidence:
     code_stage: str = ""
     ocr_ran: bool = False
     lines: list[OcrLine] = field(default_factory=list)
+    second_read_ran: bool = False
+    second_read: str = ""
+    glyph_region: tuple[float, float, float, float] | None = None
+    glyph_lines: list[OcrLine] = field(default_factory=list)
+    glyph_second_read: str = ""
     cues: dict[str, float] = field(default_factory=dict)
     context_dist: float = 0.0
     context_rank: int = 0
@@ -267,6 +290,26 @@ def _paper_blob(small: np.ndarray, paper: np.ndarray, box: tuple[int, int, int, 
     ev.blob_sat = float(ev.paper_sat * min(1.0, ev.paper_contrast / 120.0))
 
 
+def _glyph_region(chars: np.ndarray, lab: np.ndarray, stats: np.ndarray, best: int, ev: Evidence) -> None:
+    """Set ``ev.glyph_region``: the dilated component (not ``best``, the text region's) holding
+    the tallest glyph at least :data:`GLYPH_REGION_SIDE` of the shorter side tall; strings and
+    edges (blobs narrower than a third of their height) do not count."""
+    h, w = lab.shape
+    if not len(chars):
+        return
+    glyphs = chars[chars[:, 2] >= 0.35 * chars[:, 3]]
+    glyphs = glyphs[glyphs[:, 3] >= GLYPH_REGION_SIDE * min(h, w)]
+    if not len(glyphs):
+        return
+    comps = lab[(glyphs[:, 1] + glyphs[:, 3] // 2).clip(0, h - 1), (glyphs[:, 0] + glyphs[:, 2] // 2).clip(0, w - 1)]
+    other = (comps != best) & (comps != 0)
+    if not other.any():
+        return
+    comp = int(comps[other][int(np.argmax(glyphs[other][:, 3]))])
+    ax, ay, aw, ah = (int(v) for v in stats[comp, :4])
+    ev.glyph_region = (ax / w, ay / h, (ax + aw) / w, (ay + ah) / h)
+
+
 def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | None, float]:
     """Fill the visual cues of ``ev`` from an RGB array (any size); return (region px box, bar angle°)."""
     H, W = rgb.shape[:2]
@@ -323,6 +366,7 @@ def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | 
             counts = np.bincount(lab[cy.clip(0, h - 1), cx.clip(0, w - 1)], minlength=n)
             counts[0] = 0
             best = int(counts.argmax())
+            _glyph_region(chars, lab, stats, best, ev)
             x0, y0, ww, hh = stats[best, :4]
             ev.region_chars = int(counts[best])
             ev.region = (x0 / w, y0 / h, (x0 + ww) / w, (y0 + hh) / h)
@@ -443,7 +487,92 @@ def _ocr(rgb: np.ndarray, short_side: float | None = None) -> list[OcrLine]:
     return out
 
 
+class SecondReaderUnavailable(RuntimeError):
+    """Tesseract's French trained data (``fra.traineddata``) was not found: the detector's
+    evidence would differ from what its model was fitted on, so it does not run without it."""
+
+
+_TESSERACT = None
+
+
+def tessdata_dir() -> str:
+    """Where Tesseract's trained data is read from: ``TESSDATA_PREFIX``, else :data:`DEFAULT_TESSDATA`."""
+    import os
+
+    return os.environ.get("TESSDATA_PREFIX") or DEFAULT_TESSDATA
+
+
+def get_second_reader():
+    """The process's Tesseract engine (French model, sparse text), created once.
+
+    Raises:
+        SecondReaderUnavailable: no ``fra.traineddata`` in :func:`tessdata_dir`; the
+            message says what to install.
+    """
+    global _TESSERACT
+    if _TESSERACT is None:
+        import os
+
+        folder = tessdata_dir()
+        if not os.path.isfile(os.path.join(folder, "fra.traineddata")):
+            raise SecondReaderUnavailable(
+                f"the price-tag detector needs Tesseract's French data: no fra.traineddata in {folder}; "
+                "install it (Debian/Ubuntu: apt-get install tesseract-ocr-fra) or set TESSDATA_PREFIX "
+                "to the folder that holds it"
+            )
+        import tesserocr
+
+        _TESSERACT = tesserocr.PyTessBaseAPI(path=folder, lang="fra", psm=tesserocr.PSM.SPARSE_TEXT)
+    return _TESSERACT
+
+
+def wants_second_read(ev: Evidence) -> bool:
+    """Whether the second read can change the decision: no Code 128 / QR decided, and the
+    first read holds a digit (a price read without its "€"?) or the paper is kraft."""
+    if any(("128" in c.format) or ("QR" in c.format.upper()) for c in ev.codes):
+        return False
+    return any(ch.isdigit() for line in ev.lines for ch in line.text) or ev.kraft >= 0.5
+
+
+def _second_read(rgb: np.ndarray, angle: float) -> str:
+    """Tesseract's lines of ``rgb`` (resized to :data:`SECOND_READ_SIDE`, straightened when
+    tilted over 8°), joined by " | "."""
+    h, w = rgb.shape[:2]
+    if min(h, w) < 16:
+        return ""
+    f = SECOND_READ_SIDE / max(h, w)
+    size = (max(1, int(w * f)), max(1, int(h * f)))
+    img = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if abs(angle) > 8:
+        grey = _rotated_crop(grey, (0, 0, grey.shape[1], grey.shape[0]), angle)
+    reader = get_second_reader()
+    reader.SetImage(Image.fromarray(grey))
+    return " | ".join(line.strip() for line in reader.GetUTF8Text().splitlines() if line.strip())
+
+
 # --------------------------------------------------------------------------- text cues
+
+_EURO_WHOLE = re.compile(r"(?<![\d,.])\d{1,3}\s?€")
+_EURO_DEC = re.compile(r"\d{1,3}[,.]\d{2}\s?€")
+_EURO_FIRST = re.compile(r"€\s?\d{1,3}")
+_EURO_99 = re.compile(r"\d[,.]9\d\s?€|€\s?\d{1,3}[,.]9\d")
+_SECOND_WORD = re.compile(r"\b(PRIX|TARIF)\b", re.I)
+
+
+def second_read_cues(text: str) -> dict[str, float]:
+    """Cues (0/1 each) from the second read, which reads "€": ``euro_whole`` ("12 €"),
+    ``euro_dec`` ("12,50 €"), ``euro_first`` ("€49.99", retail), ``euro_99`` (",9x" cents
+    next to "€", retail), ``euro_any`` and ``second_price_word`` ("PRIX", "TARIF")."""
+    return {
+        "euro_whole": float(bool(_EURO_WHOLE.search(text))),
+        "euro_dec": float(bool(_EURO_DEC.search(text))),
+        "euro_first": float(bool(_EURO_FIRST.search(text))),
+        "euro_99": float(bool(_EURO_99.search(text))),
+        "euro_any": float("€" in text),
+        "second_price_word": float(bool(_SECOND_WORD.search(text))),
+    }
+
 
 # A price without the currency sign: "15,00", "15.00", "12", "5", optionally followed by
 # what the recogniser makes of "€" ("C", "E", "e", "1", "€"), with or without a space.
@@ -482,7 +611,7 @@ def shape_of(token: str) -> str:
     return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in token.upper())
 
 
-def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code]) -> dict[str, float]:
+def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:
     """Named text/code cues from OCR lines and decoded codes (all 0/1 unless said otherwise).
 
     Keys: ``price_dec`` (a "15,00"-like amount), ``price_int`` (a line that is only a
@@ -492,7 +621,8 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code]) -> dict[str, floa
     8–14 digit number, e.g. a printed EAN), ``n_lines`` (count), ``n_words`` (count),
     ``code128``/``qr``/``ean13`` (decoded formats), ``ean_instore`` (an EAN-13 with GS1
     in-store prefix 20–29), ``ean_retail`` (any other EAN-13/UPC), ``code_price``
-    (a decoded payload holding a price field).
+    (a decoded payload holding a price field), and the :func:`second_read_cues` of
+    ``second_read`` (Tesseract's text, "" when it did not run).
     """
     c: dict[str, float] = dict.fromkeys(
         (
@@ -603,6 +733,7 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code]) -> dict[str, floa
                 c["ean_retail"] = 1.0
         if re.search(r"(?:P|PRIX|PRICE)[:=]\d+", code.text, re.I):
             c["code_price"] = 1.0
+    c.update(second_read_cues(second_read))
     return c
 
 
@@ -687,8 +818,23 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
             crop = rgb
         ev.lines = _ocr(crop, float(min(rgb.shape[:2])))
         ev.ocr_ran = True
+        if wants_second_read(ev):
+            ev.second_read = _second_read(crop, angle)
+            ev.second_read_ran = True
+    if ev.glyph_region is not None and not strong_code:
+        H, W = rgb.shape[:2]
+        g0, g1 = int(ev.glyph_region[0] * W), int(ev.glyph_region[1] * H)
+        g2, g3 = int(ev.glyph_region[2] * W), int(ev.glyph_region[3] * H)
+        px, py = int((g2 - g0) * 0.1) + 6, int((g3 - g1) * 0.1) + 6
+        glyphs = rgb[max(0, g1 - py) : min(H, g3 + py), max(0, g0 - px) : min(W, g2 + px)]
+        ev.glyph_lines = _ocr(glyphs, float(min(rgb.shape[:2])))
+        ev.glyph_second_read = _second_read(glyphs, angle)
     t4 = time.process_time()
-    ev.cues = text_cues(ev.lines, ev.codes)
+    ev.cues = text_cues(
+        list(ev.lines) + list(ev.glyph_lines),
+        ev.codes,
+        " | ".join(text for text in (ev.second_read, ev.glyph_second_read) if text),
+    )
     ev.ms = {
         "decode": round((t1 - t0) * 1000, 2),
         "visual": round((t2 - t1) * 1000, 2),

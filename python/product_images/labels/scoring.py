@@ -108,6 +108,13 @@ FEATURES: tuple[str, ...] = (
     "context_rank",
     "context_other_strong",
     "context_other_texty",  # log1p
+    "euro_whole",  # second read (Tesseract): a whole amount then "€" ("12 €")
+    "euro_dec",  # second read: an amount with cents then "€"
+    "euro_first",  # second read: "€" then an amount (retail)
+    "euro_99",  # second read: ",9x" cents next to "€" (retail)
+    "euro_any",  # second read: "€" anywhere
+    "second_price_word",  # second read: "PRIX" / "TARIF"
+    "glyph_region",  # big glyphs outside the text region (read there too)
     "prof_words",
     "prof_shape",
     "prof_colour",
@@ -399,6 +406,13 @@ def features(ev: Evidence, prof: ShopProfile | None = None) -> np.ndarray:
         float(ev.context_rank),
         float(getattr(ev, "context_other_strong", 0)),
         math.log1p(getattr(ev, "context_other_texty", 0)),
+        g("euro_whole"),
+        g("euro_dec"),
+        g("euro_first"),
+        g("euro_99"),
+        g("euro_any"),
+        g("second_price_word"),
+        float(getattr(ev, "glyph_region", None) is not None),
         pw,
         ps,
         pc,

@@ -110,8 +110,8 @@ def one_label_problems(report) -> list[tuple[str, int | None, str]]:
 
 
 def test_evidence_decisions_that_follow_the_scores_pass(conn, migrated, gx_dir, rebuild_user_1):
-    score_product(conn, 1, [0.1, 0.97, 0.2], 1)  # the best photo, above the threshold (0.80)
-    score_product(conn, 2, [0.001, 0.002, 0.0], None)  # every photo below the floor (0.006): no label
+    score_product(conn, 1, [0.1, 0.97, 0.2], 1)  # the best photo, above the threshold (0.78)
+    score_product(conn, 2, [0.001, 0.002, 0.0], None)  # every photo below the floor (0.004): no label
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert report.success, failures(report)
 
@@ -133,13 +133,13 @@ def test_no_evidence_label_while_a_photo_scores_above_the_floor_is_named(conn, m
         (
             "user_1",
             3,
-            "the evidence left no label although an open photo scores 0.3, at or above label_score_floor 0.006",
+            "the evidence left no label although an open photo scores 0.3, at or above label_score_floor 0.004",
         )
     ]
 
 
 def test_the_thresholds_come_from_the_dbt_vars():
-    assert label_score_settings() == (0.8, 0.006)  # dbt_project.yml's label_score_threshold, label_score_floor
+    assert label_score_settings() == (0.78, 0.004)  # dbt_project.yml's label_score_threshold, label_score_floor
 
 
 @pytest.mark.parametrize(

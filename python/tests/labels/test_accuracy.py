@@ -1,19 +1,23 @@
-"""The price-tag detector on a HELD-OUT set: render, detect, decide as the SQL does, measure.
+"""The price-tag detector on HELD-OUT sets: render, detect, decide as the SQL does, measure.
 
-The set (seed 531, 3 shops, 420 products, 86 internal tags, about 1,180 photos) is
-drawn with other seeds and other parameters than the development sets that chose the
-model and the thresholds; nothing was tuned on it. Measured with model
-labels-a380938d3d, threshold 0.80, floor 0.006, no shop profile (cold start):
+Both sets are drawn with other seeds and other parameters than the development sets
+that chose the model and the thresholds (model.json's ``trained_on``); nothing was
+tuned on them. Measured with model labels-ea8452ff4e, threshold 0.78, floor 0.004,
+no shop profile (cold start). The issue's targets: precision and recall >= 0.99 on the
+products the evidence decides, doubtful <= 10 %, tags left unflagged before review <= 1 %.
 
-    precision 1.000 (71/71 decided labels right), recall 0.986 (71 of 72 tags in decided
-    products), doubtful 11.7 % of products (49/420), tags left unflagged before review
-    1.16 % (1/86, a kraft tag decided "no label")
+* ``FRESH`` (seed 909, 4 shops, 500 products, 108 tags, 1,484 photos; made for this
+  model and looked at once, after it was chosen): precision 0.990, recall 0.990,
+  doubtful 6.8 %, unflagged 0.93 %: it meets every target, and the test asserts them.
+* ``SEED`` 531 (3 shops, 420 products, 86 tags, about 1,180 photos; the previous
+  model's held-out set too): precision 1.000 (76/76), recall 0.987 (76 of 77 tags in
+  decided products), doubtful 6.4 % (27/420), unflagged 1.16 % (1/86: one kraft tag
+  decided "no label", which is also the recall miss). It meets precision and doubt and
+  misses recall and unflagged by that one tag; the test asserts the targets where they
+  are met and the measured figures (one product of slack) where they are not, so a
+  regression of the detector fails here.
 
-The issue's targets are precision and recall >= 0.99, doubtful <= 10 %, unflagged <= 1 %:
-this set meets precision, and misses recall by one tag, doubt by 7 products and
-unflagged by one tag. The bounds below are the targets where they are met and the
-measured figures (with one product of slack) where they are not, so a regression of the
-detector fails here. Cost: about 2.5 minutes of CPU on 2 processes.
+Cost: about 4 minutes of CPU on 2 processes for both sets.
 """
 
 from __future__ import annotations
@@ -47,18 +51,47 @@ PARAMS = clothing.demo_params(
 )
 
 
+FRESH_SEED = 909
+FRESH_PARAMS = clothing.demo_params(
+    tenant_products=(140, 130, 120, 110),
+    tenant_tags=(30, 28, 26, 24),
+    style_weights=(0.2, 0.25, 0.3, 0.25),
+    two_styles_rate=0.45,
+    hard_negative_rate=0.24,
+    negative_weights=(1.1, 0.9, 1.2, 0.8, 1.0, 1.3),
+    tag_not_last_rate=0.0,
+    on_garment_rate=0.37,
+    angle_rate=0.4,
+    max_angle=34.0,
+    blur_rate=0.16,
+    max_blur=2.6,
+    low_light_rate=0.2,
+    small_rate=0.32,
+    large_sides=(1600, 1800),
+    quality=(77, 90),
+)
+
+
 def _detect(product: clothing.Product) -> list[float]:
     evs = [evidence.extract(clothing.render_photo(spec)) for spec in product.photos]
     evidence.product_context(evs)
     return scoring.score_product(evs, None)
 
 
-@pytest.fixture(scope="module")
-def results() -> list[tuple[clothing.Product, list[float]]]:
-    dataset = clothing.generate_dataset(SEED, PARAMS, tenant_prefix="store_")
+def _measure(dataset: clothing.Dataset) -> list[tuple[clothing.Product, list[float]]]:
     with ProcessPoolExecutor(min(2, os.cpu_count() or 1)) as pool:
         scores = list(pool.map(_detect, dataset.products, chunksize=8))
     return list(zip(dataset.products, scores, strict=True))
+
+
+@pytest.fixture(scope="module")
+def results() -> list[tuple[clothing.Product, list[float]]]:
+    return _measure(clothing.generate_dataset(SEED, PARAMS, tenant_prefix="store_"))
+
+
+@pytest.fixture(scope="module")
+def fresh_results() -> list[tuple[clothing.Product, list[float]]]:
+    return _measure(clothing.generate_dataset(FRESH_SEED, FRESH_PARAMS, tenant_prefix="fresh_"))
 
 
 def figures(results: list[tuple[clothing.Product, list[float]]]) -> dict[str, float]:
@@ -95,12 +128,22 @@ def test_the_held_out_set_is_what_it_says(results) -> None:
     )
 
 
-def test_precision_meets_the_target_and_the_rest_stays_at_the_measured_figures(results) -> None:
+def test_the_fresh_held_out_set_meets_every_target(fresh_results) -> None:
+    assert len(fresh_results) == 500
+    assert sum(product.label_index is not None for product, _ in fresh_results) == 108
+    measured = figures(fresh_results)
+    assert measured["precision"] >= 0.99, measured
+    assert measured["recall"] >= 0.99, measured
+    assert measured["doubtful"] <= 0.10, measured
+    assert measured["unflagged"] <= 0.01, measured
+
+
+def test_precision_and_doubt_meet_the_targets_and_the_rest_stays_at_the_measured_figures(results) -> None:
     measured = figures(results)
     assert measured["precision"] >= 0.99, measured
-    assert measured["recall"] >= 0.986 - 1 / 72, measured
-    assert measured["doubtful"] <= 0.117 + 1 / 420, measured
-    assert measured["unflagged"] <= 0.0116 + 1 / 86, measured
+    assert measured["doubtful"] <= 0.10, measured
+    assert measured["recall"] >= 76 / 77 - 1 / 77, measured
+    assert measured["unflagged"] <= 1 / 86 + 1 / 86, measured
 
 
 def test_the_evidence_beats_the_rule_by_far(results) -> None:

@@ -10,6 +10,7 @@ decision does with the scores written.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -295,3 +296,31 @@ def test_8_the_cli_prints_json_and_names_bad_arguments(tenant, endpoint):
     assert "not a tenant with a product_images table: user_9 (tenants: template_tenant, user_1)" in unknown.output
     limited = CliRunner().invoke(main, ["labels", "detect", "--concurrency", "2", "--limit", "1", "--no-progress"])
     assert limited.exit_code == 2 and "limit works with concurrency 1 only" in limited.output
+
+
+def test_9_without_tesseracts_french_data_the_detection_refuses_before_claiming(conn, tenant, endpoint, tmp_path):
+    # a process of its own: the Tesseract engine is created once per process
+    env = {**os.environ, "TESSDATA_PREFIX": str(tmp_path)}
+    before = conn.execute(f"select count(*) from {T}.product_images where label_claimed_by is not null").fetchone()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "product_images.cli",
+            "labels",
+            "detect",
+            "--tenant",
+            T,
+            "--retry-failed",
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"no fra.traineddata in {tmp_path}" in done.stderr
+    assert "apt-get install tesseract-ocr-fra" in done.stderr
+    after = conn.execute(f"select count(*) from {T}.product_images where label_claimed_by is not null").fetchone()
+    assert after == before

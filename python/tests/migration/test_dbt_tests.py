@@ -63,7 +63,7 @@ def test_an_evidence_label_off_the_best_photo_fails_one_label_per_product(conn, 
 
 
 def test_no_label_from_evidence_above_the_floor_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
-    # "no label" is the evidence's only when every photo scores below label_score_floor (0.006)
+    # "no label" is the evidence's only when every photo scores below label_score_floor (0.004)
     conn.execute(
         "update user_1.product_images set label_score = 0.001, is_label = false, label_source = 'evidence' "
         "where product_id = 3"
