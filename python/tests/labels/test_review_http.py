@@ -330,9 +330,12 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
     )
     # evidence as the detector writes it (labels/evidence.py): shown as what a person can check
     detector_evidence = {
-        "cues": {"price_dec": 1.0, "code128": 1.0, "care": 0.0},
+        "cues": {"price_dec": 1.0, "code128": 1.0, "care": 0.0, "euro_dec": 1.0},
         "codes": [{"format": "Code 128", "text": "R70359Y"}],
         "lines": [{"text": "PRIX", "conf": 0.97, "rel_h": 0.1}, {"text": "15,00", "conf": 0.9, "rel_h": 0.2}],
+        "second_read": "Prix : 15,00 €",
+        "glyph_lines": [{"text": "15", "conf": 0.8, "rel_h": 0.3}],
+        "glyph_second_read": "15 €",
         "ocr_ran": True,
         "kraft": 0.9,
         "hist": [0.5, 0.5],
@@ -360,8 +363,11 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
         with TestClient(app) as client:
             html = client.get("/").text  # follows to the queue's first product
             assert "user_1 · product 4" in html and "best score 0.12" in html
-            assert "text read: PRIX · 15,00" in html and "codes: Code 128 R70359Y" in html
-            assert "cues: a price with cents, Code 128" in html and "paper: kraft card" in html
+            assert "text read: PRIX · 15,00 · 15" in html and "codes: Code 128 R70359Y" in html
+            assert "second read: Prix : 15,00 € · 15 €" in html
+            assert (
+                "cues: a price with cents, a price with cents and €, Code 128" in html and "paper: kraft card" in html
+            )
             assert "hist" not in html  # the detector's raw features are not a reviewer's business
             html = client.get("/review/user_2/1").text
             assert 'reason: <span class="reason">doubtful: the best photo scores 0.55' in html

@@ -132,6 +132,9 @@ _CUE_WORDS = {
     "price_int": "a whole-euro price",
     "price_word": "PRIX / price",
     "price_sign": "a currency sign",
+    "euro_whole": "a whole-euro price with €",
+    "euro_dec": "a price with cents and €",
+    "euro_first": "a retail € price",
     "sku": "a SKU",
     "ref": "REF",
     "code128": "Code 128",
@@ -151,11 +154,18 @@ def _cut(text: str, width: int = 80) -> str:
 def _detector_evidence_lines(evidence: dict[str, Any]) -> list[str]:
     """What the detector saw, for a person: the text read, the codes decoded, the cues that fired, the paper."""
     lines = []
-    read = [str(line.get("text", "")) for line in evidence.get("lines") or [] if isinstance(line, dict)]
+    read = [
+        str(line.get("text", ""))
+        for line in [*(evidence.get("lines") or []), *(evidence.get("glyph_lines") or [])]
+        if isinstance(line, dict)
+    ]
     if read:
         lines.append("text read: " + _cut(" · ".join(read)))
     elif evidence.get("ocr_ran"):
         lines.append("text read: none")
+    second = " | ".join(str(text) for text in (evidence.get("second_read"), evidence.get("glyph_second_read")) if text)
+    if second:
+        lines.append("second read: " + _cut(second.replace(" | ", " · ")))
     codes = [code for code in evidence.get("codes") or [] if isinstance(code, dict)]
     if codes:
         lines.append("codes: " + _cut(", ".join(f"{code.get('format')} {code.get('text')}" for code in codes)))
