@@ -589,13 +589,15 @@ def _json_default(value: Any) -> Any:
 def check_second_reader() -> None:
     """Refuse to detect without the second reader (Tesseract's French data), before any claim.
 
+    Only the file is checked here: each worker creates its own engine when it first reads.
+
     Raises:
         DetectError: its message says what to install or set (``TESSDATA_PREFIX``).
     """
-    from product_images.labels.evidence import SecondReaderUnavailable, get_second_reader
+    from product_images.labels.evidence import SecondReaderUnavailable, require_french_tessdata
 
     try:
-        get_second_reader()
+        require_french_tessdata()
     except SecondReaderUnavailable as error:
         raise DetectError(str(error)) from error
 

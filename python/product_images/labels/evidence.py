@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 import time
 from collections.abc import Sequence
@@ -63,6 +64,8 @@ __all__ = [
     "text_cues",
     "get_ocr",
     "get_second_reader",
+    "has_strong_code",
+    "require_french_tessdata",
     "SecondReaderUnavailable",
     "shape_of",
 ]
@@ -93,6 +96,13 @@ class Code:
 
     format: str
     text: str
+
+
+def has_strong_code(codes: Sequence[Code]) -> bool:
+    """Whether a Code 128 or a QR code is among ``codes``: internal tags print them, retail
+    tags and shoe boxes print EAN-13 (in the measurements behind the detector, a decoded
+    Code 128 or QR never was a false positive)."""
+    return any(("128" in c.format) or ("QR" in c.format.upper()) for c in codes)
 
 
 @dataclass
@@ -135,7 +145,8 @@ class Evidence:
         codes: decoded codes; code_stage: "" (none), "full", "rotated" or "upscaled".
     OCR:
         ocr_ran: OCR was run; lines: its lines.
-        second_read_ran, second_read: Tesseract read the same crop; its lines joined by " | ".
+        second_read: Tesseract's lines of the same crop joined by " | " ("" when it did not run:
+            see :func:`wants_second_read`).
         glyph_region: big glyphs outside the text region (x0, y0, x1, y1) as fractions, or None;
         glyph_lines, glyph_second_read: what the two recognisers read there.
     Text cues (see :func:`text_cues`): cues: dict of named 0/1 or count features.
@@ -178,7 +189,6 @@ class Evidence:
     code_stage: str = ""
     ocr_ran: bool = False
     lines: list[OcrLine] = field(default_factory=list)
-    second_read_ran: bool = False
     second_read: str = ""
     glyph_region: tuple[float, float, float, float] | None = None
     glyph_lines: list[OcrLine] = field(default_factory=list)
@@ -424,6 +434,15 @@ def _zxing(grey: np.ndarray) -> list[Code]:
     return out
 
 
+def _padded_crop(image: np.ndarray, box: tuple[int, int, int, int], share: float, extra: int) -> np.ndarray:
+    """``image[box]`` widened on each side by ``share`` of the box's size plus ``extra`` px,
+    clipped to the image (``box`` = (x0, y0, x1, y1) in px of ``image``)."""
+    x0, y0, x1, y1 = box
+    H, W = image.shape[:2]
+    px, py = int((x1 - x0) * share) + extra, int((y1 - y0) * share) + extra
+    return image[max(0, y0 - py) : min(H, y1 + py), max(0, x0 - px) : min(W, x1 + px)]
+
+
 def _rotated_crop(grey: np.ndarray, box: tuple[int, int, int, int], angle: float) -> np.ndarray:
     """The ``box`` of ``grey`` (padded 15%) rotated so that a gradient at ``angle``° becomes horizontal."""
     x0, y0, x1, y1 = box
@@ -497,29 +516,36 @@ _TESSERACT = None
 
 def tessdata_dir() -> str:
     """Where Tesseract's trained data is read from: ``TESSDATA_PREFIX``, else :data:`DEFAULT_TESSDATA`."""
-    import os
-
     return os.environ.get("TESSDATA_PREFIX") or DEFAULT_TESSDATA
+
+
+def require_french_tessdata() -> str:
+    """The folder holding Tesseract's French model ``fra.traineddata`` (:func:`tessdata_dir`).
+
+    A file check only, cheap enough for a command's start (no engine is created).
+
+    Raises:
+        SecondReaderUnavailable: the file is not there; the message says what to install or set.
+    """
+    folder = tessdata_dir()
+    if not os.path.isfile(os.path.join(folder, "fra.traineddata")):
+        raise SecondReaderUnavailable(
+            f"the price-tag detector needs Tesseract's French data: no fra.traineddata in {folder}; "
+            "install it (Debian/Ubuntu: apt-get install tesseract-ocr-fra) or set TESSDATA_PREFIX "
+            "to the folder that holds it"
+        )
+    return folder
 
 
 def get_second_reader():
     """The process's Tesseract engine (French model, sparse text), created once.
 
     Raises:
-        SecondReaderUnavailable: no ``fra.traineddata`` in :func:`tessdata_dir`; the
-            message says what to install.
+        SecondReaderUnavailable: as :func:`require_french_tessdata`.
     """
     global _TESSERACT
     if _TESSERACT is None:
-        import os
-
-        folder = tessdata_dir()
-        if not os.path.isfile(os.path.join(folder, "fra.traineddata")):
-            raise SecondReaderUnavailable(
-                f"the price-tag detector needs Tesseract's French data: no fra.traineddata in {folder}; "
-                "install it (Debian/Ubuntu: apt-get install tesseract-ocr-fra) or set TESSDATA_PREFIX "
-                "to the folder that holds it"
-            )
+        folder = require_french_tessdata()
         import tesserocr
 
         _TESSERACT = tesserocr.PyTessBaseAPI(path=folder, lang="fra", psm=tesserocr.PSM.SPARSE_TEXT)
@@ -529,7 +555,7 @@ def get_second_reader():
 def wants_second_read(ev: Evidence) -> bool:
     """Whether the second read can change the decision: no Code 128 / QR decided, and the
     first read holds a digit (a price read without its "€"?) or the paper is kraft."""
-    if any(("128" in c.format) or ("QR" in c.format.upper()) for c in ev.codes):
+    if has_strong_code(ev.codes):
         return False
     return any(ch.isdigit() for line in ev.lines for ch in line.text) or ev.kraft >= 0.5
 
@@ -778,10 +804,7 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
             ev.code_stage = "rotated" if ev.codes else ""
         if not ev.codes and region is not None and ev.decoded_side < 900 and (ev.code_blocks >= 1 or ev.bar_blobs >= 4):
             # small photos: too few pixels per module; zxing reads more on a 2-3x upscaled crop
-            x0, y0, x1, y1 = region
-            H, W = grey.shape
-            pw, ph = int((x1 - x0) * 0.15) + 4, int((y1 - y0) * 0.15) + 4
-            crop = grey[max(0, y0 - ph) : min(H, y1 + ph), max(0, x0 - pw) : min(W, x1 + pw)]
+            crop = _padded_crop(grey, region, 0.15, 4)
             if crop.size:
                 f = min(3.0, 1100 / max(crop.shape))
                 if f > 1.2:
@@ -793,7 +816,7 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
                         ev.codes = _zxing(_rotated_crop(up, (0, 0, up.shape[1], up.shape[0]), angle))
                     ev.code_stage = "upscaled" if ev.codes else ""
     t3 = time.process_time()
-    strong_code = any(("128" in c.format) or ("QR" in c.format.upper()) for c in ev.codes)
+    strong_code = has_strong_code(ev.codes)
     want = (
         ocr
         if ocr is not None
@@ -812,21 +835,17 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
                 # the whole paper object (a hang tag's handwritten price may sit apart from its printed name)
                 x0, y0 = min(x0, int(bb[0] * W)), min(y0, int(bb[1] * H))
                 x1, y1 = max(x1, int(bb[2] * W)), max(y1, int(bb[3] * H))
-            px, py = int((x1 - x0) * 0.1) + 6, int((y1 - y0) * 0.1) + 6
-            crop = rgb[max(0, y0 - py) : min(H, y1 + py), max(0, x0 - px) : min(W, x1 + px)]
+            crop = _padded_crop(rgb, (x0, y0, x1, y1), 0.1, 6)
         else:
             crop = rgb
         ev.lines = _ocr(crop, float(min(rgb.shape[:2])))
         ev.ocr_ran = True
         if wants_second_read(ev):
             ev.second_read = _second_read(crop, angle)
-            ev.second_read_ran = True
     if ev.glyph_region is not None and not strong_code:
         H, W = rgb.shape[:2]
-        g0, g1 = int(ev.glyph_region[0] * W), int(ev.glyph_region[1] * H)
-        g2, g3 = int(ev.glyph_region[2] * W), int(ev.glyph_region[3] * H)
-        px, py = int((g2 - g0) * 0.1) + 6, int((g3 - g1) * 0.1) + 6
-        glyphs = rgb[max(0, g1 - py) : min(H, g3 + py), max(0, g0 - px) : min(W, g2 + px)]
+        gx0, gy0, gx1, gy1 = ev.glyph_region
+        glyphs = _padded_crop(rgb, (int(gx0 * W), int(gy0 * H), int(gx1 * W), int(gy1 * H)), 0.1, 6)
         ev.glyph_lines = _ocr(glyphs, float(min(rgb.shape[:2])))
         ev.glyph_second_read = _second_read(glyphs, angle)
     t4 = time.process_time()
@@ -856,7 +875,7 @@ def product_context(evs: Sequence[Evidence]) -> None:
     single-photo product); ``context_rank`` is 1 for the photo with the largest distance
     when the product has 3+ photos (2 photos are symmetric: both get 0).
     """
-    strong = [int(any(("128" in c.format) or ("QR" in c.format.upper()) for c in e.codes)) for e in evs]
+    strong = [int(has_strong_code(e.codes)) for e in evs]
     texty = [int(e.region is not None and e.region_chars >= 3) for e in evs]
     for i, e in enumerate(evs):
         e.context_other_strong = int(sum(strong) - strong[i] > 0)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from product_images.labels.evidence import Evidence, shape_of
+from product_images.labels.evidence import Evidence, has_strong_code, shape_of
 
 __all__ = [
     "FEATURES",
@@ -226,7 +226,7 @@ class ShopProfile:
 
 
 def _strong(ev: Evidence) -> bool:
-    return any(("128" in c.format) or ("QR" in c.format.upper()) for c in ev.codes)
+    return has_strong_code(ev.codes)
 
 
 def _cluster_tags(tags: list[Evidence]) -> list[list[Evidence]]:
