@@ -108,11 +108,16 @@ def label_score_settings(found: Mapping[str, Any] | None = None) -> tuple[float,
         ``(threshold, floor)``, scores in [0, 1] with floor <= threshold.
 
     Raises:
-        CheckpointConfigError: a var is missing or not a number in [0, 1], or floor > threshold.
+        CheckpointConfigError: ``dbt_project.yml`` cannot be read as YAML, a var is missing or
+            not a number in [0, 1], or floor > threshold.
     """
     from product_images.project import dbt_vars
 
-    found = dbt_vars() if found is None else found
+    if found is None:
+        try:
+            found = dbt_vars()
+        except ValueError as error:
+            raise CheckpointConfigError(str(error)) from error
     values = []
     for name in ("label_score_threshold", "label_score_floor"):
         value = found.get(name)

@@ -112,34 +112,50 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
                 ) over (partition by tenant_schema, product_id) as best_open_score
             from {batch}
             where fact = 'image_row'
+        ),
+        products as (
+            select
+                tenant_schema, product_id,
+                count(*) as images,
+                count(*) filter (where is_label) as labels,
+                bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
+                    as has_ignored_override,
+                bool_or(is_label and label_source = 'evidence'
+                    and not (label_score > label_score_threshold and label_score = best_open_score))
+                    as has_evidence_label_not_best,
+                bool_or(label_source = 'evidence') as has_evidence,
+                bool_or(not is_label and (label_source = 'app' or override_is_label is not null))
+                    as has_human_no_label,
+                bool_or(is_label and (label_source = 'app' or override_is_label is not null))
+                    as has_human_label,
+                max(best_open_score) as best_open_score,
+                max(label_score_floor) as label_score_floor
+            from image_rows
+            group by tenant_schema, product_id
+        ),
+        product_problems as (
+            select
+                *,
+                has_evidence and labels = 0 and best_open_score >= label_score_floor as has_evidence_none_above_floor
+            from products
         )
         select tenant_schema, product_id,
             case
-                when count(*) filter (where is_label) <= 1
-                    and bool_or(is_label and label_source = 'evidence'
-                        and not (label_score > label_score_threshold and label_score = best_open_score))
+                when labels <= 1 and has_evidence_label_not_best
                     then 'the evidence labelled a photo that is not the best-scoring open photo above label_score_threshold'
-                when count(*) filter (where is_label) = 0 and bool_or(label_source = 'evidence')
-                    and max(best_open_score) >= max(label_score_floor)
+                when has_evidence_none_above_floor
                     then 'the evidence left no label although an open photo scores '
-                        || max(best_open_score) || ', at or above label_score_floor ' || max(label_score_floor)
-                else count(*) filter (where is_label) || ' labels on ' || count(*) || ' images'
+                        || best_open_score || ', at or above label_score_floor ' || label_score_floor
+                else labels || ' labels on ' || images || ' images'
             end as problem
-        from image_rows
-        group by tenant_schema, product_id
-        having
-            count(*) filter (where is_label) > 1
-            or bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
-            or bool_or(is_label and label_source = 'evidence'
-                and not (label_score > label_score_threshold and label_score = best_open_score))
-            or (count(*) filter (where is_label) = 0 and bool_or(label_source = 'evidence')
-                and max(best_open_score) >= max(label_score_floor))
-            or (count(*) >= 2 and count(*) filter (where is_label) = 0
-                and not bool_or(not is_label and (label_source = 'app' or override_is_label is not null))
-                and not bool_or(label_source = 'evidence'))
-            or (count(*) < 2 and count(*) filter (where is_label) = 1
-                and not bool_or(is_label and (label_source = 'app' or override_is_label is not null))
-                and not bool_or(label_source = 'evidence'))
+        from product_problems
+        where
+            labels > 1
+            or has_ignored_override
+            or has_evidence_label_not_best
+            or has_evidence_none_above_floor
+            or (images >= 2 and labels = 0 and not has_human_no_label and not has_evidence)
+            or (images < 2 and labels = 1 and not has_human_label and not has_evidence)
         """,
     ),
     "positions_contiguous": (
