@@ -19,10 +19,8 @@ from typing import Any
 
 import psycopg
 import pytest
-import yaml
 from click.testing import CliRunner
 
-from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo
 from helpers.s3 import PREFIX, moto_endpoint
 from product_images.cli import main
@@ -31,6 +29,7 @@ from product_images.labels import scoring
 from product_images.labels.detect import detect_labels
 from product_images.labels.detector import load_detector
 from product_images.metadata.storage import UrlMapping, s3_client
+from product_images.project import dbt_vars
 
 BUCKET = "label-photos"
 T = "user_1"
@@ -146,7 +145,7 @@ def test_2_detection_scores_every_readable_photo_and_names_why_not_the_others(co
 def test_3_the_next_dbt_run_decides_as_the_reference_does_and_clears_pending(conn, dbt, tenant):
     assert dbt(*RUN).success
     detector = load_detector()
-    variables = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
+    variables = dbt_vars()
     threshold, floor = variables["label_score_threshold"], variables["label_score_floor"]
     for pid, rows in scored(conn, list(tenant)).items():
         scores = [row[1] for row in rows]

@@ -49,27 +49,31 @@ def test_a_second_label_fails_one_label_per_product(conn, dbt, migrated, rebuild
     assert failing_tests(dbt("test")) == {"one_label_per_product_product_images_": 1}
 
 
-def test_an_evidence_label_off_the_best_photo_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
-    # what the evidence decides (label_decisions_sql): the best-scoring photo above label_score_threshold
-    conn.execute(
-        "update user_1.product_images set label_score = case position when 1 then 0.95 else 0.01 end, "
-        "is_label = (position = 1), label_source = 'evidence' where product_id = 3"
-    )
+@pytest.mark.parametrize(
+    ("decided", "broken"),
+    [
+        pytest.param(
+            # what the evidence decides (label_decisions_sql): the best-scoring photo above label_score_threshold
+            "update user_1.product_images set label_score = case position when 1 then 0.95 else 0.01 end, "
+            "is_label = (position = 1), label_source = 'evidence' where product_id = 3",
+            "update user_1.product_images set is_label = (position = 2) where product_id = 3",
+            id="an evidence label off the best photo",
+        ),
+        pytest.param(
+            # "no label" is the evidence's only when every photo scores below label_score_floor (0.004)
+            "update user_1.product_images set label_score = 0.001, is_label = false, label_source = 'evidence' "
+            "where product_id = 3",
+            "update user_1.product_images set label_score = 0.3 where product_id = 3 and position = 0",
+            id="no evidence label above the floor",
+        ),
+    ],
+)
+def test_evidence_decisions_that_break_the_scores_fail_one_label_per_product(
+    conn, dbt, migrated, rebuild_user_1, decided, broken
+):
+    conn.execute(decided)
     assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {}
-    conn.execute("update user_1.product_images set is_label = (position = 2) where product_id = 3")
-    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {
-        "one_label_per_product_product_images_": 1
-    }
-
-
-def test_no_label_from_evidence_above_the_floor_fails_one_label_per_product(conn, dbt, migrated, rebuild_user_1):
-    # "no label" is the evidence's only when every photo scores below label_score_floor (0.004)
-    conn.execute(
-        "update user_1.product_images set label_score = 0.001, is_label = false, label_source = 'evidence' "
-        "where product_id = 3"
-    )
-    assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {}
-    conn.execute("update user_1.product_images set label_score = 0.3 where product_id = 3 and position = 0")
+    conn.execute(broken)
     assert failing_tests(dbt("test", "--select", "test_name:one_label_per_product")) == {
         "one_label_per_product_product_images_": 1
     }
