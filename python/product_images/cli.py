@@ -558,6 +558,75 @@ def labels_detect(
     _print_summary(summary, as_json)
 
 
+@labels.command("train")
+@click.option(
+    "--set",
+    "set_names",
+    multiple=True,
+    metavar="NAME",
+    help="Development set to train on (repeatable). Default: every set of training.DEV_SETS.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1, max=64),
+    default=2,
+    show_default=True,
+    help="Worker processes rendering and measuring the sets' photos (cached after the first run).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the sets' evidence is cached. Default: $XDG_CACHE_HOME/product-images/label-training.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the model. Default: the package's labels/model.json.",
+)
+@click.option("--dry-run", is_flag=True, help="Train and report; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+def labels_train(
+    set_names: tuple[str, ...],
+    processes: int,
+    cache_dir: Path | None,
+    output: Path | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Refit the price-tag model and choose its two thresholds on the synthetic development sets.
+
+    Needs scikit-learn (pip install -e '.[train]'). Prints the out-of-fold figures, cold and
+    with shop profiles, and writes the model; then set label_score_threshold and
+    label_score_floor in dbt_project.yml to the values it prints. Exit 0 when trained, 1
+    when no threshold pair meets the targets or scikit-learn is missing, 2 on a bad argument.
+    """
+    from product_images.labels import scoring, training
+
+    known = {dev.name: dev for dev in training.DEV_SETS}
+    unknown = [name for name in set_names if name not in known]
+    if unknown:
+        _fail(2, f"--set: unknown set {', '.join(unknown)}; the sets are {', '.join(known)}")
+    sets = [known[name] for name in set_names] or list(training.DEV_SETS)
+    console = Console(stderr=True)
+    try:
+        report = training.train(
+            sets,
+            cache_dir=cache_dir,
+            processes=processes,
+            progress=lambda name, done, total: (
+                console.print(f"{name}: {done}/{total} products measured") if done == total or done % 500 == 0 else None
+            ),
+        )
+    except training.TrainingError as error:
+        _fail(1, str(error))
+    if not dry_run:
+        report.model.save(output or scoring.MODEL_PATH)
+        report.written = str(output or scoring.MODEL_PATH)
+    _print_summary(report, as_json)
+
+
 @main.group()
 def overrides() -> None:
     """The review list seeds/label_overrides.csv and the seed dbt loaded from it."""

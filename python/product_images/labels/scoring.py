@@ -4,7 +4,8 @@
   photo is the shop's internal price tag, from its :class:`evidence.Evidence` (with
   product context filled) and the tenant's :class:`ShopProfile` (None = cold start).
   The score is a logistic model over :data:`FEATURES`; its weights live in
-  ``model.json`` beside this file (written by ``evaluate.py train`` from the DEV set).
+  ``model.json`` beside this file (written by ``product-images labels train``,
+  :mod:`product_images.labels.training`, from the development sets).
 * :class:`ShopProfile` / :func:`learn_profile`: what one shop's own tags look like —
   recurring words (shop name, "PRIX"…), SKU/code shapes ("AA-99999"), code formats,
   paper colours, and words that recur on photos people confirmed are NOT tags (a
@@ -499,13 +500,13 @@ def load_model(path: Path = MODEL_PATH) -> Model:
     """Read a :class:`Model` from JSON.
 
     Raises:
-        FileNotFoundError: no model file (run ``evaluate.py train`` first).
+        FileNotFoundError: no model file (run ``product-images labels train`` first).
         ValueError: the model was trained on other feature names than :data:`FEATURES`.
     """
     d = json.loads(Path(path).read_text())
     m = Model(**d)
     if m.trees and list(m.features) != list(FEATURES):
-        raise ValueError("model.json was trained on other features; retrain it (evaluate.py train)")
+        raise ValueError("model.json was trained on other features; retrain it (product-images labels train)")
     return m
 
 

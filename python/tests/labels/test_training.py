@@ -1,0 +1,115 @@
+"""How model.json is made (product_images.labels.training): figures, thresholds, the exported trees, the cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from product_images.demo import clothing
+from product_images.labels import scoring, training
+from product_images.labels.training import DevSet, ProductEvidence
+
+pytest.importorskip("sklearn")
+
+
+def product(tenant: str, n_photos: int, label_index: int | None) -> ProductEvidence:
+    return ProductEvidence(tenant, 0, label_index, [None] * n_photos)  # type: ignore[list-item]
+
+
+# five products: a found tag, a tag the evidence misses (doubtful, the rule flags it),
+# a doubtful product whose tag is not last, a "no tag" with no tag, a "no tag" with a tag
+PRODUCTS = [
+    product("a", 3, 2),
+    product("a", 2, 1),
+    product("a", 3, 0),
+    product("b", 2, None),
+    product("b", 2, 1),
+]
+SCORES = [[0.01, 0.02, 0.95], [0.1, 0.5], [0.3, 0.2, 0.1], [0.001, 0.002], [0.001, 0.003]]
+
+
+def test_figures_count_as_the_dbt_decision_and_the_rule_on_doubtful_products() -> None:
+    f = training.figures(PRODUCTS, SCORES, threshold=0.9, floor=0.004)
+    assert (f.products, f.tags, f.doubtful_products) == (5, 4, 2)
+    assert f.precision == 1.0  # one evidence label, on the tag
+    assert f.recall == 0.5  # tags in decided products: the found one and the one decided "no tag"
+    assert f.doubtful == 0.4
+    assert f.unflagged == 0.5  # the doubtful tag-not-last one and the "no tag" one
+    assert not f.meets()
+
+
+def test_a_wrong_label_costs_precision_and_leaves_the_tag_unflagged() -> None:
+    f = training.figures([product("a", 3, 1)], [[0.2, 0.3, 0.95]], threshold=0.9, floor=0.004)
+    assert (f.precision, f.recall, f.unflagged) == (0.0, 0.0, 1.0)
+
+
+def test_the_thresholds_are_the_pair_with_the_most_room_to_every_target() -> None:
+    # 20 tags scored 0.90–0.99 and 200 products without a tag whose best photo scores 0.0001–0.06:
+    # every pair in the gap is perfect on precision, recall and unflagged, and the highest floor
+    # leaves the fewest products doubtful (those above it: 6 of 220)
+    products = [product("t", 3, 2) for _ in range(20)] + [product("t", 3, None) for _ in range(200)]
+    scores = [[0.0, 0.0, float(s)] for s in np.linspace(0.9, 0.99, 20)]
+    scores += [[0.0, float(s), 0.0] for s in np.geomspace(1e-4, 0.06, 200)]
+    threshold, floor = training.choose_thresholds(products, scores, scores)
+    f = training.figures(products, scores, threshold, floor)
+    assert (f.precision, f.recall, f.unflagged) == (1.0, 1.0, 0.0)
+    assert threshold < 0.9 and floor == training.FLOOR_GRID[-1] == 0.05
+    assert f.doubtful_products == 6
+
+
+def test_no_pair_meeting_the_targets_is_an_error() -> None:
+    products = [product("t", 2, 1) for _ in range(10)]
+    scores = [[0.5, 0.5] for _ in range(10)]  # every product doubtful
+    with pytest.raises(training.TrainingError, match="no \\(threshold, floor\\) pair meets every target"):
+        training.choose_thresholds(products, scores, scores)
+
+
+def test_the_exported_trees_score_exactly_as_scikit_learn() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, len(scoring.FEATURES)))
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values take the learned side
+    y = (np.nan_to_num(x[:, 1]) + 0.5 * np.nan_to_num(x[:, 5]) > 0.3).astype(int)
+    clf = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=8, random_state=0).fit(x, y)
+    model = training._as_model(clf)
+    ours = np.array([model.raw(row) for row in x])
+    assert np.allclose(ours, clf.decision_function(x), atol=1e-5)
+
+
+def test_no_development_set_uses_a_held_out_seed() -> None:
+    assert not {dev.seed for dev in training.DEV_SETS} & training.HELD_OUT_SEEDS
+    assert len({dev.tenant_prefix for dev in training.DEV_SETS}) == len(training.DEV_SETS)
+
+
+def test_a_held_out_seed_is_refused(tmp_path) -> None:
+    dev = DevSet("oops", 909, clothing.DatasetParams(tenant_products=(5,)), "oops_")
+    with pytest.raises(training.TrainingError, match="seed 909 is held out"):
+        training.load_set(dev, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_set_is_measured_once_and_read_back_from_the_cache_unchanged(tmp_path) -> None:
+    dev = DevSet("tiny", 7, clothing.DatasetParams(tenant_products=(8,), tag_rate=0.5, small_rate=1.0), "tiny_")
+    first = training.load_set(dev, tmp_path, processes=1)
+    cached = list(tmp_path.iterdir())
+    assert len(cached) == 1 and cached[0].name.startswith("tiny-")
+    again = training.load_set(dev, tmp_path, processes=1)
+    assert len(first) == 8 and [p.label_index for p in again] == [p.label_index for p in first]
+    before = [scoring.score_product(p.evidences) for p in first]
+    after = [scoring.score_product(p.evidences) for p in again]
+    assert before == after
+    assert list(tmp_path.iterdir()) == cached
+
+
+def test_the_command_names_the_sets_when_one_is_unknown() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "product_images", "labels", "train", "--set", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "--set: unknown set nope; the sets are dev, devb, devc, deve" in result.stderr
