@@ -586,6 +586,11 @@ def labels_detect(
     help="Where to write the model. Default: the package's labels/model.json.",
 )
 @click.option("--dry-run", is_flag=True, help="Train and report; write nothing.")
+@click.option(
+    "--allow-missed-targets",
+    is_flag=True,
+    help="Write the model even when its thresholds miss a target out of fold (for a study, not to ship).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
 def labels_train(
     set_names: tuple[str, ...],
@@ -593,14 +598,16 @@ def labels_train(
     cache_dir: Path | None,
     output: Path | None,
     dry_run: bool,
+    allow_missed_targets: bool,
     as_json: bool,
 ) -> None:
     """Refit the price-tag model and choose its two thresholds on the synthetic development sets.
 
     Needs scikit-learn (pip install -e '.[train]'). Prints the out-of-fold figures, cold and
     with shop profiles, and writes the model; then set label_score_threshold and
-    label_score_floor in dbt_project.yml to the values it prints. Exit 0 when trained, 1
-    when no threshold pair meets the targets or scikit-learn is missing, 2 on a bad argument.
+    label_score_floor in dbt_project.yml to the values it prints. A model whose thresholds
+    miss a target out of fold is reported and not written (unless --allow-missed-targets).
+    Exit 0 when trained, 1 when a target is missed or scikit-learn is missing, 2 on a bad argument.
     """
     from product_images.labels import scoring, training
 
@@ -621,10 +628,13 @@ def labels_train(
         )
     except training.TrainingError as error:
         _fail(1, str(error))
-    if not dry_run:
+    refused = bool(report.missed) and not allow_missed_targets
+    if not dry_run and not refused:
         report.model.save(output or scoring.MODEL_PATH)
         report.written = str(output or scoring.MODEL_PATH)
     _print_summary(report, as_json)
+    if refused:
+        _fail(1, "the thresholds miss a target out of fold; nothing written (--allow-missed-targets writes it anyway)")
 
 
 @main.group()

@@ -121,7 +121,9 @@ class Evidence:
 
     Size/decoding:
         width, height: original size in px; n_bytes: encoded size in bytes;
-        decoded_side: longest side (px) actually decoded; decoded_pixels: pixels decoded.
+        decoded_side: longest side (px) actually decoded; decoded_pixels: pixels decoded;
+        exposure_gain: the gain (1–3) an under-exposed photo was brightened by before any
+            cue was measured (:func:`_normalise_exposure`; 1 = as taken).
     Visual (fractions are of the visual copy's area unless said otherwise):
         char_blobs: character-like stroke blobs; bar_blobs: thin upright bar blobs;
         code_blocks: 16×16-px blocks (at VISUAL_SIDE) with strong, coherent gradients;
@@ -163,6 +165,7 @@ class Evidence:
     n_bytes: int = 0
     decoded_side: int = 0
     decoded_pixels: int = 0
+    exposure_gain: float = 1.0
     char_blobs: int = 0
     bar_blobs: int = 0
     code_blocks: int = 0
@@ -243,6 +246,28 @@ def _decode(data: bytes, side: int) -> tuple[Image.Image, int, int]:
 
 
 # --------------------------------------------------------------------------- visual
+
+#: An under-exposed photo (its 99th luma percentile below this) is brightened first.
+EXPOSURE_TARGET = 200.0
+#: The largest gain: more would mostly amplify sensor noise.
+EXPOSURE_MAX_GAIN = 3.0
+
+
+def _normalise_exposure(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """(photo, gain): an under-exposed photo scaled so its 99th luma percentile reaches :data:`EXPOSURE_TARGET`.
+
+    A tag shot in low light keeps its colours' ratios but loses stroke contrast (the
+    stroke masks use fixed thresholds) and its kraft lightness; a linear gain, as a
+    camera's exposure compensation would apply, gives both back. Photos already exposed
+    (the 99th percentile at or above the target) are returned unchanged with gain 1.
+    """
+    lum = cv2.cvtColor(rgb[::4, ::4], cv2.COLOR_RGB2GRAY)
+    high = float(np.percentile(lum, 99)) if lum.size else 255.0
+    if high >= EXPOSURE_TARGET or high <= 0:
+        return rgb, 1.0
+    gain = min(EXPOSURE_MAX_GAIN, EXPOSURE_TARGET / high)
+    return cv2.convertScaleAbs(rgb, alpha=gain), round(gain, 3)
+
 
 
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
@@ -789,6 +814,7 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
     rgb = np.asarray(im)
     ev.decoded_side = max(rgb.shape[:2])
     ev.decoded_pixels = int(rgb.shape[0] * rgb.shape[1])
+    rgb, ev.exposure_gain = _normalise_exposure(rgb)
     t1 = time.process_time()
     region, angle = _visual(rgb, ev)
     t2 = time.process_time()

@@ -110,15 +110,15 @@ def one_label_problems(report) -> list[tuple[str, int | None, str]]:
 
 
 def test_evidence_decisions_that_follow_the_scores_pass(conn, migrated, gx_dir, rebuild_user_1):
-    score_product(conn, 1, [0.1, 0.97, 0.2], 1)  # the best photo, above the threshold (0.78)
-    score_product(conn, 2, [0.001, 0.002, 0.0], None)  # every photo below the floor (0.004): no label
+    score_product(conn, 1, [0.1, 0.97, 0.2], 1)  # the best photo, above the threshold (0.88)
+    score_product(conn, 2, [0.0005, 0.001, 0.0], None)  # every photo below the floor (0.0015): no label
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert report.success, failures(report)
 
 
 def test_an_evidence_label_off_the_best_photo_is_named(conn, migrated, gx_dir, rebuild_user_1):
     score_product(conn, 1, [0.1, 0.97, 0.99], 1)  # photo 2 scores higher
-    score_product(conn, 2, [0.1, 0.5, 0.2], 1)  # best, but under the threshold: doubtful, not evidence's
+    score_product(conn, 2, [0.1, 0.4, 0.2], 1)  # best, but under the threshold: doubtful, not evidence's
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert failures(report) == {"one_label_per_product": {("user_1", 1), ("user_1", 2)}}
     assert {problem for _, _, problem in one_label_problems(report)} == {
@@ -127,19 +127,19 @@ def test_an_evidence_label_off_the_best_photo_is_named(conn, migrated, gx_dir, r
 
 
 def test_no_evidence_label_while_a_photo_scores_above_the_floor_is_named(conn, migrated, gx_dir, rebuild_user_1):
-    score_product(conn, 3, [0.001, 0.3, 0.002], None)
+    score_product(conn, 3, [0.001, 0.3, 0.0005], None)
     report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
     assert one_label_problems(report) == [
         (
             "user_1",
             3,
-            "the evidence left no label although an open photo scores 0.3, at or above label_score_floor 0.004",
+            "the evidence left no label although an open photo scores 0.3, at or above label_score_floor 0.0015",
         )
     ]
 
 
 def test_the_thresholds_come_from_the_dbt_vars():
-    assert label_score_settings() == (0.78, 0.004)  # dbt_project.yml's label_score_threshold, label_score_floor
+    assert label_score_settings() == (0.88, 0.0015)  # dbt_project.yml's label_score_threshold, label_score_floor
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,20 @@
 """The price-tag detector on HELD-OUT sets: render, detect, decide as the SQL does, measure.
 
 Both sets are drawn with other seeds and other parameters than the development sets
-that chose the model and the thresholds (model.json's ``trained_on``); nothing was
-tuned on them. Measured with model labels-ea8452ff4e, threshold 0.78, floor 0.004,
-no shop profile (cold start). The issue's targets: precision and recall >= 0.99 on the
-products the evidence decides, doubtful <= 10 %, tags left unflagged before review <= 1 %.
+that fitted the model and chose the thresholds (``product-images labels train``;
+model.json's ``trained_on``); nothing was tuned on them. Measured once with model
+labels-dd13aaec82, threshold 0.88, floor 0.0015, no shop profile (cold start). The
+issue's targets: precision and recall >= 0.99 on the products the evidence decides,
+doubtful <= 10 %, tags left unflagged before review <= 1 %.
 
-* ``FRESH`` (seed 909, 4 shops, 500 products, 108 tags, 1,484 photos; made for this
-  model and looked at once, after it was chosen): precision 0.990, recall 0.990,
-  doubtful 6.8 %, unflagged 0.93 %: it meets every target, and the test asserts them.
-* ``SEED`` 531 (3 shops, 420 products, 86 tags, about 1,180 photos; the previous
-  model's held-out set too): precision 1.000 (76/76), recall 0.987 (76 of 77 tags in
-  decided products), doubtful 6.4 % (27/420), unflagged 1.16 % (1/86: one kraft tag
-  decided "no label", which is also the recall miss). It meets precision and doubt and
-  misses recall and unflagged by that one tag; the test asserts the targets where they
-  are met and the measured figures (one product of slack) where they are not, so a
-  regression of the detector fails here.
+* ``FRESH`` (seed 909, 4 shops, 500 products, 108 tags, 1,484 photos): precision 0.990
+  (102/103), recall 1.000, doubtful 8.4 % (42/500), unflagged 0.00 %.
+* ``SEED`` 531 (3 shops, 420 products, 86 tags, about 1,180 photos): precision 1.000,
+  recall 1.000, doubtful 8.1 % (34/420), unflagged 0.00 %.
+
+Both meet every target and the tests assert the targets. Two more held-out sets,
+measured once outside the tests (README, "How accurate it is"): seed 2718 and the
+parameters of the demo with seed 404.
 
 Cost: about 4 minutes of CPU on 2 processes for both sets.
 """
@@ -138,12 +137,12 @@ def test_the_fresh_held_out_set_meets_every_target(fresh_results) -> None:
     assert measured["unflagged"] <= 0.01, measured
 
 
-def test_precision_and_doubt_meet_the_targets_and_the_rest_stays_at_the_measured_figures(results) -> None:
+def test_the_held_out_set_meets_every_target(results) -> None:
     measured = figures(results)
     assert measured["precision"] >= 0.99, measured
+    assert measured["recall"] >= 0.99, measured
     assert measured["doubtful"] <= 0.10, measured
-    assert measured["recall"] >= 76 / 77 - 1 / 77, measured
-    assert measured["unflagged"] <= 1 / 86 + 1 / 86, measured
+    assert measured["unflagged"] <= 0.01, measured
 
 
 def test_the_evidence_beats_the_rule_by_far(results) -> None:

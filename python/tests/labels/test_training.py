@@ -60,11 +60,27 @@ def test_the_thresholds_are_the_pair_with_the_most_room_to_every_target() -> Non
     assert f.doubtful_products == 6
 
 
-def test_no_pair_meeting_the_targets_is_an_error() -> None:
+def test_when_no_pair_meets_the_targets_the_least_missing_one_is_chosen() -> None:
+    # 8 easy tags (0.6) and 2 ties whose first, wrong, photo wins: deciding them costs
+    # precision 0.8 (slack -19), leaving them doubtful costs doubtful 20% (slack -1)
     products = [product("t", 2, 1) for _ in range(10)]
-    scores = [[0.5, 0.5] for _ in range(10)]  # every product doubtful
-    with pytest.raises(training.TrainingError, match="no \\(threshold, floor\\) pair meets every target"):
-        training.choose_thresholds(products, scores, scores)
+    scores = [[0.01, 0.6]] * 8 + [[0.5, 0.5]] * 2
+    threshold, floor = training.choose_thresholds(products, scores, scores)
+    f = training.figures(products, scores, threshold, floor)
+    assert 0.5 <= threshold < 0.6 and floor <= 0.01  # a best score at the threshold is not above it
+    assert (f.precision, f.recall, f.unflagged, f.doubtful_products) == (1.0, 1.0, 0.0, 2)
+    assert not f.meets()
+
+
+def test_of_equally_safe_pairs_the_highest_threshold_is_chosen() -> None:
+    # 19 clear tags (0.95) and one product whose wrong photo scores 0.6: every threshold
+    # from 0.6 to below 0.95 leaves it doubtful with the same figures; the highest wins
+    products = [product("t", 2, 1) for _ in range(20)]
+    scores = [[0.01, 0.95]] * 19 + [[0.6, 0.2]]
+    threshold, floor = training.choose_thresholds(products, scores, scores)
+    assert threshold == max(t for t in training.THRESHOLD_GRID if t < 0.95)
+    assert floor == training.FLOOR_GRID[0]
+    assert training.figures(products, scores, threshold, floor).doubtful_products == 1
 
 
 def test_the_exported_trees_score_exactly_as_scikit_learn() -> None:

@@ -60,7 +60,7 @@ def test_a_second_label_fails_one_label_per_product(conn, dbt, migrated, rebuild
             id="an evidence label off the best photo",
         ),
         pytest.param(
-            # "no label" is the evidence's only when every photo scores below label_score_floor (0.004)
+            # "no label" is the evidence's only when every photo scores below label_score_floor (0.0015)
             "update user_1.product_images set label_score = 0.001, is_label = false, label_source = 'evidence' "
             "where product_id = 3",
             "update user_1.product_images set label_score = 0.3 where product_id = 3 and position = 0",
