@@ -269,7 +269,6 @@ def _normalise_exposure(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.convertScaleAbs(rgb, alpha=gain), round(gain, 3)
 
 
-
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
 
 
