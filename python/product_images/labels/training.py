@@ -397,6 +397,15 @@ def choose_thresholds(
     largest sum of slacks, and on a tie the higher threshold (publishing a price tag is
     the worse mistake). When no pair meets every target this is the pair that misses
     least; :func:`train` then says so (``TrainingReport.missed``).
+
+    Args:
+        products: the development products, with their truth (``label_index``).
+        cold, warm: per product, its photos' out-of-fold scores in [0, 1], in photo order,
+            without and with shop profiles.
+        targets: the figures to reach (:data:`TARGETS`).
+
+    Returns:
+        (threshold, floor) from :data:`THRESHOLD_GRID` × :data:`FLOOR_GRID`.
     """
     arrays = (_product_arrays(products, cold), _product_arrays(products, warm))
     slacks = {
