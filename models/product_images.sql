@@ -61,7 +61,7 @@ tenant_overrides as (
         product_id,
         url,
         is_label
-    from {{ ref('label_overrides') }}
+    from {{ ref('label_overrides') }} as overrides
     where tenant_schema = {{ tenant_schema_literal() }}
 
 ),

@@ -62,7 +62,7 @@
     {%- if not overrides.empty -%}
         {%- set duplicate_overrides = run_query(
             "select tenant_schema, product_id, url, count(*) as copies from " ~ overrides.relation_sql
-            ~ " group by 1, 2, 3 having count(*) > 1 order by 1, 2, 3 limit 5"
+            ~ " as overrides group by 1, 2, 3 having count(*) > 1 order by 1, 2, 3 limit 5"
         ) -%}
         {%- if duplicate_overrides | length > 0 -%}
             {%- set first = duplicate_overrides[0] -%}
