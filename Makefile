@@ -22,20 +22,26 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 TESSDATA := $(or $(TESSDATA_PREFIX),/usr/share/tesseract-ocr/5/tessdata)
+# Fonts of the labels' evaluation and development renderers (labels/evaluation, labels/development).
+FONT_PACKAGES := fonts-dejavu-core fonts-liberation2 fonts-urw-base35 fonts-freefont-ttf fonts-comic-neue fonts-noto-core
 
-## system: the system packages the price-tag detector needs (libGL for OpenCV, Tesseract's French model), with apt-get as root
+## system: the system packages, with apt-get as root: libGL for OpenCV and Tesseract's French model (the price-tag detector, required); Chromium (the review page's browser tests) and the fonts of the evaluation and development renderers (the accuracy tests), installed when apt-get can, else the tests that need them skip
 system:
-	@missing=""; \
+	@missing=""; wanted=""; \
 	ldconfig -p | grep -q 'libGL\.so\.1' || missing="$$missing libgl1 libglib2.0-0"; \
 	[ -f "$(TESSDATA)/fra.traineddata" ] || missing="$$missing tesseract-ocr-fra"; \
-	if [ -n "$$missing" ]; then \
-		if [ -z "$(TESSDATA_PREFIX)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-		else \
-			echo "Install these system packages first (Debian/Ubuntu: sudo apt-get install$$missing)," \
-				"or set TESSDATA_PREFIX to a folder holding fra.traineddata"; \
-			exit 1; \
-		fi; \
+	command -v chromium >/dev/null 2>&1 || wanted="$$wanted chromium"; \
+	for pkg in $(FONT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || wanted="$$wanted $$pkg"; \
+	done; \
+	if [ -n "$$missing$$wanted" ] && [ -z "$(TESSDATA_PREFIX)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing $$wanted; \
+	elif [ -n "$$missing" ]; then \
+		echo "Install these system packages first (Debian/Ubuntu: sudo apt-get install$$missing$$wanted)," \
+			"or set TESSDATA_PREFIX to a folder holding fra.traineddata"; \
+		exit 1; \
+	elif [ -n "$$wanted" ]; then \
+		echo "Not installed:$$wanted (the browser and accuracy tests that need them will skip; sudo apt-get install$$wanted)"; \
 	fi
 
 ## demo: the main job on the embedded PostgreSQL (or $PGHOST) and the demo data

@@ -51,6 +51,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from product_images.labels.native_stderr import filtered_stderr
+
 __all__ = [
     "DECODE_SIDE",
     "VISUAL_SIDE",
@@ -597,8 +599,10 @@ def _second_read(rgb: np.ndarray, angle: float) -> str:
     if abs(angle) > 8:
         grey = _rotated_crop(grey, (0, 0, grey.shape[1], grey.shape[0]), angle)
     reader = get_second_reader()
-    reader.SetImage(Image.fromarray(grey))
-    return " | ".join(line.strip() for line in reader.GetUTF8Text().splitlines() if line.strip())
+    with filtered_stderr():  # Leptonica's "Error in boxClipToRectangle" lines are noise
+        reader.SetImage(Image.fromarray(grey))
+        text = reader.GetUTF8Text()
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 # --------------------------------------------------------------------------- text cues
