@@ -58,11 +58,11 @@ positioned_images as (
 tenant_overrides as (
 
     select
-        product_id,
-        url,
-        is_label
+        overrides.product_id,
+        overrides.url,
+        overrides.is_label
     from {{ ref('label_overrides') }} as overrides
-    where tenant_schema = {{ tenant_schema_literal() }}
+    where overrides.tenant_schema = {{ tenant_schema_literal() }}
 
 ),
 
