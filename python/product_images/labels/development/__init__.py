@@ -1,0 +1,1 @@
+"""Development renderers: labelled shop photos the detector may be developed and trained on."""
