@@ -110,7 +110,13 @@ class DetectSummary:
         seconds: wall-clock seconds.
         would_detect: products a run would claim now (dry run only).
         by_tenant: products scored per tenant (they add up to ``products``).
-        profiles: per tenant, the profile used: ``{"hash", "confirmed_tags", "confirmed_photos"}``.
+        profiles: per tenant, the profile used: ``{"hash", "confirmed_tags", "confirmed_photos",
+            "decided_products"}`` (``decided_products``: products people decided, through the
+            overrides seed or the app).
+        changed_by_tenant: per tenant, photos whose score changed in this run.
+        abstained: photos the detector would not decide on the model's word alone, by reason
+            (see :data:`product_images.labels.abstention.REASONS`; ``shop_price``: labelled on
+            the price read, whatever the model scored).
     """
 
     worker_id: str
@@ -128,6 +134,8 @@ class DetectSummary:
     would_detect: int = 0
     by_tenant: dict[str, int] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_by_tenant: dict[str, int] = field(default_factory=dict)
+    abstained: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: DetectSummary) -> None:
         """Add another worker's counts to these."""
@@ -143,8 +151,13 @@ class DetectSummary:
         self.cpu_seconds += other.cpu_seconds
         for reason, count in other.failed.items():
             self.failed[reason] = self.failed.get(reason, 0) + count
-        for tenant, count in other.by_tenant.items():
-            self.by_tenant[tenant] = self.by_tenant.get(tenant, 0) + count
+        for mine, theirs in (
+            (self.by_tenant, other.by_tenant),
+            (self.changed_by_tenant, other.changed_by_tenant),
+            (self.abstained, other.abstained),
+        ):
+            for key, count in theirs.items():
+                mine[key] = mine.get(key, 0) + count
 
     @property
     def photos_per_second(self) -> float:
@@ -173,6 +186,17 @@ class DetectSummary:
         if failed:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.failed.items()))
             lines.append(f"  not scored: {failed:,} ({reasons})")
+        if self.abstained:
+            reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.abstained.items()))
+            lines.append(f"  not on the model's word alone: {sum(self.abstained.values()):,} photos ({reasons})")
+        for tenant in self.tenants:
+            info = self.profiles.get(tenant, {})
+            if info.get("decided_products"):
+                lines.append(
+                    f"  {tenant}: {info['decided_products']:,} products decided by people, shop profile from "
+                    f"{info.get('confirmed_tags', 0):,} confirmed tags; "
+                    f"{self.changed_by_tenant.get(tenant, 0):,} scores changed in this run"
+                )
         if self.scores_changed:
             lines.append("  apply them: dbt run --select product_images")
         return lines
@@ -258,7 +282,10 @@ def tenant_profile(
         (tenant,),
     ).fetchone()
     tags = sum(1 for row in rows if row[4])
-    info = {"confirmed_tags": tags, "confirmed_photos": len(rows)}
+    decided = conn.execute(
+        sql.SQL("select count(distinct product_id) from {} where label_source in ('override', 'app')").format(images)
+    ).fetchone()
+    info = {"confirmed_tags": tags, "confirmed_photos": len(rows), "decided_products": decided[0] if decided else 0}
     if stored is not None and stored[0] == fingerprint:
         profile = detector.profile_from_json(stored[1]) if stored[1] is not None else None
         return profile, stored[2], {"hash": stored[2], **info}
@@ -323,7 +350,8 @@ with
 results as materialized (
     select *
     from jsonb_to_recordset(%(results)s) as results (
-        id bigint, label_score real, label_evidence jsonb, label_etag text, label_error text, evidence_kept boolean
+        id bigint, label_score real, label_evidence jsonb, label_etag text, label_error text, evidence_kept boolean,
+        assessment jsonb
     )
 ),
 
@@ -338,7 +366,12 @@ locked as materialized (
 update {images} as images
 set
     label_score = results.label_score,
-    label_evidence = case when results.evidence_kept then images.label_evidence else results.label_evidence end,
+    label_evidence = case
+        when results.evidence_kept and results.assessment is not null
+            then jsonb_set(images.label_evidence, '{{assessment}}', results.assessment)
+        when results.evidence_kept then images.label_evidence
+        else results.label_evidence
+    end,
     label_etag = case when results.evidence_kept then images.label_etag else results.label_etag end,
     label_error = results.label_error,
     label_detector = %(version)s,
@@ -516,22 +549,28 @@ class _Worker:
             by_product.setdefault(photo.row["product_id"], []).append(photo)
         for product_photos in by_product.values():
             readable = [photo for photo in product_photos if photo.evidence is not None]
-            scores = self.detector.score([photo.evidence for photo in readable], profile) if readable else []  # type: ignore[misc]
-            score_of = {id(photo): score for photo, score in zip(readable, scores, strict=True)}
+            assessments = (
+                self.detector.assess([photo.evidence for photo in readable], profile)  # type: ignore[misc]
+                if readable
+                else []
+            )
+            assessment_of = {id(photo): found for photo, found in zip(readable, assessments, strict=True)}
             for photo in product_photos:
-                score = score_of.get(id(photo))
+                assessment = assessment_of.get(id(photo))
+                score = round(assessment.score, 6) if assessment is not None else None
+                stored = None
+                if photo.evidence is not None and not photo.kept:
+                    stored = self.detector.evidence_to_json(photo.evidence)
+                    stored["assessment"] = assessment.to_json() if assessment is not None else None
                 results.append(
                     {
                         "id": photo.row["id"],
                         "label_score": score,
-                        "label_evidence": (
-                            self.detector.evidence_to_json(photo.evidence)
-                            if photo.evidence is not None and not photo.kept
-                            else None
-                        ),
+                        "label_evidence": stored,
                         "label_etag": photo.etag,
                         "label_error": None if score is not None else (photo.error or UNREADABLE),
                         "evidence_kept": photo.kept,
+                        "assessment": assessment.to_json() if assessment is not None else None,
                     }
                 )
         self.summary.cpu_seconds += time.process_time() - started
@@ -564,6 +603,10 @@ class _Worker:
                 and abs(float(old) - float(result["label_score"])) > 1e-6
             ):
                 self.summary.scores_changed += 1
+                self.summary.changed_by_tenant[tenant] = self.summary.changed_by_tenant.get(tenant, 0) + 1
+            reason = (result.get("assessment") or {}).get("abstain")
+            if reason:
+                self.summary.abstained[reason] = self.summary.abstained.get(reason, 0) + 1
         products_written = len({photo.row["product_id"] for photo in photos if photo.row["id"] in written_ids})
         self.summary.products += products_written
         self.summary.by_tenant[tenant] = self.summary.by_tenant.get(tenant, 0) + products_written

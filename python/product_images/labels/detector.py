@@ -19,13 +19,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from product_images.labels import abstention as _abstention
 from product_images.labels import evidence as _evidence
 from product_images.labels import scoring as _scoring
 
-__all__ = ["DecodeError", "Detector", "Evidence", "ShopProfile", "load_detector"]
+__all__ = ["Assessment", "DecodeError", "Detector", "Evidence", "ShopProfile", "load_detector"]
 
 Evidence = _evidence.Evidence
 """What one photo shows (a dataclass; see :mod:`product_images.labels.evidence`)."""
+
+Assessment = _abstention.Assessment
+"""A photo's decision score, the model's own score and why the detector abstains
+(see :mod:`product_images.labels.abstention`)."""
 
 ShopProfile = _scoring.ShopProfile
 """What one shop's confirmed tags look like (see :mod:`product_images.labels.scoring`)."""
@@ -87,13 +92,23 @@ class Detector:
         return _from_fields(_evidence.Evidence, values)
 
     def score(self, evidences: Sequence[Evidence], profile: ShopProfile | None) -> list[float]:
-        """Scores in [0, 1], one per photo of a product in the given order, that it is the shop's price tag.
+        """Decision scores in [0, 1], one per photo of a product in the given order, that it is the shop's price tag.
 
         Fills each evidence's product context first (how unlike the product's other
-        photos it is). ``profile`` None: a shop with no confirmed decisions yet.
+        photos it is). ``profile`` None: a shop with no confirmed decisions yet. A photo
+        whose evidence does not back the model's score gets a score in the doubtful band
+        (:meth:`assess` says why).
+        """
+        return [round(found.score, 6) for found in self.assess(evidences, profile)]
+
+    def assess(self, evidences: Sequence[Evidence], profile: ShopProfile | None) -> list[Assessment]:
+        """One :class:`Assessment` per photo of a product, in the given order: the decision
+        score, the model's own score and the reason the detector abstains (or None).
+
+        Fills each evidence's product context first, as :meth:`score`.
         """
         _evidence.product_context(list(evidences))
-        return [round(float(score), 6) for score in _scoring.score_product(list(evidences), profile, self.model)]
+        return _scoring.assess_product(list(evidences), profile, self.model)
 
     def learn(self, tenant: str, confirmed: Iterable[tuple[Evidence, bool]]) -> ShopProfile:
         """The shop profile of ``tenant`` from confirmed (evidence, is_tag) pairs only."""

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from product_images.labels import abstention
+from product_images.labels.abstention import ABSTENTION_RULES, Assessment, assess
 from product_images.labels.evidence import Evidence, has_strong_code, shape_of
 
 __all__ = [
@@ -45,6 +47,9 @@ __all__ = [
     "features",
     "score_photo",
     "score_product",
+    "assess_photo",
+    "shop_match",
+    "assess_product",
     "decide",
     "load_model",
     "fit_logistic",
@@ -307,6 +312,33 @@ def learn_profile(tenant: str, confirmed: Iterable[tuple[Evidence, bool]]) -> Sh
     return p
 
 
+def shop_match(ev: Evidence, prof: ShopProfile | None) -> float:
+    """How much the photo looks like one of the shop's confirmed tag styles, on what is the
+    shop's own (0–1): the best style cluster's paper colour × its words or SKU/code shapes.
+
+    Unlike the model's ``prof_match`` feature, a price alone does not count: a white care
+    label with a number is no match for a shop whose tags are white and priced. 0 without a
+    usable profile.
+    """
+    if prof is None or not prof.usable:
+        return 0.0
+    words = _words(ev)
+    shapes = _shapes(ev)
+    best = 0.0
+    for cl in prof.clusters or [
+        StyleCluster(n=prof.n_tags, papers=list(prof.papers), words=prof.words, shapes=prof.shapes)
+    ]:
+        specific = max(
+            max((cl.words.get(x, 0.0) for x in words), default=0.0),
+            max((cl.shapes.get(x, 0.0) for x in shapes), default=0.0),
+        )
+        colour = 0.0
+        if ev.region is not None and cl.papers:
+            colour = math.exp(-min(math.dist(ev.paper_rgb, pp) for pp in cl.papers) / 25.0)
+        best = max(best, colour * specific)
+    return best
+
+
 def _profile_features(ev: Evidence, prof: ShopProfile | None) -> tuple[float, float, float, float, float]:
     """(words, shape, colour, match, neg_words) profile-match features, all in [0, 1].
 
@@ -471,7 +503,7 @@ class Model:
         return float(total)
 
     def version(self) -> str:
-        """ "labels-" + 10 hex digits of a hash of the features, model and thresholds."""
+        """ "labels-" + 10 hex digits of a hash of the features, model, thresholds and abstention rules."""
         blob = json.dumps(
             {
                 "f": FEATURES,
@@ -481,6 +513,7 @@ class Model:
                 "t": self.threshold,
                 "fl": self.floor,
                 "hb": self.high_bar,
+                "abstention": ABSTENTION_RULES,
             },
             sort_keys=True,
         )
@@ -575,26 +608,52 @@ def _default_model() -> Model:
 
 
 def score_photo(ev: Evidence, profile: ShopProfile | None = None, model: Model | None = None) -> float:
-    """Score in [0, 1] that the photo is the shop's internal price tag.
+    """Decision score in [0, 1] that the photo is the shop's internal price tag.
 
     ``ev`` must have its product context filled (:func:`evidence.product_context`).
     With a usable ``profile`` the score may rise or fall, but a profile never takes a
     photo whose cold-start score is >= the floor below the floor (it can move it into
-    doubt, never into "no label").
+    doubt, never into "no label"). When the photo's evidence does not back the model's
+    score, the detector abstains and the score is moved into the doubtful band
+    (:mod:`product_images.labels.abstention`; :func:`assess_photo` gives both scores).
     """
+    return assess_photo(ev, profile, model).score
+
+
+def assess_photo(ev: Evidence, profile: ShopProfile | None = None, model: Model | None = None) -> Assessment:
+    """The photo's :class:`~product_images.labels.abstention.Assessment`: the model's score
+    (as :func:`score_photo` describes it) and the decision score after the abstention
+    check of :mod:`product_images.labels.abstention` (the model's threshold and floor)."""
     m = model or _default_model()
     cold = float(_sigmoid(m.raw(features(ev, None))))
+    match = 0.0
     if profile is None or not profile.usable:
-        return cold
-    warm = float(_sigmoid(m.raw(features(ev, profile))))
-    return max(warm, min(cold, m.floor))
+        score = cold
+    else:
+        warm = float(_sigmoid(m.raw(features(ev, profile))))
+        score = max(warm, min(cold, m.floor))
+        match = shop_match(ev, profile)
+    return assess(ev.cues, score, m.threshold, m.floor, match)
+
+
+def assess_product(
+    evs: Sequence[Evidence], profile: ShopProfile | None = None, model: Model | None = None
+) -> list[Assessment]:
+    """Assessments of a product's photos, in photo order (context must be filled), after
+    the product-level rules of :func:`product_images.labels.abstention.assess_product`."""
+    m = model or _default_model()
+    found = [assess_photo(e, profile, m) for e in evs]
+    usable = profile is not None and profile.usable
+    matches = [shop_match(e, profile) if usable else 0.0 for e in evs]
+    return abstention.assess_product(found, [e.cues for e in evs], m.threshold, m.floor, matches)
 
 
 def score_product(
     evs: Sequence[Evidence], profile: ShopProfile | None = None, model: Model | None = None
 ) -> list[float]:
-    """Scores of a product's photos, in photo order (context must be filled)."""
-    return [score_photo(e, profile, model) for e in evs]
+    """Decision scores of a product's photos, in photo order (context must be filled):
+    :func:`assess_product`'s ``score``s."""
+    return [found.score for found in assess_product(evs, profile, model)]
 
 
 @dataclass(frozen=True)

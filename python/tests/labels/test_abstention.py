@@ -1,0 +1,91 @@
+"""The detector abstains when a photo's own evidence does not back the model's score, and a shop's
+price decides where the model does not know the photo."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from product_images.labels.abstention import Assessment, abstain_reason, assess, assess_product, shop_price
+
+T, F = 0.88, 0.0015
+
+
+@pytest.mark.parametrize(
+    ("cues", "score", "on_paper", "match", "reason"),
+    [
+        ({}, 0.97, False, 0.0, "no_tag_evidence"),  # a confident score, nothing read
+        ({"price_int": 1}, 0.97, False, 0.0, "no_tag_evidence"),  # "41" on a printed tee
+        ({"price_int": 1}, 0.97, True, 0.0, None),  # "12" on a card lying in the photo
+        ({"price_int": 1, "size": 1}, 0.97, True, 0.0, "no_tag_evidence"),  # "M 38" on a size label
+        ({"price_int": 1}, 0.97, False, 0.8, None),  # the shop's own tags look like this
+        ({"euro_dec": 1}, 0.97, False, 0.0, None),  # "12,50 €"
+        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, True, 0.0, "retail_price"),  # "€49.99"
+        ({"price_dec": 1, "cents_99": 1, "ean_instore": 1}, 0.97, True, 0.0, None),  # in-store code backs it
+        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, True, 0.9, None),  # the shop prices like that
+        ({"euro_whole": 1}, 0.0001, False, 0.0, "price_without_tag"),  # "12 €" scored as a garment
+        ({"price_dec": 1, "cents_99": 1}, 0.0001, False, 0.0, None),  # a brand's tag scored low: fine
+        ({}, 0.0001, False, 0.0, None),
+        ({"euro_whole": 1}, 0.5, False, 0.0, None),  # already doubtful
+    ],
+)
+def test_abstain_reason(cues, score, on_paper, match, reason):
+    assert abstain_reason(cues, score, T, F, match, on_paper) == reason
+
+
+@given(st.floats(0, 1), st.sampled_from([{}, {"euro_whole": 1.0}, {"price_int": 1.0}, {"sign_first": 1.0}]))
+def test_an_abstaining_score_lands_strictly_inside_the_doubtful_band(score, cues):
+    found = assess(cues, score, T, F)
+    assert found.model_score == score
+    if found.abstain is None:
+        assert found.score == score
+    else:
+        assert F < found.score < T
+        # stored as PostgreSQL real (float4), it stays inside too
+        stored = struct.unpack("f", struct.pack("f", found.score))[0]
+        assert F < stored < T
+
+
+def _product(*scores: float) -> list[Assessment]:
+    return [Assessment(s, s) for s in scores]
+
+
+def test_the_one_photo_with_a_shop_price_is_the_label_whatever_the_model_scored():
+    cues = [{"n_lines": 0}, {"n_lines": 3, "price_word": 1, "price_dec": 1}, {"n_lines": 0}]
+    out = assess_product(_product(0.0, 0.02, 0.0), cues, T, F)
+    assert [a.abstain for a in out] == [None, "shop_price", None]
+    assert out[1].score > T and out[1].model_score == 0.02
+
+
+def test_two_photos_with_a_price_promote_neither():
+    cues = [{"euro_whole": 1}, {"euro_dec": 1}]
+    assert assess_product(_product(0.02, 0.3), cues, T, F) == _product(0.02, 0.3)
+
+
+def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
+    cues = [{"euro_whole": 1}, {}]
+    out = assess_product(_product(0.02, 0.97), cues, T, F)
+    assert [a.abstain for a in out] == ["evidence_disagrees", "evidence_disagrees"]
+    assert all(F < a.score < T for a in out)
+
+
+@pytest.mark.parametrize(
+    ("cues", "match", "expected"),
+    [
+        ({"price_word": 1, "price_int": 1, "n_lines": 2}, 0.0, True),  # "PRIX 12"
+        ({"euro_whole": 1, "n_lines": 12}, 0.0, False),  # a receipt: too much text
+        ({"euro_dec": 1, "care": 1}, 0.0, False),  # care text
+        ({"euro_dec": 1, "euro_99": 1}, 0.0, False),  # "19,99 €": a brand's price
+        ({"code128": 1, "price_int": 1}, 0.0, True),  # a SKU label with an amount
+        ({"code128": 1}, 0.0, False),  # a code alone says nothing of a price
+        ({"price_int": 1}, 0.0, False),  # a bare number, cold
+        ({"price_int": 1}, 0.7, True),  # a bare number on what looks like the shop's own tags
+        ({"ean_instore": 1}, 0.0, True),
+        ({"ean_retail": 1, "price_dec": 1}, 0.0, False),  # a shoe box
+    ],
+)
+def test_shop_price(cues, match, expected):
+    assert shop_price(cues, match) is expected
