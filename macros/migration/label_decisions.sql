@@ -1,5 +1,7 @@
 {#- Which photo of a product is its price tag: a person's decision, else the
-    evidence from the photos (the detector's scores), else the legacy rule.
+    evidence from the photos (the detector's scores), else, until a person
+    decides, the interim rule: a doubtful product's best-scoring photo, or the
+    legacy rule's last photo for a product not scored yet.
     Written once, with window functions; the model, the incremental relabel and
     the review queue all use it. See macros/migration/_macros.yml. -#}
 
@@ -26,7 +28,10 @@
             (every open photo below label_score_floor), 'doubtful' (in between),
             'unscored' (an open photo has no score yet), 'empty' (no open photo);
         decided_is_label, decided_source: the flag for a photo no person decided,
-            from the evidence ('evidence') when it decides, else the rule ('rule');
+            from the evidence ('evidence') when it decides, else the interim rule
+            ('rule'): on a doubtful product its best-scoring open photo (the
+            evidence's best guess, wherever it stands), else the legacy rule's last
+            photo; never on a product with fewer than label_min_images photos;
         best_score: the best open photo's score.
         An open photo: loaded from the current JSONB (rule_eligible) and not
         decided by a person. -#}
@@ -77,6 +82,10 @@
             when label_decision = 'person' then false
             when label_decision = 'label' then rule_eligible and human_is_label is null and score_rank = 1
             when label_decision = 'none' then false
+            when label_decision = 'doubtful'
+                then
+                    rule_eligible and human_is_label is null and score_rank = 1
+                    and eligible_images >= {{ min_images | int }}
             else
                 rule_eligible
                 and position = last_position

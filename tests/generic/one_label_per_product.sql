@@ -7,7 +7,9 @@
         a product the evidence decided (label_source 'evidence') has its label on
         its best-scoring open photo, above var label_score_threshold, or none when
         every open photo scores below var label_score_floor (open: loaded from the
-        JSONB and not decided by a person). -#}
+        JSONB and not decided by a person); the interim rule (label_source 'rule')
+        labels the last photo, or, on a doubtful product (every open photo scored,
+        the best between the floor and the threshold), its best-scoring one. -#}
     {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
     {%- set threshold = var('label_score_threshold') | float -%}
     {%- set floor = var('label_score_floor') | float -%}
@@ -45,6 +47,14 @@
             ) over (
                 partition by {{ model }}.tenant_schema, {{ model }}.product_id
             ) as best_open_score,
+            count(*) filter (
+                where
+                    {{ model }}.source_index is not null
+                    and {{ model }}.label_source not in ('app', 'override')
+                    and {{ model }}.label_score is null
+            ) over (
+                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+            ) as unscored_open_images,
             overrides.is_label as override_is_label
         from {{ model }}
         left join overrides
@@ -65,7 +75,14 @@
             count(*) filter (where is_label) as labels,
             bool_or(label_source in ('app', 'override') and not is_label) as has_human_no_label,
             bool_or(label_source in ('app', 'override') and is_label) as has_human_label,
-            bool_or(is_label and label_source = 'rule' and position <> last_position) as has_rule_label_not_last,
+            bool_or(
+                is_label and label_source = 'rule' and position <> last_position
+                and not (
+                    unscored_open_images = 0
+                    and label_score = best_open_score
+                    and best_open_score between {{ floor }} and {{ threshold }}
+                )
+            ) as has_rule_label_misplaced,
             bool_or(label_source <> 'app' and override_is_label is not null and override_is_label <> is_label)
                 as has_ignored_override,
             bool_or(label_source = 'override' and override_is_label is null) as has_stale_override,
@@ -86,7 +103,8 @@
             when labels > 1 then 'more than one label'
             when has_ignored_override then 'an override in label_overrides is not applied'
             when has_stale_override then 'label_source is override but label_overrides has no row for the image'
-            when has_rule_label_not_last then 'the rule labelled an image that is not the last'
+            when has_rule_label_misplaced
+                then 'the rule labelled an image that is neither the last nor, the product being doubtful, its best-scoring'
             when has_evidence_label_not_best
                 then 'the evidence labelled a photo that is not the best-scoring above label_score_threshold'
             when has_evidence and labels = 0 and best_open_score >= {{ floor }}
@@ -101,7 +119,7 @@
         labels > 1
         or has_ignored_override
         or has_stale_override
-        or has_rule_label_not_last
+        or has_rule_label_misplaced
         or has_evidence_label_not_best
         or (has_evidence and labels = 0 and best_open_score >= {{ floor }})
         or (

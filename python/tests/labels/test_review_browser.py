@@ -209,7 +209,10 @@ def test_the_page_lists_the_demos_doubtful_products_with_their_thumbnails(server
     assert all(complete and 0 < width <= 320 and 0 < height <= 320 for complete, width, height in loaded), loaded
     # the last photo is the rule's pick, highlighted, with where it comes from
     assert page.locator(".photo.selected .keycap").inner_text() == "4"
-    assert "the rule (last photo)" in page.locator(".decision").inner_text()
+    assert (
+        "the interim rule (best-scoring photo of a doubtful product, else the last)"
+        in page.locator(".decision").inner_text()
+    )
     # every picture came through the app, none from the bucket's URL
     sources = page.evaluate("() => [...document.images].map(i => new URL(i.src).pathname)")
     assert all(source.startswith("/thumb/") for source in sources)

@@ -127,7 +127,10 @@ def test_a_product_page_shows_every_photo_in_position_order_and_where_the_decisi
     assert shown_ids(html) == image_ids(conn, "user_1", 1)
     assert "product 1 of 6 in the queue" in html  # user_1 1, 2, 4, 5, 6 (not 3: one photo) and user_2 1
     assert "0 of 6 reviewed" in html
-    assert "photo 3 is the price tag" in html and "the rule (last photo)" in html
+    assert (
+        "photo 3 is the price tag" in html
+        and "the interim rule (best-scoring photo of a doubtful product, else the last)" in html
+    )
     assert html.count('src="/thumb/user_1/') == 3
     assert "product 1" in html  # the title from products.title
     policy = response.headers["content-security-policy"]
@@ -298,7 +301,10 @@ def test_applying_the_decisions_gives_label_source_override(review, conn, projec
         (5, 1, False, "override"),
         (5, 2, True, "override"),
     ]
-    assert "override (review list, applied)" in review.get("/review/user_1/1").text
+    page = review.get("/review/user_1/1").text
+    assert "override (review list, applied)" in page
+    # the page says what the decisions so far can teach the detector
+    assert "Decisions so far — user_1: 2 products decided by people" in page
 
 
 def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):

@@ -44,6 +44,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from product_images.labels.abstention import REASONS
 from product_images.labels.overrides import Override, OverridesFileError
 from product_images.labels.review.queue import ReviewProduct, UnknownProductError, UnknownTenantError
 from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewSession
@@ -71,7 +72,7 @@ _SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 _SOURCE_NAMES = {
-    "rule": "the rule (last photo)",
+    "rule": "the interim rule (best-scoring photo of a doubtful product, else the last)",
     "evidence": "evidence",
     "override": "override (review list, applied)",
     "app": "set in the app",
@@ -177,6 +178,11 @@ def _detector_evidence_lines(evidence: dict[str, Any]) -> list[str]:
         lines.append("paper: kraft card")
     if not lines:
         lines.append("nothing tag-like seen")
+    assessment = evidence.get("assessment")
+    if isinstance(assessment, dict) and assessment.get("abstain"):
+        reason = str(assessment["abstain"])
+        said = REASONS.get(reason, reason)
+        lines.insert(0, f"detector: {said} (model score {float(assessment.get('model_score') or 0):.2f})")
     return lines
 
 
@@ -244,6 +250,7 @@ def create_app(
             token=settings.token,
             progress=progress,
             queue=queue,
+            learning=database.learning(queue.tenant_schema),
             settings=settings,
             apply_command=APPLY_COMMAND,
             can_undo=session.can_undo,
