@@ -345,6 +345,45 @@ class ReviewDatabase:
         ]
         return ReviewQueue(requested, kind, entries, tenant_schema, notice)
 
+    def learning(self, tenant_schema: str | None = None) -> str | None:
+        """What people's decisions have taught the detector so far, per tenant, e.g.
+        ``Decisions so far — user_1: 12 products decided by people; the detector's shop
+        profile learned from 9 confirmed tags. …``; None when no product was decided by a
+        person (``label_source`` override or app).
+
+        Raises:
+            psycopg.Error: the union view cannot be read.
+        """
+        with self._connection() as conn:
+            decided = conn.execute(
+                sql.SQL(
+                    "select tenant_schema, count(distinct product_id) from {view}"
+                    " where label_source in ('override', 'app')"
+                    " and (%(tenant)s::text is null or tenant_schema = %(tenant)s)"
+                    ' group by tenant_schema order by tenant_schema collate "C"'
+                ).format(view=sql.Identifier(self.schema, "product_images")),
+                {"tenant": tenant_schema},
+            ).fetchall()
+            profiles: dict[str, int] = {}
+            relation = f"{self.schema}.product_images_label_profiles"
+            exists = conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()
+            if exists and exists[0]:
+                profiles = dict(
+                    conn.execute(
+                        sql.SQL("select tenant_schema, confirmed_tags from {}").format(
+                            sql.Identifier(self.schema, "product_images_label_profiles")
+                        )
+                    ).fetchall()
+                )
+        if not decided:
+            return None
+        parts = [
+            f"{tenant}: {count:,} products decided by people; the detector's shop profile learned from "
+            f"{profiles.get(tenant, 0):,} confirmed tags"
+            for tenant, count in decided
+        ]
+        return "Decisions so far — " + "; ".join(parts) + ". Run labels detect again to apply what they teach."
+
     def _tenant_columns(self, conn: psycopg.Connection, tenant_schema: str) -> _TenantColumns:
         found = self._columns.get(tenant_schema)
         if found is None:
