@@ -558,6 +558,97 @@ def labels_detect(
     _print_summary(summary, as_json)
 
 
+@labels.command("accuracy")
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    metavar="SCHEMA",
+    help="Tenant schema to measure (repeatable). Default: every tenant with a product_images table.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+def labels_accuracy(tenants: tuple[str, ...], as_json: bool) -> None:
+    """How often the evidence agrees with the shop's own people, per tenant.
+
+    For every product a person decided (the overrides seed or the app), what the evidence
+    alone would have said (a shop profile learned from the tenant's other decisions), with
+    the thresholds of dbt_project.yml: precision and recall with a Wilson 95% interval and
+    the number of decisions each rests on. Exit 0 when measured, 1 when it could not run,
+    2 on a bad --tenant or dbt var.
+    """
+    from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings
+    from product_images.labels.accuracy import shop_accuracy
+    from product_images.labels.detector import load_detector
+
+    try:
+        threshold, floor = label_score_settings()
+    except CheckpointConfigError as error:
+        _fail(2, str(error))
+    conn = _connect_or_fail(autocommit=True, application_name="product-images labels accuracy")
+    with conn:
+        try:
+            report = shop_accuracy(conn, load_detector(), threshold, floor, list(tenants) or None)
+        except ValueError as error:
+            _fail(2, str(error))
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        for line in report.lines():
+            click.echo(line)
+
+
+@labels.command("evaluate")
+@click.option(
+    "--renderer",
+    required=True,
+    metavar="NAME",
+    help="An evaluation renderer (labels/evaluation/<NAME>) or a development one (labels/development/<NAME>).",
+)
+@click.option(
+    "--set",
+    "set_name",
+    type=click.Choice(["small", "full"]),
+    default="full",
+    show_default=True,
+    help="Which of the renderer's seeds (SEEDS) to draw with.",
+)
+@click.option("--products", type=click.IntRange(min=1), default=None, help="Products to draw (default 240, small 120).")
+@click.option("--processes", type=click.IntRange(min=1, max=64), default=2, show_default=True, help="Worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object on stdout.")
+def labels_evaluate(renderer: str, set_name: str, products: int | None, processes: int, as_json: bool) -> None:
+    """Measure the detector on a drawn, labelled set: cold, then after one review round (5% of each shop).
+
+    Draws the set, reads every photo, decides each product as `dbt run` does, then lets a
+    person decide the first products of the review queue and decides the rest again with
+    the shop profile learned from them. Evaluation renderers are for measuring only.
+    """
+    from product_images.labels.evaluation.measure import evaluate, known_renderers, renderer_module
+
+    try:
+        module = renderer_module(renderer)
+    except ValueError:
+        _fail(2, f"--renderer: unknown renderer {renderer!r}; use one of {', '.join(known_renderers())}")
+    count = products or (240 if set_name == "full" else 120)
+    report = evaluate(module.generate_set(module.SEEDS[set_name], count), processes)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"{renderer} seed {report['seed']}: {report['products']} products, {report['photos']} photos")
+    for stage in ("cold", "after_review"):
+        f = report[stage]
+        click.echo(
+            f"{stage}: precision {f['precision']:.3f} {f['precision_interval']} on {f['labels']} labels,"
+            f" recall {f['recall']:.3f} on {f['decided_tags']} tags, doubtful {f['doubtful_share']:.1%},"
+            f" unflagged {f['unflagged_share']:.1%} of {f['tags']} tags,"
+            f" retail tags flagged {f['retail_flagged']} of {f['retail_tags']}"
+        )
+    click.echo(f"reviewed: {report['reviewed']} products")
+
+
 @labels.command("train")
 @click.option(
     "--set",
