@@ -49,6 +49,17 @@ def _storage_or_fail(max_pool_connections: int, *, mapping_only: bool = False) -
         _fail(2, f"AWS configuration: {error}")
 
 
+def _tenants_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--tenant SCHEMA`` option (repeatable) of the commands that work tenant by tenant."""
+    return click.option(
+        "--tenant",
+        "tenants",
+        multiple=True,
+        metavar="SCHEMA",
+        help=f"Tenant schema to {verb} (repeatable). Default: every tenant with a product_images table.",
+    )
+
+
 def _print_summary(summary: Any, as_json: bool) -> None:
     """A run's summary on stdout: one JSON object (``summary.to_dict()``), or its human lines."""
     if as_json:
@@ -370,13 +381,7 @@ def metadata() -> None:
 
 
 @metadata.command("backfill")
-@click.option(
-    "--tenant",
-    "tenants",
-    multiple=True,
-    metavar="SCHEMA",
-    help="Tenant schema to do (repeatable). Default: every tenant with a product_images table.",
-)
+@_tenants_option("do")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Probe at most this many rows in all.")
 @click.option(
     "--concurrency",
@@ -457,13 +462,7 @@ def labels() -> None:
 
 
 @labels.command("detect")
-@click.option(
-    "--tenant",
-    "tenants",
-    multiple=True,
-    metavar="SCHEMA",
-    help="Tenant schema to do (repeatable). Default: every tenant with a product_images table.",
-)
+@_tenants_option("do")
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
@@ -559,13 +558,7 @@ def labels_detect(
 
 
 @labels.command("accuracy")
-@click.option(
-    "--tenant",
-    "tenants",
-    multiple=True,
-    metavar="SCHEMA",
-    help="Tenant schema to measure (repeatable). Default: every tenant with a product_images table.",
-)
+@_tenants_option("measure")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
 def labels_accuracy(tenants: tuple[str, ...], as_json: bool) -> None:
     """How often the evidence agrees with the shop's own people, per tenant.

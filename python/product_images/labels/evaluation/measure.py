@@ -241,7 +241,18 @@ def interim_flag(assessments: Sequence[Assessment | None]) -> int | None:
 def figures(items: Sequence[MeasuredProduct], outcomes: Sequence[_Outcome]) -> Figures:
     """Count :class:`Figures` over products and their decisions (same order)."""
     counts = dict.fromkeys(
-        ("tags", "labels", "correct", "decided_tags", "doubtful", "unflagged", "retail", "retail_flagged", "abst"), 0
+        (
+            "tags",
+            "labels",
+            "correct",
+            "decided_tags",
+            "doubtful",
+            "unflagged",
+            "retail_tags",
+            "retail_flagged",
+            "abstained",
+        ),
+        0,
     )
     for item, outcome in zip(items, outcomes, strict=True):
         truth = item.product.label_index
@@ -259,21 +270,10 @@ def figures(items: Sequence[MeasuredProduct], outcomes: Sequence[_Outcome]) -> F
         counts["unflagged"] += truth is not None and flagged != truth
         kinds = [photo.kind for photo in item.product.photos]
         if "retail_tag" in kinds:
-            counts["retail"] += 1
+            counts["retail_tags"] += 1
             counts["retail_flagged"] += flagged is not None and kinds[flagged] == "retail_tag"
-        counts["abst"] += any(a is not None and a.abstain for a in outcome.assessments)
-    return Figures(
-        products=len(items),
-        tags=counts["tags"],
-        labels=counts["labels"],
-        correct=counts["correct"],
-        decided_tags=counts["decided_tags"],
-        doubtful=counts["doubtful"],
-        unflagged=counts["unflagged"],
-        retail_tags=counts["retail"],
-        retail_flagged=counts["retail_flagged"],
-        abstained=counts["abst"],
-    )
+        counts["abstained"] += any(a is not None and a.abstain for a in outcome.assessments)
+    return Figures(products=len(items), **counts)
 
 
 def _outcomes(
