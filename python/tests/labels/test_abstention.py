@@ -15,25 +15,28 @@ T, F = 0.88, 0.0015
 
 
 @pytest.mark.parametrize(
-    ("cues", "score", "on_paper", "match", "reason"),
+    ("cues", "score", "match", "reason"),
     [
-        ({}, 0.97, False, 0.0, "no_tag_evidence"),  # a confident score, nothing read
-        ({"price_int": 1}, 0.97, False, 0.0, "no_tag_evidence"),  # "41" on a printed tee
-        ({"price_int": 1}, 0.97, True, 0.0, None),  # "12" on a card lying in the photo
-        ({"price_int": 1, "size": 1}, 0.97, True, 0.0, "no_tag_evidence"),  # "M 38" on a size label
-        ({"price_int": 1}, 0.97, False, 0.8, None),  # the shop's own tags look like this
-        ({"euro_dec": 1}, 0.97, False, 0.0, None),  # "12,50 €"
-        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, True, 0.0, "retail_price"),  # "€49.99"
-        ({"price_dec": 1, "cents_99": 1, "ean_instore": 1}, 0.97, True, 0.0, None),  # in-store code backs it
-        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, True, 0.9, None),  # the shop prices like that
-        ({"euro_whole": 1}, 0.0001, False, 0.0, "price_without_tag"),  # "12 €" scored as a garment
-        ({"price_dec": 1, "cents_99": 1}, 0.0001, False, 0.0, None),  # a brand's tag scored low: fine
-        ({}, 0.0001, False, 0.0, None),
-        ({"euro_whole": 1}, 0.5, False, 0.0, None),  # already doubtful
+        ({}, 0.97, 0.0, "no_tag_evidence"),  # a confident score, nothing read
+        ({"price_int": 1}, 0.97, 0.0, "no_tag_evidence"),  # "41" on a printed tee, "16 18" on a tape measure
+        ({"price_int": 1}, 0.97, 0.8, None),  # the shop's own tags look like this
+        ({"euro_dec": 1}, 0.97, 0.0, None),  # "12,50 €"
+        ({"code128": 1}, 0.97, 0.0, None),  # a SKU code
+        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, 0.0, "retail_price"),  # "€49.99"
+        ({"price_dec": 1, "cents_99": 1, "price_word": 1, "ean_retail": 1}, 0.97, 0.0, "retail_price"),  # "EUR 59.99"
+        ({"price_dec": 1, "cents_99": 1, "ean_instore": 1}, 0.97, 0.0, None),  # an in-store code backs it
+        ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, 0.9, None),  # the shop prices like that
+        ({"euro_whole": 1}, 0.0001, 0.0, "price_without_tag"),  # "12 €" scored as a garment
+        ({"price_int": 1, "n_lines": 1}, 0.0001, 0.0, "price_without_tag"),  # "14" alone on a sticker
+        ({"price_int": 1, "size": 1}, 0.0001, 0.0, None),  # a size label
+        ({"price_int": 1, "n_lines": 9}, 0.0001, 0.0, None),  # a number in a page of text
+        ({"price_dec": 1, "cents_99": 1}, 0.0001, 0.0, None),  # a brand's tag scored low: fine
+        ({}, 0.0001, 0.0, None),
+        ({"euro_whole": 1}, 0.5, 0.0, None),  # already doubtful
     ],
 )
-def test_abstain_reason(cues, score, on_paper, match, reason):
-    assert abstain_reason(cues, score, T, F, match, on_paper) == reason
+def test_abstain_reason(cues, score, match, reason):
+    assert abstain_reason(cues, score, T, F, match) == reason
 
 
 @given(st.floats(0, 1), st.sampled_from([{}, {"euro_whole": 1.0}, {"price_int": 1.0}, {"sign_first": 1.0}]))
@@ -61,12 +64,14 @@ def test_the_one_photo_with_a_shop_price_is_the_label_whatever_the_model_scored(
 
 
 def test_two_photos_with_a_price_promote_neither():
-    cues = [{"euro_whole": 1}, {"euro_dec": 1}]
+    cues = [{"price_word": 1, "price_int": 1}, {"ean_instore": 1}]
     assert assess_product(_product(0.02, 0.3), cues, T, F) == _product(0.02, 0.3)
+    # one of them alone is promoted
+    assert assess_product(_product(0.02, 0.3), [cues[0], {}], T, F)[0].abstain == "shop_price"
 
 
 def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
-    cues = [{"euro_whole": 1}, {}]
+    cues = [{"field_price": 1}, {}]
     out = assess_product(_product(0.02, 0.97), cues, T, F)
     assert [a.abstain for a in out] == ["evidence_disagrees", "evidence_disagrees"]
     assert all(F < a.score < T for a in out)
@@ -76,6 +81,8 @@ def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
     ("cues", "match", "expected"),
     [
         ({"price_word": 1, "price_int": 1, "n_lines": 2}, 0.0, True),  # "PRIX 12"
+        ({"price_word": 1, "n_lines": 2}, 0.0, False),  # "PRIX" and nothing read beside it
+        ({"ocr_ean_instore": 1}, 0.0, False),  # a 13-digit run read off a tape measure
         ({"euro_whole": 1, "n_lines": 12}, 0.0, False),  # a receipt: too much text
         ({"euro_dec": 1, "care": 1}, 0.0, False),  # care text
         ({"euro_dec": 1, "euro_99": 1}, 0.0, False),  # "19,99 €": a brand's price
