@@ -24,7 +24,7 @@ evidence that means "price tag" on any photo, whoever drew or took it. Per photo
 Per product (:func:`assess_product`), **a shop's price decides where the model does
 not know the photo** (``shop_price``): when exactly one photo of a product holds a price
 only a shop writes on its own tags (:func:`shop_price`: a price word and an amount, a
-price field, a decoded in-store EAN, a price in a decoded code, a SKU code beside an
+decoded in-store EAN, a price in a decoded code, a SKU code beside an
 amount; not an amount with its sign alone, which is how brands print theirs too), or a
 price on a photo that matches the shop's confirmed tags, that photo is the product's
 label even when the model scored it low: its decision score is raised to
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 #: Version of the rules below: part of the detector's version, so a change rescores every photo.
-ABSTENTION_RULES = "abstain-5"
+ABSTENTION_RULES = "abstain-6"
 
 #: Reason → what it means, as the review page and ``labels detect`` say it.
 REASONS: dict[str, str] = {
@@ -96,8 +96,9 @@ _BARE_NUMBER_CUES = ("price_int", "sign_blank", "small_number")
 _AMOUNT_CUES = ("price_dec", "euro_whole", "euro_dec", "price_sign", *_BARE_NUMBER_CUES)
 # How brands print a retail price.
 _RETAIL_CUES = ("sign_first", "euro_first", "cents_99", "euro_99", "ean_retail")
-# What makes a price the shop's own, whatever else the photo shows.
-_INSTORE_CUES = ("field_price", "code_price", *_INSTORE_CODE_CUES)
+# What makes a price the shop's own, whatever else the photo shows. (Not ``field_price``: a
+# misread price word then an amount also matches a brand's "REF154.6675".)
+_INSTORE_CUES = ("code_price", *_INSTORE_CODE_CUES)
 # Text that makes a number a size or a care instruction, not a price.
 _NOT_PRICE_CUES = ("care", "size", "degree", "size_number")
 
@@ -196,15 +197,15 @@ def shop_price(cues: Mapping[str, float], profile_match: float = 0.0) -> bool:
         profile_match: how well the photo matches the shop's confirmed tags (0–1).
 
     Returns:
-        True for: a price in a decoded code, a decoded in-store EAN, a price field
-        ("PRIX:12"), a price word beside an amount, a Code 128 or QR beside an amount; or,
+        True for: a price in a decoded code, a decoded in-store EAN, a price word beside
+        an amount, a Code 128 or QR beside an amount; or,
         on a photo matching the shop's confirmed tags, any amount or bare number. Never for
         a brand's retail price, text longer than :data:`TAG_LINES` lines, or care or size
         text. (Printed 13-digit runs do not count: a measuring tape's numbers hold them.)
     """
     if not _short_text(cues) or _retail(cues):
         return False
-    if _any(cues, ("code_price", "ean_instore", "field_price")):
+    if _any(cues, ("code_price", "ean_instore")):
         return True
     if _any(cues, ("price_word", "second_price_word", "code128", "qr")) and _any(cues, _AMOUNT_CUES):
         return True

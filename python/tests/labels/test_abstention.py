@@ -71,7 +71,7 @@ def test_two_photos_with_a_price_promote_neither():
 
 
 def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
-    cues = [{"field_price": 1}, {}]
+    cues = [{"code_price": 1}, {}]
     out = assess_product(_product(0.02, 0.97), cues, T, F)
     assert [a.abstain for a in out] == ["evidence_disagrees", "evidence_disagrees"]
     assert all(F < a.score < T for a in out)
@@ -83,6 +83,7 @@ def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
         ({"price_word": 1, "price_int": 1, "n_lines": 2}, 0.0, True),  # "PRIX 12"
         ({"price_word": 1, "n_lines": 2}, 0.0, False),  # "PRIX" and nothing read beside it
         ({"ocr_ean_instore": 1}, 0.0, False),  # a 13-digit run read off a tape measure
+        ({"field_price": 1, "price_dec": 1, "cents_99": 1}, 0.0, False),  # a brand's "REF154.6675" and "39,95"
         ({"euro_whole": 1, "n_lines": 12}, 0.0, False),  # a receipt: too much text
         ({"euro_dec": 1, "care": 1}, 0.0, False),  # care text
         ({"euro_dec": 1, "euro_99": 1}, 0.0, False),  # "19,99 €": a brand's price
