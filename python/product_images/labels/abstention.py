@@ -30,6 +30,8 @@ price on a photo that matches the shop's confirmed tags, that photo is the produ
 label even when the model scored it low: its decision score is raised to
 :data:`PROMOTED` of the band above the threshold. When the model confidently chose
 another photo, the two disagree and the product is doubtful (``evidence_disagrees``).
+A decoded in-store EAN whose digits, printed beside the bars, read as another, retail
+EAN counts as neither: a barcode misread at an angle can pass the check digit.
 
 An abstaining photo's *decision score* is moved into the doubtful band
 ``[floor, threshold]``, so its product is neither labelled nor cleared on the model's
@@ -59,7 +61,7 @@ __all__ = [
 ]
 
 #: Version of the rules below: part of the detector's version, so a change rescores every photo.
-ABSTENTION_RULES = "abstain-6"
+ABSTENTION_RULES = "abstain-7"
 
 #: Reason → what it means, as the review page and ``labels detect`` say it.
 REASONS: dict[str, str] = {
@@ -103,6 +105,14 @@ _INSTORE_CUES = ("code_price", *_INSTORE_CODE_CUES)
 _NOT_PRICE_CUES = ("care", "size", "degree", "size_number")
 
 
+def _trusted(cues: Mapping[str, float]) -> Mapping[str, float]:
+    """The cues with a decoded in-store EAN dropped when the digits printed on the photo read
+    as another, retail EAN: a barcode misread at an angle can pass the check digit."""
+    if float(cues.get("ean_instore", 0.0)) >= 0.5 and float(cues.get("ocr_ean_retail", 0.0)) >= 0.5:
+        return {**cues, "ean_instore": 0.0}
+    return cues
+
+
 def _any(cues: Mapping[str, float], names: tuple[str, ...]) -> bool:
     return any(float(cues.get(name, 0.0)) >= 0.5 for name in names)
 
@@ -132,6 +142,7 @@ def abstain_reason(
         ``"no_tag_evidence"``, ``"retail_price"``, ``"price_without_tag"`` (see
         :data:`REASONS`) or None.
     """
+    cues = _trusted(cues)
     shop_like = profile_match >= PROFILE_MATCH
     if score > threshold:
         has_price = _any(cues, _PRICE_CUES) or _any(cues, _INSTORE_CODE_CUES)
@@ -203,6 +214,7 @@ def shop_price(cues: Mapping[str, float], profile_match: float = 0.0) -> bool:
         a brand's retail price, text longer than :data:`TAG_LINES` lines, or care or size
         text. (Printed 13-digit runs do not count: a measuring tape's numbers hold them.)
     """
+    cues = _trusted(cues)
     if not _short_text(cues) or _retail(cues):
         return False
     if _any(cues, ("code_price", "ean_instore")):

@@ -93,6 +93,8 @@ def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
         ({"price_int": 1}, 0.7, True),  # a bare number on what looks like the shop's own tags
         ({"ean_instore": 1}, 0.0, True),
         ({"ean_retail": 1, "price_dec": 1}, 0.0, False),  # a shoe box
+        # a brand's barcode misread as an in-store EAN, its printed digits read as the retail one, "39,95 €"
+        ({"ean_instore": 1, "ocr_ean_retail": 1, "euro_dec": 1, "cents_99": 1, "n_lines": 4}, 0.0, False),
     ],
 )
 def test_shop_price(cues, match, expected):
