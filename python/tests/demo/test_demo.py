@@ -59,7 +59,9 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
         "having bool_or(label_source = 'evidence')) as decided"
     ).fetchone()[0]
     assert _table_row(text, "products decided") == ["0", f"{decided:,} ({decided / 329:.1%})"]
-    assert decided > 0.85 * 329
+    # the detector abstains where a photo's own evidence does not back the model (labels/abstention.py):
+    # on this sample it decides a little over 80% of the products cold
+    assert decided > 0.8 * 329
     # on the products the evidence decided: every tag found, at most one photo wrongly hidden (with model
     # labels-dd13aaec82, user_2's product 95: a tee printed with a big white "41" scores 0.916); the
     # accuracy targets are measured on the held-out sets of labels/test_accuracy.py, not on this sample
