@@ -304,7 +304,7 @@ def test_applying_the_decisions_gives_label_source_override(review, conn, projec
     page = review.get("/review/user_1/1").text
     assert "override (review list, applied)" in page
     # the page says what the decisions so far can teach the detector
-    assert "Decisions so far — user_1: 2 products decided by people" in page
+    assert "Decisions so far in user_1: 2 products decided by people" in page
 
 
 def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):

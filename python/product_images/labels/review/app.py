@@ -245,12 +245,15 @@ def create_app(
 
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         progress = session.progress()
+        # what the decisions taught, for the tenant on the page (the product's, else the --tenant filter)
+        product = context.get("product")
+        tenant = product.tenant_schema if isinstance(product, ReviewProduct) else queue.tenant_schema
         context.setdefault("title", "Label review")
         html = environment.get_template(name).render(
             token=settings.token,
             progress=progress,
             queue=queue,
-            learning=database.learning(queue.tenant_schema),
+            learning=database.learning(tenant) if tenant else None,
             settings=settings,
             apply_command=APPLY_COMMAND,
             can_undo=session.can_undo,

@@ -345,44 +345,44 @@ class ReviewDatabase:
         ]
         return ReviewQueue(requested, kind, entries, tenant_schema, notice)
 
-    def learning(self, tenant_schema: str | None = None) -> str | None:
-        """What people's decisions have taught the detector so far, per tenant, e.g.
-        ``Decisions so far — user_1: 12 products decided by people; the detector's shop
-        profile learned from 9 confirmed tags. …``; None when no product was decided by a
-        person (``label_source`` override or app).
+    def learning(self, tenant_schema: str) -> str | None:
+        """What people's decisions have taught the detector so far in one tenant, e.g.
+        ``Decisions so far in user_1: 12 products decided by people; the detector's shop
+        profile learned from 9 confirmed tags. …``; None when no product of the tenant was
+        decided by a person (``label_source`` override or app).
+
+        Reads the tenant's own ``product_images`` (never the union view over every tenant,
+        which would lock each tenant's tables on every page) and its row of
+        ``product_images_label_profiles`` (written by ``labels detect``), when it exists.
 
         Raises:
-            psycopg.Error: the union view cannot be read.
+            UnknownTenantError: ``tenant_schema`` is not a tenant.
+            psycopg.Error: the tables cannot be read.
         """
+        self.require_tenant(tenant_schema)
         with self._connection() as conn:
             decided = conn.execute(
-                sql.SQL(
-                    "select tenant_schema, count(distinct product_id) from {view}"
-                    " where label_source in ('override', 'app')"
-                    " and (%(tenant)s::text is null or tenant_schema = %(tenant)s)"
-                    ' group by tenant_schema order by tenant_schema collate "C"'
-                ).format(view=sql.Identifier(self.schema, "product_images")),
-                {"tenant": tenant_schema},
-            ).fetchall()
-            profiles: dict[str, int] = {}
-            relation = f"{self.schema}.product_images_label_profiles"
-            exists = conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()
-            if exists and exists[0]:
-                profiles = dict(
-                    conn.execute(
-                        sql.SQL("select tenant_schema, confirmed_tags from {}").format(
-                            sql.Identifier(self.schema, "product_images_label_profiles")
-                        )
-                    ).fetchall()
+                sql.SQL("select count(distinct product_id) from {} where label_source in ('override', 'app')").format(
+                    sql.Identifier(tenant_schema, "product_images")
                 )
-        if not decided:
-            return None
-        parts = [
-            f"{tenant}: {count:,} products decided by people; the detector's shop profile learned from "
-            f"{profiles.get(tenant, 0):,} confirmed tags"
-            for tenant, count in decided
-        ]
-        return "Decisions so far — " + "; ".join(parts) + ". Run labels detect again to apply what they teach."
+            ).fetchone()
+            if not decided or not decided[0]:
+                return None
+            confirmed = None
+            profiles = f"{self.schema}.product_images_label_profiles"
+            exists = conn.execute("select to_regclass(%s) is not null", (profiles,)).fetchone()
+            if exists and exists[0]:
+                confirmed = conn.execute(
+                    sql.SQL("select confirmed_tags from {} where tenant_schema = %s").format(
+                        sql.Identifier(self.schema, "product_images_label_profiles")
+                    ),
+                    (tenant_schema,),
+                ).fetchone()
+        tags = confirmed[0] if confirmed else 0
+        return (
+            f"Decisions so far in {tenant_schema}: {decided[0]:,} products decided by people; the detector's shop "
+            f"profile learned from {tags:,} confirmed tags. Run labels detect again to apply what they teach."
+        )
 
     def _tenant_columns(self, conn: psycopg.Connection, tenant_schema: str) -> _TenantColumns:
         found = self._columns.get(tenant_schema)
