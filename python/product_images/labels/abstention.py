@@ -179,10 +179,13 @@ class Assessment:
         return {"model_score": round(self.model_score, 6), "abstain": self.abstain}
 
 
-def _inside(score: float, threshold: float, floor: float) -> float:
+def _top_of_band(threshold: float, floor: float) -> float:
     # 1% of the band inside it: a score stored as PostgreSQL `real` stays inside too.
-    margin = 0.01 * (threshold - floor)
-    return threshold - margin if score > threshold else floor + margin
+    return threshold - 0.01 * (threshold - floor)
+
+
+def _bottom_of_band(threshold: float, floor: float) -> float:
+    return floor + 0.01 * (threshold - floor)
 
 
 def assess(
@@ -197,7 +200,8 @@ def assess(
     reason = abstain_reason(cues, score, threshold, floor, profile_match)
     if reason is None:
         return Assessment(score, score)
-    return Assessment(_inside(score, threshold, floor), score, reason)
+    inside = _top_of_band(threshold, floor) if score > threshold else _bottom_of_band(threshold, floor)
+    return Assessment(inside, score, reason)
 
 
 def shop_price(cues: Mapping[str, float], profile_match: float = 0.0) -> bool:
@@ -253,9 +257,7 @@ def assess_product(
     out = list(assessments)
     if confident:
         for i in (chosen, *confident):
-            out[i] = Assessment(
-                _inside(threshold + 1.0, threshold, floor), assessments[i].model_score, "evidence_disagrees"
-            )
+            out[i] = Assessment(_top_of_band(threshold, floor), assessments[i].model_score, "evidence_disagrees")
         return out
     promoted = threshold + PROMOTED * (1.0 - threshold)
     if assessments[chosen].score < promoted:

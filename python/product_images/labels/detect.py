@@ -558,10 +558,10 @@ class _Worker:
             for photo in product_photos:
                 assessment = assessment_of.get(id(photo))
                 score = round(assessment.score, 6) if assessment is not None else None
+                assessed = assessment.to_json() if assessment is not None else None
                 stored = None
                 if photo.evidence is not None and not photo.kept:
-                    stored = self.detector.evidence_to_json(photo.evidence)
-                    stored["assessment"] = assessment.to_json() if assessment is not None else None
+                    stored = {**self.detector.evidence_to_json(photo.evidence), "assessment": assessed}
                 results.append(
                     {
                         "id": photo.row["id"],
@@ -570,7 +570,7 @@ class _Worker:
                         "label_etag": photo.etag,
                         "label_error": None if score is not None else (photo.error or UNREADABLE),
                         "evidence_kept": photo.kept,
-                        "assessment": assessment.to_json() if assessment is not None else None,
+                        "assessment": assessed,
                     }
                 )
         self.summary.cpu_seconds += time.process_time() - started

@@ -624,16 +624,17 @@ def assess_photo(ev: Evidence, profile: ShopProfile | None = None, model: Model 
     """The photo's :class:`~product_images.labels.abstention.Assessment`: the model's score
     (as :func:`score_photo` describes it) and the decision score after the abstention
     check of :mod:`product_images.labels.abstention` (the model's threshold and floor)."""
-    m = model or _default_model()
+    return _assess_with_match(ev, profile, model or _default_model())[0]
+
+
+def _assess_with_match(ev: Evidence, profile: ShopProfile | None, m: Model) -> tuple[Assessment, float]:
+    """(the photo's assessment, its :func:`shop_match`), the match computed once."""
     cold = float(_sigmoid(m.raw(features(ev, None))))
-    match = 0.0
     if profile is None or not profile.usable:
-        score = cold
-    else:
-        warm = float(_sigmoid(m.raw(features(ev, profile))))
-        score = max(warm, min(cold, m.floor))
-        match = shop_match(ev, profile)
-    return assess(ev.cues, score, m.threshold, m.floor, match)
+        return assess(ev.cues, cold, m.threshold, m.floor), 0.0
+    warm = float(_sigmoid(m.raw(features(ev, profile))))
+    match = shop_match(ev, profile)
+    return assess(ev.cues, max(warm, min(cold, m.floor)), m.threshold, m.floor, match), match
 
 
 def assess_product(
@@ -642,9 +643,9 @@ def assess_product(
     """Assessments of a product's photos, in photo order (context must be filled), after
     the product-level rules of :func:`product_images.labels.abstention.assess_product`."""
     m = model or _default_model()
-    found = [assess_photo(e, profile, m) for e in evs]
-    usable = profile is not None and profile.usable
-    matches = [shop_match(e, profile) if usable else 0.0 for e in evs]
+    pairs = [_assess_with_match(e, profile, m) for e in evs]
+    found = [assessment for assessment, _ in pairs]
+    matches = [match for _, match in pairs]
     return abstention.assess_product(found, [e.cues for e in evs], m.threshold, m.floor, matches)
 
 

@@ -28,12 +28,13 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from product_images.labels import scoring
 from product_images.labels.abstention import Assessment
 from product_images.labels.detector import Detector, Evidence, ShopProfile, load_detector
-from product_images.labels.evaluation.sets import EvalPhoto, EvalProduct, EvalSet
+from product_images.labels.evaluation.sets import EvalProduct, EvalSet
 
 __all__ = [
     "Figures",
@@ -71,8 +72,6 @@ def renderer_module(name: str) -> Any:
 
 def known_renderers() -> list[str]:
     """Names of the evaluation renderers, then the development ones, found on disk."""
-    from pathlib import Path
-
     here = Path(__file__).resolve().parent
     names = []
     for folder in (here, here.parent / "development"):
@@ -364,8 +363,3 @@ def evaluate_measured(items: Sequence[MeasuredProduct], review_share: float = 0.
         "cold": figures(items, cold).as_dict(),
         "after_review": figures([items[i] for i in rest], [warm[i] for i in rest]).as_dict(),
     }
-
-
-def photo_of(item: MeasuredProduct, index: int) -> EvalPhoto:
-    """The ``index``-th photo of a measured product."""
-    return item.product.photos[index]
