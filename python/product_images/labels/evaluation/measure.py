@@ -321,7 +321,7 @@ def review_round(
         if i in reviewed:
             truth = item.product.label_index
         else:
-            scores = [a.model_score if a is not None else 0.0 for a in outcome.assessments]
+            scores = [a.score if a is not None else 0.0 for a in outcome.assessments]
             if not scores or max(scores) < detector.high_bar:
                 continue
             truth = max(range(len(scores)), key=scores.__getitem__)
