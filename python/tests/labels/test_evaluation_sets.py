@@ -19,7 +19,9 @@ Cost: about 1,030 photos, 2-3 minutes on 2 processes.
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
+from product_images.cli import main
 from product_images.labels.evaluation import measure, snapshot, thrift
 
 # thrift small, after one round, measured once (recall 0.923, doubtful 36.8%, unflagged 19.2%), with the
@@ -64,3 +66,9 @@ def test_after_one_review_round_on_thrift_as_measured(thrift_small) -> None:
     assert after["recall"] >= RECALL_FLOOR, after
     assert after["doubtful_share"] <= DOUBTFUL_CEILING, after
     assert after["unflagged_share"] <= UNFLAGGED_CEILING, after
+
+
+def test_an_unknown_renderer_is_named_with_the_known_ones() -> None:
+    result = CliRunner().invoke(main, ["labels", "evaluate", "--renderer", "clothing"])
+    assert result.exit_code == 2
+    assert "--renderer: unknown renderer 'clothing'; use one of snapshot, thrift, atelier, market" in result.output
