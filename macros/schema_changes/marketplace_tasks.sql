@@ -1,18 +1,18 @@
-{#- The tenant-wide changes of the app's marketplace_tasks table, on the base of
-    apply_schema_change.sql. Each is one run-operation:
+{#- The tenant-wide changes of the app's marketplace_tasks table. Both only add
+    (columns, indexes), so they run in one go: direction up is start then
+    complete, down is rollback.
         dbt run-operation marketplace_tasks_position                          (up)
         dbt run-operation marketplace_tasks_position --args '{direction: down}'
     See _macros.yml. -#}
 
 {% macro marketplace_tasks_position(direction='up', schemas=none, dry_run=false) %}
     {#- The back end's plan: tasks get an execution order within their job. -#}
-    {{ return(apply_schema_change({
+    {{ return(schema_change_in_one_go({
         'name': 'marketplace_tasks_position',
-        'table': 'marketplace_tasks',
-        'objects': [
-            schema_change_column('position', 'integer'),
-            schema_change_index('marketplace_tasks_job_id_position_idx', ['job_id', 'position']),
-            schema_change_index('marketplace_tasks_job_id_status_idx', ['job_id', 'status']),
+        'operations': [
+            schema_change_add_column('marketplace_tasks', 'position', 'integer'),
+            schema_change_create_index('marketplace_tasks', 'marketplace_tasks_job_id_position_idx', ['job_id', 'position']),
+            schema_change_create_index('marketplace_tasks', 'marketplace_tasks_job_id_status_idx', ['job_id', 'status']),
         ],
     }, direction, schemas, dry_run)) }}
 {% endmacro %}
@@ -22,15 +22,36 @@
     {#- This project's orchestrator's columns (product_images.publish.tasks): the
         idempotency key sent with each request, the attempts made, the lease of a
         PROCESSING task and the worker holding it. -#}
-    {{ return(apply_schema_change({
+    {{ return(schema_change_in_one_go({
         'name': 'marketplace_tasks_orchestration',
-        'table': 'marketplace_tasks',
-        'objects': [
-            schema_change_column('idempotency_key', 'text'),
-            schema_change_column('attempts', 'integer', 'not null default 0'),
-            schema_change_column('lease_expires_at', 'timestamp with time zone'),
-            schema_change_column('worker', 'text'),
-            schema_change_index('marketplace_tasks_idempotency_key_key', ['idempotency_key'], unique=true),
+        'operations': [
+            schema_change_add_column('marketplace_tasks', 'idempotency_key', 'text'),
+            schema_change_add_column('marketplace_tasks', 'attempts', 'integer', default='0', not_null=true),
+            schema_change_add_column('marketplace_tasks', 'lease_expires_at', 'timestamp with time zone'),
+            schema_change_add_column('marketplace_tasks', 'worker', 'text'),
+            schema_change_create_index(
+                'marketplace_tasks', 'marketplace_tasks_idempotency_key_key', ['idempotency_key'], unique=true
+            ),
         ],
     }, direction, schemas, dry_run)) }}
+{% endmacro %}
+
+
+{% macro schema_change_in_one_go(change, direction, schemas, dry_run) %}
+    {#- A change made only of additions, applied or undone in one command: up runs
+        start then complete, down runs rollback. -#}
+    {%- if direction not in ['up', 'down'] -%}
+        {{ exceptions.raise_compiler_error(change.name ~ ": direction must be one of up, down; got " ~ direction) }}
+    {%- endif -%}
+    {%- if not schema_change_plan(change).reversible -%}
+        {{ exceptions.raise_compiler_error(change.name ~ ": only a change made of additions runs in one go; use start, complete and rollback") }}
+    {%- endif -%}
+    {%- if direction == 'down' -%}
+        {{ return(schema_change(change, 'rollback', schemas, dry_run)) }}
+    {%- endif -%}
+    {%- set started = schema_change(change, 'start', schemas, dry_run) -%}
+    {%- if dry_run -%}
+        {{ return(started) }}
+    {%- endif -%}
+    {{ return(schema_change(change, 'complete', schemas, dry_run)) }}
 {% endmacro %}
