@@ -52,9 +52,10 @@ demo: $(STAMP) system
 test: $(STAMP) system
 	$(BIN)/pytest
 
-## lint: sqlfluff (models, tests), ruff check, ruff format --check, mypy
+## lint: sqlfluff (models, tests), the safe-DDL lint of macros/schema_changes, ruff check, ruff format --check, mypy
 lint: $(STAMP)
 	$(BIN)/python -m product_images.migration.sql_lint
+	$(BIN)/python -m product_images.migration.ddl_lint
 	$(BIN)/ruff check python bench
 	$(BIN)/ruff format --check python bench
 	$(BIN)/mypy

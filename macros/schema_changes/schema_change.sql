@@ -282,6 +282,66 @@
 {%- endmacro %}
 
 
+{% macro schema_change_lock_tables_sql(schema, plan) -%}
+    {#- plpgsql: takes every lock the step needs before its first DDL, tables
+        that reference others first (as an app's insert does: the row, then the
+        key it points at), so the step never holds one table while an app holds
+        the next and waits for the first. ACCESS EXCLUSIVE on the tables the
+        change alters, SHARE ROW EXCLUSIVE on those it only references (a new
+        foreign key). Each wait is bounded by lock_timeout, and a timeout rolls
+        all of them back for the next attempt (with_lock_retries). -#}
+    {%- set referenced = [] -%}
+    {%- for operation in plan.operations -%}
+        {%- for column in operation.get('columns', []) if column is mapping and column.get('references') -%}
+            {%- do referenced.append(column.references.table) -%}
+        {%- endfor -%}
+        {%- if operation.get('references') -%}{%- do referenced.append(operation.references.table) -%}{%- endif -%}
+        {%- if operation.get('references_table') -%}{%- do referenced.append(operation.references_table) -%}{%- endif -%}
+    {%- endfor %}
+        for v_sql in
+            with recursive
+
+            wanted (relation, lock_mode) as (
+                select distinct on (relation) relation, lock_mode
+                from (
+                    {%- for table in plan.tables %}
+                    select to_regclass({{ quote_literal(tenant_relation(schema, table)) }}), 'access exclusive'
+                    union all
+                    {%- endfor %}
+                    {%- for table in referenced | unique if table not in plan.tables %}
+                    select to_regclass({{ quote_literal(tenant_relation(schema, table)) }}), 'share row exclusive'
+                    union all
+                    {%- endfor %}
+                    select null::regclass, null
+                ) as named (relation, lock_mode)
+                where relation is not null
+                order by relation, lock_mode
+            ),
+
+            levels (relation, level) as (
+                select wanted.relation, 0 from wanted
+                union all
+                select constraints.confrelid::regclass, levels.level + 1
+                from levels
+                inner join pg_catalog.pg_constraint as constraints
+                    on levels.relation = constraints.conrelid and constraints.contype = 'f'
+                where
+                    constraints.confrelid <> constraints.conrelid
+                    and constraints.confrelid::regclass in (select wanted.relation from wanted)
+                    and levels.level < 20
+            )
+
+            select format('lock table %s in %s mode', wanted.relation, wanted.lock_mode)
+            from wanted
+            inner join (select levels.relation, max(levels.level) as level from levels group by levels.relation) as ordered
+                on wanted.relation = ordered.relation
+            order by ordered.level, wanted.relation::text
+        loop
+            execute v_sql;
+        end loop;
+{%- endmacro %}
+
+
 {% macro schema_change_missing_tables_sql(schema, plan) -%}
     {#- plpgsql: an elsif branch skipping a schema that was not started and lacks
         a table the change needs (named). -#}
@@ -317,6 +377,7 @@
             v_message := 'already completed';
         {{ schema_change_missing_tables_sql(schema, plan) }}
         else
+            {{ schema_change_lock_tables_sql(schema, plan) }}
             {%- call schema_change_dry_run(dry_run) %}
             {%- for operation in plan.operations %}
             {{ schema_change_step(operation, 'start', schema, dry_run) }}
@@ -385,6 +446,7 @@
             v_message := {{ quote_literal(plan.name ~ ' was not started in ' ~ schema ~ ' (state: ') }}
                 || coalesce(v_state, 'none') || '): run start first';
         else
+            {{ schema_change_lock_tables_sql(schema, plan) }}
             {%- call schema_change_dry_run(dry_run) %}
             {%- for operation in plan.operations %}
             {{ schema_change_step(operation, 'check', schema, dry_run) }}
@@ -430,6 +492,7 @@
         {{ schema_change_missing_tables_sql(schema, plan) }}
         else
         {%- endif %}
+            {{ schema_change_lock_tables_sql(schema, plan) }}
             {%- call schema_change_dry_run(dry_run) %}
             {{ schema_change_drop_old_views_sql(schema, plan, dry_run) }}
             {%- for operation in plan.operations | reverse %}

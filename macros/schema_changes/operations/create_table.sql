@@ -29,6 +29,7 @@
     if to_regclass({{ quote_literal(relation) }}) is null then
         {{ schema_change_ddl(dry_run, 'create table ' ~ relation ~ ' (' ~ parts | join(', ') ~ ')', 'created table ' ~ operation.table) }}
         {%- for index in operation.indexes %}
+        {# squawk-ignore require-concurrent-index-creation: the table was just created, empty, in this transaction #}
         {{ schema_change_ddl(dry_run,
             schema_change_index_ddl(schema, {'table': operation.table, 'name': index.name, 'columns': index.columns,
                 'unique': index.get('unique', false), 'where': index.get('where')}, concurrently=false),

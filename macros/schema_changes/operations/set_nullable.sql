@@ -24,7 +24,7 @@
 {% macro schema_change_set_nullable__rollback(schema, operation, dry_run) -%}
     if {{ schema_change_has_column(schema, operation.table, operation.column) }}
         and not {{ schema_change_is_not_null_sql(schema, operation.table, operation.column) }} then
-        {# squawk-ignore set-not-null: rollback restores the constraint the table had; it scans, under the lock retries #}
+        {# squawk-ignore adding-not-nullable-field: rollback restores the constraint the table had; it scans, under the lock retries #}
         {{ schema_change_ddl(dry_run,
             'alter table ' ~ tenant_relation(schema, operation.table) ~ ' alter column ' ~ quote_identifier(operation.column) ~ ' set not null',
             'set not null on ' ~ operation.table ~ '.' ~ operation.column) }}

@@ -43,19 +43,25 @@ SCHEMA_CHANGES = ("marketplace_tasks_position", "marketplace_tasks_orchestration
 
 
 def _change_report(conn: psycopg.Connection, operation: str) -> dict[str, str]:
-    """{schema: outcome} of an operation's latest invocation in the operations log."""
+    """{schema: outcome} of a change's latest start in the operations log ("already there" once completed)."""
     rows = conn.execute(
         f"""
-        select tenant_schema, status, rows_affected from "{dbt_schema()}".product_images_operations
+        select tenant_schema, status, message, rows_affected from "{dbt_schema()}".product_images_operations
         where operation = %(op)s and invocation_id = (
             select invocation_id from "{dbt_schema()}".product_images_operations where operation = %(op)s
             order by finished_at desc limit 1)
         order by started_at
         """,
-        {"op": operation + ":up"},
+        {"op": operation + ":start"},
     ).fetchall()
-    words = {"skipped": "skipped", "error": "FAILED", "would_do": "would add"}
-    return {schema: words.get(status, "added" if affected else "already there") for schema, status, affected in rows}
+    words = {"error": "FAILED", "would_do": "would add"}
+    report = {}
+    for schema, status, message, affected in rows:
+        if status == "skipped":
+            report[schema] = "skipped" if (message or "").startswith("no table") else "already there"
+        else:
+            report[schema] = words.get(status, "added" if affected else "already there")
+    return report
 
 
 def _demo_products(conn: psycopg.Connection, count: int) -> list[int]:

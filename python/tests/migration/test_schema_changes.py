@@ -1,6 +1,7 @@
-"""The tenant-wide schema changes (macros/schema_changes/): `dbt run-operation marketplace_tasks_position`
-up, rerun, down and up again in public and every tenant; a schema without the table skipped and named;
-one schema failing alone (a held lock, a column of another type); a second, tiny change on the same base."""
+"""The tenant-wide changes of marketplace_tasks (macros/schema_changes/marketplace_tasks.sql), additions
+run in one go on the expand/contract base: `dbt run-operation marketplace_tasks_position` up (start then
+complete), rerun, down (rollback) and up again in public and every tenant; a schema without the table
+skipped and named; one schema failing alone (a held lock, a column of another type); a dry run."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ TENANTS = ("template_tenant", "user_1", "user_2", "user_3")
 SCHEMAS = ("public", *TENANTS)
 POSITION_IDX = "marketplace_tasks_job_id_position_idx"
 STATUS_IDX = "marketplace_tasks_job_id_status_idx"
-ADDED = f"added column position, index {POSITION_IDX}, index {STATUS_IDX}"
-THERE = f"already there: column position, index {POSITION_IDX}, index {STATUS_IDX}"
+ADDED = f"added column marketplace_tasks.position, built index {POSITION_IDX}, built index {STATUS_IDX}"
+DROPPED = f"dropped index {STATUS_IDX}, dropped index {POSITION_IDX}, dropped column marketplace_tasks.position"
 FAST_LOCKS = "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}"
 
 
@@ -65,6 +66,16 @@ def log(conn, operation_name):
     return {schema: (status, message, affected) for schema, status, message, affected in rows}
 
 
+def states(conn, change):
+    """{schema: state} of a change in the state table."""
+    return dict(
+        conn.execute(
+            "select schema_name, state from product_images.product_images_schema_changes where change_name = %s",
+            (change,),
+        ).fetchall()
+    )
+
+
 @pytest.fixture(scope="module")
 def schemas(conn):
     for schema in SCHEMAS:
@@ -87,56 +98,49 @@ def test_up_rerun_down_and_up_again_in_public_and_every_tenant(conn, dbt, schema
     assert result.success, error_of(result)
     for schema in ("public", "user_1", "user_2", "user_3"):
         assert shape(conn, schema) == ("integer", (POSITION_IDX, STATUS_IDX))
-        assert f"marketplace_tasks_position (up) {schema}: {ADDED}" in out
+        assert f"marketplace_tasks_position (start) {schema}: started: {ADDED}" in out
+        assert f"marketplace_tasks_position (complete) {schema}: completed" in out
     # an equivalent index under another name counts as there: no duplicate
     assert shape(conn, "template_tenant") == ("integer", (POSITION_IDX, "tasks_by_job_and_status"))
     assert (
-        f"marketplace_tasks_position (up) template_tenant: added column position, index {POSITION_IDX}; "
-        f"already there: index {STATUS_IDX} (as template_tenant.tasks_by_job_and_status)"
+        "marketplace_tasks_position (start) template_tenant: started: added column marketplace_tasks.position, "
+        f"built index {POSITION_IDX}; already there: index {STATUS_IDX} (as template_tenant.tasks_by_job_and_status)"
     ) in out
-    assert "marketplace_tasks_position (up) user_4: skipped: no table marketplace_tasks in user_4" in out
-    assert "marketplace_tasks_position (up): 6 schema(s): 5 added, 1 skipped" in out
+    assert "marketplace_tasks_position (start) user_4: skipped: no table marketplace_tasks in user_4" in out
+    assert "marketplace_tasks_position (start): 6 schema(s): 5 started, 1 skipped" in out
+    assert "marketplace_tasks_position (complete): 6 schema(s): 5 completed, 1 skipped" in out
     assert shape(conn, "user_archive") == (None, ())
-    entries = log(conn, "marketplace_tasks_position:up")
+    entries = log(conn, "marketplace_tasks_position:start")
     assert list(entries) == ["public", "template_tenant", "user_1", "user_2", "user_3", "user_4"]
     assert entries["user_1"] == ("done", ADDED, 3)
     assert entries["user_4"] == ("skipped", "no table marketplace_tasks in user_4", None)
+    assert states(conn, "marketplace_tasks_position") == {schema: "completed" for schema in SCHEMAS}
 
     before = index_oids(conn)
     result = operation(dbt, "marketplace_tasks_position")
     out = capfd.readouterr().out
     assert result.success, error_of(result)
     assert index_oids(conn) == before  # nothing rebuilt
-    assert f"marketplace_tasks_position (up) user_2: {THERE}" in out
-    assert "marketplace_tasks_position (up): 6 schema(s): 5 already there, 1 skipped" in out
-    assert {schema: entry[2] for schema, entry in log(conn, "marketplace_tasks_position:up").items()} == {
-        "public": 0,
-        "template_tenant": 0,
-        "user_1": 0,
-        "user_2": 0,
-        "user_3": 0,
-        "user_4": None,
-    }
+    assert "marketplace_tasks_position (start) user_2: skipped: already completed" in out
+    assert "marketplace_tasks_position (start): 6 schema(s): 6 skipped" in out
 
     result = operation(dbt, "marketplace_tasks_position", "{direction: down}")
     out = capfd.readouterr().out
     assert result.success, error_of(result)
-    entries = log(conn, "marketplace_tasks_position:down")
+    entries = log(conn, "marketplace_tasks_position:rollback")
     assert list(entries) == ["user_4", "user_3", "user_2", "user_1", "template_tenant", "public"]  # tenants first
-    assert entries["user_1"] == ("done", f"dropped index {STATUS_IDX}, index {POSITION_IDX}, column position", 3)
-    assert (
-        f"marketplace_tasks_position (down) public: dropped index {STATUS_IDX}, index {POSITION_IDX}, column position"
-        in out
-    )
+    assert entries["user_1"] == ("done", DROPPED, 3)
+    assert f"marketplace_tasks_position (rollback) public: rolled back: {DROPPED}" in out
     for schema in ("public", "user_1", "user_2", "user_3"):
         assert shape(conn, schema) == (None, ())
     assert shape(conn, "template_tenant") == (None, ("tasks_by_job_and_status",))  # not ours: kept
     assert conn.execute("select description from user_1.marketplace_tasks").fetchall() == [("Upload image 1/1",)]
+    assert states(conn, "marketplace_tasks_position") == {schema: "rolled_back" for schema in SCHEMAS}
 
     result = operation(dbt, "marketplace_tasks_position", "{direction: up}")
     assert result.success, error_of(result)
     assert all(shape(conn, schema)[0] == "integer" for schema in SCHEMAS)
-    assert log(conn, "marketplace_tasks_position:up")["user_3"] == ("done", ADDED, 3)
+    assert log(conn, "marketplace_tasks_position:start")["user_3"] == ("done", ADDED, 3)
 
 
 def test_a_schema_whose_table_is_locked_fails_alone_and_the_rerun_finishes(conn, dbt, schemas, capfd, postgres_env):
@@ -150,7 +154,7 @@ def test_a_schema_whose_table_is_locked_fails_alone_and_the_rerun_finishes(conn,
     out = capfd.readouterr().out
     assert not result.success
     message = out.split("Encountered an error while running operation")[1]
-    assert "marketplace_tasks_position (down) failed in 1 of 6 schema(s)" in message
+    assert "marketplace_tasks_position (rollback) failed or was refused in 1 of 6 schema(s)" in message
     assert re.search(
         r"user_2 \(55P03: gave up after 2 attempts \(lock_timeout 200ms, lock_retries 1\) waiting for a lock on "
         r'"user_2"."marketplace_tasks"',
@@ -158,16 +162,22 @@ def test_a_schema_whose_table_is_locked_fails_alone_and_the_rerun_finishes(conn,
     )
     assert f"pid {pid} holds AccessShareLock on user_2.marketplace_tasks (idle in transaction" in message
     assert "application 'long app transaction'" in message
-    assert "marketplace_tasks_position (down) user_2: failed: 55P03: gave up after 2 attempts" in out
+    assert "marketplace_tasks_position (rollback) user_2: failed: 55P03: gave up after 2 attempts" in out
     assert shape(conn, "user_2") == ("integer", (POSITION_IDX, STATUS_IDX))  # left as it was
     for schema in ("public", "user_1", "user_3"):
         assert shape(conn, schema) == (None, ())  # the others are done
+    assert states(conn, "marketplace_tasks_position")["user_2"] == "failed"
 
     result = operation(dbt, "marketplace_tasks_position", "{direction: down}")
     assert result.success, error_of(result)
-    entries = log(conn, "marketplace_tasks_position:down")
+    entries = log(conn, "marketplace_tasks_position:rollback")
     assert entries["user_2"][2] == 3
-    assert entries["user_1"] == ("done", f"already gone: index {STATUS_IDX}, index {POSITION_IDX}, column position", 0)
+    assert entries["user_1"] == (
+        "done",
+        f"already gone: index {STATUS_IDX}, index {POSITION_IDX}, column marketplace_tasks.position",
+        0,
+    )
+    assert states(conn, "marketplace_tasks_position")["user_2"] == "rolled_back"
 
 
 def test_dry_run_changes_nothing_and_a_column_of_another_type_fails_its_schema(conn, dbt, schemas, capfd):
@@ -175,8 +185,12 @@ def test_dry_run_changes_nothing_and_a_column_of_another_type_fails_its_schema(c
     result = operation(dbt, "marketplace_tasks_position", "{dry_run: true}")
     out = capfd.readouterr().out
     assert result.success, error_of(result)
-    assert f"marketplace_tasks_position (up) user_1: would add column position, index {POSITION_IDX}" in out
-    assert log(conn, "marketplace_tasks_position:up")["public"][0] == "would_do"
+    assert (
+        "marketplace_tasks_position (start) user_1: would run:\n"
+        '    alter table "user_1"."marketplace_tasks" add column "position" integer;\n'
+        f'    create index concurrently "{POSITION_IDX}" on "user_1"."marketplace_tasks" ("job_id", "position");\n'
+    ) in out
+    assert log(conn, "marketplace_tasks_position:start")["public"][0] == "would_do"
     assert all(shape(conn, schema)[0] is None for schema in SCHEMAS)
 
     conn.execute("alter table user_3.marketplace_tasks add column position text")
@@ -184,8 +198,8 @@ def test_dry_run_changes_nothing_and_a_column_of_another_type_fails_its_schema(c
         result = operation(dbt, "marketplace_tasks_position")
         assert not result.success
         assert (
-            "failed in 1 of 6 schema(s); each was left as it was, the others are done: user_3 (P0001: "
-            "user_3.position exists with type text, not integer"
+            "failed or was refused in 1 of 6 schema(s); each was left as it was, the others are done: user_3 (P0001: "
+            "user_3.marketplace_tasks.position exists with type text, not integer"
         ) in capfd.readouterr().out
         assert shape(conn, "user_3") == ("text", ())
         assert shape(conn, "user_1") == ("integer", (POSITION_IDX, STATUS_IDX))
@@ -211,50 +225,15 @@ def test_bad_arguments_are_refused_naming_the_allowed_values(dbt, schemas, args,
     assert expected in capfd.readouterr().out
 
 
-WIDGETS_CHANGE = """
-{% macro widgets_caption(direction='up', schemas=none) %}
-    {{ return(apply_schema_change({
-        'name': 'widgets_caption',
-        'table': 'widgets',
-        'objects': [
-            schema_change_rename_column('label', 'caption'),
-            schema_change_view('widgets_v1', 'select id, caption as label from {schema}.widgets'),
-            schema_change_column('archived_at', 'timestamptz'),
-            schema_change_index('widgets_archived_at_idx', ['archived_at']),
-        ],
-    }, direction, schemas)) }}
-{% endmacro %}
-"""
-
-
-def test_a_second_change_is_a_few_lines_on_the_same_base(conn, dbt, schemas, project_dir, capfd):
-    (project_dir / "macros" / "widgets_caption.sql").write_text(WIDGETS_CHANGE, encoding="utf-8")
-    for schema in ("public", "user_1"):
-        conn.execute(f"create table {schema}.widgets (id int primary key, label text)")
-        conn.execute(f"insert into {schema}.widgets values (1, 'blue')")
+def test_a_change_with_renames_cannot_run_in_one_go(dbt, schemas, project_dir, capfd):
+    (project_dir / "macros" / "widgets_caption.sql").write_text(
+        "{% macro widgets_caption() %}{{ return(schema_change_in_one_go({'name': 'widgets_caption', 'operations': ["
+        "schema_change_rename_column('widgets', 'label', 'caption')]}, 'up', none, false)) }}{% endmacro %}",
+        encoding="utf-8",
+    )
     capfd.readouterr()
-    assert operation(dbt, "widgets_caption").success
-    out = capfd.readouterr().out
+    assert not operation(dbt, "widgets_caption").success
     assert (
-        "widgets_caption (up) user_1: added column label renamed caption, view widgets_v1, column archived_at, "
-        "index widgets_archived_at_idx"
-    ) in out
-    assert "widgets_caption (up) user_2: skipped: no table widgets in user_2" in out
-    assert "widgets_caption (up): 6 schema(s): 2 added, 4 skipped" in out
-    for schema in ("public", "user_1"):
-        assert conn.execute(f"select id, caption, archived_at from {schema}.widgets").fetchall() == [(1, "blue", None)]
-        assert conn.execute(f"select id, label from {schema}.widgets_v1").fetchall() == [(1, "blue")]  # the old shape
-    assert operation(dbt, "widgets_caption").success
-    assert "widgets_caption (up): 6 schema(s): 2 already there, 4 skipped" in capfd.readouterr().out
-
-    assert operation(dbt, "widgets_caption", "{direction: down}").success
-    for schema in ("public", "user_1"):
-        assert conn.execute(f"select * from {schema}.widgets").fetchall() == [(1, "blue")]
-        assert [
-            d
-            for (d,) in conn.execute(
-                f"select column_name from information_schema.columns where table_schema = '{schema}' "
-                "and table_name = 'widgets' order by ordinal_position"
-            )
-        ] == ["id", "label"]
-        assert conn.execute(f"select to_regclass('{schema}.widgets_v1')").fetchone() == (None,)
+        "widgets_caption: only a change made of additions runs in one go; use start, complete and rollback"
+        in capfd.readouterr().out
+    )
