@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install system demo test lint format bench clean
+.PHONY: help install system demo demo-studio test lint format bench clean
 
 ## help: list the targets
 help:
@@ -47,6 +47,10 @@ system:
 ## demo: the main job on the embedded PostgreSQL (or $PGHOST) and the demo data
 demo: $(STAMP) system
 	$(BIN)/product-images demo
+
+## demo-studio: the expand/contract worked example (a second app's tables renamed and extended while it runs)
+demo-studio: $(STAMP)
+	$(BIN)/product-images demo --app studio
 
 ## test: pytest, with real dbt runs against an embedded PostgreSQL, sqlfluff lint included
 test: $(STAMP) system

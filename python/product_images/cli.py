@@ -95,7 +95,16 @@ def main() -> None:
     show_default=True,
     help="Worker processes of the label detection.",
 )
-def demo(size: str, detect_concurrency: int) -> None:
+@click.option(
+    "--app",
+    "app_name",
+    type=click.Choice(["products", "studio"]),
+    default="products",
+    show_default=True,
+    help="products: the main job (product photos, labels, checks, publishing); studio: the expand/contract "
+    "worked example, a second app's tables renamed and extended while its old and new versions run.",
+)
+def demo(size: str, detect_concurrency: int, app_name: str) -> None:
     """Load the demo data set, run the migration, the metadata backfill, the label detection and the checks.
 
     Prints a per-tenant table and the legacy rule's and the evidence's figures side by side.
@@ -106,6 +115,10 @@ def demo(size: str, detect_concurrency: int) -> None:
     from product_images.demo.data import DemoDataError
 
     console = Console(width=None if sys.stdout.isatty() else 120)
+    if app_name == "studio":
+        from product_images.demo.studio.command import run_studio_demo
+
+        sys.exit(run_studio_demo(console))
     try:
         code = run_demo(console, size=size, detect_concurrency=detect_concurrency, leave_objects=True)
     except DemoDataError as error:

@@ -78,18 +78,31 @@ def _rules(statement: str, path: Path, macro: str) -> list[tuple[str, str]]:
     """(rule, message) for each pattern one statement template shows."""
     lowered = re.sub(r"\s+", " ", statement.lower())
     found = []
-    if "index" in lowered and ("create " in lowered or "schema_change_index_ddl" in macro or "concurrently=" in lowered):
+    if "index" in lowered and (
+        "create " in lowered or "schema_change_index_ddl" in macro or "concurrently=" in lowered
+    ):
         if "concurrently=false" in lowered or ("create " in lowered and "concurrently" not in lowered):
-            found.append(("require-concurrent-index-creation", "an index built without CONCURRENTLY blocks writes while it builds"))
+            found.append(
+                (
+                    "require-concurrent-index-creation",
+                    "an index built without CONCURRENTLY blocks writes while it builds",
+                )
+            )
     if "add constraint" in lowered and "not valid" not in lowered and "using index" not in lowered:
-        found.append(("constraint-missing-not-valid", "add the constraint NOT VALID, then VALIDATE it in another transaction"))
+        found.append(
+            ("constraint-missing-not-valid", "add the constraint NOT VALID, then VALIDATE it in another transaction")
+        )
     if "set not null" in lowered:
-        found.append(("adding-not-nullable-field", "SET NOT NULL scans the table under ACCESS EXCLUSIVE; use set_not_null"))
+        found.append(
+            ("adding-not-nullable-field", "SET NOT NULL scans the table under ACCESS EXCLUSIVE; use set_not_null")
+        )
     in_operations = path.parent.name == "operations"
     renamed = re.search(r"rename (to|column|constraint)\b", lowered)
     if renamed and not (in_operations and path.name.startswith("rename_")):
         kind = "column" if renamed.group(1) == "column" else "table"
-        found.append((f"renaming-{kind}", "rename only through the rename operations (start keeps the old name as a view)"))
+        found.append(
+            (f"renaming-{kind}", "rename only through the rename operations (start keeps the old name as a view)")
+        )
     for kind in ("column", "table"):
         if f"drop {kind}" in lowered and not (
             in_operations and (macro.endswith("__complete") or macro.endswith("__rollback"))

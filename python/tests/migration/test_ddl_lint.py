@@ -11,7 +11,7 @@ from product_images.migration.ddl_lint import lint_schema_changes
 UNSAFE_CHANGE = """\
 {% macro widgets_unsafe() %}
     {% do run_query("create index widgets_label_idx on public.widgets (label)") %}
-    {% do run_query("alter table public.widgets add constraint widgets_gadget_fkey foreign key (gadget_id) references public.gadgets (id)") %}
+    {% do run_query("alter table public.widgets add constraint w_fkey foreign key (g) references public.g (id)") %}
     {% do run_query("alter table public.widgets alter column label set not null") %}
     {% do run_query("alter table public.widgets rename column label to caption") %}
     {% do run_query("alter table public.widgets drop column note") %}
@@ -53,5 +53,8 @@ def test_an_unsafe_change_is_refused_rule_by_rule_with_its_line(tmp_path):
         check=False,
     )
     assert result.returncode == 1
-    assert f"{tmp_path / 'widgets_unsafe.sql'}:5: renaming-column: rename only through the rename operations" in result.stdout
+    assert (
+        f"{tmp_path / 'widgets_unsafe.sql'}:5: renaming-column: rename only through the rename operations"
+        in result.stdout
+    )
     assert result.stdout.rstrip().endswith("ddl lint: 7 violation(s)")

@@ -123,7 +123,11 @@ def test_worked_example_both_versions_side_by_side_then_rollback_then_complete(c
     assert result.success, error_of(result)
     assert f"{CHANGE} (complete): 4 schema(s): 4 completed" in out
     assert states(conn) == {schema: "completed" for schema in SCHEMAS}
-    assert app.smoke(conn, "user_2", "new", tag="after")["flow"] == ("prompt after", pytest.approx(31, abs=30), ["generated/after.png"])
+    assert app.smoke(conn, "user_2", "new", tag="after")["flow"] == (
+        "prompt after",
+        pytest.approx(31, abs=30),
+        ["generated/after.png"],
+    )
     with pytest.raises(psycopg.errors.UndefinedTable, match='relation "studio_session" does not exist'):
         app.run_operation(conn, "user_2", "old", "create_session", client_id=1, title="too late")
 
@@ -139,7 +143,9 @@ def test_complete_is_refused_where_start_did_not_run(conn, dbt, studio, capfd):
     out = capfd.readouterr().out
     assert not result.success
     assert f"{CHANGE} (complete) user_1: completed" in out
-    assert f"{CHANGE} (complete) user_2: refused: {CHANGE} was not started in user_2 (state: none): run start first" in out
+    assert (
+        f"{CHANGE} (complete) user_2: refused: {CHANGE} was not started in user_2 (state: none): run start first" in out
+    )
     assert conn.execute("select to_regclass('user_2.studio_session') is not null").fetchone() == (True,)
 
 
@@ -152,7 +158,9 @@ def test_the_old_app_keeps_writing_while_start_runs(conn, dbt, studio):
         with connect(autocommit=True, application_name="old app") as writer:
             while not stop.is_set():
                 try:
-                    flow = app.run_operation(writer, "user_2", "old", "create_flow", session_id=1, product_id=1, prompt="w")
+                    flow = app.run_operation(
+                        writer, "user_2", "old", "create_flow", session_id=1, product_id=1, prompt="w"
+                    )
                     app.run_operation(writer, "user_2", "old", "add_image", flow_id=flow[0][0], url="generated/w.png")
                     written.append((time.time(), flow[0][0]))
                 except psycopg.Error as error:  # pragma: no cover - reported below

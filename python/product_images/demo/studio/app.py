@@ -25,20 +25,27 @@ OPERATIONS: dict[str, dict[str, str]] = {
     "old": {
         "list_clients": "select id, name from client order by id limit 20",
         "list_products": "select id, name, sku from product where client_id = %(client_id)s order by id",
-        "create_session": "insert into studio_session (client_id, title) values (%(client_id)s, %(title)s) returning id",
+        "create_session": (
+            "insert into studio_session (client_id, title) values (%(client_id)s, %(title)s) returning id"
+        ),
         "view_session": (
             "select s.title, (select count(*) from message as m where m.session_id = s.id) "
             "from studio_session as s where s.id = %(session_id)s"
         ),
-        "add_message": "insert into message (session_id, role, body) values (%(session_id)s, 'user', %(body)s) returning id",
+        "add_message": (
+            "insert into message (session_id, role, body) values (%(session_id)s, 'user', %(body)s) returning id"
+        ),
         "create_flow": (
-            "insert into flow (session_id, product_id, prompt) values (%(session_id)s, %(product_id)s, %(prompt)s) returning id"
+            "insert into flow (session_id, product_id, prompt) "
+            "values (%(session_id)s, %(product_id)s, %(prompt)s) returning id"
         ),
         "add_image": (
-            "insert into generated_image (flow_id, r2_key, width, height) values (%(flow_id)s, %(url)s, 1024, 1024) returning id"
+            "insert into generated_image (flow_id, r2_key, width, height) "
+            "values (%(flow_id)s, %(url)s, 1024, 1024) returning id"
         ),
         "view_flow": (
-            "select f.prompt, f.session_id, array(select i.r2_key from generated_image as i where i.flow_id = f.id order by i.id) "
+            "select f.prompt, f.session_id, "
+            "array(select i.r2_key from generated_image as i where i.flow_id = f.id order by i.id) "
             "from flow as f where f.id = %(flow_id)s"
         ),
     },
@@ -54,7 +61,9 @@ OPERATIONS: dict[str, dict[str, str]] = {
             "select s.title, (select count(*) from message as m where m.session_id = s.id) "
             "from collection_session as s where s.id = %(session_id)s"
         ),
-        "add_message": "insert into message (session_id, role, body) values (%(session_id)s, 'user', %(body)s) returning id",
+        "add_message": (
+            "insert into message (session_id, role, body) values (%(session_id)s, 'user', %(body)s) returning id"
+        ),
         "create_flow": (
             "insert into generation_flow (collection_session_id, product_id, prompt, is_favorite) "
             "values (%(session_id)s, %(product_id)s, %(prompt)s, true) returning id"
@@ -93,7 +102,9 @@ def search_path(schema: str, version: Version) -> sql.Composed:
     raise ValueError(f"version must be one of old, new; got {version!r}")
 
 
-def run_operation(conn: psycopg.Connection, schema: str, version: Version, name: str, **params: Any) -> list[tuple[Any, ...]]:
+def run_operation(
+    conn: psycopg.Connection, schema: str, version: Version, name: str, **params: Any
+) -> list[tuple[Any, ...]]:
     """Run one smoke operation of ``version`` on ``schema``, in its own transaction.
 
     Returns:
@@ -107,7 +118,7 @@ def run_operation(conn: psycopg.Connection, schema: str, version: Version, name:
     statement = OPERATIONS[version][name]
     with conn.transaction():
         conn.execute(search_path(schema, version))
-        rows = conn.execute(statement, params).fetchall()  # type: ignore[call-overload]  # our own constants
+        rows = conn.execute(statement, params).fetchall()
         conn.execute("reset search_path")
     return rows
 
@@ -132,7 +143,9 @@ def smoke(conn: psycopg.Connection, schema: str, version: Version, *, tag: str) 
     clients = run_operation(conn, schema, version, "list_clients")
     client_id = clients[0][0]
     products = run_operation(conn, schema, version, "list_products", client_id=client_id)
-    session_id = run_operation(conn, schema, version, "create_session", client_id=client_id, title=f"session {tag}")[0][0]
+    session_id = run_operation(conn, schema, version, "create_session", client_id=client_id, title=f"session {tag}")[0][
+        0
+    ]
     run_operation(conn, schema, version, "add_message", session_id=session_id, body=f"message {tag}")
     flow_id = run_operation(
         conn, schema, version, "create_flow", session_id=session_id, product_id=products[0][0], prompt=f"prompt {tag}"

@@ -96,10 +96,10 @@ def create_studio_schema(conn: psycopg.Connection, schema: str, *, clients: int 
     """
     identifier = sql.Identifier(schema)
     conn.execute(sql.SQL("create schema if not exists {}").format(identifier))
-    conn.execute(sql.SQL(CURRENT_SHAPE).format(schema=identifier))  # type: ignore[arg-type]  # a constant of ours
+    conn.execute(sql.SQL(CURRENT_SHAPE).format(schema=identifier))
     for statement in DEMO_ROWS.split(";"):
         if statement.strip():
-            conn.execute(sql.SQL(statement).format(schema=identifier), {"clients": clients})  # type: ignore[arg-type]
+            conn.execute(sql.SQL(statement).format(schema=identifier), {"clients": clients})
     counts = {}
     for table in TABLES:
         row = conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()
