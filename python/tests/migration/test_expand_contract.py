@@ -234,3 +234,18 @@ def test_an_invalid_index_left_by_a_failed_build_is_rebuilt(conn, dbt, studio, c
         True,
         "CREATE INDEX product_store_connection_id_idx ON user_3.product USING btree (store_connection_id)",
     )
+
+
+def test_a_volatile_default_on_an_existing_table_is_refused_before_anything_runs(dbt, project_dir, capfd):
+    (project_dir / "macros" / "widgets_seen.sql").write_text(
+        "{% macro widgets_seen() %}{{ return(schema_change({'name': 'widgets_seen', 'operations': ["
+        "schema_change_add_column('widgets', 'seen_at', 'timestamptz', default='clock_timestamp()')]}, 'start')) }}"
+        "{% endmacro %}",
+        encoding="utf-8",
+    )
+    capfd.readouterr()
+    assert not dbt("run-operation", "widgets_seen").success
+    assert (
+        "widgets.seen_at: default clock_timestamp() is volatile (clock_timestamp): on an existing table it rewrites "
+        "every row under ACCESS EXCLUSIVE"
+    ) in capfd.readouterr().out
