@@ -6,8 +6,12 @@
     at once, saying how far to raise max_locks_per_transaction. See macros/tests/_macros.yml. -#}
 
 {% macro postgres__get_test_sql(main_sql, fail_calc, warn_if, error_if, limit) -%}
-    {%- do assert_test_lock_budget(main_sql) -%}
-    {{ dbt.default__get_test_sql(main_sql, fail_calc, warn_if, error_if, limit) }}
+    {%- if execute and '/*tenants*/' in main_sql -%}
+        {{ tenant_batched_test_sql(main_sql, fail_calc, warn_if, error_if, limit) }}
+    {%- else -%}
+        {%- do assert_test_lock_budget(main_sql) -%}
+        {{ dbt.default__get_test_sql(main_sql, fail_calc, warn_if, error_if, limit) }}
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -19,8 +23,12 @@
         {%- set view = api.Relation.create(database=target.database, schema=target.schema, identifier=identifier) -%}
         {%- do union_views.update({identifier: (view | string) in main_sql}) -%}
     {%- endfor -%}
-    {%- set products_schemas = modules.re.findall('"((?:[^"]|"")+)"\\."products"', main_sql) | map('replace', '""', '"') | unique | list -%}
-    {%- if not (union_views.values() | select | list) and not products_schemas -%}
+    {%- set named_tables = [] -%}
+    {%- for schema, table in modules.re.findall('"((?:[^"]|"")+)"\\."(products|product_images|product_images_rejects)"', main_sql) -%}
+        {%- do named_tables.append(schema | replace('""', '"') ~ '.' ~ table) -%}
+    {%- endfor -%}
+    {%- set named_tables = named_tables | unique | list -%}
+    {%- if not (union_views.values() | select | list) and not named_tables -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set view_tenants = discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list -%}
@@ -31,8 +39,8 @@
             select unnest(array[{%- for tenant in view_tenants %}{{ quote_literal(tenant) }}{{ "," if not loop.last }}{%- endfor %}]::text[])
         ),
 
-        products_schemas (tenant_schema) as (
-            select unnest(array[{%- for schema in products_schemas %}{{ quote_literal(schema) }}{{ "," if not loop.last }}{%- endfor %}]::text[])
+        named_tables (schema_and_table) as (
+            select unnest(array[{%- for name in named_tables %}{{ quote_literal(name) }}{{ "," if not loop.last }}{%- endfor %}]::text[])
         ),
 
         read_tables as (
@@ -53,8 +61,7 @@
                         and namespaces.nspname in (select tenant_schema from view_tenants)
                     )
                     or (
-                        classes.relname = 'products'
-                        and namespaces.nspname in (select tenant_schema from products_schemas)
+                        namespaces.nspname || '.' || classes.relname in (select schema_and_table from named_tables)
                     )
                 )
         )

@@ -13,27 +13,22 @@
 
     jsonb_elements as (
 
-        {%- for tenant_schema in tenants %}
+        {% call(tenant_schema) tenant_block(
+            tenants, "select null::text as tenant_schema, null::bigint as product_id, null::integer as elements where false"
+        ) -%}
         select
             {{ quote_literal(tenant_schema) }}::text as tenant_schema,
             id as product_id,
             {{ legacy_element_count('images') }} as elements
         from {{ tenant_relation(tenant_schema, 'products') }}
-        {{ "union all" if not loop.last }}
-        {%- else %}
-        select
-            null::text as tenant_schema,
-            null::bigint as product_id,
-            null::integer as elements
-        where false
-        {%- endfor %}
+        {%- endcall %}
 
     ),
 
     loaded as (
 
         select tenant_schema, product_id, count(*) as rows_loaded
-        from {{ model }}
+        from {{ tenant_union(model, 'tested_rows') }}
         where tenant_schema in (select tenant_schema from jsonb_elements)
         group by tenant_schema, product_id
 
@@ -43,7 +38,7 @@
 
         select tenant_schema, product_id, count(*) as rows_rejected
         {%- if rejects is not none %}
-        from {{ rejects }}
+        from {{ tenant_union(rejects, 'rejected_rows') }}
         where tenant_schema in (select tenant_schema from jsonb_elements)
         {%- else %}
         from (select null::text as tenant_schema, null::bigint as product_id where false) as no_rejects

@@ -32,36 +32,36 @@
     images as (
 
         select
-            {{ model }}.tenant_schema,
-            {{ model }}.product_id,
-            {{ model }}.position,
-            {{ model }}.is_label,
-            {{ model }}.label_source,
-            {{ model }}.source_index is not null as rule_eligible,
-            {{ model }}.label_score,
-            max({{ model }}.position) filter (where {{ model }}.source_index is not null) over (
-                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+            tested_rows.tenant_schema,
+            tested_rows.product_id,
+            tested_rows.position,
+            tested_rows.is_label,
+            tested_rows.label_source,
+            tested_rows.source_index is not null as rule_eligible,
+            tested_rows.label_score,
+            max(tested_rows.position) filter (where tested_rows.source_index is not null) over (
+                partition by tested_rows.tenant_schema, tested_rows.product_id
             ) as last_position,
-            max({{ model }}.label_score) filter (
-                where {{ model }}.source_index is not null and {{ model }}.label_source not in ('app', 'override')
+            max(tested_rows.label_score) filter (
+                where tested_rows.source_index is not null and tested_rows.label_source not in ('app', 'override')
             ) over (
-                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+                partition by tested_rows.tenant_schema, tested_rows.product_id
             ) as best_open_score,
             count(*) filter (
                 where
-                    {{ model }}.source_index is not null
-                    and {{ model }}.label_source not in ('app', 'override')
-                    and {{ model }}.label_score is null
+                    tested_rows.source_index is not null
+                    and tested_rows.label_source not in ('app', 'override')
+                    and tested_rows.label_score is null
             ) over (
-                partition by {{ model }}.tenant_schema, {{ model }}.product_id
+                partition by tested_rows.tenant_schema, tested_rows.product_id
             ) as unscored_open_images,
             overrides.is_label as override_is_label
-        from {{ model }}
+        from {{ tenant_union(model, 'tested_rows') }}
         left join overrides
             on
-                {{ model }}.tenant_schema = overrides.tenant_schema
-                and {{ model }}.product_id = overrides.product_id
-                and {{ model }}.url = overrides.url
+                tested_rows.tenant_schema = overrides.tenant_schema
+                and tested_rows.product_id = overrides.product_id
+                and tested_rows.url = overrides.url
 
     ),
 

@@ -8,7 +8,7 @@
         min(position) as min_position,
         max(position) as max_position,
         count(distinct position) as distinct_positions
-    from {{ model }}
+    from {{ tenant_union(model, 'tested_rows') }}
     group by tenant_schema, product_id
     having
         min(position) <> 0

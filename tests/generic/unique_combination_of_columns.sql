@@ -3,7 +3,7 @@
     select
         {{ combination_of_columns | join(', ') }},
         count(*) as copies
-    from {{ model }}
+    from {{ tenant_union(model, 'tested_rows') }}
     group by {{ combination_of_columns | join(', ') }}
     having count(*) > 1
 

@@ -1,10 +1,12 @@
-"""dbt test at many tenants on a server whose lock table is too small: every test that
-would overflow it fails at once, saying how far to raise max_locks_per_transaction.
+"""dbt test at many tenants on a server whose lock table is too small for one statement over every tenant:
+this project's tests run in batches of tenants, one transaction each, and pass; a failure names its tenant;
+a test that still reads every tenant in one statement fails at once, saying how far to raise
+max_locks_per_transaction, and passes once it is raised.
 
 A server of its own (embedded, unless PGHOST is set: then the module is skipped,
 since it restarts the server) with max_locks_per_transaction = 10 and
 max_connections = 20 guarantees 420 locks (about 640 fit in its spare shared
-memory); 100 tenants need 1,000 for a test over the union views.
+memory); 100 tenants need about 1,000 for no_lost_images in one statement.
 """
 
 from __future__ import annotations
@@ -72,28 +74,67 @@ def migrated(small_server, project) -> None:
     assert result.success, [r.message for r in result.node_results()] or result.exception
 
 
-def test_tests_that_would_overflow_the_lock_table_fail_at_once_and_the_setting_they_name_is_enough(
-    small_server, project, migrated
+def test_the_projects_tests_pass_in_batches_of_tenants_on_a_lock_table_too_small_for_one_statement(
+    small_server, project, migrated, capfd
 ):
-    env, data_dir = small_server
-    # One test at a time: tests running side by side share the lock table.
-    result = dbt(project, "test", "--exclude", "label_overrides", "--threads", "1")
-    assert not result.success
-    failed = {r.node.name: r.message for r in result.node_results() if str(r.status) == "error"}
-    assert any(name.startswith("no_lost_images") for name in failed), sorted(failed)
-    message = next(m for name, m in failed.items() if name.startswith("no_lost_images"))
-    assert (
-        "This test reads the tables of 100 tenant(s) in one statement and needs about 1000 lock-table slots" in message
+    capfd.readouterr()
+    result = dbt(project, "test", "--exclude", "label_overrides")
+    out = capfd.readouterr().out
+    assert result.success, [r.message for r in result.node_results() if str(r.status) != "pass"]
+    batched = re.findall(
+        r"product_images: (no_lost_images\S*): 100 tenant\(s\) in (\d+) transaction\(s\), at most (\d+) locks each "
+        r"\((\d+) a tenant, (\d+) for the catalog; max_locks_per_transaction 10\); one statement over every tenant "
+        r"would need (\d+)",
+        out,
     )
-    assert "max_locks_per_transaction 10 x 42 backend slots" in message
-    minimum = int(re.search(r"Set max_locks_per_transaction to at least (\d+) for this number of tenants", message)[1])
-    assert minimum >= 64
+    assert len(batched) == 1, out
+    _, transactions, most, per_tenant, catalog, one_statement = (int(v) if v.isdigit() else v for v in batched[0])
+    assert transactions == 101  # no tenant, then one a transaction: a tenant alone is more than 10
+    assert most == per_tenant + catalog
+    assert one_statement == 100 * per_tenant + catalog > 420  # more than the server guarantees
 
-    # The same query without the check is what PostgreSQL refuses.
+    # That one statement is what PostgreSQL refuses.
     compiled = next((project / "target" / "compiled").rglob("no_lost_images*.sql")).read_text(encoding="utf-8")
     with psycopg.connect(autocommit=True) as conn, pytest.raises(psycopg.errors.OutOfMemory, match="shared memory"):
         conn.execute(f"select count(*) from ({compiled}) as failures")
 
-    set_max_locks(env, data_dir, minimum)
-    result = dbt(project, "test", "--exclude", "label_overrides")
-    assert result.success, [r.message for r in result.node_results() if str(r.status) != "pass"]
+
+def test_a_failure_names_its_tenant(small_server, project, migrated, capfd):
+    with psycopg.connect(autocommit=True) as conn:
+        conn.execute("update user_57.product_images set position = 9 where product_id = 1 and position = 1")
+        try:
+            capfd.readouterr()
+            result = dbt(project, "test", "--select", "positions_contiguous_product_images_")
+            out = capfd.readouterr().out
+            assert not result.success
+            assert "product_images: positions_contiguous_product_images_ fails in 1 tenant(s): user_57\n" in out, out
+            assert re.search(r"positions_contiguous_product_images_ \.+ \[.*FAIL 1", out)
+        finally:
+            conn.execute("update user_57.product_images set position = 1 where product_id = 1 and position = 9")
+
+
+def test_a_test_that_reads_every_tenant_in_one_statement_fails_at_once_naming_the_setting(
+    small_server, project, migrated
+):
+    env, data_dir = small_server
+    # no_lost_images as one statement: its compiled SQL without the tenant marks that batch it
+    compiled = next((project / "target" / "compiled").rglob("no_lost_images*.sql")).read_text(encoding="utf-8")
+    unbatched = re.sub(r"/\*(tenants|tenant [^*]*|end tenants)\*/", "", compiled)
+    assert "/*" not in unbatched
+    (project / "tests" / "urls_present.sql").write_text(unbatched, encoding="utf-8")
+    try:
+        result = dbt(project, "test", "--select", "urls_present")
+        assert not result.success
+        message = next(r.message for r in result.node_results() if str(r.status) == "error")
+        assert re.search(r"This test reads the tables of 100 tenant\(s\) in one statement and needs about \d+", message)
+        assert "max_locks_per_transaction 10 x 42 backend slots" in message
+        minimum = int(
+            re.search(r"Set max_locks_per_transaction to at least (\d+) for this number of tenants", message)[1]
+        )
+        assert minimum >= 64
+        set_max_locks(env, data_dir, minimum)
+        result = dbt(project, "test", "--select", "urls_present")
+        assert result.success, [r.message for r in result.node_results()]
+    finally:
+        (project / "tests" / "urls_present.sql").unlink()
+        set_max_locks(env, data_dir, 10)
