@@ -289,6 +289,28 @@ def dbt_test_counts(log_path: Path) -> str | None:
     return done[-1] if done else None
 
 
+def dbt_test_locks(log_path: Path) -> dict[str, int] | None:
+    """What the batched tests say of their locks (macros/tests/tenant_batches.sql), over every test:
+    ``{"max_locks_per_transaction", "most_locks_in_a_transaction", "transactions", "one_statement_would_need"}``."""
+    found = [
+        re.search(
+            r"in (\d+) transaction\(s\), at most (\d+) locks each .*max_locks_per_transaction (\d+)\); "
+            r"one statement over every tenant would need (\d+)",
+            line,
+        )
+        for line in _plain_lines(log_path)
+    ]
+    rows = [match for match in found if match]
+    if not rows:
+        return None
+    return {
+        "max_locks_per_transaction": int(rows[0][3]),
+        "most_locks_in_a_transaction": max(int(row[2]) for row in rows),
+        "transactions": sum(int(row[1]) for row in rows),
+        "one_statement_would_need": max(int(row[4]) for row in rows),
+    }
+
+
 def dbt_errors(log_path: Path, limit: int = 5) -> list[str]:
     """The distinct database error messages in a dbt log (``out of shared memory``...), at most ``limit``."""
     seen: list[str] = []
@@ -370,6 +392,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "returncode": test.returncode,
             "tests": dbt_test_counts(test.log_path),
             "errors": dbt_errors(test.log_path),
+            "locks": dbt_test_locks(test.log_path),
         }
     if args.checkpoint_tenants:
         sample = (
@@ -523,6 +546,13 @@ def print_summary(result: dict[str, Any]) -> None:
             f"dbt test                {test['seconds']:8.1f} s  exit {test['returncode']}  {test.get('tests') or ''}"
             f"{'  ' + '; '.join(test['errors']) if test.get('errors') else ''}"
         )
+        if test.get("locks"):
+            locks = test["locks"]
+            lines.append(
+                f"  locks: at most {locks['most_locks_in_a_transaction']} in a transaction "
+                f"(max_locks_per_transaction {locks['max_locks_per_transaction']}), {locks['transactions']} "
+                f"transactions; one statement over every tenant would need {locks['one_statement_would_need']}"
+            )
     if "checkpoint" in result:
         chk = result["checkpoint"]
         lines.append(

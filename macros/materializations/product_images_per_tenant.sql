@@ -16,7 +16,7 @@
 
     {#- 1. Preflight: nothing is changed when one of these refuses. -#}
     {%- set overrides = product_images_preflight_overrides() -%}
-    {%- set tenants = discover_tenants() -%}
+    {%- set tenants = tenants_of_shard(discover_tenants()) -%}
     {%- do product_images_preflight_full_refresh(tenants, full_refresh) -%}
     {%- do lock_settings() -%}
 
@@ -31,7 +31,10 @@
     {%- set blocks = render_tenant_blocks(model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
     {%- do run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
 
-    {#- 4. The union views over every tenant that has the tables now. -#}
+    {#- 4. The union views over every tenant that has the tables now. Shards build
+        them one at a time, each looking at the tenants once it holds the lock: the
+        last one sees every tenant's tables. -#}
+    {% do adapter.execute("select pg_catalog.pg_advisory_xact_lock(hashtextextended('product_images:union_views', 0))", auto_begin=True) %}
     {%- set tenants_with_tables = tenants_with_union_tables(
         discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list
     ) -%}
@@ -90,6 +93,8 @@
 
 
 {% macro product_images_prepare_run(runs_relation, union_views, full_refresh) %}
+    {#- Shards started together would race on `create table if not exists`: one at a time. -#}
+    {% do adapter.execute("select pg_catalog.pg_advisory_xact_lock(hashtextextended('product_images:prepare_run', 0))", auto_begin=True) %}
     {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
     {%- if full_refresh %}
         {#- The union views depend on every tenant's tables: out of the way first,
