@@ -43,7 +43,8 @@ def test_three_shards_take_every_tenant_once_and_the_union_view_covers_all(conn,
     assert all(shares), shares  # 12 tenants: no shard is empty
     assert sorted(tenant for share in shares for tenant in share) == sorted(TENANTS)  # each exactly once
     assert conn.execute(
-        "select count(distinct tenant_schema), count(*) from product_images.product_images where tenant_schema like 'user_%%'"
+        "select count(distinct tenant_schema), count(*) from product_images.product_images "
+        "where tenant_schema like 'user_%%'"
     ).fetchone() == (12, 60)
     expected = {
         tenant: shard
@@ -72,7 +73,7 @@ def test_a_shard_out_of_range_is_refused_naming_the_range(dbt, tenants, shard_va
     assert message in capfd.readouterr().out
 
 
-def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir, monkeypatch):
+def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir):
     for tenant in TENANTS:
         conn.execute(
             f"drop table if exists {tenant}.product_images, {tenant}.product_images_rejects, "
