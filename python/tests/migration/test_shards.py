@@ -73,7 +73,7 @@ def test_a_shard_out_of_range_is_refused_naming_the_range(dbt, tenants, shard_va
     assert message in capfd.readouterr().out
 
 
-def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir):
+def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir, monkeypatch):
     for tenant in TENANTS:
         conn.execute(
             f"drop table if exists {tenant}.product_images, {tenant}.product_images_rejects, "
