@@ -60,16 +60,33 @@
 {%- endmacro %}
 
 
-{% macro tenant_batch_sql(main_sql, tenants) %}
-    {#- main_sql with each tenant block cut down to the parts of tenants (a list). -#}
-    {%- set pieces = modules.re.split('(?s)(/\\*tenants\\*/.*?/\\*end tenants\\*/)', main_sql) -%}
+{% macro tenant_blocks_parsed(main_sql) %}
+    {#- main_sql cut once into pieces: text, or a tenant block {head, parts: {tenant: part}}. -#}
+    {%- set pieces = [] -%}
+    {%- for piece in modules.re.split('(?s)(/\\*tenants\\*/.*?/\\*end tenants\\*/)', main_sql) -%}
+        {%- if piece.startswith('/*tenants*/') -%}
+            {%- set cut = modules.re.split('/\\*tenant ([^*]*)\\*/', piece[11:-15]) -%}
+            {%- set parts = {} -%}
+            {%- for index in range(1, cut | length, 2) -%}
+                {%- do parts.update({cut[index]: cut[index + 1]}) -%}
+            {%- endfor -%}
+            {%- do pieces.append({'head': cut[0], 'parts': parts}) -%}
+        {%- else -%}
+            {%- do pieces.append(piece) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(pieces) }}
+{% endmacro %}
+
+
+{% macro tenant_batch_sql(pieces, tenants) %}
+    {#- The test's SQL (tenant_blocks_parsed) with each tenant block cut down to the parts of tenants (a list). -#}
     {%- set kept = [] -%}
     {%- for piece in pieces -%}
-        {%- if piece.startswith('/*tenants*/') -%}
-            {%- set parts = modules.re.split('/\\*tenant ([^*]*)\\*/', piece[11:-15]) -%}
-            {%- do kept.append(parts[0]) -%}
-            {%- for index in range(1, parts | length, 2) if parts[index] in tenants -%}
-                {%- do kept.append(parts[index + 1]) -%}
+        {%- if piece is mapping -%}
+            {%- do kept.append(piece.head) -%}
+            {%- for tenant in tenants if tenant in piece.parts -%}
+                {%- do kept.append(piece.parts[tenant]) -%}
             {%- endfor -%}
         {%- else -%}
             {%- do kept.append(piece) -%}
@@ -87,28 +104,33 @@
         max_locks_per_transaction). Logs the failing tenants (each failing batch
         is run again tenant by tenant). Returns the SQL of dbt's result row
         (failures, should_warn, should_error) over the total. -#}
+    {%- set pieces = tenant_blocks_parsed(main_sql) -%}
     {%- set tenants = [] -%}
-    {%- for name in modules.re.findall('/\\*tenant ([^*]*)\\*/', main_sql) if name not in tenants -%}
-        {%- do tenants.append(name) -%}
+    {%- set seen = {} -%}
+    {%- for piece in pieces if piece is mapping -%}
+        {%- for tenant in piece.parts if tenant not in seen -%}
+            {%- do tenants.append(tenant) -%}
+            {%- do seen.update({tenant: true}) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- set budget = var('test_locks_per_transaction', none) -%}
     {%- if budget is none -%}
         {%- set budget = adapter.execute("select current_setting('max_locks_per_transaction')::integer", fetch=True)[1].rows[0][0] -%}
     {%- endif -%}
     {#- No tenant first: the locks any statement of this test takes (the catalog's). -#}
-    {%- set baseline = tenant_batch_failures(tenant_batch_sql(main_sql, []), fail_calc, limit) -%}
+    {%- set baseline = tenant_batch_failures(tenant_batch_sql(pieces, []), fail_calc, limit) -%}
     {%- set state = {'failures': baseline.failures, 'per_tenant': none, 'most': baseline.locks, 'batches': 1, 'failed': [], 'next': 0} -%}
     {%- for _ in range(tenants | length) if state.next < tenants | length -%}
         {%- set size = 1 if state.per_tenant is none else [1, ((budget - baseline.locks) / state.per_tenant) | int] | max -%}
         {%- set batch = tenants[state.next:state.next + size] -%}
-        {%- set counted = tenant_batch_failures(tenant_batch_sql(main_sql, batch), fail_calc, limit) -%}
+        {%- set counted = tenant_batch_failures(tenant_batch_sql(pieces, batch), fail_calc, limit) -%}
         {%- do state.update({
             'failures': state.failures + counted.failures, 'batches': state.batches + 1, 'next': state.next + batch | length,
             'most': [state.most, counted.locks] | max,
             'per_tenant': state.per_tenant if state.per_tenant is not none else [1, counted.locks - baseline.locks] | max,
         }) -%}
         {%- if counted.failures and batch | length > 1 -%}
-            {%- for tenant in batch if tenant_batch_failures(tenant_batch_sql(main_sql, [tenant]), fail_calc, limit).failures -%}
+            {%- for tenant in batch if tenant_batch_failures(tenant_batch_sql(pieces, [tenant]), fail_calc, limit).failures -%}
                 {%- do state.failed.append(tenant) -%}
             {%- endfor -%}
         {%- elif counted.failures -%}
