@@ -52,6 +52,7 @@ import psycopg
 
 from bench import baseline, naive, profile_dbt, verify
 from bench.common import (
+    VENV_BIN,
     ProcessRun,
     child_env,
     create_database,
@@ -330,7 +331,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = DatasetSpec(tenants=args.tenants, products=args.products, images=args.images, seed=args.seed)
     server = ensure_postgres(keep=args.keep)
     prefix = f"bench_{args.name}"
-    databases = {"dbt": f"{prefix}_dbt", "baseline": f"{prefix}_baseline", "naive": f"{prefix}_naive"}
+    databases = {
+        "dbt": f"{prefix}_dbt",
+        "baseline": f"{prefix}_baseline",
+        "naive": f"{prefix}_naive",
+        "jobs": f"{prefix}_jobs",
+    }
     work = Path(tempfile.mkdtemp(prefix="product-images-bench-"))
     project = project_copy(work / "project")
     os.environ["PGDATABASE"] = databases["dbt"]
@@ -346,6 +352,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["generate"] = load_dataset(conn, spec)
     log(f"generated: {result['generate']}")
     copies = [] if args.only_dbt else ["baseline", "naive"]
+    if args.jobs > 1:
+        copies.append("jobs")
     started = time.perf_counter()
     for copy in copies:
         create_database(databases[copy], template=databases["dbt"])
@@ -375,6 +383,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             result["naive"] = time_naive(spec, databases["naive"], subset, run_started_at)
             result["naive"]["matches_dbt"] = not verify.mismatches(dbt_prints, result["naive"].pop("_fingerprints"))
             log(f"naive: {result['naive']}")
+
+    if args.jobs > 1:
+        log(f"first load with product-images migrate --jobs {args.jobs}")
+        result["first_load_jobs"] = time_jobs(project, work, databases["jobs"], args.jobs)
+        with connect() as conn:
+            dbt_prints = verify.fingerprints(conn, spec.tenant_schemas())
+        with connect(dbname=databases["jobs"]) as conn:
+            jobs_prints = verify.fingerprints(conn, spec.tenant_schemas())
+        result["first_load_jobs"]["matches_dbt"] = not verify.mismatches(dbt_prints, jobs_prints)
+        log(f"first load, {args.jobs} jobs: {result['first_load_jobs']}")
 
     if not args.skip_incremental:
         with connect() as conn:
@@ -415,6 +433,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         result["work_dir"] = str(work)
         result["kept_server_pghost"] = os.environ["PGHOST"]
     return result
+
+
+def time_jobs(project: Path, work: Path, database: str, jobs: int) -> dict[str, Any]:
+    """``product-images migrate --jobs N`` (shards in N dbt processes) on a fresh copy of the data: wall seconds,
+    after ``dbt seed`` (untimed); the summary line it printed."""
+    env = child_env(PGDATABASE=database)
+    seed = run_measured(dbt_command(project, "seed"), log_path=work / "logs" / "jobs_seed.log", env=env)
+    command = [str(VENV_BIN / "product-images"), "migrate", "--jobs", str(jobs), "--project-dir", str(project)]
+    run = run_measured(command, log_path=work / "logs" / "jobs_migrate.log", env=env)
+    output = (work / "logs" / "jobs_migrate.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return {
+        "jobs": jobs,
+        "seconds": round(run.seconds, 3),
+        "returncode": run.returncode,
+        "seed_returncode": seed.returncode,
+        "summary": output[-1] if output else "",
+    }
 
 
 def profile(project: Path, spec: DatasetSpec, database: str, count: int) -> dict[str, Any]:
@@ -459,6 +494,10 @@ def ratios(result: dict[str, Any]) -> dict[str, float | None]:
             out["first_load_tenant_blocks_over_baseline"] = round(blocks / result["baseline"]["seconds"], 2)
     if "naive" in result:
         out["naive_over_first_load"] = round(result["naive"]["extrapolated_seconds_all_tenants"] / first, 2)
+    if "first_load_jobs" in result and "baseline" in result:
+        out["first_load_jobs_over_baseline"] = round(
+            result["first_load_jobs"]["seconds"] / result["baseline"]["seconds"], 2
+        )
     return out
 
 
@@ -473,6 +512,15 @@ def targets(result: dict[str, Any], spec: DatasetSpec) -> list[dict[str, Any]]:
                 "target": "first load ≤ 1.3 × hand-written baseline",
                 "measured": ratio["first_load_over_baseline"],
                 "met": ratio["first_load_over_baseline"] <= 1.3,
+            }
+        )
+    if "first_load_jobs_over_baseline" in ratio:
+        out.append(
+            {
+                "target": f"first load with --jobs {result['first_load_jobs']['jobs']} faster than the hand-written "
+                "baseline on one connection",
+                "measured": ratio["first_load_jobs_over_baseline"],
+                "met": ratio["first_load_jobs_over_baseline"] < 1.0 and result["first_load_jobs"]["matches_dbt"],
             }
         )
     if "naive_over_first_load" in ratio:
@@ -602,6 +650,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--only-dbt", action="store_true", help="no baseline and no naive loop")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="also time the first load with product-images migrate --jobs N (1: not)"
+    )
     parser.add_argument("--skip-test", action="store_true", help="no dbt test")
     parser.add_argument(
         "--keep",

@@ -56,6 +56,8 @@ STEPS: dict[str, list[str]] = {
         "0",
         "--profile-tenants",
         "0",
+        "--jobs",
+        "1",
     ],
     "probe": ["probe.py", "--name", "probe"],
     "probe_100mbit": ["probe.py", "--name", "probe_100mbit", "--bandwidth-mbit", "100", "--objects", "1000"],
