@@ -237,15 +237,25 @@
 
 
 {% macro tenant_union_view_sql(view_relation, tenant_schemas, identifier, columns) -%}
+    {#- The view: one select per tenant, in groups of 100 (`select * from (…100
+        selects…) as tenants_<n>`), so that the UNION ALL tree is about 200 deep
+        rather than one level per tenant: a flat union of 10,000 tenants exceeds
+        PostgreSQL's default max_stack_depth when the view is created. -#}
     create or replace view {{ view_relation }} as
-    {%- for tenant_schema in tenant_schemas %}
-    select
-        {{ quote_literal(tenant_schema) }}::text as tenant_schema,
-        {%- for column in columns %}
-        {{ quote_identifier(column.name) }}{{ "," if not loop.last }}
+    {%- for group in tenant_schemas | batch(100) %}
+    {%- set outer = loop %}
+    select * from (
+        {%- for tenant_schema in group %}
+        select
+            {{ quote_literal(tenant_schema) }}::text as tenant_schema,
+            {%- for column in columns %}
+            {{ quote_identifier(column.name) }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from {{ tenant_relation(tenant_schema, identifier) }}
+        {{ "union all" if not loop.last }}
         {%- endfor %}
-    from {{ tenant_relation(tenant_schema, identifier) }}
-    {{ "union all" if not loop.last }}
+    ) as tenants_{{ outer.index }}
+    {{ "union all" if not outer.last }}
     {%- else %}
     select
         null::text as tenant_schema,
