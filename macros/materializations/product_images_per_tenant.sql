@@ -236,13 +236,13 @@
 {% endmacro %}
 
 
-{% macro tenant_union_view_sql(view_relation, tenant_schemas, identifier, columns) -%}
-    {#- The view: one select per tenant, in groups of 100 (`select * from (…100
-        selects…) as tenants_<n>`), so that the UNION ALL tree is about 200 deep
+{% macro tenant_union_view_sql(view_relation, tenant_schemas, identifier, columns, group_size=100) -%}
+    {#- The view: one select per tenant, in groups of group_size (`select * from
+        (…100 selects…) as tenants_<n>`), so that the UNION ALL tree is about 200 deep
         rather than one level per tenant: a flat union of 10,000 tenants exceeds
         PostgreSQL's default max_stack_depth when the view is created. -#}
     create or replace view {{ view_relation }} as
-    {%- for group in tenant_schemas | batch(100) %}
+    {%- for group in tenant_schemas | batch(group_size) %}
     {%- set outer = loop %}
     select * from (
         {%- for tenant_schema in group %}
