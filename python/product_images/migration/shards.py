@@ -108,6 +108,12 @@ def run_shards(
         raise ValueError("dbt_vars: tenant_shards and tenant_shard are set by --jobs, leave them out")
     project = project_dir or find_project_dir()
     profiles = ensure_profiles_dir(project)
+    # dbt creates its target schema before any model runs; shards started together on a fresh
+    # database would race on it ("duplicate key value violates unique constraint pg_namespace_nspname_index").
+    if jobs > 1:
+        conn.execute(psycopg.sql.SQL("create schema if not exists {}").format(psycopg.sql.Identifier(dbt_schema())))
+        if not conn.autocommit:
+            conn.commit()
     dbt = Path(sys.executable).parent / "dbt"
     started_at = datetime.now(UTC)
     started = time.perf_counter()
