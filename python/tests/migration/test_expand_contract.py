@@ -249,3 +249,29 @@ def test_a_volatile_default_on_an_existing_table_is_refused_before_anything_runs
         "widgets.seen_at: default clock_timestamp() is volatile (clock_timestamp): on an existing table it rewrites "
         "every row under ACCESS EXCLUSIVE"
     ) in capfd.readouterr().out
+
+
+def test_the_old_version_keeps_its_grants_through_the_views(conn, dbt, studio):
+    conn.execute("drop role if exists studio_app")
+    conn.execute("create role studio_app")
+    conn.execute("grant usage on schema user_1 to studio_app")
+    conn.execute(
+        "grant select, insert on user_1.flow, user_1.studio_session, user_1.product, user_1.message to studio_app"
+    )
+    try:
+        assert change(dbt, "start", args="schemas: [user_1]").success
+        with connect(autocommit=True) as app_conn:
+            app_conn.execute("set role studio_app")
+            flow = app.run_operation(
+                app_conn, "user_1", "old", "create_flow", session_id=1, product_id=1, prompt="as app"
+            )
+            assert app.run_operation(app_conn, "user_1", "old", "view_session", session_id=1)[0][1] >= 0
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # not granted on generated_image before
+                app.run_operation(app_conn, "user_1", "old", "add_image", flow_id=flow[0][0], url="generated/x.png")
+        assert conn.execute("select prompt from user_1.generation_flow where id = %s", (flow[0][0],)).fetchone() == (
+            "as app",
+        )
+        assert change(dbt, "rollback", args="schemas: [user_1]").success
+    finally:
+        conn.execute("drop owned by studio_app")
+        conn.execute("drop role studio_app")
