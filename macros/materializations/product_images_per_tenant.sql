@@ -32,15 +32,18 @@
     {%- do run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
 
     {#- 4. The union views over every tenant that has the tables now. Shards build
-        them one at a time, each looking at the tenants once it holds the lock: the
-        last one sees every tenant's tables. -#}
-    {% do adapter.execute("select pg_catalog.pg_advisory_xact_lock(hashtextextended('product_images:union_views', 0))", auto_begin=True) %}
+        them one at a time (a session advisory lock), each looking at the tenants
+        once it holds the lock: the last one sees every tenant's tables. -#}
+    {% do adapter.execute("select pg_catalog.pg_advisory_lock(hashtextextended('product_images:union_views', 0))", auto_begin=True) %}
     {%- set tenants_with_tables = tenants_with_union_tables(
         discover_tenants() | selectattr('has_product_images') | map(attribute='schema') | list
     ) -%}
     {%- do product_images_union_views(target_relation, rejects_view, tenants_with_tables) -%}
 
     {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {% do adapter.commit() %}
+    {#- A session lock: the union views' part views commit one by one. -#}
+    {% do adapter.execute("select pg_catalog.pg_advisory_unlock(hashtextextended('product_images:union_views', 0))", auto_begin=True) %}
     {% do adapter.commit() %}
     {{ run_hooks(post_hooks, inside_transaction=False) }}
 
@@ -195,13 +198,62 @@
 
 
 {% macro product_images_union_views(target_relation, rejects_view, tenants_with_tables) %}
+    {#- The union views. Over more than var union_view_part_tenants tenants
+        (default 1,000) each is a union of part views of that many tenants, every
+        part created in a transaction of its own: creating one view locks every
+        table it names until its transaction ends, and 2 x 10,000 tables are more
+        than a default server's lock table holds. Part views left from a larger
+        tenant count are dropped. -#}
     {%- set existing_relation = load_cached_relation(target_relation) -%}
     {%- if existing_relation is not none and existing_relation.type != 'view' -%}
         {{ adapter.drop_relation(existing_relation) }}
     {%- endif -%}
+    {%- set part_size = var('union_view_part_tenants', 1000) | int -%}
+    {%- set views = [
+        (target_relation, 'product_images', product_images_columns()),
+        (rejects_view, 'product_images_rejects', product_images_rejects_columns()),
+    ] -%}
+    {%- set parts = (tenants_with_tables | batch(part_size) | list) if tenants_with_tables | length > part_size else [] -%}
+    {%- for view, identifier, columns in views -%}
+        {%- for part in parts -%}
+            {%- set part_view = api.Relation.create(
+                database=view.database, schema=view.schema, identifier=view.identifier ~ '__part_' ~ loop.index, type='view'
+            ) -%}
+            {% do adapter.execute(tenant_union_view_sql(part_view, part, identifier, columns), auto_begin=True) %}
+            {% do adapter.commit() %}
+        {%- endfor -%}
+    {%- endfor -%}
     {% call statement('main') -%}
-        {{ tenant_union_view_sql(target_relation, tenants_with_tables, 'product_images', product_images_columns()) }};
-        {{ tenant_union_view_sql(rejects_view, tenants_with_tables, 'product_images_rejects', product_images_rejects_columns()) }}
+        {%- for view, identifier, columns in views %}
+        {%- if parts %}
+        create or replace view {{ view }} as
+        {%- for part in parts %}
+        select * from {{ view.incorporate(path={'identifier': view.identifier ~ '__part_' ~ loop.index}) }}
+        {{ "union all" if not loop.last }}
+        {%- endfor %};
+        {%- else %}
+        {{ tenant_union_view_sql(view, tenants_with_tables, identifier, columns) }};
+        {%- endif %}
+        {%- endfor %}
+        {#- Part views beyond the ones used now. -#}
+        do $product_images_parts$
+        declare
+            v_view text;
+        begin
+            for v_view in
+                select format('%I.%I', namespaces.nspname, classes.relname)
+                from pg_catalog.pg_class as classes
+                inner join pg_catalog.pg_namespace as namespaces on classes.relnamespace = namespaces.oid
+                where
+                    namespaces.nspname = {{ quote_literal(target_relation.schema) }}
+                    and classes.relkind = 'v'
+                    and classes.relname ~ {{ quote_literal('^(' ~ target_relation.identifier ~ '|' ~ rejects_view.identifier ~ ')__part_[0-9]+$') }}
+                    and substring(classes.relname from '__part_([0-9]+)$')::integer > {{ parts | length }}
+            loop
+                execute 'drop view ' || v_view;
+            end loop;
+        end
+        $product_images_parts$
     {%- endcall %}
     {% do persist_docs(target_relation, model) %}
     {% do apply_grants(target_relation, config.get('grants'), should_revoke=True) %}

@@ -96,3 +96,30 @@ def test_migrate_refuses_vars_that_are_not_a_json_object():
     result = CliRunner().invoke(main, ["migrate", "--vars", "[1, 2]"])
     assert result.exit_code == 2
     assert "--vars must be a JSON object" in result.output
+
+
+def test_over_many_tenants_the_union_views_are_unions_of_part_views(conn, dbt, tenants):
+    def part_views():
+        return [
+            name
+            for (name,) in conn.execute(
+                "select relname from pg_class where relnamespace = 'product_images'::regnamespace "
+                "and relkind = 'v' and relname like '%%__part_%%' order by relname"
+            )
+        ]
+
+    result = dbt("run", "--select", "product_images", "--vars", json.dumps({"union_view_part_tenants": 5}))
+    assert result.success, [r.message for r in result.node_results()]
+    assert part_views() == [
+        "product_images__part_1", "product_images__part_2", "product_images__part_3",
+        "product_images_rejects__part_1", "product_images_rejects__part_2", "product_images_rejects__part_3",
+    ]  # fmt: skip
+    assert conn.execute(
+        "select count(distinct tenant_schema), count(*) from product_images.product_images "
+        "where tenant_schema like 'user_%%'"
+    ).fetchone() == (12, 60)
+    assert dbt("run", "--select", "product_images").success
+    assert part_views() == []  # one view again: the parts are dropped
+    assert conn.execute(
+        "select count(*) from product_images.product_images where tenant_schema like 'user_%%'"
+    ).fetchone() == (60,)
