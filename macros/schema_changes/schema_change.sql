@@ -233,15 +233,22 @@
 {%- endmacro %}
 
 
-{% macro schema_change_has_column(schema, table, column) -%}
-    exists (
-        select 1 from pg_catalog.pg_attribute as attributes
+{% macro schema_change_column_attribute_sql(schema, table, column, attribute) -%}
+    {#- SQL: attribute (an expression over pg_attribute as attributes) of the
+        table's column, or null when there is no such column. -#}
+    (
+        select {{ attribute }} from pg_catalog.pg_attribute as attributes
         where
             attributes.attrelid = to_regclass({{ quote_literal(tenant_relation(schema, table)) }})
             and attributes.attname = {{ quote_literal(column) }}
             and attributes.attnum > 0
             and not attributes.attisdropped
     )
+{%- endmacro %}
+
+
+{% macro schema_change_has_column(schema, table, column) -%}
+    ({{ schema_change_column_attribute_sql(schema, table, column, 'true') }} is not null)
 {%- endmacro %}
 
 

@@ -38,25 +38,12 @@
 
 
 {% macro schema_change_column_type_sql(schema, table, column) -%}
-    (
-        select attributes.atttypid::regtype::text from pg_catalog.pg_attribute as attributes
-        where
-            attributes.attrelid = to_regclass({{ quote_literal(tenant_relation(schema, table)) }})
-            and attributes.attname = {{ quote_literal(column) }}
-            and attributes.attnum > 0
-            and not attributes.attisdropped
-    )
+    {{ schema_change_column_attribute_sql(schema, table, column, 'attributes.atttypid::regtype::text') }}
 {%- endmacro %}
 
 
 {% macro schema_change_is_not_null_sql(schema, table, column) -%}
-    coalesce((
-        select attributes.attnotnull from pg_catalog.pg_attribute as attributes
-        where
-            attributes.attrelid = to_regclass({{ quote_literal(tenant_relation(schema, table)) }})
-            and attributes.attname = {{ quote_literal(column) }}
-            and not attributes.attisdropped
-    ), false)
+    coalesce({{ schema_change_column_attribute_sql(schema, table, column, 'attributes.attnotnull') }}, false)
 {%- endmacro %}
 
 
