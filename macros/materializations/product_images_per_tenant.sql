@@ -28,8 +28,10 @@
     {%- set model_sql = sql
         | replace(source('legacy', 'products') | string, tenant_source('products'))
         | replace(ref('label_overrides') | string, overrides.relation_sql) -%}
+    {#- A tenant whose watermark shows nothing changed is not sent its steps. -#}
+    {%- set unchanged = [] if full_refresh else unchanged_tenants(tenants, runs_relation, overrides.relation_sql) -%}
     {%- set blocks = render_tenant_blocks(model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
-    {%- do run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
+    {%- do run_tenant_blocks(tenants | rejectattr('schema', 'in', unchanged) | list, blocks, model_sql, runs_relation, overrides.relation_sql, full_refresh) -%}
 
     {#- 4. The union views over every tenant that has the tables now. Shards build
         them one at a time (a session advisory lock), each looking at the tenants
@@ -99,6 +101,7 @@
     {#- Shards started together would race on `create table if not exists`: one at a time. -#}
     {% do adapter.execute("select pg_catalog.pg_advisory_xact_lock(hashtextextended('product_images:prepare_run', 0))", auto_begin=True) %}
     {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
+    {% do adapter.execute(create_product_images_watermarks_table(product_images_watermarks_relation()), auto_begin=True) %}
     {%- if full_refresh %}
         {#- The union views depend on every tenant's tables: out of the way first,
             with the views built on them (label_review_queue: `dbt run` builds it
@@ -267,7 +270,12 @@
         ~ runs_relation ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " order by tenant_schema collate \"C\""
     ) -%}
     {%- set failures = [] -%}
-    {%- for row in results -%}
+    {%- set unchanged = results | selectattr('mode', 'equalto', 'unchanged') | list -%}
+    {%- if unchanged -%}
+        {{ log("product_images: " ~ unchanged | length ~ " tenant(s) unchanged since their last sync "
+            ~ "(products watermark, overrides, no pending label score): not read", info=True) }}
+    {%- endif -%}
+    {%- for row in results if row['mode'] != 'unchanged' -%}
         {%- if row['status'] == 'error' -%}
             {%- do failures.append(row['tenant_schema'] ~ " (step " ~ row['failed_step'] ~ ", " ~ row['error_sqlstate'] ~ ": " ~ row['message'] ~ ")") -%}
             {{ log("product_images: " ~ row['tenant_schema'] ~ " FAILED at step " ~ row['failed_step'] ~ " and that step was rolled back: "

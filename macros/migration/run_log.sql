@@ -13,7 +13,8 @@
         invocation_id text not null,
         tenant_schema text not null,
         status text not null check (status in ('success', 'skipped', 'error')),
-        mode text check (mode in ('first_load', 'incremental', 'full_refresh')),
+        mode text constraint product_images_runs_mode_check
+            check (mode in ('first_load', 'incremental', 'full_refresh', 'unchanged')),
         started_at timestamptz not null,
         finished_at timestamptz not null,
         products_changed bigint,
@@ -33,5 +34,47 @@
     -- A run log made by an older version gains the new columns.
     alter table {{ relation }}
         add column if not exists failed_step text,
-        add column if not exists attempts integer
+        add column if not exists attempts integer;
+    -- ... and accepts mode 'unchanged' (a tenant its watermark showed untouched).
+    do $product_images_runs_mode$
+    begin
+        if not exists (
+            select 1 from pg_catalog.pg_constraint
+            where
+                conrelid = {{ quote_literal(relation) }}::regclass
+                and conname = 'product_images_runs_mode_check'
+                and pg_catalog.pg_get_constraintdef(oid) like '%unchanged%'
+        ) then
+            alter table {{ relation }} drop constraint if exists product_images_runs_mode_check;
+            alter table {{ relation }} add constraint product_images_runs_mode_check
+                check (mode in ('first_load', 'incremental', 'full_refresh', 'unchanged'));
+        end if;
+    end
+    $product_images_runs_mode$
+{%- endmacro %}
+
+
+{% macro product_images_watermarks_relation() %}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=target.schema,
+        identifier='product_images_watermarks',
+        type='table',
+    )) }}
+{% endmacro %}
+
+
+{% macro create_product_images_watermarks_table(relation) -%}
+    {#- One row per tenant: what its products table looked like when a sync last
+        read it (see macros/migration/watermarks.sql). -#}
+    create table if not exists {{ relation }} (
+        tenant_schema text primary key,
+        products_relation oid not null,
+        sync_relation oid not null,
+        products_rows bigint not null,
+        products_fingerprint numeric not null,
+        overrides_fingerprint text,
+        invocation_id text not null,
+        recorded_at timestamptz not null
+    )
 {%- endmacro %}

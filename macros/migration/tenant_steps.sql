@@ -177,6 +177,8 @@ declare
     v_changed_ids bigint[] := '{}';
     v_relabel boolean := false;
     v_skipped text;
+    v_products_rows bigint;
+    v_products_fingerprint numeric;
 begin
     if {{ tenant_run_status_sql(runs_relation, tenant_schema) }} is not null then
         return;  -- an earlier step of this run failed for this tenant
@@ -206,6 +208,7 @@ begin
                 else 'products.images does not exist (already cleaned up): product_images left untouched'
             end;
         else
+            {{ read_products_watermark(tenant_schema) }}
             {%- if full_refresh %}
             drop table if exists {{ images }}, {{ rejects }}, {{ synced }};
             {%- endif %}
@@ -220,6 +223,7 @@ begin
 
             select count(*), count(*) filter (where is_label) into v_images, v_labels from {{ images }};
             select count(*) into v_rejects from {{ rejects }};
+            {{ record_products_watermark(tenant_schema, overrides_sql, product_images_watermarks_relation()) }}
         end if;
         {%- endcall %}
 

@@ -35,12 +35,12 @@ def test_rerun_on_unchanged_jsonb_changes_nothing(conn, dbt, tenants):
     assert conn.execute("select * from user_1.product_images_rejects").fetchall() == rejects_before
     log = run_log(conn)
     for tenant in ("user_1", "user_2", "user_3", "template_tenant"):
-        assert (
-            log[tenant]["mode"],
-            log[tenant]["products_changed"],
-            log[tenant]["images_inserted"],
-            log[tenant]["images_updated"],
-        ) == ("incremental", 0, 0, 0), tenant
+        # nothing changed: the watermark says so and the tenant's JSONB is not read
+        assert (log[tenant]["status"], log[tenant]["mode"], log[tenant]["images_inserted"]) == (
+            "success",
+            "unchanged",
+            None,
+        ), tenant
 
 
 def test_appended_element_is_inserted_and_the_label_moves(conn, dbt, tenants):
@@ -59,7 +59,7 @@ def test_appended_element_is_inserted_and_the_label_moves(conn, dbt, tenants):
     assert [row for row in table_rows(conn, "user_1") if row[1] != 2] == others_before
     log = run_log(conn)
     assert (log["user_1"]["products_changed"], log["user_1"]["images_inserted"]) == (1, 1)
-    assert log["user_2"]["products_changed"] == 0
+    assert log["user_2"]["mode"] == "unchanged"
 
 
 def test_an_element_inserted_first_takes_position_zero(conn, dbt, tenants):
@@ -165,7 +165,7 @@ def test_a_failing_tenant_is_rolled_back_alone_and_named(conn, dbt, tenants):
     run_ok(dbt)
     log = run_log(conn)
     assert (log["user_4"]["mode"], log["user_4"]["images_inserted"]) == ("first_load", 2)
-    assert log["user_2"]["images_inserted"] == 0
+    assert (log["user_2"]["mode"], log["user_2"]["images_inserted"]) == ("unchanged", None)
 
 
 def test_full_refresh_is_refused_without_the_var(conn, dbt, tenants):

@@ -1,0 +1,152 @@
+{#- A rerun that costs what changed. After each successful sync, a tenant's
+    watermark records what its products table looked like when the sync read it:
+    the row count and the sum of a 64-bit hash of every row's (id, xmin). Any
+    insert, update (of one JSONB element or any other column) or delete gives
+    a row a new xmin or changes the count, so the sum changes; reading xmin
+    scans the table but never reads or parses the JSONB. The next run compares
+    the watermark, the tenant's overrides and its pending label scores with
+    what is there now, a batch of tenants per query, and does not send the sync
+    step of a tenant where nothing changed: the run log records that tenant as
+    `success`, mode `unchanged`. A false alarm (a VACUUM FULL, a restore, a
+    title edit) only costs a normal sync, which finds nothing to do. See
+    macros/migration/_macros.yml. -#}
+
+{% macro products_fingerprint_sql(tenant_schema) -%}
+    {#- SELECT (row count, fingerprint) of the tenant's products. -#}
+    select
+        count(*) as products_rows,
+        coalesce(sum(pg_catalog.hashtextextended(products.id::text || ':' || products.xmin::text, 0)::numeric), 0)
+            as products_fingerprint
+    from {{ tenant_relation(tenant_schema, 'products') }} as products
+{%- endmacro %}
+
+
+{% macro overrides_fingerprint_sql(overrides_sql) -%}
+    {#- A scalar subquery: md5 of the tenant's rows of the overrides seed, null when it has none. -#}
+    (
+        select md5(string_agg(
+            tenant_overrides.product_id::text || ' ' || tenant_overrides.url || ' ' || tenant_overrides.is_label::text,
+            e'\n' order by tenant_overrides.product_id, tenant_overrides.url
+        ))
+        from ({{ overrides_sql }}) as tenant_overrides
+    )
+{%- endmacro %}
+
+
+{% macro read_products_watermark(tenant_schema) -%}
+    {#- plpgsql, first in the sync step's body: the products' fingerprint, read
+        before the sync reads products, so that what it records is never newer
+        than what was loaded. -#}
+    {{ products_fingerprint_sql(tenant_schema) }}
+    into v_products_rows, v_products_fingerprint;
+{%- endmacro %}
+
+
+{% macro record_products_watermark(tenant_schema, overrides_sql, watermarks_relation) -%}
+    {#- plpgsql, last in a successful sync step: the tenant's watermark. -#}
+    insert into {{ watermarks_relation }} as watermarks (
+        tenant_schema, products_relation, sync_relation, products_rows, products_fingerprint,
+        overrides_fingerprint, invocation_id, recorded_at
+    ) values (
+        {{ quote_literal(tenant_schema) }},
+        to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }}),
+        to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_sync')) }}),
+        v_products_rows,
+        v_products_fingerprint,
+        {{ overrides_fingerprint_sql(overrides_sql) }},
+        {{ quote_literal(invocation_id) }},
+        clock_timestamp()
+    )
+    on conflict (tenant_schema) do update
+    set
+        products_relation = excluded.products_relation,
+        sync_relation = excluded.sync_relation,
+        products_rows = excluded.products_rows,
+        products_fingerprint = excluded.products_fingerprint,
+        overrides_fingerprint = excluded.overrides_fingerprint,
+        invocation_id = excluded.invocation_id,
+        recorded_at = excluded.recorded_at;
+{%- endmacro %}
+
+
+{% macro tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks_relation) -%}
+    {#- A boolean expression: the tenant's products, overrides and tables are as
+        its watermark recorded them, and no label score waits to be applied. -#}
+    exists (
+        select 1
+        from {{ watermarks_relation }} as watermarks
+        where
+            watermarks.tenant_schema = {{ quote_literal(tenant_schema) }}
+            and watermarks.products_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }})
+            and watermarks.sync_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_sync')) }})
+            and to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_rejects')) }}) is not null
+            and (watermarks.products_rows, watermarks.products_fingerprint) = ({{ products_fingerprint_sql(tenant_schema) }})
+            and watermarks.overrides_fingerprint is not distinct from {{ overrides_fingerprint_sql(overrides_sql) }}
+    )
+    and not exists (
+        select 1 from {{ tenant_relation(tenant_schema, 'product_images') }} as images
+        where images.label_scores_pending
+    )
+{%- endmacro %}
+
+
+{% macro unchanged_tenants(tenants, runs_relation, overrides_relation_sql) %}
+    {#- The tenants (schema names) whose sync step this run need not send: each
+        candidate (migrated, tables up to date, constraints valid) is checked
+        against its watermark, var('unchanged_check_tenants') tenants (default
+        20) per transaction; an unchanged one gets its run-log row (`success`,
+        mode `unchanged`) in the same transaction. A tenant whose check fails
+        (a lock wait over lock_timeout, a table dropped meanwhile) is synced as
+        usual. -#}
+    {%- set watermarks = product_images_watermarks_relation() -%}
+    {%- set candidates = [] -%}
+    {%- for tenant in tenants -%}
+        {%- if tenant.has_images_column and tenant.has_product_images and tenant.has_valid_constraints and not tenant.has_outdated_schema -%}
+            {%- do candidates.append(tenant.schema) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set batch_size = var('unchanged_check_tenants', 20) -%}
+    {%- if batch_size is not number or batch_size != batch_size | int or batch_size < 1 -%}
+        {{ exceptions.raise_compiler_error("var unchanged_check_tenants must be a positive integer, got " ~ batch_size) }}
+    {%- endif -%}
+    {%- set unchanged = [] -%}
+    {%- for batch in candidates | batch(batch_size | int) -%}
+        {%- set check_sql -%}
+            do $product_images_unchanged$
+            begin
+                perform pg_catalog.set_config('lock_timeout', {{ quote_literal(lock_settings().lock_timeout) }}, true);
+                {%- for tenant_schema in batch %}
+                {%- set overrides_sql -%}
+                    select product_id, url, is_label
+                    from {{ overrides_relation_sql }} as overrides
+                    where tenant_schema = {{ quote_literal(tenant_schema) }}
+                {%- endset %}
+                begin
+                    if {{ tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks) }} then
+                        insert into {{ runs_relation }} (
+                            invocation_id, tenant_schema, status, mode, started_at, finished_at, attempts, message
+                        ) values (
+                            {{ quote_literal(invocation_id) }}, {{ quote_literal(tenant_schema) }}, 'success', 'unchanged',
+                            now(), clock_timestamp(), 1,
+                            'unchanged since the last sync (products watermark, overrides, no pending label score): not read'
+                        );
+                    end if;
+                exception when others then
+                    null;  -- not known to be unchanged: its sync step runs and reports
+                end;
+                {%- endfor %}
+            end
+            $product_images_unchanged$
+        {%- endset -%}
+        {% do adapter.execute(check_sql, auto_begin=True) %}
+        {% do adapter.commit() %}
+    {%- endfor -%}
+    {%- if candidates -%}
+        {%- set found = run_query(
+            "select tenant_schema from " ~ runs_relation ~ " where invocation_id = " ~ quote_literal(invocation_id)
+            ~ " and mode = 'unchanged'"
+        ) -%}
+        {%- do unchanged.extend(found.columns[0].values()) -%}
+    {%- endif -%}
+    {{ return(unchanged) }}
+{% endmacro %}

@@ -1,0 +1,160 @@
+"""A rerun costs what changed: untouched tenants are not read, and any change in one tenant is still loaded.
+
+Each change below is made in one tenant among several: the run must load it in that
+tenant (mode ``incremental``) and record every other tenant as ``unchanged``, with
+their rows as they were.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from helpers.dbt import run_log, table_rows, write_overrides
+from helpers.legacy_data import make_tenant, photo, photos, set_images
+
+U = "https://images.example.com/"
+RUN = ("run", "--select", "product_images")
+TENANTS = ("user_1", "user_2", "user_3")
+
+
+def run_ok(dbt):
+    result = dbt(*RUN)
+    assert result.success, [r.message for r in result.node_results()] or result.exception
+    return result
+
+
+def modes(conn) -> dict[str, str]:
+    return {tenant: row["mode"] for tenant, row in run_log(conn).items() if tenant in TENANTS}
+
+
+@pytest.fixture(scope="module")
+def tenants(conn, dbt):
+    for tenant in TENANTS:
+        make_tenant(conn, tenant, {pid: photos(pid, 3, tenant) for pid in range(1, 6)})
+    assert dbt("seed").success
+    run_ok(dbt)
+    assert modes(conn) == dict.fromkeys(TENANTS, "first_load")
+
+
+def test_nothing_changed_means_no_tenant_is_read(conn, dbt, tenants):
+    before = {tenant: table_rows(conn, tenant) for tenant in TENANTS}
+    run_ok(dbt)
+    log = run_log(conn)
+    assert modes(conn) == dict.fromkeys(TENANTS, "unchanged")
+    assert {log[t]["status"] for t in TENANTS} == {"success"}
+    assert log["user_1"]["message"].startswith("unchanged since the last sync")
+    assert {tenant: table_rows(conn, tenant) for tenant in TENANTS} == before
+    # every tenant is still accounted for in the run log
+    assert set(TENANTS) <= set(log)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["insert a product", "update one element", "delete a product", "update another column"],
+)
+def test_a_change_in_one_tenant_is_loaded_and_only_there(conn, dbt, tenants, change):
+    others_before = {tenant: table_rows(conn, tenant) for tenant in ("user_1", "user_3")}
+    if change == "insert a product":
+        set_images(conn, "user_2", 90, [photo(U + "user_2/90/a.jpg", 0)], insert=True)
+    elif change == "update one element":
+        images = photos(3, 3, "user_2")
+        images[1] = photo(U + "user_2/3/replaced.jpg", 1)
+        set_images(conn, "user_2", 3, images)
+    elif change == "delete a product":
+        conn.execute("delete from user_2.products where id = 5")
+    else:
+        conn.execute("update user_2.products set title = 'renamed' where id = 1")
+    run_ok(dbt)
+    assert modes(conn) == {"user_1": "unchanged", "user_2": "incremental", "user_3": "unchanged"}
+    assert {tenant: table_rows(conn, tenant) for tenant in ("user_1", "user_3")} == others_before
+    urls = {row[0] for row in conn.execute("select url from user_2.product_images")}
+    jsonb_urls = {
+        row[0]
+        for row in conn.execute("select element ->> 'url' from user_2.products, jsonb_array_elements(images) element")
+    }
+    assert jsonb_urls <= urls
+    if change == "update one element":
+        # the new element is loaded; the row of the one it replaced is kept, out of the JSONB (nothing is deleted)
+        assert conn.execute(
+            "select url, source_index from user_2.product_images where product_id = 3 and url like %s order by url",
+            (U + "user_2/3/%",),
+        ).fetchall() == [(U + "user_2/3/0.jpg", 0), (U + "user_2/3/1.jpg", None), (U + "user_2/3/2.jpg", 2),
+                         (U + "user_2/3/replaced.jpg", 1)]
+    # and the run after that finds user_2 unchanged again
+    run_ok(dbt)
+    assert modes(conn)["user_2"] == "unchanged"
+
+
+def test_an_override_or_a_pending_score_is_not_skipped(conn, dbt, project_dir, tenants):
+    url = U + "user_3/2/0.jpg"
+    write_overrides(project_dir, [("user_3", 2, url, True, "the tag is first")])
+    assert dbt("seed").success
+    run_ok(dbt)
+    assert modes(conn)["user_3"] == "incremental"
+    assert conn.execute("select is_label, label_source from user_3.product_images where url = %s", (url,)).fetchone() == (
+        True,
+        "override",
+    )
+    run_ok(dbt)
+    assert modes(conn)["user_3"] == "unchanged"
+
+    conn.execute(
+        "update user_1.product_images set label_score = 0.99, label_scores_pending = true "
+        "where product_id = 4 and position = 0"
+    )
+    run_ok(dbt)
+    assert modes(conn)["user_1"] == "incremental"
+    assert conn.execute("select count(*) from user_1.product_images where label_scores_pending").fetchone() == (0,)
+
+    write_overrides(project_dir, [])
+    assert dbt("seed").success
+    run_ok(dbt)
+    assert modes(conn)["user_3"] == "incremental"
+    assert conn.execute("select label_source from user_3.product_images where url = %s", (url,)).fetchone() != (
+        "override",
+    )
+
+
+def test_a_recreated_sync_table_is_not_trusted(conn, dbt, tenants):
+    """A tenant whose tables were dropped and loaded again has a new sync table: its old watermark does not count."""
+    conn.execute("drop table user_3.product_images_sync, user_3.product_images_rejects, user_3.product_images cascade")
+    run_ok(dbt)
+    assert modes(conn)["user_3"] == "first_load"
+    run_ok(dbt)
+    assert modes(conn)["user_3"] == "unchanged"
+
+
+def test_the_app_appending_while_runs_check_is_never_lost(conn, dbt, tenants, database):
+    """The app appends photos to user_1 while runs go on: after a last run, every JSONB element is loaded."""
+    stop = threading.Event()
+    appended: list[str] = []
+
+    def app() -> None:
+        with psycopg.connect(dbname=database, autocommit=True) as app_conn:
+            n = 0
+            while not stop.is_set():
+                url = f"{U}user_1/1/app-{n}.jpg"
+                app_conn.execute(
+                    "update user_1.products set images = images || %s::jsonb where id = 1",
+                    (psycopg.types.json.Jsonb([photo(url, 100 + n)]),),
+                )
+                appended.append(url)
+                n += 1
+                stop.wait(0.05)
+
+    writer = threading.Thread(target=app)
+    writer.start()
+    try:
+        for _ in range(3):
+            run_ok(dbt)
+    finally:
+        stop.set()
+        writer.join()
+    run_ok(dbt)
+    loaded = {row[0] for row in conn.execute("select url from user_1.product_images where product_id = 1")}
+    assert appended and set(appended) <= loaded
+    run_ok(dbt)
+    assert modes(conn)["user_1"] == "unchanged"
