@@ -28,7 +28,8 @@ from product_images.project import project_dir
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 PROJECT_PARTS = ("dbt_project.yml", "profiles.example.yml", "models", "macros", "tests", "seeds", "gx")
-"""What a private copy of the dbt project needs (as python/tests/conftest.py copies it; `product-images migrate` reads the profile example)."""
+"""What a private copy of the dbt project needs (as the tests copy it, plus the profile example
+`product-images migrate` reads)."""
 VENV_BIN = Path(sys.executable).parent
 """The virtualenv's bin folder (``dbt`` and ``product-images`` live there)."""
 

@@ -217,17 +217,41 @@
         (rejects_view, 'product_images_rejects', product_images_rejects_columns()),
     ] -%}
     {%- set parts = (tenants_with_tables | batch(part_size) | list) if tenants_with_tables | length > part_size else [] -%}
+    {#- A view already over exactly these tables, with these columns, is left as it
+        is: a rerun where no tenant came or went rebuilds nothing. -#}
+    {%- set stale = [] -%}
     {%- for view, identifier, columns in views -%}
+        {%- set part_views = [] -%}
         {%- for part in parts -%}
             {%- set part_view = api.Relation.create(
                 database=view.database, schema=view.schema, identifier=view.identifier ~ '__part_' ~ loop.index, type='view'
             ) -%}
-            {% do adapter.execute(tenant_union_view_sql(part_view, part, identifier, columns), auto_begin=True) %}
-            {% do adapter.commit() %}
+            {%- do part_views.append(part_view) -%}
+            {%- set part_tables = [] -%}
+            {%- for tenant_schema in part -%}
+                {%- do part_tables.append(tenant_relation(tenant_schema, identifier)) -%}
+            {%- endfor -%}
+            {%- if not union_view_is_current(part_view, part_tables, columns) -%}
+                {% do adapter.execute(tenant_union_view_sql(part_view, part, identifier, columns), auto_begin=True) %}
+                {% do adapter.commit() %}
+            {%- endif -%}
         {%- endfor -%}
+        {%- set sources = [] -%}
+        {%- if parts -%}
+            {%- for part_view in part_views -%}
+                {%- do sources.append(part_view | string) -%}
+            {%- endfor -%}
+        {%- else -%}
+            {%- for tenant_schema in tenants_with_tables -%}
+                {%- do sources.append(tenant_relation(tenant_schema, identifier)) -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {%- if not union_view_is_current(view, sources, columns) -%}
+            {%- do stale.append(view) -%}
+        {%- endif -%}
     {%- endfor -%}
     {% call statement('main') -%}
-        {%- for view, identifier, columns in views %}
+        {%- for view, identifier, columns in views if view in stale %}
         {%- if parts %}
         create or replace view {{ view }} as
         {%- for part in parts %}
@@ -293,6 +317,63 @@
             ~ "the other tenants are committed. Fix and rerun: the rerun resumes. Failed: " ~ failures | join("; ")
         ) }}
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro union_view_is_current(view_relation, source_relations, columns) %}
+    {#- True when view_relation exists, selects from exactly source_relations
+        (rendered relation names) and has exactly the columns tenant_schema (text),
+        then columns (names and types, in order). An empty source list is never
+        current (the empty view is cheap to make). -#}
+    {%- if not source_relations -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set expected_columns = ['tenant_schema text'] -%}
+    {%- for column in columns -%}
+        {%- do expected_columns.append(column.name ~ ' ' ~ column.data_type) -%}
+    {%- endfor -%}
+    {%- set check_sql -%}
+        with
+        view_relation as (
+            select to_regclass({{ quote_literal(view_relation) }}) as oid
+        ),
+        selected_relations as (
+            select coalesce(array_agg(distinct dependencies.refobjid order by dependencies.refobjid), '{}') as oids
+            from pg_catalog.pg_depend as dependencies
+            inner join pg_catalog.pg_rewrite as rules on dependencies.objid = rules.oid
+            cross join view_relation
+            where
+                dependencies.classid = 'pg_catalog.pg_rewrite'::regclass
+                and dependencies.refclassid = 'pg_catalog.pg_class'::regclass
+                and rules.ev_class = view_relation.oid
+                and dependencies.refobjid <> view_relation.oid
+        ),
+        expected_relations as (
+            select coalesce(array_agg(distinct sources.oid order by sources.oid), '{}') as oids
+            from unnest(array[
+                {%- for relation in source_relations %}
+                to_regclass({{ quote_literal(relation) }}){{ "," if not loop.last }}
+                {%- endfor %}
+            ]::oid[]) as sources (oid)
+        ),
+        view_columns as (
+            select string_agg(
+                attributes.attname || ' ' || pg_catalog.format_type(attributes.atttypid, attributes.atttypmod),
+                ', ' order by attributes.attnum
+            ) as columns
+            from pg_catalog.pg_attribute as attributes
+            cross join view_relation
+            where attributes.attrelid = view_relation.oid and attributes.attnum > 0 and not attributes.attisdropped
+        )
+        select
+            view_relation.oid is not null
+            and selected_relations.oids = expected_relations.oids
+            and view_columns.columns = {{ quote_literal(expected_columns | join(', ')) }}
+            and array_position(expected_relations.oids, null) is null as is_current
+        from view_relation, selected_relations, expected_relations, view_columns
+    {%- endset -%}
+    {%- set found = run_query(check_sql) -%}
+    {{ return(found.columns[0].values()[0] == true) }}
 {% endmacro %}
 
 

@@ -967,6 +967,13 @@ def checkpoint_list() -> None:
     show_default=True,
     help="Fraction of probed images whose file_size must be > 0.",
 )
+@click.option(
+    "--tenants-per-batch",
+    type=click.IntRange(1),
+    default=25,
+    show_default=True,
+    help="Tenants validated together; a batch that fails is validated again tenant by tenant.",
+)
 def checkpoint_run(
     name: str,
     tenants: tuple[str, ...],
@@ -974,8 +981,9 @@ def checkpoint_run(
     mime_type_mostly: float,
     dimensions_mostly: float,
     file_size_mostly: float,
+    tenants_per_batch: int,
 ) -> None:
-    """Run checkpoint NAME (default product_images_migration) once per tenant.
+    """Run checkpoint NAME (default product_images_migration) over every tenant, in batches.
 
     Prints one line per expectation, the failures per tenant and product, and the
     path of Data Docs' index.html. Exit 0 when everything passed, 1 when an
@@ -996,6 +1004,7 @@ def checkpoint_run(
                 "file_size_mostly": file_size_mostly,
             },
             progress=lambda tenant: console.print(f"validating {tenant}", style="dim") if console.is_terminal else None,
+            tenants_per_batch=tenants_per_batch,
         )
     except CheckpointConfigError as error:
         _fail(2, str(error))

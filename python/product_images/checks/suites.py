@@ -283,9 +283,11 @@ def _build(gx_dir: Path) -> None:
         # PGPASSWORD and PGDATABASE; the search_path finds the parity functions.
         connection_string="postgresql+psycopg2:///?options=-csearch_path%3D${PRODUCT_IMAGES_SCHEMA}",
     )
-    # One batch = one tenant: the runner sets the session setting product_images.tenant
-    # before each checkpoint run (a column-value partitioner would make GX list every
-    # tenant's facts to find the partitions, on every run).
+    # One batch = a list of tenants: the runner sets the session setting
+    # product_images.tenants (a JSON array) before each checkpoint run, a batch of
+    # tenants at a time, then one tenant at a time for a batch that fails (a
+    # column-value partitioner would make GX list every tenant's facts to find the
+    # partitions, on every run).
     parity_asset = datasource.add_query_asset(
         name=PARITY_ASSET,
         query=(
@@ -293,7 +295,8 @@ def _build(gx_dir: Path) -> None:
             "facts.element, facts.image_position, facts.is_label, facts.label_source, facts.override_is_label, "
             "facts.product_exists, facts.legacy_column, facts.label_score, facts.label_score_threshold, "
             "facts.label_score_floor "
-            "from product_images_parity_facts(current_setting('product_images.tenant')) as facts"
+            "from jsonb_array_elements_text(current_setting('product_images.tenants')::jsonb) as tenants (tenant) "
+            "cross join lateral product_images_parity_facts(tenants.tenant) as facts"
         ),
     )
     images_asset = datasource.add_query_asset(
@@ -301,7 +304,8 @@ def _build(gx_dir: Path) -> None:
         query=(
             "select images.tenant_schema, images.id, images.product_id, images.url, images.mime_type, "
             "images.file_size, images.width, images.height, images.metadata_probed_at, images.metadata_error "
-            "from product_images_tenant_images(current_setting('product_images.tenant')) as images"
+            "from jsonb_array_elements_text(current_setting('product_images.tenants')::jsonb) as tenants (tenant) "
+            "cross join lateral product_images_tenant_images(tenants.tenant) as images"
         ),
     )
     parity_batches = parity_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
@@ -361,7 +365,10 @@ def _build(gx_dir: Path) -> None:
             name=CHECKPOINT,
             validation_definitions=definitions,
             actions=[UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["product_id", "url"]},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["tenant_schema", "product_id", "url"],
+            },
         )
     )
     stabilise_ids(gx_dir)

@@ -60,7 +60,8 @@ def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
     ]
     assert all(o.tenants_passed == 3 for o in report.outcomes)
     assert report.data_docs_index == gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    assert report.data_docs_index.read_text().count("user_1") >= 1
+    # the three tenants were one batch: one validation result per suite, named by the batch
+    assert report.data_docs_index.read_text().count("template_tenant … user_2 (3 tenants)") >= 1
 
 
 def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
@@ -74,6 +75,22 @@ def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     }
     missing = next(o for o in report.outcomes if o.check == "every_url_loaded").failures[0]
     assert missing.problem == "missing from product_images: " + url
+
+
+def test_a_failing_batch_is_validated_again_tenant_by_tenant(conn, migrated, gx_dir, rebuild_user_1):
+    """Batches of 2: template_tenant and user_1 fail together, so each is validated on its own; user_2 passes alone."""
+    conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
+    validated: list[str] = []
+    report = run_checkpoint(gx_dir=gx_dir, data_docs="none", tenants_per_batch=2, progress=validated.append)
+    assert validated == ["template_tenant … user_1 (2 tenants)", "template_tenant", "user_1", "user_2"]
+    every_url = next(o for o in report.outcomes if o.check == "every_url_loaded")
+    assert (every_url.tenants_passed, every_url.tenants_failed) == (2, ["user_1"])
+    assert next(o for o in report.outcomes if o.check == "no_drift").tenants_passed == 3
+
+
+def test_a_batch_of_tenants_needs_at_least_one(migrated, gx_dir):
+    with pytest.raises(CheckpointConfigError, match="tenants_per_batch must be at least 1; got 0"):
+        run_checkpoint(gx_dir=gx_dir, tenants_per_batch=0)
 
 
 def test_a_duplicated_row_is_named(conn, migrated, gx_dir, rebuild_user_1):

@@ -81,8 +81,12 @@ def test_a_change_in_one_tenant_is_loaded_and_only_there(conn, dbt, tenants, cha
         assert conn.execute(
             "select url, source_index from user_2.product_images where product_id = 3 and url like %s order by url",
             (U + "user_2/3/%",),
-        ).fetchall() == [(U + "user_2/3/0.jpg", 0), (U + "user_2/3/1.jpg", None), (U + "user_2/3/2.jpg", 2),
-                         (U + "user_2/3/replaced.jpg", 1)]
+        ).fetchall() == [
+            (U + "user_2/3/0.jpg", 0),
+            (U + "user_2/3/1.jpg", None),
+            (U + "user_2/3/2.jpg", 2),
+            (U + "user_2/3/replaced.jpg", 1),
+        ]
     # and the run after that finds user_2 unchanged again
     run_ok(dbt)
     assert modes(conn)["user_2"] == "unchanged"
@@ -94,7 +98,9 @@ def test_an_override_or_a_pending_score_is_not_skipped(conn, dbt, project_dir, t
     assert dbt("seed").success
     run_ok(dbt)
     assert modes(conn)["user_3"] == "incremental"
-    assert conn.execute("select is_label, label_source from user_3.product_images where url = %s", (url,)).fetchone() == (
+    assert conn.execute(
+        "select is_label, label_source from user_3.product_images where url = %s", (url,)
+    ).fetchone() == (
         True,
         "override",
     )
@@ -158,3 +164,35 @@ def test_the_app_appending_while_runs_check_is_never_lost(conn, dbt, tenants, da
     assert appended and set(appended) <= loaded
     run_ok(dbt)
     assert modes(conn)["user_1"] == "unchanged"
+
+
+def union_view_rule_versions(conn) -> list[str]:
+    """The xmin of each union view's rewrite rule: CREATE OR REPLACE VIEW writes a new one."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "select rules.xmin::text from pg_rewrite as rules "
+            "where rules.ev_class in ('product_images.product_images'::regclass, "
+            "'product_images.product_images_rejects'::regclass) order by rules.ev_class"
+        )
+    ]
+
+
+def test_the_union_views_are_rebuilt_only_when_the_tenants_change(conn, dbt, tenants):
+    run_ok(dbt)
+    before = union_view_rule_versions(conn)
+    run_ok(dbt)
+    assert union_view_rule_versions(conn) == before  # no tenant came or went: the views are left as they are
+    make_tenant(conn, "user_4", {1: photos(1, 2, "user_4")})
+    try:
+        run_ok(dbt)
+        assert union_view_rule_versions(conn) != before
+        assert conn.execute(
+            "select count(*) from product_images.product_images where tenant_schema = 'user_4'"
+        ).fetchone() == (2,)
+    finally:
+        conn.execute("drop schema user_4 cascade")
+    run_ok(dbt)
+    assert conn.execute(
+        "select count(*) from product_images.product_images where tenant_schema = 'user_4'"
+    ).fetchone() == (0,)
