@@ -126,3 +126,208 @@ begin
     );
 end
 $function$;
+
+-- The parity suite's window onto one tenant: the tenant's image rows as facts
+-- (as product_images_parity_facts gives them, without the JSONB) and ONE
+-- 'summary' fact holding what the JSONB and the tables hold, as counts and
+-- order-free hash sums, computed in one pass over each table: the JSONB
+-- elements (and non-array values) per product against the rows and rejects
+-- per product, and the usable (product, url) pairs of the JSONB against those
+-- of the rows. Equal counts and sums mean equal multisets; a tenant whose
+-- sums differ is looked at element by element with product_images_parity_facts
+-- (the detail suite), so a failure is still named by product and url.
+drop function if exists {schema}.product_images_parity_summary(text);
+
+create function {schema}.product_images_parity_summary(tenant text)
+returns table (
+    tenant_schema text,
+    fact text,
+    product_id bigint,
+    source_index integer,
+    url text,
+    image_position integer,
+    is_label boolean,
+    label_source text,
+    override_is_label boolean,
+    product_exists boolean,
+    legacy_column boolean,
+    label_score real,
+    label_score_threshold real,
+    label_score_floor real,
+    jsonb_elements bigint,
+    jsonb_elements_hash numeric,
+    accounted_elements bigint,
+    accounted_elements_hash numeric,
+    jsonb_urls bigint,
+    jsonb_urls_hash numeric,
+    loaded_urls bigint,
+    loaded_urls_hash numeric
+)
+language plpgsql
+stable
+as $function$
+declare
+    v_has_legacy_column boolean;
+    v_jsonb record;
+    v_accounted record;
+    v_loaded record;
+begin
+    if to_regclass(format('%I.product_images', tenant)) is null
+        or to_regclass(format('%I.product_images_rejects', tenant)) is null then
+        return query select tenant, 'missing_table'::text, null::bigint, null::integer, null::text,
+            null::integer, null::boolean, null::text, null::boolean, null::boolean, null::boolean,
+            null::real, null::real, null::real,
+            null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric;
+        return;
+    end if;
+
+    select exists (
+        select 1 from pg_catalog.pg_attribute
+        where attrelid = to_regclass(format('%I.products', tenant))
+            and attname = 'images' and not attisdropped
+    ) into v_has_legacy_column;
+
+    if v_has_legacy_column then
+        -- Per element: its product, and its (product, url) when the url is usable
+        -- (the same test as the detail suite's). A non-array value counts as one.
+        execute format(
+            $query$
+            with elements as (
+                select products.id as product_id, elements.element
+                from %1$I.products as products
+                cross join lateral jsonb_array_elements(
+                    case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
+                ) as elements (element)
+                union all
+                select products.id, null::jsonb
+                from %1$I.products as products
+                where jsonb_typeof(products.images) not in ('array', 'null')
+            )
+            select
+                count(*) as elements,
+                coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash,
+                count(*) filter (where usable) as urls,
+                coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || (element ->> 'url'), 0)::numeric)
+                    filter (where usable), 0) as urls_hash
+            from (
+                select product_id, element,
+                    coalesce(jsonb_typeof(element) = 'object' and jsonb_typeof(element -> 'url') = 'string'
+                        and element ->> 'url' !~ '^[[:space:]]*$', false) as usable
+                from elements
+            ) as classified_elements
+            $query$,
+            tenant
+        ) into v_jsonb;
+        execute format(
+            $query$
+            select count(*) as elements, coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash
+            from (
+                select product_id from %1$I.product_images
+                union all
+                select product_id from %1$I.product_images_rejects
+            ) as accounted
+            $query$,
+            tenant
+        ) into v_accounted;
+    end if;
+    execute format(
+        $query$
+        select count(*) as urls,
+            coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || url, 0)::numeric), 0) as urls_hash
+        from %1$I.product_images
+        $query$,
+        tenant
+    ) into v_loaded;
+
+    return query select tenant, 'summary'::text, null::bigint, null::integer, null::text,
+        null::integer, null::boolean, null::text, null::boolean, null::boolean, v_has_legacy_column,
+        null::real, null::real, null::real,
+        v_jsonb.elements, v_jsonb.elements_hash, v_accounted.elements, v_accounted.elements_hash,
+        v_jsonb.urls, v_jsonb.urls_hash, v_loaded.urls, v_loaded.urls_hash;
+
+    return query execute format(
+        $query$
+        select %1$L::text, 'image_row'::text, images.product_id, images.source_index, images.url,
+            images.position, images.is_label, images.label_source, overrides.is_label,
+            products.id is not null, %2$L::boolean, images.label_score::real,
+            {label_score_threshold}::real, {label_score_floor}::real,
+            null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric
+        from %1$I.product_images as images
+        left join %1$I.products as products on products.id = images.product_id
+        left join %3$s as overrides
+            on overrides.tenant_schema = %1$L and overrides.product_id = images.product_id
+            and overrides.url = images.url
+        $query$,
+        tenant,
+        v_has_legacy_column,
+        {overrides}
+    );
+end
+$function$;
+
+-- What the parity suite reads: product_images_parity_summary for a batch of
+-- tenants, computed once per batch. `product-images checkpoint run` stores a
+-- batch's summary facts here under its run token (session setting
+-- product_images.parity_run) before GX validates it, and deletes them after:
+-- each expectation then reads this small table instead of computing the
+-- summary again (GX runs every expectation's query, and a count of it, on its
+-- own). Unlogged: nothing here outlives a run that matters. A checkpoint run
+-- by GX itself (no token, or nothing stored) computes the summary live.
+create unlogged table if not exists {schema}.product_images_parity_runs (
+    run_token text not null,
+    stored_at timestamptz not null default now(),
+    tenant_schema text,
+    fact text,
+    product_id bigint,
+    source_index integer,
+    url text,
+    image_position integer,
+    is_label boolean,
+    label_source text,
+    override_is_label boolean,
+    product_exists boolean,
+    legacy_column boolean,
+    label_score real,
+    label_score_threshold real,
+    label_score_floor real,
+    jsonb_elements bigint,
+    jsonb_elements_hash numeric,
+    accounted_elements bigint,
+    accounted_elements_hash numeric,
+    jsonb_urls bigint,
+    jsonb_urls_hash numeric,
+    loaded_urls bigint,
+    loaded_urls_hash numeric
+);
+
+create index if not exists product_images_parity_runs_token_idx
+    on {schema}.product_images_parity_runs (run_token, fact, tenant_schema);
+
+drop function if exists {schema}.product_images_parity_batch(jsonb, text, text[]);
+
+-- The facts of the kinds asked for (the parity suite reads 'summary' and
+-- 'missing_table', the rows suite 'image_row'), stored or live.
+create function {schema}.product_images_parity_batch(tenants jsonb, run_token text, kinds text[])
+returns setof {schema}.product_images_parity_runs
+language plpgsql
+stable
+as $function$
+begin
+    if run_token is not null and run_token <> '' and exists (
+        select 1 from {schema}.product_images_parity_runs as stored where stored.run_token = $2
+    ) then
+        return query
+        select stored.*
+        from {schema}.product_images_parity_runs as stored
+        where stored.run_token = $2
+            and stored.fact = any(kinds)
+            and stored.tenant_schema in (select jsonb_array_elements_text(tenants));
+        return;
+    end if;
+    return query
+    select coalesce(run_token, ''), now(), facts.*
+    from jsonb_array_elements_text(tenants) as batch (tenant)
+    cross join lateral {schema}.product_images_parity_summary(batch.tenant) as facts
+    where facts.fact = any(kinds);
+end
+$function$;

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from product_images.checks.suites import DETAIL_SUITE, DETAILED_CHECKS, PARITY_SUITE
 from product_images.connection import connect, dbt_schema
 from product_images.project import gx_dir as default_gx_dir
 
@@ -277,9 +279,11 @@ def run_checkpoint(
 
     outcomes: dict[tuple[str, str], ExpectationOutcome] = {}
     results: dict[Any, bool] = {}
-    with _tenant_setting() as current:
+    with _tenant_setting() as current, _stored_summaries(schema) as store:
+        current["parity_run"] = store.run_token
         for start in range(0, len(tenant_list), tenants_per_batch):
             batch = tenant_list[start : start + tenants_per_batch]
+            store.compute(batch)
             if len(batch) > 1:
                 batch_results = _validate(checkpoint, batch, current, parameters, progress)
                 if all(validation.success for validation in batch_results.values()):
@@ -288,8 +292,12 @@ def run_checkpoint(
                     continue
             for tenant in batch:  # a failing batch, or one tenant: each tenant on its own
                 tenant_results = _validate(checkpoint, [tenant], current, parameters, progress)
-                results.update({key: validation.success for key, validation in tenant_results.items()})
-                _fold_tenant(tenant_results, tenant, outcomes, max_failures_per_check)
+                detail_results = {}
+                if _summary_failed(tenant_results):
+                    detail_results = _validate(checkpoint, [tenant], current, parameters, None, detail=True)
+                for key, validation in {**tenant_results, **detail_results}.items():
+                    results[key] = validation.success
+                _fold_tenant(tenant_results, detail_results, tenant, outcomes, max_failures_per_check)
     # The checkpoint's UpdateDataDocsAction, once for the whole run: run per batch it
     # would rebuild the Data Docs index after every batch (quadratic at thousands).
     wanted = [key for key, success in results.items() if data_docs == "all" or (data_docs == "failed" and not success)]
@@ -315,8 +323,10 @@ def _validate(
     current: dict[str, str],
     parameters: dict[str, float],
     progress: Callable[[str], None] | None,
+    detail: bool = False,
 ) -> dict[Any, Any]:
-    """Run the checkpoint's validation definitions over ``tenants`` (what Checkpoint.run does, without its actions).
+    """Run the checkpoint's validation definitions over ``tenants`` (what Checkpoint.run does, without its
+    actions): all but the detail suite's, or (``detail``) only the detail suite's.
 
     Returns ``{validation result identifier: validation result}``.
     """
@@ -333,6 +343,8 @@ def _validate(
     run_id = RunIdentifier(run_name=f"{checkpoint.name} {label}")
     run_results = {}
     for definition in checkpoint.validation_definitions:
+        if (definition.suite.name == DETAIL_SUITE) != detail:
+            continue
         validation = definition.run(
             checkpoint_id=checkpoint.id,
             expectation_parameters=parameters,
@@ -365,19 +377,44 @@ def _fold_passed(
             _outcome(outcomes, validation.suite_name, expectation_result.expectation_config).tenants_passed += tenants
 
 
+def _summary_failed(run_results: dict[Any, Any]) -> bool:
+    """True when a parity check computed from hash sums (DETAILED_CHECKS) failed: the detail suite names them."""
+    return any(
+        not expectation_result.success
+        and (expectation_result.expectation_config.meta or {}).get("check") in DETAILED_CHECKS
+        for validation in run_results.values()
+        if validation.suite_name == PARITY_SUITE
+        for expectation_result in validation.results
+    )
+
+
 def _fold_tenant(
     run_results: dict[Any, Any],
+    detail_results: dict[Any, Any],
     tenant: str,
     outcomes: dict[tuple[str, str], ExpectationOutcome],
     max_failures_per_check: int,
 ) -> None:
-    """Fold one tenant's validation results into ``outcomes``."""
+    """Fold one tenant's validation results into ``outcomes``.
+
+    A parity check that failed on the tenant's hash sums takes its failures (products,
+    urls) from the detail suite's result for the same check, when that failed too; when
+    the detail passed (the data changed in between), the summary's failure stands.
+    """
+    detailed = {
+        (expectation_result.expectation_config.meta or {}).get("check"): expectation_result
+        for validation in detail_results.values()
+        for expectation_result in validation.results
+        if not expectation_result.success
+    }
     for validation in run_results.values():
         for expectation_result in validation.results:
             outcome = _outcome(outcomes, validation.suite_name, expectation_result.expectation_config)
             if expectation_result.success:
                 outcome.tenants_passed += 1
                 continue
+            if validation.suite_name == PARITY_SUITE and outcome.check in detailed:
+                expectation_result = detailed[outcome.check]
             outcome.tenants_failed.append(tenant)
             outcome.unexpected_total += _unexpected_count(expectation_result.result)
             failures = _unexpected_rows(expectation_result.result, tenant)
@@ -397,23 +434,70 @@ def _fold_tenant(
             outcome.failures.extend(failures[: max(0, max_failures_per_check - len(outcome.failures))])
 
 
+class _SummaryStore:
+    """The parity summaries of the batch being validated, stored once in ``<schema>.product_images_parity_runs``
+    under this run's token (gx/sql/parity_facts.sql): GX then reads them once per expectation query instead of
+    computing them again."""
+
+    def __init__(self, conn: psycopg.Connection, schema: str) -> None:
+        self.conn = conn
+        self.table = sql.Identifier(schema, "product_images_parity_runs")
+        self.summary = sql.Identifier(schema, "product_images_parity_summary")
+        self.run_token = uuid.uuid4().hex
+
+    def compute(self, tenants: list[str]) -> None:
+        """Replace the stored summaries by those of ``tenants`` (one statement, committed)."""
+        self.clear()
+        self.conn.execute(
+            sql.SQL(
+                "insert into {table} select %s, now(), facts.* "
+                "from jsonb_array_elements_text(%s::jsonb) as batch (tenant) "
+                "cross join lateral {summary}(batch.tenant) as facts"
+            ).format(table=self.table, summary=self.summary),
+            (self.run_token, json.dumps(tenants)),
+        )
+
+    def clear(self) -> None:
+        """Delete this run's summaries, and those a run that died left more than a day ago."""
+        self.conn.execute(
+            sql.SQL("delete from {} where run_token = %s or stored_at < now() - interval '1 day'").format(self.table),
+            (self.run_token,),
+        )
+
+
+@contextmanager
+def _stored_summaries(schema: str) -> Iterator[_SummaryStore]:
+    """A :class:`_SummaryStore` on its own autocommit connection, cleared on exit."""
+    with connect(autocommit=True) as conn:
+        store = _SummaryStore(conn, schema)
+        try:
+            yield store
+        finally:
+            store.clear()
+
+
 @contextmanager
 def _tenant_setting() -> Iterator[dict[str, str]]:
     """Give every SQLAlchemy connection checked out meanwhile the setting ``product_images.tenants``.
 
     GX builds its datasources' engines itself, so the listener is on the Pool
     class (this process's SQLAlchemy pools: GX's only) and removed on exit.
-    Yields the dict whose ``"tenants"`` key (a JSON array of schema names) the runner sets before each run.
+    Yields the dict whose ``"tenants"`` key (a JSON array of schema names) the runner sets before each run,
+    and ``"parity_run"`` (the token of the stored summaries, see :class:`_SummaryStore`).
     """
     from sqlalchemy import event
     from sqlalchemy.pool import Pool
 
-    current = {"tenants": "[]"}
+    current = {"tenants": "[]", "parity_run": ""}
 
     def set_tenant(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("select set_config('product_images.tenants', %s, false)", (current["tenants"],))
+            cursor.execute(
+                "select set_config('product_images.tenants', %s, false), "
+                "set_config('product_images.parity_run', %s, false)",
+                (current["tenants"], current["parity_run"]),
+            )
         finally:
             cursor.close()
         dbapi_connection.commit()

@@ -7,11 +7,16 @@ GX gives every object a random UUID; the builder replaces them with ids derived
 from where they appear, so a rebuild of unchanged checks rewrites the same bytes
 and the diff shows only what changed.
 
-Every parity expectation is an ``UnexpectedRowsExpectation`` over one tenant's
-facts (``product_images_parity_facts(tenant)``, gx/sql/parity_facts.sql): the raw
-JSONB elements, the rows and the rejects of that tenant. The checks are here, in
-SQL that shares nothing with the dbt model. Each query returns the offending
-(tenant_schema, product_id, problem) rows; an expectation fails when there are any.
+Every parity expectation is an ``UnexpectedRowsExpectation``. The parity suite
+(:data:`SUMMARY_CHECKS`) reads each tenant's summary (``product_images_parity_summary``,
+gx/sql/parity_facts.sql): counts and order-free hash sums of the JSONB elements, the
+rows and the rejects, computed in the database in one pass over each table; the rows
+suite (:data:`ROW_CHECKS`) reads each tenant's image rows. The detail suite (:data:`PARITY_CHECKS`)
+reads every JSONB element, row and reject (``product_images_parity_facts``) and names
+each offending product and url; the runner runs it only for a tenant whose summary
+fails. The checks are here, in SQL that shares nothing with the dbt model. Each query
+returns the offending (tenant_schema, product_id, problem) rows; an expectation fails
+when there are any.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ from product_images.app.service import ALLOWED_MIME_TYPES as APP_MIME_TYPES
 from product_images.project import gx_dir
 
 PARITY_SUITE = "product_images_parity"
+ROWS_SUITE = "product_images_rows"
+DETAIL_SUITE = "product_images_parity_detail"
 METADATA_SUITE = "product_images_metadata"
 CHECKPOINT = "product_images_migration"
 DATASOURCE = "product_images_db"
 PARITY_ASSET = "tenant_parity_facts"
+SUMMARY_ASSET = "tenant_parity_summary"
+ROWS_ASSET = "tenant_image_rows"
 IMAGES_ASSET = "tenant_images"
 BATCH_DEFINITION = "per_tenant"
 
@@ -179,7 +188,63 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         """,
     ),
 }
-"""name -> (description, unexpected_rows_query). Literal braces would have to be doubled."""
+"""name -> (description, unexpected_rows_query) of the detail suite, over every JSONB element, row and
+reject. Literal braces would have to be doubled."""
+
+_URL_PAIRS_DIFFER = (
+    "fact = 'summary' and legacy_column "
+    "and (jsonb_urls, jsonb_urls_hash) is distinct from (loaded_urls, loaded_urls_hash)"
+)
+
+SUMMARY_CHECKS: dict[str, tuple[str, str]] = {
+    "tenant_migrated": PARITY_CHECKS["tenant_migrated"],
+    "elements_accounted_for": (
+        "JSONB elements = product_images rows + product_images_rejects rows, product by product "
+        "(counts and a hash sum of the product ids, compared in the database).",
+        """
+        select tenant_schema, null::bigint as product_id,
+            jsonb_elements || ' JSONB elements, ' || accounted_elements || ' rows and rejects'
+            || case when jsonb_elements = accounted_elements then ', on other products' else '' end as problem
+        from {batch}
+        where fact = 'summary' and legacy_column
+            and (jsonb_elements, jsonb_elements_hash) is distinct from (accounted_elements, accounted_elements_hash)
+        """,
+    ),
+    "every_url_loaded": (
+        "Every usable JSONB url is in product_images for its product, as many times as it occurs "
+        "(counts and a hash sum of the (product, url) pairs, compared in the database).",
+        """
+        select tenant_schema, null::bigint as product_id,
+            jsonb_urls || ' usable JSONB urls, ' || loaded_urls || ' rows: not the same (product, url) pairs' as problem
+        from {batch}
+        where """
+        + _URL_PAIRS_DIFFER
+        + """ and jsonb_urls >= loaded_urls
+        """,
+    ),
+    "no_drift": (
+        "No product_images row without a matching JSONB element while the legacy column exists "
+        "(counts and a hash sum of the (product, url) pairs, compared in the database).",
+        """
+        select tenant_schema, null::bigint as product_id,
+            loaded_urls || ' rows, ' || jsonb_urls || ' usable JSONB urls: not the same (product, url) pairs' as problem
+        from {batch}
+        where """
+        + _URL_PAIRS_DIFFER
+        + """ and jsonb_urls <= loaded_urls
+        """,
+    ),
+}
+"""name -> (description, unexpected_rows_query) of the parity suite, over each tenant's summary. The checks
+computed from hash sums (:data:`DETAILED_CHECKS`) are named by product by the detail suite."""
+
+ROW_CHECKS: dict[str, tuple[str, str]] = {
+    name: PARITY_CHECKS[name] for name in ("one_label_per_product", "positions_contiguous", "no_orphan_product_id")
+}
+"""name -> (description, unexpected_rows_query) of the rows suite, over each tenant's product_images rows."""
+
+DETAILED_CHECKS = ("elements_accounted_for", "every_url_loaded", "no_drift")
+"""The parity checks computed from hash sums: a tenant failing one is validated with the detail suite."""
 
 
 #: Namespace of the ids :func:`stabilise_ids` derives (uuid5).
@@ -299,6 +364,20 @@ def _build(gx_dir: Path) -> None:
             "cross join lateral product_images_parity_facts(tenants.tenant) as facts"
         ),
     )
+    summary_asset = datasource.add_query_asset(
+        name=SUMMARY_ASSET,
+        query=(
+            "select facts.* from product_images_parity_batch(current_setting('product_images.tenants')::jsonb, "
+            "current_setting('product_images.parity_run', true), array['summary', 'missing_table']) as facts"
+        ),
+    )
+    rows_asset = datasource.add_query_asset(
+        name=ROWS_ASSET,
+        query=(
+            "select facts.* from product_images_parity_batch(current_setting('product_images.tenants')::jsonb, "
+            "current_setting('product_images.parity_run', true), array['image_row']) as facts"
+        ),
+    )
     images_asset = datasource.add_query_asset(
         name=IMAGES_ASSET,
         query=(
@@ -309,10 +388,12 @@ def _build(gx_dir: Path) -> None:
         ),
     )
     parity_batches = parity_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
+    summary_batches = summary_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
+    rows_batches = rows_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
     images_batches = images_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
 
     parity = gx.ExpectationSuite(name=PARITY_SUITE)
-    for name, (description, query) in PARITY_CHECKS.items():
+    for name, (description, query) in SUMMARY_CHECKS.items():
         parity.add_expectation(
             gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=" ".join(query.split()),
@@ -321,6 +402,29 @@ def _build(gx_dir: Path) -> None:
             )
         )
     context.suites.add(parity)
+
+    rows = gx.ExpectationSuite(name=ROWS_SUITE)
+    for name, (description, query) in ROW_CHECKS.items():
+        rows.add_expectation(
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=" ".join(query.split()),
+                description=description,
+                meta={"check": name},
+            )
+        )
+    context.suites.add(rows)
+
+    detail = gx.ExpectationSuite(name=DETAIL_SUITE)
+    for name in DETAILED_CHECKS:
+        description, query = PARITY_CHECKS[name]
+        detail.add_expectation(
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=" ".join(query.split()),
+                description=description,
+                meta={"check": name},
+            )
+        )
+    context.suites.add(detail)
 
     metadata = gx.ExpectationSuite(name=METADATA_SUITE)
     for expectation in (
@@ -354,10 +458,15 @@ def _build(gx_dir: Path) -> None:
 
     definitions = [
         context.validation_definitions.add(
-            gx.ValidationDefinition(name=PARITY_SUITE, data=parity_batches, suite=parity)
+            gx.ValidationDefinition(name=PARITY_SUITE, data=summary_batches, suite=parity)
         ),
+        context.validation_definitions.add(gx.ValidationDefinition(name=ROWS_SUITE, data=rows_batches, suite=rows)),
         context.validation_definitions.add(
             gx.ValidationDefinition(name=METADATA_SUITE, data=images_batches, suite=metadata)
+        ),
+        # Run by product-images only for a tenant whose summary failed (GX's own Checkpoint.run runs it always).
+        context.validation_definitions.add(
+            gx.ValidationDefinition(name=DETAIL_SUITE, data=parity_batches, suite=detail)
         ),
     ]
     context.checkpoints.add(

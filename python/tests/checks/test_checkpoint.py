@@ -93,6 +93,15 @@ def test_a_batch_of_tenants_needs_at_least_one(migrated, gx_dir):
         run_checkpoint(gx_dir=gx_dir, tenants_per_batch=0)
 
 
+def test_a_changed_url_with_every_count_equal_is_found_and_named(conn, migrated, gx_dir, rebuild_user_1):
+    """The counts all agree; only the hash sums of the (product, url) pairs differ. The detail suite names it."""
+    conn.execute("update user_1.product_images set url = url || '?v=2' where product_id = 4 and position = 2")
+    report = run_checkpoint(gx_dir=gx_dir, data_docs="none")
+    assert failures(report) == {"every_url_loaded": {("user_1", 4)}, "no_drift": {("user_1", 4)}}
+    drift = next(o for o in report.outcomes if o.check == "no_drift").failures[0]
+    assert drift.problem == "in product_images but not in the JSONB (drift): " + U + "user_1/4/2.jpg?v=2"
+
+
 def test_a_duplicated_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     conn.execute(
         "insert into user_1.product_images (product_id, url, position, is_label, label_source) "
@@ -242,7 +251,7 @@ def test_cli_exit_codes(conn, migrated, gx_dir):
     try:
         failed = cli("run", "--tenant", "user_1", env=env)
         assert failed.returncode == 1, failed.stdout + failed.stderr
-        assert "FAIL product_images_parity.positions_contiguous: 0/1 tenants, 1 unexpected in user_1" in failed.stdout
+        assert "FAIL product_images_rows.positions_contiguous: 0/1 tenants, 1 unexpected in user_1" in failed.stdout
         assert "product 1: positions_contiguous: positions 1,2,10" in failed.stdout
         assert f"Data Docs: {gx_dir}/uncommitted/data_docs/local_site/index.html" in failed.stdout
     finally:
@@ -258,7 +267,10 @@ def test_cli_exit_codes(conn, migrated, gx_dir):
 
     listing = cli("list", env=env)
     assert listing.returncode == 0
-    assert listing.stdout.strip() == "product_images_migration: product_images_parity, product_images_metadata"
+    assert listing.stdout.strip() == (
+        "product_images_migration: product_images_parity, product_images_rows, product_images_metadata, "
+        "product_images_parity_detail"
+    )
 
 
 def _gx_files(gx_dir: Path) -> dict[str, str]:
