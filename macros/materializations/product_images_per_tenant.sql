@@ -102,6 +102,7 @@
     {% do adapter.execute("select pg_catalog.pg_advisory_xact_lock(hashtextextended('product_images:prepare_run', 0))", auto_begin=True) %}
     {% do adapter.execute(create_product_images_runs_table(runs_relation), auto_begin=True) %}
     {% do adapter.execute(create_product_images_watermarks_table(product_images_watermarks_relation()), auto_begin=True) %}
+    {% do adapter.execute(create_product_images_union_views_table(product_images_union_views_relation()), auto_begin=True) %}
     {%- if full_refresh %}
         {#- The union views depend on every tenant's tables: out of the way first,
             with the views built on them (label_review_queue: `dbt run` builds it
@@ -231,8 +232,9 @@
             {%- for tenant_schema in part -%}
                 {%- do part_tables.append(tenant_relation(tenant_schema, identifier)) -%}
             {%- endfor -%}
-            {%- if not union_view_is_current(part_view, part_tables, columns) -%}
-                {% do adapter.execute(tenant_union_view_sql(part_view, part, identifier, columns), auto_begin=True) %}
+            {%- set part_sql = tenant_union_view_sql(part_view, part, identifier, columns) -%}
+            {%- if not union_view_is_current(part_view, part_tables, columns, part_sql) -%}
+                {% do adapter.execute(part_sql ~ ';\n' ~ record_union_view_sql(part_view, part_sql), auto_begin=True) %}
                 {% do adapter.commit() %}
             {%- endif -%}
         {%- endfor -%}
@@ -246,21 +248,25 @@
                 {%- do sources.append(tenant_relation(tenant_schema, identifier)) -%}
             {%- endfor -%}
         {%- endif -%}
-        {%- if not union_view_is_current(view, sources, columns) -%}
-            {%- do stale.append(view) -%}
+        {%- if parts -%}
+            {%- set view_sql -%}
+        create or replace view {{ view }} as
+        {%- for part_view in part_views %}
+        select * from {{ part_view }}
+        {{ "union all" if not loop.last }}
+        {%- endfor %}
+            {%- endset -%}
+        {%- else -%}
+            {%- set view_sql = tenant_union_view_sql(view, tenants_with_tables, identifier, columns) -%}
+        {%- endif -%}
+        {%- if not union_view_is_current(view, sources, columns, view_sql) -%}
+            {%- do stale.append((view, view_sql)) -%}
         {%- endif -%}
     {%- endfor -%}
     {% call statement('main') -%}
-        {%- for view, identifier, columns in views if view in stale %}
-        {%- if parts %}
-        create or replace view {{ view }} as
-        {%- for part in parts %}
-        select * from {{ view.incorporate(path={'identifier': view.identifier ~ '__part_' ~ loop.index}) }}
-        {{ "union all" if not loop.last }}
-        {%- endfor %};
-        {%- else %}
-        {{ tenant_union_view_sql(view, tenants_with_tables, identifier, columns) }};
-        {%- endif %}
+        {%- for view, view_sql in stale %}
+        {{ view_sql }};
+        {{ record_union_view_sql(view, view_sql) }};
         {%- endfor %}
         {#- Part views beyond the ones used now. -#}
         do $product_images_parts$
@@ -320,11 +326,39 @@
 {% endmacro %}
 
 
-{% macro union_view_is_current(view_relation, source_relations, columns) %}
-    {#- True when view_relation exists, selects from exactly source_relations
-        (rendered relation names) and has exactly the columns tenant_schema (text),
-        then columns (names and types, in order). An empty source list is never
-        current (the empty view is cheap to make). -#}
+{% macro product_images_union_views_relation() %}
+    {{ return(api.Relation.create(
+        database=target.database, schema=target.schema, identifier='product_images_union_views', type='table'
+    )) }}
+{% endmacro %}
+
+
+{% macro create_product_images_union_views_table(relation) -%}
+    {#- The md5 of the SQL each union view and part view was last created with. -#}
+    create table if not exists {{ relation }} (
+        view_name text primary key,
+        definition_md5 text not null,
+        created_at timestamptz not null
+    )
+{%- endmacro %}
+
+
+{% macro record_union_view_sql(view_relation, view_sql) -%}
+    insert into {{ product_images_union_views_relation() }} (view_name, definition_md5, created_at)
+    values ({{ quote_literal(view_relation) }}, {{ quote_literal(local_md5(view_sql)) }}, now())
+    on conflict (view_name) do update
+    set definition_md5 = excluded.definition_md5, created_at = excluded.created_at
+{%- endmacro %}
+
+
+{% macro union_view_is_current(view_relation, source_relations, columns, view_sql) %}
+    {#- True when view_relation exists, was last created with exactly view_sql
+        (its md5, recorded by record_union_view_sql: a tenant schema renamed
+        changes the literal in it), selects from exactly source_relations (rendered
+        relation names: a table dropped and made again is another relation) and
+        has exactly the columns tenant_schema (text), then columns (names and
+        types, in order). An empty source list is never current (the empty view is
+        cheap to make). -#}
     {%- if not source_relations -%}
         {{ return(false) }}
     {%- endif -%}
@@ -369,7 +403,13 @@
             view_relation.oid is not null
             and selected_relations.oids = expected_relations.oids
             and view_columns.columns = {{ quote_literal(expected_columns | join(', ')) }}
-            and array_position(expected_relations.oids, null) is null as is_current
+            and array_position(expected_relations.oids, null) is null
+            and exists (
+                select 1 from {{ product_images_union_views_relation() }} as recorded
+                where
+                    recorded.view_name = {{ quote_literal(view_relation) }}
+                    and recorded.definition_md5 = {{ quote_literal(local_md5(view_sql)) }}
+            ) as is_current
         from view_relation, selected_relations, expected_relations, view_columns
     {%- endset -%}
     {%- set found = run_query(check_sql) -%}

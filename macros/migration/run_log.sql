@@ -73,8 +73,14 @@
         sync_relation oid not null,
         products_rows bigint not null,
         products_fingerprint numeric not null,
+        sync_rows bigint,
+        sync_fingerprint numeric,
         overrides_fingerprint text,
         invocation_id text not null,
         recorded_at timestamptz not null
-    )
+    );
+    -- ... and the columns a watermarks table made by an older version lacks.
+    alter table {{ relation }}
+        add column if not exists sync_rows bigint,
+        add column if not exists sync_fingerprint numeric
 {%- endmacro %}

@@ -11,13 +11,31 @@
     title edit) only costs a normal sync, which finds nothing to do. See
     macros/migration/_macros.yml. -#}
 
+{% macro row_versions_fingerprint_sql(relation, key_column) -%}
+    {#- SELECT (row count, fingerprint) of a table: the sum of a 64-bit hash of every
+        row's key, ctid and xmin. An updated row has a new ctid (its old version still
+        holds the old one) and a new xmin, so a transaction id that wrapped around to
+        the old one still changes the sum. -#}
+    select
+        count(*) as row_count,
+        coalesce(sum(pg_catalog.hashtextextended(
+            versions.{{ key_column }}::text || ':' || versions.ctid::text || ':' || versions.xmin::text, 0
+        )::numeric), 0) as fingerprint
+    from {{ relation }} as versions
+{%- endmacro %}
+
+
 {% macro products_fingerprint_sql(tenant_schema) -%}
     {#- SELECT (row count, fingerprint) of the tenant's products. -#}
-    select
-        count(*) as products_rows,
-        coalesce(sum(pg_catalog.hashtextextended(products.id::text || ':' || products.xmin::text, 0)::numeric), 0)
-            as products_fingerprint
-    from {{ tenant_relation(tenant_schema, 'products') }} as products
+    {{ row_versions_fingerprint_sql(tenant_relation(tenant_schema, 'products'), 'id') }}
+{%- endmacro %}
+
+
+{% macro sync_fingerprint_sql(tenant_schema) -%}
+    {#- SELECT (row count, fingerprint) of the tenant's product_images_sync: read
+        last in a sync, so that a sync table changed by anyone else since (rows
+        deleted to force a reload, a data-only restore) is not trusted. -#}
+    {{ row_versions_fingerprint_sql(tenant_relation(tenant_schema, 'product_images_sync'), 'product_id') }}
 {%- endmacro %}
 
 
@@ -46,23 +64,28 @@
     {#- plpgsql, last in a successful sync step: the tenant's watermark. -#}
     insert into {{ watermarks_relation }} as watermarks (
         tenant_schema, products_relation, sync_relation, products_rows, products_fingerprint,
-        overrides_fingerprint, invocation_id, recorded_at
-    ) values (
+        sync_rows, sync_fingerprint, overrides_fingerprint, invocation_id, recorded_at
+    )
+    select
         {{ quote_literal(tenant_schema) }},
         to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }}),
         to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_sync')) }}),
         v_products_rows,
         v_products_fingerprint,
+        synced.row_count,
+        synced.fingerprint,
         {{ overrides_fingerprint_sql(overrides_sql) }},
         {{ quote_literal(invocation_id) }},
         clock_timestamp()
-    )
+    from ({{ sync_fingerprint_sql(tenant_schema) }}) as synced
     on conflict (tenant_schema) do update
     set
         products_relation = excluded.products_relation,
         sync_relation = excluded.sync_relation,
         products_rows = excluded.products_rows,
         products_fingerprint = excluded.products_fingerprint,
+        sync_rows = excluded.sync_rows,
+        sync_fingerprint = excluded.sync_fingerprint,
         overrides_fingerprint = excluded.overrides_fingerprint,
         invocation_id = excluded.invocation_id,
         recorded_at = excluded.recorded_at;
@@ -80,7 +103,9 @@
             and watermarks.products_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }})
             and watermarks.sync_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_sync')) }})
             and to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_rejects')) }}) is not null
+            and watermarks.recorded_at > now() - make_interval(hours => {{ watermark_max_age_hours() }})
             and (watermarks.products_rows, watermarks.products_fingerprint) = ({{ products_fingerprint_sql(tenant_schema) }})
+            and (watermarks.sync_rows, watermarks.sync_fingerprint) = ({{ sync_fingerprint_sql(tenant_schema) }})
             and watermarks.overrides_fingerprint is not distinct from {{ overrides_fingerprint_sql(overrides_sql) }}
     )
     and not exists (
@@ -88,6 +113,17 @@
         where images.label_scores_pending
     )
 {%- endmacro %}
+
+
+{% macro watermark_max_age_hours() %}
+    {#- var watermark_max_age_hours (default 24), checked: a tenant whose last full
+        sync is older is synced in full even when its watermark matches. -#}
+    {%- set hours = var('watermark_max_age_hours', 24) -%}
+    {%- if hours is not number or hours <= 0 -%}
+        {{ exceptions.raise_compiler_error("var watermark_max_age_hours must be a positive number of hours, got " ~ hours) }}
+    {%- endif -%}
+    {{ return(hours) }}
+{% endmacro %}
 
 
 {% macro unchanged_tenants(tenants, runs_relation, overrides_relation_sql) %}
@@ -99,6 +135,10 @@
         (a lock wait over lock_timeout, a table dropped meanwhile) is synced as
         usual. -#}
     {%- set watermarks = product_images_watermarks_relation() -%}
+    {%- if not var('skip_unchanged_tenants', true) -%}
+        {{ log("product_images: var skip_unchanged_tenants is false: every tenant is synced in full", info=True) }}
+        {{ return([]) }}
+    {%- endif -%}
     {%- set candidates = [] -%}
     {%- for tenant in tenants -%}
         {%- if tenant.has_images_column and tenant.has_product_images and tenant.has_valid_constraints and not tenant.has_outdated_schema -%}
@@ -113,6 +153,8 @@
     {%- for batch in candidates | batch(batch_size | int) -%}
         {%- set check_sql -%}
             do $product_images_unchanged$
+            declare
+                v_started_at timestamptz;
             begin
                 perform pg_catalog.set_config('lock_timeout', {{ quote_literal(lock_settings().lock_timeout) }}, true);
                 {%- for tenant_schema in batch %}
@@ -121,13 +163,14 @@
                     from {{ overrides_relation_sql }} as overrides
                     where tenant_schema = {{ quote_literal(tenant_schema) }}
                 {%- endset %}
+                v_started_at := clock_timestamp();
                 begin
                     if {{ tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks) }} then
                         insert into {{ runs_relation }} (
                             invocation_id, tenant_schema, status, mode, started_at, finished_at, attempts, message
                         ) values (
                             {{ quote_literal(invocation_id) }}, {{ quote_literal(tenant_schema) }}, 'success', 'unchanged',
-                            now(), clock_timestamp(), 1,
+                            v_started_at, clock_timestamp(), 1,
                             'unchanged since the last sync (products watermark, overrides, no pending label score): not read'
                         );
                     end if;

@@ -196,3 +196,35 @@ def test_the_union_views_are_rebuilt_only_when_the_tenants_change(conn, dbt, ten
     assert conn.execute(
         "select count(*) from product_images.product_images where tenant_schema = 'user_4'"
     ).fetchone() == (0,)
+
+
+def test_a_changed_sync_table_an_old_watermark_or_the_var_means_a_full_sync(conn, dbt, tenants):
+    run_ok(dbt)
+    assert modes(conn)["user_2"] == "unchanged"
+    # rows of the sync table deleted (to force a reload): products did not change, the sync table did
+    conn.execute("delete from user_2.product_images_sync where product_id = 2")
+    run_ok(dbt)
+    assert modes(conn)["user_2"] == "incremental"
+    assert run_log(conn)["user_2"]["products_changed"] == 1
+    run_ok(dbt)
+    assert modes(conn)["user_2"] == "unchanged"
+    # a watermark older than var watermark_max_age_hours is not trusted
+    assert dbt(*RUN, "--vars", "{watermark_max_age_hours: 0.00001}").success
+    assert modes(conn) == dict.fromkeys(TENANTS, "incremental")
+    # and var skip_unchanged_tenants turns the check off
+    assert dbt(*RUN, "--vars", "{skip_unchanged_tenants: false}").success
+    assert modes(conn) == dict.fromkeys(TENANTS, "incremental")
+
+
+def test_a_renamed_tenant_schema_is_named_anew_in_the_union_views(conn, dbt, tenants):
+    run_ok(dbt)
+    conn.execute("alter schema user_3 rename to user_5")
+    try:
+        run_ok(dbt)
+        assert conn.execute(
+            "select tenant_schema, count(*) from product_images.product_images "
+            "where tenant_schema in ('user_3', 'user_5') group by 1"
+        ).fetchall() == [("user_5", 15)]
+    finally:
+        conn.execute("alter schema user_5 rename to user_3")
+    run_ok(dbt)
