@@ -30,6 +30,11 @@
         {%- if model.schema == target.schema and model.identifier in columns_of -%}
             {{ return('(' ~ tenant_union_block(model.identifier, columns_of[model.identifier]()) ~ ') as ' ~ alias) }}
         {%- endif -%}
+        {%- if model.schema == target.schema and model.identifier == 'label_review_queue' -%}
+            {#- The queue's own SQL over the tenants' tables: batched like the union views. -#}
+            {%- set images_from = '(' ~ tenant_union_block('product_images', product_images_columns()) ~ ') as union_images' -%}
+            {{ return('(' ~ label_review_queue_sql(images_from) ~ ') as ' ~ alias) }}
+        {%- endif -%}
         {{ return(model ~ ' as ' ~ alias) }}
     {%- endif -%}
     {%- set wrapped = model | string -%}
@@ -172,6 +177,20 @@
     select {{ column_list }}
     from {{ tenant_union(model, 'tested_rows') }}
     where {{ column_name }} is null
+{% endmacro %}
+
+
+{% macro postgres__test_unique(model, column_name) %}
+    {#- dbt's unique, over tenant_union(model): batched on the union views and the
+        review queue (a value repeated in two batches of tenants is not seen: the
+        tested columns hold the tenant, or are numbered per batch). -#}
+    select
+        {{ column_name }} as unique_field,
+        count(*) as n_records
+    from {{ tenant_union(model, 'tested_rows') }}
+    where {{ column_name }} is not null
+    group by {{ column_name }}
+    having count(*) > 1
 {% endmacro %}
 
 

@@ -88,6 +88,9 @@ def test_the_projects_tests_pass_in_batches_of_tenants_on_a_lock_table_too_small
         out,
     )
     assert len(batched) == 1, out
+    # the review queue's five tests run its SQL over the tenants' own tables, in batches too
+    queue_tests = re.findall(r"product_images: (\S*label_review_queue\S*): 100 tenant\(s\) in \d+ transaction", out)
+    assert len(queue_tests) == 5, out
     _, transactions, most, per_tenant, catalog, one_statement = (int(v) if v.isdigit() else v for v in batched[0])
     assert transactions == 101  # no tenant, then one a transaction: a tenant alone is more than 10
     assert most == per_tenant + catalog
