@@ -166,11 +166,11 @@ def test_3_the_next_dbt_run_decides_as_the_reference_does_and_clears_pending(con
     assert detector.version.startswith("labels-")
     result = dbt(*RUN)
     log = conn.execute(
-        "select images_updated from product_images.product_images_runs where tenant_schema = %s "
+        "select mode, images_updated from product_images.product_images_runs where tenant_schema = %s "
         "order by started_at desc limit 1",
         (T,),
     ).fetchone()
-    assert result.success and log == (0,)  # nothing new: the rerun writes nothing
+    assert result.success and log == ("unchanged", None)  # nothing new: the rerun reads and writes nothing
 
 
 def test_4_a_rerun_fetches_nothing_and_a_new_profile_rescores_from_stored_evidence(conn, client, mapping, tenant):
