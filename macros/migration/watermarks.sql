@@ -103,7 +103,7 @@
             and watermarks.products_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'products')) }})
             and watermarks.sync_relation = to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_sync')) }})
             and to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images_rejects')) }}) is not null
-            and watermarks.recorded_at > now() - make_interval(hours => {{ watermark_max_age_hours() }})
+            and watermarks.recorded_at > now() - interval '1 hour' * {{ watermark_max_age_hours() }}
             and (watermarks.products_rows, watermarks.products_fingerprint) = ({{ products_fingerprint_sql(tenant_schema) }})
             and (watermarks.sync_rows, watermarks.sync_fingerprint) = ({{ sync_fingerprint_sql(tenant_schema) }})
             and watermarks.overrides_fingerprint is not distinct from {{ overrides_fingerprint_sql(overrides_sql) }}

@@ -208,7 +208,9 @@ def test_a_changed_sync_table_an_old_watermark_or_the_var_means_a_full_sync(conn
     assert run_log(conn)["user_2"]["products_changed"] == 1
     run_ok(dbt)
     assert modes(conn)["user_2"] == "unchanged"
-    # a watermark older than var watermark_max_age_hours is not trusted
+    # a watermark older than var watermark_max_age_hours is not trusted (and a fractional value is a real age)
+    assert dbt(*RUN, "--vars", "{watermark_max_age_hours: 0.5}").success
+    assert modes(conn) == dict.fromkeys(TENANTS, "unchanged")
     assert dbt(*RUN, "--vars", "{watermark_max_age_hours: 0.00001}").success
     assert modes(conn) == dict.fromkeys(TENANTS, "incremental")
     # and var skip_unchanged_tenants turns the check off
