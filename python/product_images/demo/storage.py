@@ -72,6 +72,7 @@ __all__ = [
     "photos_waiting",
     "running_demo_storage",
     "start_demo_storage",
+    "store_demo_objects",
 ]
 
 #: The demo bucket.
@@ -93,6 +94,8 @@ SPECIAL_CASES: tuple[tuple[str, str | None, int], ...] = (
 
 #: Objects up to this many bytes stay in moto's memory; larger ones go to temporary files.
 MEMORY_OBJECT_BYTES = 64 * 1024
+DEMO_PHOTOS_AT_A_TIME = 1500
+"""Photos the demo draws and stores at a time (about 0.5 GB of them in memory)."""
 
 # Distinct renders per (kind, format), reused across keys.
 _VARIANTS = {
@@ -566,39 +569,61 @@ def start_demo_storage(
             if error.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
             created_bucket = False
-        stored = [item for item in objects if item.error != "missing"]
-        started = time.perf_counter()
-        large = [item for item in stored if len(item.data) > MEMORY_OBJECT_BYTES]
-        in_files = _room_for_object_files(large)
-        with _moto_key_buffer(MEMORY_OBJECT_BYTES if in_files else None):
-            if via_http:
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(
-                        pool.map(
-                            lambda item: client.put_object(
-                                Bucket=bucket, Key=item.key, Body=item.data, ContentType=item.content_type
-                            ),
-                            stored,
-                        )
-                    )
-            else:
-                _store_in_backend(bucket, stored)
-        upload_seconds = time.perf_counter() - started
+        storage = DemoStorage(
+            endpoint, bucket, 0, (), 0, 0.0, server, created_bucket=created_bucket, previous_env=previous_env
+        )
     except BaseException:
         DemoStorage(endpoint, bucket, 0, (), 0, 0.0, server, previous_env=previous_env).stop()
         raise
-    return DemoStorage(
-        endpoint=endpoint,
-        bucket=bucket,
-        objects=len(stored),
-        missing_keys=tuple(item.key for item in objects if item.error == "missing"),
-        total_bytes=sum(len(item.data) for item in stored),
-        upload_seconds=upload_seconds,
-        server=server,
-        file_bytes=sum(len(item.data) for item in large) if in_files else 0,
-        created_bucket=created_bucket,
-        previous_env=previous_env,
-    )
+    try:
+        store_demo_objects(storage, objects, via_http=via_http)
+    except BaseException:
+        storage.stop()
+        raise
+    return storage
+
+
+def store_demo_objects(storage: DemoStorage, objects: Sequence[DemoImage], *, via_http: bool = False) -> None:
+    """Store more planned objects in a running demo storage, adding to its counts.
+
+    Args:
+        storage: from :func:`start_demo_storage`.
+        objects: from :func:`plan_demo_objects`; those with ``error == "missing"`` are not stored
+            (their keys are added to ``storage.missing_keys``).
+        via_http: upload with PutObject over HTTP (8 threads) instead of moto's backend.
+
+    Objects over :data:`MEMORY_OBJECT_BYTES` go to temporary files when the open-file limit and
+    the free disk space allow. Storing a large plan a part at a time (the demo stores 1,500
+    photos at a time) keeps only that part's bytes in this process.
+
+    Raises:
+        botocore.exceptions.ClientError: moto refused an upload.
+    """
+    from product_images.metadata.storage import s3_client
+
+    stored = [item for item in objects if item.error != "missing"]
+    started = time.perf_counter()
+    large = [item for item in stored if len(item.data) > MEMORY_OBJECT_BYTES]
+    in_files = _room_for_object_files(large)
+    with _moto_key_buffer(MEMORY_OBJECT_BYTES if in_files else None):
+        if via_http:
+            client = s3_client(endpoint_url=storage.endpoint, max_pool_connections=8)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(
+                    pool.map(
+                        lambda item: client.put_object(
+                            Bucket=storage.bucket, Key=item.key, Body=item.data, ContentType=item.content_type
+                        ),
+                        stored,
+                    )
+                )
+        else:
+            _store_in_backend(storage.bucket, stored)
+    storage.objects += len(stored)
+    storage.missing_keys += tuple(item.key for item in objects if item.error == "missing")
+    storage.total_bytes += sum(len(item.data) for item in stored)
+    storage.file_bytes += sum(len(item.data) for item in large) if in_files else 0
+    storage.upload_seconds += time.perf_counter() - started
 
 
 def photos_waiting(conn: psycopg.Connection) -> int:
@@ -647,14 +672,24 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         return
     with connect(autocommit=True) as conn:
         waiting = photos_waiting(conn)
-        started = time.perf_counter()
-        objects = demo_objects(conn) if waiting else []
+        urls = sorted(set(demo_urls(conn)[0])) if waiting else []
     if not waiting:  # the connection is closed before the block runs
         yield None
         return
-    rendered = time.perf_counter() - started
-    storage = start_demo_storage(objects)
-    del objects  # moto holds them now (the large ones in temporary files)
+    storage = start_demo_storage([])
+    rendered = 0.0
+    try:
+        # A part at a time: all of the demo's photos at once held about 3 GB in this process.
+        for start in range(0, len(urls), DEMO_PHOTOS_AT_A_TIME):
+            started = time.perf_counter()
+            with connect(autocommit=True) as conn:
+                objects = demo_objects(conn, only=urls[start : start + DEMO_PHOTOS_AT_A_TIME])
+            rendered += time.perf_counter() - started
+            store_demo_objects(storage, objects)
+            del objects  # moto holds them now (the large ones in temporary files)
+    except BaseException:
+        storage.stop()
+        raise
     console.print(
         f"demo storage: moto S3 at {storage.endpoint}, bucket {storage.bucket}: {storage.objects:,} "
         f"objects, {storage.total_bytes / 1e6:,.1f} MB ({storage.file_bytes / 1e6:,.1f} MB of it in "
