@@ -127,19 +127,17 @@ begin
 end
 $function$;
 
--- The parity suite's window onto one tenant: the tenant's image rows as facts
--- (as product_images_parity_facts gives them, without the JSONB) and ONE
--- 'summary' fact holding what the JSONB and the tables hold, as counts and
--- order-free hash sums, computed in one pass over each table: the JSONB
--- elements (and non-array values) per product against the rows and rejects
--- per product, and the usable (product, url) pairs of the JSONB against those
--- of the rows. Equal counts and sums mean equal multisets; a tenant whose
--- sums differ is looked at element by element with product_images_parity_facts
--- (the detail suite), so a failure is still named by product and url.
-drop function if exists {schema}.product_images_parity_summary(text);
-
-create function {schema}.product_images_parity_summary(tenant text)
-returns table (
+-- What the parity suite reads: product_images_parity_summary for a batch of
+-- tenants, computed once per batch. `product-images checkpoint run` stores a
+-- batch's summary facts here under its run token (session setting
+-- product_images.parity_run) before GX validates it, and deletes them after:
+-- each expectation then reads this small table instead of computing the
+-- summary again (GX runs every expectation's query, and a count of it, on its
+-- own). Unlogged: nothing here outlives a run that matters. A checkpoint run
+-- by GX itself (no token, or nothing stored) computes the summary live.
+create unlogged table if not exists {schema}.product_images_parity_runs (
+    run_token text not null,
+    stored_at timestamptz not null default now(),
     tenant_schema text,
     fact text,
     product_id bigint,
@@ -162,7 +160,26 @@ returns table (
     jsonb_urls_hash numeric,
     loaded_urls bigint,
     loaded_urls_hash numeric
-)
+);
+
+create index if not exists product_images_parity_runs_token_idx
+    on {schema}.product_images_parity_runs (run_token, fact, tenant_schema);
+
+-- The parity suite's window onto one tenant: the tenant's image rows as facts
+-- (as product_images_parity_facts gives them, without the JSONB) and ONE
+-- 'summary' fact holding what the JSONB and the tables hold, as counts and
+-- order-free hash sums, computed in one pass over each table: the JSONB
+-- elements (and non-array values) per product against the rows and rejects
+-- per product, and the usable (product, url) pairs of the JSONB against those
+-- of the rows. Equal counts and sums mean equal multisets; a tenant whose
+-- sums differ is looked at element by element with product_images_parity_facts
+-- (the detail suite), so a failure is still named by product and url.
+drop function if exists {schema}.product_images_parity_summary(text);
+drop function if exists {schema}.product_images_parity_summary(text, text);
+
+-- Rows of product_images_parity_runs, with run_token as given and stored_at now().
+create function {schema}.product_images_parity_summary(tenant text, run_token text)
+returns setof {schema}.product_images_parity_runs
 language plpgsql
 stable
 as $function$
@@ -174,7 +191,7 @@ declare
 begin
     if to_regclass(format('%I.product_images', tenant)) is null
         or to_regclass(format('%I.product_images_rejects', tenant)) is null then
-        return query select tenant, 'missing_table'::text, null::bigint, null::integer, null::text,
+        return query select run_token, now(), tenant, 'missing_table'::text, null::bigint, null::integer, null::text,
             null::integer, null::boolean, null::text, null::boolean, null::boolean, null::boolean,
             null::real, null::real, null::real,
             null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric;
@@ -239,7 +256,7 @@ begin
         tenant
     ) into v_loaded;
 
-    return query select tenant, 'summary'::text, null::bigint, null::integer, null::text,
+    return query select run_token, now(), tenant, 'summary'::text, null::bigint, null::integer, null::text,
         null::integer, null::boolean, null::text, null::boolean, null::boolean, v_has_legacy_column,
         null::real, null::real, null::real,
         v_jsonb.elements, v_jsonb.elements_hash, v_accounted.elements, v_accounted.elements_hash,
@@ -247,7 +264,7 @@ begin
 
     return query execute format(
         $query$
-        select %1$L::text, 'image_row'::text, images.product_id, images.source_index, images.url,
+        select %4$L::text, now(), %1$L::text, 'image_row'::text, images.product_id, images.source_index, images.url,
             images.position, images.is_label, images.label_source, overrides.is_label,
             products.id is not null, %2$L::boolean, images.label_score::real,
             {label_score_threshold}::real, {label_score_floor}::real,
@@ -260,48 +277,11 @@ begin
         $query$,
         tenant,
         v_has_legacy_column,
-        {overrides}
+        {overrides},
+        run_token
     );
 end
 $function$;
-
--- What the parity suite reads: product_images_parity_summary for a batch of
--- tenants, computed once per batch. `product-images checkpoint run` stores a
--- batch's summary facts here under its run token (session setting
--- product_images.parity_run) before GX validates it, and deletes them after:
--- each expectation then reads this small table instead of computing the
--- summary again (GX runs every expectation's query, and a count of it, on its
--- own). Unlogged: nothing here outlives a run that matters. A checkpoint run
--- by GX itself (no token, or nothing stored) computes the summary live.
-create unlogged table if not exists {schema}.product_images_parity_runs (
-    run_token text not null,
-    stored_at timestamptz not null default now(),
-    tenant_schema text,
-    fact text,
-    product_id bigint,
-    source_index integer,
-    url text,
-    image_position integer,
-    is_label boolean,
-    label_source text,
-    override_is_label boolean,
-    product_exists boolean,
-    legacy_column boolean,
-    label_score real,
-    label_score_threshold real,
-    label_score_floor real,
-    jsonb_elements bigint,
-    jsonb_elements_hash numeric,
-    accounted_elements bigint,
-    accounted_elements_hash numeric,
-    jsonb_urls bigint,
-    jsonb_urls_hash numeric,
-    loaded_urls bigint,
-    loaded_urls_hash numeric
-);
-
-create index if not exists product_images_parity_runs_token_idx
-    on {schema}.product_images_parity_runs (run_token, fact, tenant_schema);
 
 drop function if exists {schema}.product_images_parity_batch(jsonb, text, text[]);
 
@@ -325,9 +305,9 @@ begin
         return;
     end if;
     return query
-    select coalesce(run_token, ''), now(), facts.*
+    select facts.*
     from jsonb_array_elements_text(tenants) as batch (tenant)
-    cross join lateral {schema}.product_images_parity_summary(batch.tenant) as facts
+    cross join lateral {schema}.product_images_parity_summary(batch.tenant, coalesce(run_token, '')) as facts
     where facts.fact = any(kinds);
 end
 $function$;

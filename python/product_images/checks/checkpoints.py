@@ -450,11 +450,11 @@ class _SummaryStore:
         self.clear()
         self.conn.execute(
             sql.SQL(
-                "insert into {table} select %s, now(), facts.* "
+                "insert into {table} select facts.* "
                 "from jsonb_array_elements_text(%s::jsonb) as batch (tenant) "
-                "cross join lateral {summary}(batch.tenant) as facts"
+                "cross join lateral {summary}(batch.tenant, %s) as facts"
             ).format(table=self.table, summary=self.summary),
-            (self.run_token, json.dumps(tenants)),
+            (json.dumps(tenants), self.run_token),
         )
 
     def clear(self) -> None:

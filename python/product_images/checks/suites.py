@@ -27,6 +27,7 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from product_images.app.service import ALLOWED_MIME_TYPES as APP_MIME_TYPES
 from product_images.project import gx_dir
@@ -392,39 +393,21 @@ def _build(gx_dir: Path) -> None:
     rows_batches = rows_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
     images_batches = images_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
 
-    parity = gx.ExpectationSuite(name=PARITY_SUITE)
-    for name, (description, query) in SUMMARY_CHECKS.items():
-        parity.add_expectation(
-            gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=" ".join(query.split()),
-                description=description,
-                meta={"check": name},
+    def unexpected_rows_suite(name: str, checks: dict[str, tuple[str, str]]) -> Any:
+        suite = gx.ExpectationSuite(name=name)
+        for check, (description, query) in checks.items():
+            suite.add_expectation(
+                gxe.UnexpectedRowsExpectation(
+                    unexpected_rows_query=" ".join(query.split()),
+                    description=description,
+                    meta={"check": check},
+                )
             )
-        )
-    context.suites.add(parity)
+        return context.suites.add(suite)
 
-    rows = gx.ExpectationSuite(name=ROWS_SUITE)
-    for name, (description, query) in ROW_CHECKS.items():
-        rows.add_expectation(
-            gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=" ".join(query.split()),
-                description=description,
-                meta={"check": name},
-            )
-        )
-    context.suites.add(rows)
-
-    detail = gx.ExpectationSuite(name=DETAIL_SUITE)
-    for name in DETAILED_CHECKS:
-        description, query = PARITY_CHECKS[name]
-        detail.add_expectation(
-            gxe.UnexpectedRowsExpectation(
-                unexpected_rows_query=" ".join(query.split()),
-                description=description,
-                meta={"check": name},
-            )
-        )
-    context.suites.add(detail)
+    parity = unexpected_rows_suite(PARITY_SUITE, SUMMARY_CHECKS)
+    rows = unexpected_rows_suite(ROWS_SUITE, ROW_CHECKS)
+    detail = unexpected_rows_suite(DETAIL_SUITE, {name: PARITY_CHECKS[name] for name in DETAILED_CHECKS})
 
     metadata = gx.ExpectationSuite(name=METADATA_SUITE)
     for expectation in (
