@@ -145,12 +145,16 @@
 {% endmacro %}
 
 
+{% macro tenant_overrides_sql(overrides_relation_sql, tenant_schema) -%}
+    {#- SELECT product_id, url, is_label of one tenant's rows of the overrides seed. -#}
+    select product_id, url, is_label
+    from {{ overrides_relation_sql }} as overrides
+    where tenant_schema = {{ quote_literal(tenant_schema) }}
+{%- endmacro %}
+
+
 {% macro tenant_blocks(tenant_schema, model_sql, runs_relation, overrides_relation_sql, full_refresh) %}
-    {%- set overrides_sql -%}
-        select product_id, url, is_label
-        from {{ overrides_relation_sql }} as overrides
-        where tenant_schema = {{ quote_literal(tenant_schema) }}
-    {%- endset -%}
+    {%- set overrides_sql = tenant_overrides_sql(overrides_relation_sql, tenant_schema) -%}
     {%- set tenant_model_sql = model_sql | replace(tenant_schema_literal(), quote_literal(tenant_schema)) -%}
     {{ return({
         'unlink': tenant_unlink_block(tenant_schema, runs_relation),
@@ -327,9 +331,7 @@
 
 
 {% macro product_images_union_views_relation() %}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='product_images_union_views', type='table'
-    )) }}
+    {{ return(project_table_relation('product_images_union_views')) }}
 {% endmacro %}
 
 

@@ -1,10 +1,5 @@
 {% macro product_images_runs_relation() %}
-    {{ return(api.Relation.create(
-        database=target.database,
-        schema=target.schema,
-        identifier='product_images_runs',
-        type='table',
-    )) }}
+    {{ return(project_table_relation('product_images_runs')) }}
 {% endmacro %}
 
 
@@ -55,12 +50,7 @@
 
 
 {% macro product_images_watermarks_relation() %}
-    {{ return(api.Relation.create(
-        database=target.database,
-        schema=target.schema,
-        identifier='product_images_watermarks',
-        type='table',
-    )) }}
+    {{ return(project_table_relation('product_images_watermarks')) }}
 {% endmacro %}
 
 

@@ -158,11 +158,7 @@
             begin
                 perform pg_catalog.set_config('lock_timeout', {{ quote_literal(lock_settings().lock_timeout) }}, true);
                 {%- for tenant_schema in batch %}
-                {%- set overrides_sql -%}
-                    select product_id, url, is_label
-                    from {{ overrides_relation_sql }} as overrides
-                    where tenant_schema = {{ quote_literal(tenant_schema) }}
-                {%- endset %}
+                {%- set overrides_sql = tenant_overrides_sql(overrides_relation_sql, tenant_schema) %}
                 v_started_at := clock_timestamp();
                 begin
                     if {{ tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks) }} then

@@ -1,7 +1,5 @@
 {% macro product_images_operations_relation() %}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='product_images_operations', type='table'
-    )) }}
+    {{ return(project_table_relation('product_images_operations')) }}
 {% endmacro %}
 
 

@@ -3,9 +3,7 @@
     (graph node `checksum`). See macros/seeds/_macros.yml. -#}
 
 {% macro seed_loads_relation() %}
-    {{ return(api.Relation.create(
-        database=target.database, schema=target.schema, identifier='product_images_seed_loads', type='table'
-    )) }}
+    {{ return(project_table_relation('product_images_seed_loads')) }}
 {% endmacro %}
 
 
