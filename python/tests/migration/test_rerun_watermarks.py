@@ -230,3 +230,22 @@ def test_a_renamed_tenant_schema_is_named_anew_in_the_union_views(conn, dbt, ten
     finally:
         conn.execute("alter schema user_5 rename to user_3")
     run_ok(dbt)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ("{watermark_max_age_hours: 0}", "var watermark_max_age_hours must be a positive number of hours, got 0"),
+        (
+            "{watermark_max_age_hours: 'a day'}",
+            "var watermark_max_age_hours must be a positive number of hours, got a day",
+        ),
+        ("{unchanged_check_tenants: 0}", "var unchanged_check_tenants must be a positive integer, got 0"),
+        ("{unchanged_check_tenants: 2.5}", "var unchanged_check_tenants must be a positive integer, got 2.5"),
+    ],
+)
+def test_a_bad_watermark_var_is_refused_naming_it(conn, dbt, tenants, variables, message, capfd):
+    capfd.readouterr()
+    result = dbt(*RUN, "--vars", variables)
+    assert not result.success
+    assert message in capfd.readouterr().out
