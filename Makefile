@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install system demo demo-studio test lint format bench clean
+.PHONY: help install system demo demo-studio test lint format docs bench clean
 
 ## help: list the targets
 help:
@@ -46,20 +46,21 @@ system:
 
 ## demo: the main job on the embedded PostgreSQL (or $PGHOST) and the demo data
 demo: $(STAMP) system
-	$(BIN)/product-images demo
+	$(BIN)/product-images-demo run
 
 ## demo-studio: the expand/contract worked example (a second app's tables renamed and extended while it runs)
 demo-studio: $(STAMP)
-	$(BIN)/product-images demo --app studio
+	$(BIN)/product-images-demo run --app studio
 
 ## test: pytest, with real dbt runs against an embedded PostgreSQL, sqlfluff lint included
 test: $(STAMP) system
 	$(BIN)/pytest
 
-## lint: sqlfluff (models, tests), the safe-DDL lint of macros/schema_changes, ruff check, ruff format --check, mypy
+## lint: sqlfluff (models, tests), the safe-DDL lint of macros/schema_changes, the import contract (production never imports demo/), ruff check, ruff format --check, mypy
 lint: $(STAMP)
 	$(BIN)/python -m product_images.migration.sql_lint
 	$(BIN)/python -m product_images.migration.ddl_lint
+	$(BIN)/lint-imports
 	$(BIN)/ruff check python bench
 	$(BIN)/ruff format --check python bench
 	$(BIN)/mypy
@@ -68,6 +69,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix python bench
 	$(BIN)/ruff format python bench
+
+## docs: the README's command reference written again from every command's --help (cog)
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
 
 ## bench: the benchmarks, not part of `make test` (bench/README.md): about 10 minutes on 2 cores
 bench: $(STAMP)

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import sql
 
 from product_images.connection import connect
-from product_images.demo.embedded import start_embedded_postgres
+from product_images.embedded import start_embedded_postgres
 from product_images.project import project_dir
 
 BENCH_DIR = Path(__file__).resolve().parent

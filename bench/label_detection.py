@@ -1,7 +1,7 @@
 """Label detection benchmark: ``product-images labels detect`` at several ``--concurrency`` levels.
 
 One tenant (``user_1``) of clothing-reseller photos drawn by
-``product_images.demo.clothing`` (``generate_dataset(--seed, demo_params(...))``: the
+``product_images.labels.development.clothing`` (``generate_dataset(--seed, demo_params(...))``: the
 demo's proportions, 18.6% of products with an internal price tag, a quarter of the
 products with small photos, the rest 1600 or 2048 px JPEGs), scaled down to about
 ``--photos`` photos. Seed 7 by default, not the demo's 20261122. Rendered photos are
@@ -82,10 +82,10 @@ from bench.common import (
     write_result,
 )
 from product_images.connection import connect
-from product_images.demo import clothing
 from product_images.demo.data import DEMO_URL_PREFIX, create_tenant_schema
 from product_images.demo.pictures import DemoImage
 from product_images.demo.storage import start_demo_storage
+from product_images.labels.development import clothing
 
 TENANT = "user_1"
 EMPTY_TENANT = "user_2"

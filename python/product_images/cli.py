@@ -128,52 +128,6 @@ def migrate(jobs: int, dbt_vars: str | None, project_dir: Path | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--size",
-    type=click.Choice(["full", "small"]),
-    default="full",
-    show_default=True,
-    help="The demo data: full (3,282 products, 611 price tags) or small (329 products, 60 tags).",
-)
-@click.option(
-    "--detect-concurrency",
-    type=click.IntRange(min=1, max=64),
-    default=2,
-    show_default=True,
-    help="Worker processes of the label detection.",
-)
-@click.option(
-    "--app",
-    "app_name",
-    type=click.Choice(["products", "studio"]),
-    default="products",
-    show_default=True,
-    help="products: the main job (product photos, labels, checks, publishing); studio: the expand/contract "
-    "worked example, a second app's tables renamed and extended while its old and new versions run.",
-)
-def demo(size: str, detect_concurrency: int, app_name: str) -> None:
-    """Load the demo data set, run the migration, the metadata backfill, the label detection and the checks.
-
-    Prints a per-tenant table and the legacy rule's and the evidence's figures side by side.
-    Starts an embedded PostgreSQL in .pgdata/ unless PGHOST is set, and moto's S3 with a
-    clothing photo per image URL unless AWS_ENDPOINT_URL_S3 is set.
-    """
-    from product_images.demo.command import run_demo
-    from product_images.demo.data import DemoDataError
-
-    console = Console(width=None if sys.stdout.isatty() else 120)
-    if app_name == "studio":
-        from product_images.demo.studio.command import run_studio_demo
-
-        sys.exit(run_studio_demo(console))
-    try:
-        code = run_demo(console, size=size, detect_concurrency=detect_concurrency, leave_objects=True)
-    except DemoDataError as error:
-        _fail(2, str(error))
-    sys.exit(code)
-
-
-@main.command()
 @click.option("--tenant", required=True, help="Tenant schema, e.g. user_1.")
 @click.option("--product", "product_id", required=True, type=int, help="Product id in <tenant>.products.")
 @click.option(
@@ -835,67 +789,56 @@ def overrides_diff(path: Path | None) -> None:
     sys.exit(1)
 
 
-@labels.command("review")
-@click.option("--tenant", default=None, metavar="SCHEMA", help="Only this tenant's products.")
-@click.option(
-    "--queue",
-    "queue_kind",
-    type=click.Choice(["doubtful", "all", "rule"]),
-    default="doubtful",
-    show_default=True,
-    help="doubtful: the detector's queue (the rule's candidates, with a notice, until the detector has run); "
-    "rule: products with 2+ photos labelled by the rule; all: every product with a photo.",
-)
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Address to listen on; anything but 127.0.0.1 makes the page reachable from elsewhere.",
-)
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port (0: any free).")
-@click.option(
-    "--apply",
-    is_flag=True,
-    help="When the session ends, run `dbt seed && dbt run --select product_images` for the decisions.",
-)
-@click.option(
-    "--file",
-    "path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="The review list (default: seeds/label_overrides.csv of the dbt project).",
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where thumbnails are cached (default: target/review-thumbnails of the checkout).",
-)
-@click.option(
-    "--demo",
-    is_flag=True,
-    help="The demo: its embedded PostgreSQL (unless PGHOST is set) and its pictures in a local S3 "
-    "(unless AWS_ENDPOINT_URL_S3 is set).",
-)
-def labels_review(
-    tenant: str | None,
-    queue_kind: str,
-    host: str,
-    port: int,
-    apply: bool,
-    path: Path | None,
-    cache_dir: Path | None,
-    demo: bool,
-) -> None:
-    """Start the label review page, a local web app, and print its URL.
+def review_page_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of the review page's commands (``labels review``, and the demo's ``review``)."""
+    options = [
+        click.option("--tenant", default=None, metavar="SCHEMA", help="Only this tenant's products."),
+        click.option(
+            "--queue",
+            "queue_kind",
+            type=click.Choice(["doubtful", "all", "rule"]),
+            default="doubtful",
+            show_default=True,
+            help="doubtful: the detector's queue (the rule's candidates, with a notice, until the detector has run); "
+            "rule: products with 2+ photos labelled by the rule; all: every product with a photo.",
+        ),
+        click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to listen on; anything but 127.0.0.1 makes the page reachable from elsewhere.",
+        ),
+        click.option(
+            "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port (0: any free)."
+        ),
+        click.option(
+            "--apply",
+            is_flag=True,
+            help="When the session ends, run `dbt seed && dbt run --select product_images` for the decisions.",
+        ),
+        click.option(
+            "--file",
+            "path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="The review list (default: seeds/label_overrides.csv of the dbt project).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where thumbnails are cached (default: target/review-thumbnails of the checkout).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
 
-    One product at a time (or a grid): every photo as a thumbnail, the current
-    decision and where it comes from. Keys: 1-9 pick the price-tag photo, 0 no
-    price tag, Enter confirm and go on, Backspace back, u undo. Each decision is
-    written to seeds/label_overrides.csv before the page moves on. Ctrl-C or the
-    page's Finish button ends the session. Storage: as for `metadata backfill`
-    (AWS_ENDPOINT_URL_S3, IMAGE_URL_PREFIX + IMAGE_BUCKET or IMAGE_URL_MAP_FILE).
-    Exit 0; 1 when --apply's dbt commands failed; 2 when the page could not start.
+
+def serve_review_page(environment: Any = None, **options: Any) -> NoReturn:
+    """Serve the review page with the parsed ``options`` (see :func:`review_page_options`) and exit with its code.
+
+    ``environment``: what the page runs inside (``labels.review.server.ReviewEnvironment``), or None.
     """
     from typing import cast
 
@@ -910,16 +853,32 @@ def labels_review(
 
     sys.exit(
         serve_review(
-            queue=cast(QueueKind, queue_kind),
-            tenant=tenant,
-            host=host,
-            port=port,
-            apply=apply,
-            overrides_path=path,
-            cache_dir=cache_dir,
-            demo=demo,
+            queue=cast(QueueKind, options["queue_kind"]),
+            tenant=options["tenant"],
+            host=options["host"],
+            port=options["port"],
+            apply=options["apply"],
+            overrides_path=options["path"],
+            cache_dir=options["cache_dir"],
+            environment=environment,
         )
     )
+
+
+@labels.command("review")
+@review_page_options
+def labels_review(**options: Any) -> None:
+    """Start the label review page, a local web app, and print its URL.
+
+    One product at a time (or a grid): every photo as a thumbnail, the current
+    decision and where it comes from. Keys: 1-9 pick the price-tag photo, 0 no
+    price tag, Enter confirm and go on, Backspace back, u undo. Each decision is
+    written to seeds/label_overrides.csv before the page moves on. Ctrl-C or the
+    page's Finish button ends the session. Storage: as for `metadata backfill`
+    (AWS_ENDPOINT_URL_S3, IMAGE_URL_PREFIX + IMAGE_BUCKET or IMAGE_URL_MAP_FILE).
+    Exit 0; 1 when --apply's dbt commands failed; 2 when the page could not start.
+    """
+    serve_review_page(None, **options)
 
 
 @main.group()

@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from helpers.dbt import copy_project
 from product_images.connection import connect
-from product_images.demo.embedded import start_embedded_postgres
+from product_images.embedded import start_embedded_postgres
 from product_images.migration.dbt_runner import DbtResult, run_dbt
 
 

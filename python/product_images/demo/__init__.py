@@ -1,1 +1,4 @@
-"""The demo: its data set, pictures, object storage, the embedded PostgreSQL and the `demo` command."""
+"""The demo: its data set, pictures, object storage and the `product-images-demo` command.
+
+Nothing outside `demo/` imports it (the import contract of pyproject.toml, `make lint`).
+"""

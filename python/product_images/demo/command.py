@@ -11,8 +11,8 @@ from rich.table import Table
 
 from product_images.connection import connect, dbt_schema, describe_target
 from product_images.demo.data import load_demo_data
-from product_images.demo.embedded import use_embedded_postgres_unless_configured
 from product_images.demo.labels import label_figures, render_label_table, run_demo_detection
+from product_images.embedded import use_embedded_postgres_unless_configured
 from product_images.migration.dbt_runner import DbtResult, run_dbt
 from product_images.migration.report import TenantReport, tenant_reports
 from product_images.project import project_dir
@@ -36,7 +36,7 @@ def run_demo(
     metadata backfill and ``product-images labels detect``; ``dbt run`` again, which applies
     the evidence, and ``dbt test``; the rule's and the evidence's figures side by side; the
     Great Expectations checkpoint ``product_images_migration`` over every tenant; publishing
-    (``publish.demo.run_demo_publishing``: ``marketplace_tasks`` in public and every tenant,
+    (``demo.publishing.run_demo_publishing``: ``marketplace_tasks`` in public and every tenant,
     its tenant-wide migration, three products published to a local stand-in marketplace);
     last, the command that opens the label review page.
 
@@ -131,7 +131,7 @@ def run_demo(
         return 1
 
     # Publishing: marketplace_tasks migrated tenant-wide, three products published to a stand-in marketplace.
-    from product_images.publish.demo import run_demo_publishing
+    from product_images.demo.publishing import run_demo_publishing
 
     published = run_demo_publishing(console)
     console.print(
@@ -143,21 +143,21 @@ def run_demo(
 
 
 def review_command() -> str:
-    """The command that opens the label review page on the demo, e.g. ``.venv/bin/product-images labels review --demo``.
+    """The command that opens the label review page on the demo, e.g. ``.venv/bin/product-images-demo review``.
 
-    Names this interpreter's ``product-images`` script relative to the current directory when it is
-    inside it (``make demo`` runs from the checkout), else by its absolute path, else the bare name.
+    Names this interpreter's ``product-images-demo`` script relative to the current directory when it
+    is inside it (``make demo`` runs from the checkout), else by its absolute path, else the bare name.
     """
     import sys
 
-    script = Path(sys.executable).parent / "product-images"
+    script = Path(sys.executable).parent / "product-images-demo"
     if not script.exists():
-        return "product-images labels review --demo"
+        return "product-images-demo review"
     try:
         shown = str(script.relative_to(Path.cwd()))
     except ValueError:
         shown = str(script)
-    return f"{shown} labels review --demo"
+    return f"{shown} review"
 
 
 def render_tenant_table(reports: list[TenantReport]) -> Table:

@@ -3,7 +3,7 @@
 Deterministic (a fixed seed): tenants ``user_1``, ``user_2``, ``user_4``, ``user_5``
 with 3,282 products in all, 611 of which carry one of the shop's own price tags as
 their last photo (the legacy convention the label rule relies on). The products and
-their photos come from :mod:`product_images.demo.clothing`: garments (t-shirts, jeans,
+their photos come from :mod:`product_images.labels.development.clothing`: garments (t-shirts, jeans,
 dresses, jackets, shoes, bags) flat-lay, on a hanger or close up, the shops' tags in
 four styles (thermal sticker with a barcode, handwritten kraft tag, QR label, small
 price sticker), and the hard negatives buyers want to see (woven brand labels, care and
@@ -31,9 +31,15 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from product_images.demo.clothing import FABRIC_COLOUR_NAMES, DatasetParams, PhotoSpec, demo_params, generate_dataset
+from product_images.labels.development.clothing import (
+    DEMO_SEED,
+    FABRIC_COLOUR_NAMES,
+    DatasetParams,
+    PhotoSpec,
+    demo_params,
+    generate_dataset,
+)
 
-DEMO_SEED = 20261122
 DEMO_URL_PREFIX = "https://images.example.com/"
 """Public URL prefix of the demo photos; the object key is the rest of the URL."""
 
@@ -107,8 +113,8 @@ class DemoProduct:
         label_url: the URL of its price-tag photo, or None.
         case: the malformed-JSONB case it carries (see :data:`SPECIAL_CASES`), or None.
         photo_kinds: the kind of each photo in ``images`` array order
-            (:data:`~product_images.demo.clothing.PHOTO_KINDS`).
-        specs: what each of its URLs shows: URL → :class:`~product_images.demo.clothing.PhotoSpec`.
+            (:data:`~product_images.labels.development.clothing.PHOTO_KINDS`).
+        specs: what each of its URLs shows: URL → :class:`~product_images.labels.development.clothing.PhotoSpec`.
         tag_style: the price tag's style kind (``thermal``, ``kraft``, ``qr``, ``sticker``), or None.
     """
 
@@ -235,7 +241,7 @@ def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[De
 
 
 def demo_photo_specs(seed: int = DEMO_SEED, size: str = "full") -> dict[str, PhotoSpec]:
-    """What every demo URL shows: URL → :class:`~product_images.demo.clothing.PhotoSpec`.
+    """What every demo URL shows: URL → :class:`~product_images.labels.development.clothing.PhotoSpec`.
 
     The same URLs :func:`generate_demo_products` writes (and, for the malformed-JSONB products,
     the URLs their cases name). Raises ValueError for an unknown ``size``.

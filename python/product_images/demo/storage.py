@@ -9,7 +9,7 @@ detection run over every tenant.
 
 The objects come from :func:`plan_demo_objects`. A URL of the demo data
 (:func:`~product_images.demo.data.demo_photo_specs`) gets its own clothing photo, drawn
-by :func:`~product_images.demo.clothing.render_photo` (about 60 ms of one core, in worker
+by :func:`~product_images.labels.development.clothing.render_photo` (about 60 ms of one core, in worker
 processes) and encoded as its extension says (JPEG, or WebP / PNG for a few); any other
 URL gets one of a few dozen generic pictures (:func:`~product_images.demo.pictures.render_image`,
 reused across keys by a hash of the key). A few keys get the demo catalog's awkward cases
@@ -55,9 +55,9 @@ from PIL import Image
 from psycopg import sql
 from rich.console import Console
 
-from product_images.demo.clothing import PhotoSpec, render_photo
 from product_images.demo.data import DEMO_URL_PREFIX
 from product_images.demo.pictures import DemoImage, demo_image_catalog, render_image
+from product_images.labels.development.clothing import PhotoSpec, render_photo
 from product_images.migration.tenants import discover_tenants
 
 __all__ = [
@@ -291,7 +291,7 @@ def plan_demo_objects(
             skipped (the backfill records them as ``unmapped``).
         label_urls: the URLs that are price-tag photos (``demo.label_truth.label_url``).
         specs: what each URL shows (:func:`~product_images.demo.data.demo_photo_specs`): those URLs get
-            their own clothing photo, drawn by :func:`~product_images.demo.clothing.render_photo` (about
+            their own clothing photo, drawn by :func:`~product_images.labels.development.clothing.render_photo` (about
             60 ms of one core each, spread over ``workers`` processes) and encoded as the URL's extension
             says. URLs not in it get one of a few reused generic pictures.
         url_prefix: the public URL prefix; key = URL minus the prefix, not percent-decoded

@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from product_images.demo import clothing
-from product_images.demo.data import DEMO_SEED
 from product_images.labels import evidence as _evidence
 from product_images.labels import scoring
 from product_images.labels.detector import Detector
+from product_images.labels.development import clothing
+from product_images.labels.development.clothing import DEMO_SEED
 from product_images.labels.evidence import Evidence
 
 __all__ = [

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from product_images.demo.embedded import start_embedded_postgres
+from product_images.embedded import start_embedded_postgres
 from product_images.project import project_dir
 
 LINTED_FOLDERS = ("models", "tests")

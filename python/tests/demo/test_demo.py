@@ -123,7 +123,7 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
     ), text[-3000:]
     # it ends with the command that opens the label review page on the demo
     last = text.strip().splitlines()[-1]
-    assert "product-images labels review --demo" in last and "http://127.0.0.1:8765/" in last
+    assert "product-images-demo review" in last and "http://127.0.0.1:8765/" in last
 
     before = conn.execute(
         "select tenant_schema, id, updated_at from product_images.product_images order by 1, 2"

@@ -1,4 +1,4 @@
-"""`product-images demo --app studio`: the expand/contract worked example, end to end on a real server."""
+"""`product-images-demo run --app studio`: the expand/contract worked example, end to end on a real server."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 from click.testing import CliRunner
 from rich.console import Console
 
-from product_images.cli import main
 from product_images.connection import connect
+from product_images.demo.cli import main
 from product_images.demo.studio.command import run_studio_demo
 
 
@@ -32,6 +32,6 @@ def test_the_studio_demo_starts_runs_both_versions_and_completes(postgres_env):
 
 
 def test_an_unknown_app_is_refused_naming_the_choices():
-    result = CliRunner().invoke(main, ["demo", "--app", "shop"])
+    result = CliRunner().invoke(main, ["run", "--app", "shop"])
     assert result.exit_code == 2
     assert "Invalid value for '--app': 'shop' is not one of 'products', 'studio'" in result.output

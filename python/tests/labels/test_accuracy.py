@@ -26,8 +26,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from product_images.demo import clothing
 from product_images.labels import evidence, scoring
+from product_images.labels.development import clothing
 from product_images.labels.evaluation import measure
 from product_images.labels.evaluation.sets import EvalPhoto, EvalProduct
 

@@ -30,7 +30,15 @@ from product_images.metadata.storage import UrlMapping, s3_client
 
 BUCKET = "accuracy-photos"
 T = "user_1"
-FONT = Path(__file__).resolve().parents[2] / "product_images" / "demo" / "fonts" / "DejaVuSans-Bold.ttf"
+FONT = (
+    Path(__file__).resolve().parents[2]
+    / "product_images"
+    / "labels"
+    / "development"
+    / "clothing"
+    / "fonts"
+    / "DejaVuSans-Bold.ttf"
+)
 
 
 def price_card(seed: int) -> bytes:

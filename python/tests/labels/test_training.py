@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from product_images.demo import clothing
 from product_images.labels import scoring, training
+from product_images.labels.development import clothing
 from product_images.labels.training import DevSet, ProductEvidence
 
 pytest.importorskip("sklearn")

@@ -22,7 +22,7 @@ import pytest
 
 from helpers.dbt import copy_project
 from helpers.legacy_data import make_tenant, photos
-from product_images.demo.embedded import start_embedded_postgres
+from product_images.embedded import start_embedded_postgres
 from product_images.migration.dbt_runner import run_dbt
 
 TENANTS = [f"user_{n}" for n in range(1, 101)]

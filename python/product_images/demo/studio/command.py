@@ -1,4 +1,4 @@
-"""``product-images demo --app studio``: the expand/contract worked example, end to end."""
+"""``product-images-demo run --app studio``: the expand/contract worked example, end to end."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from product_images.connection import connect, describe_target
-from product_images.demo.embedded import use_embedded_postgres_unless_configured
 from product_images.demo.studio import app
 from product_images.demo.studio.schema import create_studio_schema
+from product_images.embedded import use_embedded_postgres_unless_configured
 from product_images.migration.dbt_runner import run_dbt
 from product_images.project import project_dir
 

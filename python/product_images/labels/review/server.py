@@ -9,14 +9,13 @@ nobody touched cost one round trip each (their catalog says there is nothing to 
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
 import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -29,7 +28,14 @@ from product_images.labels.review.queue import QueueKind, ReviewDatabase, Review
 from product_images.labels.review.session import APPLY_COMMAND, ReviewSession
 from product_images.labels.review.thumbnails import ThumbnailStore
 
-__all__ = ["ApplyOutcome", "ReviewServerError", "apply_decisions", "demo_environment", "serve_review"]
+__all__ = ["ApplyOutcome", "ReviewEnvironment", "ReviewServerError", "apply_decisions", "serve_review"]
+
+ReviewEnvironment = Callable[[Callable[[], list[str]], Path, TextIO], AbstractContextManager[None]]
+"""What the page runs inside, set up by the caller (the demo: its database and pictures).
+
+Called with a function returning the queue's photo URLs (callable once the database is
+reachable), the thumbnail cache folder and where to print what started; the page is
+served inside the context it returns."""
 
 _WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -81,61 +87,6 @@ def apply_decisions(
     return ApplyOutcome(commands)
 
 
-@contextmanager
-def demo_environment(queue_urls: Callable[[], list[str]] | None, cache_dir: Path, out: TextIO) -> Iterator[None]:
-    """Point this process at the demo: the embedded PostgreSQL (unless ``PGHOST`` is set) and, unless
-    ``AWS_ENDPOINT_URL_S3`` is set, moto's S3 holding the demo pictures of ``queue_urls()``.
-
-    Only the pictures whose thumbnail is not in ``cache_dir`` yet are drawn and stored, each
-    exactly the object ``make demo`` stored under its key (the demo's 239 doubtful products:
-    995 photos, about 300 MB, about a minute on 2 cores; the rule's candidates when the
-    detector has not run: about 5,000 photos, several minutes).
-
-    Args:
-        queue_urls: returns the queue's photo URLs (called once the database is reachable);
-            None: no storage.
-        cache_dir: the thumbnail cache of the review page.
-        out: where to say what started.
-
-    Yields:
-        Nothing; the storage stops when the block ends (the embedded server at process exit).
-    """
-    from product_images.demo.embedded import use_embedded_postgres_unless_configured
-    from product_images.project import project_dir
-
-    mode = use_embedded_postgres_unless_configured(project_dir() / ".pgdata")
-    print(f"PostgreSQL: {mode}", file=out, flush=True)
-    storage: Any = None
-    try:
-        if queue_urls is not None and not os.environ.get("AWS_ENDPOINT_URL_S3"):
-            from product_images.demo.data import DEMO_URL_PREFIX
-            from product_images.demo.storage import DEMO_BUCKET, demo_objects, start_demo_storage
-            from product_images.metadata.storage import MappingRule, UrlMapping
-
-            cache = ThumbnailStore(cache_dir, UrlMapping((MappingRule(DEMO_URL_PREFIX, DEMO_BUCKET),)), None)
-            wanted = sorted(set(queue_urls()))
-            uncached = [url for url in wanted if (ref := cache.object_for(url)) and not cache.cache_path(ref).exists()]
-            print(
-                f"demo storage: rendering {len(uncached):,} of the queue's {len(wanted):,} pictures "
-                "(the others have a cached thumbnail)",
-                file=out,
-                flush=True,
-            )
-            with connect(autocommit=True) as conn:
-                objects = demo_objects(conn, only=uncached)
-            storage = start_demo_storage(objects)
-            print(
-                f"demo storage: moto S3 at {storage.endpoint}, {storage.objects:,} objects "
-                f"({storage.total_bytes / 1e6:,.0f} MB)",
-                file=out,
-                flush=True,
-            )
-        yield
-    finally:
-        if storage is not None:
-            storage.stop(delete_objects=False)
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -161,7 +112,7 @@ def serve_review(
     apply: bool = False,
     overrides_path: Path | None = None,
     cache_dir: Path | None = None,
-    demo: bool = False,
+    environment: ReviewEnvironment | None = None,
     project_dir: Path | None = None,
     profiles_dir: Path | None = None,
     out: TextIO | None = None,
@@ -180,7 +131,8 @@ def serve_review(
         apply: run ``dbt seed && dbt run --select product_images`` when the session ends.
         overrides_path: the review list (default ``seeds/label_overrides.csv`` of the checkout).
         cache_dir: thumbnails (default ``<checkout>/target/review-thumbnails``).
-        demo: use the demo's embedded PostgreSQL and pictures (see :func:`demo_environment`).
+        environment: set up what the page needs before it connects (see
+            :data:`ReviewEnvironment`; the demo's starts its database and pictures), or None.
         project_dir: the dbt project whose seed is written and applied (default: the checkout).
         profiles_dir: where dbt finds ``profiles.yml`` for ``apply`` (default: as ``run_dbt`` finds it).
         out: where the URL and the outcome are printed (default: stdout; errors then go to stderr).
@@ -221,7 +173,7 @@ def serve_review(
         return [url for tenant_schema, product_id, url in rows if (tenant_schema, product_id) in keys]
 
     try:
-        with demo_environment(queue_urls, cache_dir, out) if demo else _nothing():
+        with environment(queue_urls, cache_dir, out) if environment is not None else _nothing():
             try:
                 review_queue = load()
             except psycopg.errors.UndefinedTable as error:

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL used by ``make demo`` and the tests when ``PGHOST`` is unset.
+"""The embedded PostgreSQL used by ``make demo``, the tests, the benchmarks and the SQL lint when ``PGHOST`` is unset.
 
 It is the PyPI package ``pgserver`` (PostgreSQL binaries in a wheel), listening on
 a Unix socket inside its data directory; nothing here is meant for production.

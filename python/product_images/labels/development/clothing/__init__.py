@@ -1,5 +1,10 @@
 """Deterministic renderer of a clothing reseller's photos, with the truth about each one.
 
+A development renderer: the price-tag model is trained on sets it draws
+(``labels/training.py``), and ``make demo`` draws its shop with it (the demo imports
+it; nothing here imports the demo). Its sets are for training and tuning, never for
+measuring (``labels/evaluation/`` holds the renderers that measure).
+
 What it draws (all with Pillow + numpy, from a seed; nothing reads the clock, the C
 library's random numbers or system fonts):
 
@@ -111,6 +116,9 @@ _FABRIC_COLOURS = tuple(FABRIC_COLOUR_NAMES)
 
 # --------------------------------------------------------------------------- fonts
 
+
+DEMO_SEED = 20261122
+"""The seed ``make demo`` draws its shop with: never a development set's (training holds it out)."""
 
 _FONT_DIR = Path(__file__).resolve().parent / "fonts"
 #: Font faces: Pillow's bundled Aileron (no € glyph) and DejaVu Sans / Sans Bold
