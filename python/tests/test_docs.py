@@ -94,7 +94,7 @@ VAR_CALL = re.compile(r"""\bvar\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]""")
 def _dbt_vars() -> set[str]:
     names = set()
     for folder in ("macros", "models", "tests"):
-        for path in (ROOT / folder).rglob("*.sql"):
+        for path in [*(ROOT / folder).rglob("*.sql"), *(ROOT / folder).rglob("*.yml")]:
             names.update(VAR_CALL.findall(path.read_text(encoding="utf-8")))
     return names
 
