@@ -232,7 +232,7 @@ def _decode(data: bytes, side: int) -> tuple[Image.Image, int, int]:
     if not data:
         raise DecodeError("empty object")
     try:
-        im = Image.open(io.BytesIO(data))
+        im: Image.Image = Image.open(io.BytesIO(data))
         w, h = im.size
         if im.format == "JPEG":
             d = 1
@@ -299,7 +299,7 @@ def _paper_blob(small: np.ndarray, paper: np.ndarray, box: tuple[int, int, int, 
     h, w = small.shape[:2]
     d = cv2.absdiff(small, np.full_like(small, paper.astype(np.uint8)))
     r, g, b = cv2.split(d)
-    m = (cv2.max(cv2.max(r, g), b) < 38).astype(np.uint8)
+    m: np.ndarray = (cv2.max(cv2.max(r, g), b) < 38).astype(np.uint8)
     k = max(3, int(max(h, w) * 0.02)) | 1
     m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=4)

@@ -235,6 +235,12 @@ def _strong(ev: Evidence) -> bool:
     return has_strong_code(ev.codes)
 
 
+def _rgb(values: Iterable[float] | np.ndarray) -> tuple[int, int, int]:
+    """An RGB triple of whole numbers from a colour stored as floats or numpy numbers."""
+    red, green, blue = (int(value) for value in values)
+    return red, green, blue
+
+
 def _cluster_tags(tags: list[Evidence]) -> list[list[Evidence]]:
     """Group confirmed tags into styles: by code/no code, then greedily by paper colour (distance < 45)."""
     groups: list[tuple[str, list[float], list[Evidence]]] = []
@@ -296,15 +302,15 @@ def learn_profile(tenant: str, confirmed: Iterable[tuple[Evidence, bool]]) -> Sh
         w: round(c / n_n, 3) for w, c in nc.items() if len(non) >= 3 and c >= 2 and wc_all[w] == 0 and c / n_n >= 0.1
     }
     p.shapes = shapes_of(tags)
-    p.papers = [tuple(int(v) for v in e.paper_rgb) for e in tags if e.region is not None][:64]  # type: ignore[misc]
+    p.papers = [_rgb(e.paper_rgb) for e in tags if e.region is not None][:64]
     for g in _cluster_tags([e for e in tags if e.region is not None] or tags):
         cols = np.array([e.paper_rgb for e in g], dtype=np.float64)
         p.clusters.append(
             StyleCluster(
                 n=len(g),
                 kind="code" if sum(bool(e.codes) for e in g) * 2 >= len(g) else "text",
-                paper=tuple(int(v) for v in np.median(cols, axis=0)),  # type: ignore[arg-type]
-                papers=[tuple(int(v) for v in e.paper_rgb) for e in g][:16],  # type: ignore[misc]
+                paper=_rgb(np.median(cols, axis=0)),
+                papers=[_rgb(e.paper_rgb) for e in g][:16],
                 words=words_of(g),
                 shapes=shapes_of(g),
             )

@@ -120,9 +120,9 @@ _FABRIC_COLOURS = tuple(FABRIC_COLOUR_NAMES)
 DEMO_SEED = 20261122
 """The seed ``make demo`` draws its shop with: never a development set's (training holds it out)."""
 
-_FONT_DIR = Path(__file__).resolve().parent / "fonts"
+_FONT_DIR = Path(__file__).resolve().parent / "clothing_fonts"
 #: Font faces: Pillow's bundled Aileron (no € glyph) and DejaVu Sans / Sans Bold
-#: (Debian ``fonts-dejavu-core`` 2.37, free licence in ``fonts/DEJAVU-COPYRIGHT.txt``).
+#: (Debian ``fonts-dejavu-core`` 2.37, free licence in ``clothing_fonts/DEJAVU-COPYRIGHT.txt``).
 FONT_FACES: tuple[str, ...] = ("sans", "bold", "aileron")
 _current_face = ["bold"]
 
@@ -151,7 +151,7 @@ def _face_for(text: str) -> str | None:
 
 def _text_size(text: str, size: int, stroke: int = 0) -> tuple[int, int]:
     box = _font(size, _face_for(text)).getbbox(text, stroke_width=stroke)
-    return box[2] - box[0], box[3] - box[1]
+    return int(box[2] - box[0]), int(box[3] - box[1])  # Pillow's boxes are whole pixels, typed as floats
 
 
 def _draw_text(
@@ -177,7 +177,7 @@ def _handwrite(text: str, height: int, ink: tuple[int, int, int], rng: random.Ra
     Returns an RGBA image about ``height`` pixels tall.
     """
     stroke = max(1, height // 14)
-    glyphs = []
+    glyphs: list[Image.Image | None] = []
     for ch in text:
         if ch == " ":
             glyphs.append(None)
@@ -205,13 +205,13 @@ def _handwrite(text: str, height: int, ink: tuple[int, int, int], rng: random.Ra
     total_h = int(height * 2.0)
     mask = Image.new("L", (max(total_w, 1), total_h), 0)
     x = height // 4
-    for g in glyphs:
-        if g is None:
+    for glyph in glyphs:
+        if glyph is None:
             x += space
             continue
-        y = int(total_h / 2 - g.size[1] / 2 + rng.uniform(-0.08, 0.08) * height)
-        mask.paste(255, (x, y), g)
-        x += g.size[0] + int(height * rng.uniform(-0.04, 0.08))
+        y = int(total_h / 2 - glyph.size[1] / 2 + rng.uniform(-0.08, 0.08) * height)
+        mask.paste(255, (x, y), glyph)
+        x += glyph.size[0] + int(height * rng.uniform(-0.04, 0.08))
     mask = mask.crop(mask.getbbox() or (0, 0, 1, 1))
     out = Image.new("RGBA", mask.size, ink + (0,))
     out.putalpha(mask.point(lambda v: int(v * 0.92)))
@@ -452,7 +452,7 @@ def _soft(mask: Image.Image, radius: float) -> Image.Image:
     return small.filter(ImageFilter.GaussianBlur(radius / 4)).resize(mask.size, Image.Resampling.BILINEAR)
 
 
-def _tint(tone: np.ndarray, colour) -> np.ndarray:
+def _tint(tone: np.ndarray | list[np.ndarray], colour) -> np.ndarray:
     """uint8 RGB image ``colour × tone`` (tone: float32 (h, w), or per-channel list of arrays)."""
     chans = tone if isinstance(tone, list) else [tone] * 3
     return cv2.merge([cv2.convertScaleAbs(t, alpha=float(c)) for t, c in zip(chans, colour, strict=False)])
@@ -955,7 +955,7 @@ def _warp_layer(layer: Image.Image, angle: float, persp: float, rng: random.Rand
     if persp > 0:
         w, h = layer.size
         e = persp
-        dst = [(0, 0), (w, 0), (w, h), (0, h)]
+        dst: list[tuple[float, float]] = [(0, 0), (w, 0), (w, h), (0, h)]
         side = rng.randrange(4)
         src = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
         # shrink one edge
@@ -1116,9 +1116,9 @@ def render_photo(spec: PhotoSpec) -> bytes:
             canvas = _fabric(rng, ws, spec.colour, "denim" if spec.garment == "jeans" else None)
             if rng.random() < 0.5:  # a fold of the garment across the frame
                 sh = _noise_field(rng, ws, (3, 3))
-                m = 0.8 + 0.3 * sh
+                fold = 0.8 + 0.3 * sh
                 canvas = Image.fromarray(
-                    cv2.merge([cv2.multiply(c, m, dtype=cv2.CV_8U) for c in cv2.split(np.asarray(canvas))])
+                    cv2.merge([cv2.multiply(c, fold, dtype=cv2.CV_8U) for c in cv2.split(np.asarray(canvas))])
                 )
         else:
             canvas = _background(rng, ws, rng.choice(("wood", "white", "sheet", "floor")))
