@@ -26,7 +26,6 @@ product or image is a 404 with a message.
 from __future__ import annotations
 
 import hmac
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,8 +43,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from product_images.labels.abstention import REASONS
 from product_images.labels.overrides import Override, OverridesFileError
+from product_images.labels.review.evidence_lines import evidence_lines
 from product_images.labels.review.queue import ReviewProduct, UnknownProductError, UnknownTenantError
 from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewSession
 from product_images.labels.review.thumbnails import ThumbnailError, ThumbnailStore
@@ -127,91 +126,6 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-# The detector's cues worth a reviewer's eye, in this order, with how to say them (labels/evidence.py).
-_CUE_WORDS = {
-    "price_dec": "a price with cents",
-    "price_int": "a whole-euro price",
-    "price_word": "PRIX / price",
-    "price_sign": "a currency sign",
-    "euro_whole": "a whole-euro price with €",
-    "euro_dec": "a price with cents and €",
-    "euro_first": "a retail € price",
-    "sku": "a SKU",
-    "ref": "REF",
-    "code128": "Code 128",
-    "qr": "QR code",
-    "ean13": "EAN-13",
-    "ean_retail": "a retail EAN",
-    "care": "care-label words",
-    "size": "a size",
-    "degree": "a washing temperature",
-}
-
-
-def _cut(text: str, width: int = 80) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _detector_evidence_lines(evidence: dict[str, Any]) -> list[str]:
-    """What the detector saw, for a person: the text read, the codes decoded, the cues that fired, the paper."""
-    lines = []
-    read = [
-        str(line.get("text", ""))
-        for line in [*(evidence.get("lines") or []), *(evidence.get("glyph_lines") or [])]
-        if isinstance(line, dict)
-    ]
-    if read:
-        lines.append("text read: " + _cut(" · ".join(read)))
-    elif evidence.get("ocr_ran"):
-        lines.append("text read: none")
-    second = " | ".join(str(text) for text in (evidence.get("second_read"), evidence.get("glyph_second_read")) if text)
-    if second:
-        lines.append("second read: " + _cut(second.replace(" | ", " · ")))
-    codes = [code for code in evidence.get("codes") or [] if isinstance(code, dict)]
-    if codes:
-        lines.append("codes: " + _cut(", ".join(f"{code.get('format')} {code.get('text')}" for code in codes)))
-    cues = evidence.get("cues") or {}
-    fired = [words for cue, words in _CUE_WORDS.items() if float(cues.get(cue) or 0) >= 0.5]
-    if fired:
-        lines.append("cues: " + ", ".join(fired))
-    if float(evidence.get("kraft") or 0) >= 0.5:
-        lines.append("paper: kraft card")
-    if not lines:
-        lines.append("nothing tag-like seen")
-    assessment = evidence.get("assessment")
-    if isinstance(assessment, dict) and assessment.get("abstain"):
-        reason = str(assessment["abstain"])
-        said = REASONS.get(reason, reason)
-        lines.insert(0, f"detector: {said} (model score {float(assessment.get('model_score') or 0):.2f})")
-    return lines
-
-
-def _evidence_lines(evidence: Any, limit: int = 6) -> list[str]:
-    """Short ``key: value`` lines of a photo's label_evidence JSON (values cut at 80 characters)."""
-    if evidence is None:
-        return []
-    if isinstance(evidence, str):
-        try:
-            evidence = json.loads(evidence)
-        except ValueError:
-            return [evidence[:80]]
-    if isinstance(evidence, dict) and "cues" in evidence and "codes" in evidence:
-        return _detector_evidence_lines(evidence)
-    if isinstance(evidence, dict):
-        items = list(evidence.items())
-    elif isinstance(evidence, list):
-        items = [(str(number), value) for number, value in enumerate(evidence)]
-    else:
-        return [json.dumps(evidence)[:80]]
-    lines = []
-    for key, value in items[:limit]:
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        lines.append(f"{key}: {text if len(text) <= 80 else text[:79] + '…'}")
-    if len(items) > limit:
-        lines.append(f"… {len(items) - limit} more")
-    return lines
-
-
 def create_app(
     session: ReviewSession,
     thumbnails: ThumbnailStore,
@@ -232,6 +146,32 @@ def create_app(
         A Starlette ASGI app (serve it with uvicorn; ``starlette.testclient.TestClient``
         in tests, whose host ``testserver`` must then be in ``settings.allowed_hosts``).
     """
+    pages = _ReviewPages(session, thumbnails, settings)
+    api = _ReviewApi(pages, on_finish)
+    routes = [
+        Route("/", pages.home),
+        Route("/review/{tenant}/{product_id:int}", pages.review),
+        Route("/grid", pages.grid),
+        Route("/done", pages.done),
+        Route("/thumb/{tenant}/{image_id:int}", pages.thumb),
+        Route("/static/{name}", pages.static_file),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/api/decision", api.decision, methods=["POST"]),
+        Route("/api/undo", api.undo, methods=["POST"]),
+        Route("/api/finish", api.finish, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(_SecurityHeaders),
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
+        ],
+        exception_handlers={404: pages.page_not_found},
+    )
+
+
+def _template_environment() -> Environment:
+    """The pages' Jinja environment: templates/ of this package, HTML autoescaped."""
     environment = Environment(
         loader=FileSystemLoader(_HERE / "templates"),
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
@@ -239,194 +179,236 @@ def create_app(
         lstrip_blocks=True,
     )
     environment.filters["product_url"] = lambda product: product_url(product.tenant_schema, product.product_id)
-    static = {name: ((_HERE / "static" / name).read_bytes(), media) for name, media in _STATIC_FILES.items()}
-    queue = session.queue
-    database = session.database
+    return environment
 
-    def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        progress = session.progress()
+
+def _decision_text(product: ReviewProduct, selected: Sequence[int]) -> str:
+    """What a decision says in words: ``photo 2 is the price tag`` or ``no price tag``."""
+    numbers = [str(number) for number, photo in enumerate(product.photos, start=1) if photo.image_id in selected]
+    if not numbers:
+        return "no price tag"
+    return f"photo {', '.join(numbers)} is the price tag"
+
+
+def _listed_decision(product: ReviewProduct, rows: Sequence[Override]) -> dict[str, Any]:
+    """The decision of the review list's ``rows`` for ``product`` (non-empty): selected image ids, source text."""
+    by_url = {row.url: row for row in rows}
+    covered = all(photo.url in by_url for photo in product.photos)
+    labelled = {row.url for row in rows if row.is_label}
+    selected = [photo.image_id for photo in product.photos if photo.url in labelled]
+    applied = covered and all(
+        photo.label_source == "override" and photo.is_label == by_url[photo.url].is_label for photo in product.photos
+    )
+    note = rows[0].note
+    if applied:
+        source = f"override (review list, applied): {note}"
+    else:
+        source = f"review list, not applied yet ({APPLY_COMMAND}): {note}"
+        if not covered:
+            source += "; some photos have no row"
+    if any(photo.label_source == "app" for photo in product.photos):
+        source += ". A label set in the app wins over the review list."
+    return {"selected": selected, "source": source, "decided": True, "applied": applied}
+
+
+def _database_decision(product: ReviewProduct) -> dict[str, Any]:
+    """The decision the database holds for ``product`` (no row in the review list)."""
+    label = next((photo for photo in product.photos if photo.is_label), None)
+    if label is None:
+        sources = sorted({photo.label_source or "none" for photo in product.photos})
+        return {
+            "selected": [],
+            "source": "no price tag (" + ", ".join(_SOURCE_NAMES.get(s, s) for s in sources) + ")",
+            "decided": False,
+            "applied": False,
+        }
+    source = _SOURCE_NAMES.get(label.label_source or "", label.label_source or "unknown")
+    if label.score is not None:
+        source += f", score {label.score:.2f}"
+    return {"selected": [label.image_id], "source": source, "decided": False, "applied": False}
+
+
+def _plain(text: str, status: int) -> Response:
+    return Response(text, status_code=status, media_type="text/plain; charset=utf-8")
+
+
+class _ReviewPages:
+    """The review app's pages (GET), over one review session."""
+
+    def __init__(self, session: ReviewSession, thumbnails: ThumbnailStore, settings: ReviewSettings) -> None:
+        self.session = session
+        self.thumbnails = thumbnails
+        self.settings = settings
+        self.queue = session.queue
+        self.database = session.database
+        self.environment = _template_environment()
+        self.static = {name: ((_HERE / "static" / name).read_bytes(), media) for name, media in _STATIC_FILES.items()}
+
+    def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """The template ``name`` with the session's progress, the queue and what the decisions taught."""
+        progress = self.session.progress()
         # what the decisions taught, for the tenant on the page (the product's, else the --tenant filter)
         product = context.get("product")
-        tenant = product.tenant_schema if isinstance(product, ReviewProduct) else queue.tenant_schema
+        tenant = product.tenant_schema if isinstance(product, ReviewProduct) else self.queue.tenant_schema
         context.setdefault("title", "Label review")
-        html = environment.get_template(name).render(
-            token=settings.token,
+        html = self.environment.get_template(name).render(
+            token=self.settings.token,
             progress=progress,
-            queue=queue,
-            learning=database.learning(tenant) if tenant else None,
-            settings=settings,
+            queue=self.queue,
+            learning=self.database.learning(tenant) if tenant else None,
+            settings=self.settings,
             apply_command=APPLY_COMMAND,
-            can_undo=session.can_undo,
+            can_undo=self.session.can_undo,
             **context,
         )
         return HTMLResponse(html, status_code=status)
 
-    def not_found(message: str) -> HTMLResponse:
-        return render("error.html", 404, title="Not found", message=message)
+    def not_found(self, message: str) -> HTMLResponse:
+        return self.render("error.html", 404, title="Not found", message=message)
 
-    def next_url_after(index: int | None) -> str:
+    async def page_not_found(self, request: Request, exc: Exception) -> Response:
+        return self.not_found(f"no page at {request.url.path}")
+
+    def next_url_after(self, index: int | None) -> str:
+        """The page after queue position ``index``: the next product, else the first one still open, else /done."""
+        queue = self.queue
         if index is not None and index + 1 < len(queue):
             entry = queue.entries[index + 1]
             return product_url(entry.tenant_schema, entry.product_id)
-        following = session.first_unreviewed(0 if index is None else index + 1)
+        following = self.session.first_unreviewed(0 if index is None else index + 1)
         if following is None:
-            following = session.first_unreviewed(0)
+            following = self.session.first_unreviewed(0)
         if following is None:
             return "/done"
         entry = queue.entries[following]
         return product_url(entry.tenant_schema, entry.product_id)
 
-    def decision_view(product: ReviewProduct) -> dict[str, Any]:
+    def decision_view(self, product: ReviewProduct) -> dict[str, Any]:
         """What the page highlights: the review list's decision if any, else the database's."""
-        rows = session.rows_of(product.tenant_schema, product.product_id)
-        by_url = {row.url: row for row in rows}
-        covered = bool(rows) and all(photo.url in by_url for photo in product.photos)
-        if rows:
-            labelled = {row.url for row in rows if row.is_label}
-            selected = [photo.image_id for photo in product.photos if photo.url in labelled]
-            applied = covered and all(
-                photo.label_source == "override" and photo.is_label == by_url[photo.url].is_label
-                for photo in product.photos
-            )
-            note = rows[0].note
-            if applied:
-                source = f"override (review list, applied): {note}"
-            else:
-                source = f"review list, not applied yet ({APPLY_COMMAND}): {note}"
-                if not covered:
-                    source += "; some photos have no row"
-            if any(photo.label_source == "app" for photo in product.photos):
-                source += ". A label set in the app wins over the review list."
-            return {"selected": selected, "source": source, "decided": True, "applied": applied}
-        label = next((photo for photo in product.photos if photo.is_label), None)
-        if label is None:
-            sources = sorted({photo.label_source or "none" for photo in product.photos})
-            return {
-                "selected": [],
-                "source": "no price tag (" + ", ".join(_SOURCE_NAMES.get(s, s) for s in sources) + ")",
-                "decided": False,
-                "applied": False,
-            }
-        source = _SOURCE_NAMES.get(label.label_source or "", label.label_source or "unknown")
-        if label.score is not None:
-            source += f", score {label.score:.2f}"
-        return {"selected": [label.image_id], "source": source, "decided": False, "applied": False}
+        rows = self.session.rows_of(product.tenant_schema, product.product_id)
+        return _listed_decision(product, rows) if rows else _database_decision(product)
 
-    def decision_text(product: ReviewProduct, selected: Sequence[int]) -> str:
-        numbers = [str(number) for number, photo in enumerate(product.photos, start=1) if photo.image_id in selected]
-        if not numbers:
-            return "no price tag"
-        return f"photo {', '.join(numbers)} is the price tag"
-
-    def photo_views(product: ReviewProduct, selected: Sequence[int]) -> list[dict[str, Any]]:
+    def photo_views(self, product: ReviewProduct, selected: Sequence[int]) -> list[dict[str, Any]]:
+        """One dict per photo, in position order, for the templates."""
         urls = [photo.url for photo in product.photos]
-        views = []
-        for number, photo in enumerate(product.photos, start=1):
-            views.append(
-                {
-                    "photo": photo,
-                    "key": str(number) if number <= 9 else "",
-                    "thumb_url": _thumb_url(product.tenant_schema, photo.image_id)
-                    if thumbnails.in_bucket(photo.url)
-                    else None,
-                    "selected": photo.image_id in selected,
-                    "source": _SOURCE_NAMES.get(photo.label_source or "", photo.label_source or "unknown"),
-                    "evidence": _evidence_lines(photo.evidence),
-                    "duplicate": urls.count(photo.url) > 1,
-                }
-            )
-        return views
+        return [
+            {
+                "photo": photo,
+                "key": str(number) if number <= 9 else "",
+                "thumb_url": _thumb_url(product.tenant_schema, photo.image_id)
+                if self.thumbnails.in_bucket(photo.url)
+                else None,
+                "selected": photo.image_id in selected,
+                "source": _SOURCE_NAMES.get(photo.label_source or "", photo.label_source or "unknown"),
+                "evidence": evidence_lines(photo.evidence),
+                "duplicate": urls.count(photo.url) > 1,
+            }
+            for number, photo in enumerate(product.photos, start=1)
+        ]
 
-    def home(request: Request) -> Response:
-        index = session.first_unreviewed(0)
+    def prefetch_after(self, index: int | None) -> list[str]:
+        """The thumbnail URLs of the next product in the queue (the page preloads them)."""
+        if index is None or index + 1 >= len(self.queue):
+            return []
+        entry = self.queue.entries[index + 1]
+        with_photos = self.database.products([entry.key], self.queue).get(entry.key)
+        if with_photos is None:
+            return []
+        return [
+            _thumb_url(entry.tenant_schema, photo.image_id)
+            for photo in with_photos.photos
+            if self.thumbnails.in_bucket(photo.url)
+        ]
+
+    def home(self, request: Request) -> Response:
+        index = self.session.first_unreviewed(0)
         if index is None:
             return RedirectResponse("/done", status_code=303)
-        entry = queue.entries[index]
+        entry = self.queue.entries[index]
         return RedirectResponse(product_url(entry.tenant_schema, entry.product_id), status_code=303)
 
-    def review(request: Request) -> Response:
+    def review(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
         product_id = request.path_params["product_id"]
         try:
-            product = database.product(tenant, product_id, queue)
+            product = self.database.product(tenant, product_id, self.queue)
         except (UnknownTenantError, UnknownProductError) as error:
-            return not_found(str(error))
-        index = queue.index_of(tenant, product_id)
-        previous = queue.entries[index - 1] if index is not None and index > 0 else None
-        following_url = next_url_after(index)
-        decision = decision_view(product)
-        decision["text"] = decision_text(product, decision["selected"])
-        prefetch: list[str] = []
-        if index is not None and index + 1 < len(queue):
-            entry = queue.entries[index + 1]
-            with_photos = database.products([entry.key], queue).get(entry.key)
-            if with_photos is not None:
-                prefetch = [
-                    _thumb_url(entry.tenant_schema, photo.image_id)
-                    for photo in with_photos.photos
-                    if thumbnails.in_bucket(photo.url)
-                ]
-        return render(
+            return self.not_found(str(error))
+        index = self.queue.index_of(tenant, product_id)
+        previous = self.queue.entries[index - 1] if index is not None and index > 0 else None
+        decision = self.decision_view(product)
+        decision["text"] = _decision_text(product, decision["selected"])
+        return self.render(
             "product.html",
             title=f"{product.tenant_schema} product {product.product_id}",
             product=product,
-            photos=photo_views(product, decision["selected"]),
+            photos=self.photo_views(product, decision["selected"]),
             decision=decision,
             index=index,
             prev_url=product_url(previous.tenant_schema, previous.product_id) if previous else None,
-            next_url=following_url,
-            prefetch=prefetch,
+            next_url=self.next_url_after(index),
+            prefetch=self.prefetch_after(index),
         )
 
-    def grid(request: Request) -> Response:
-        pages = max(1, math.ceil(len(queue) / GRID_PAGE_SIZE))
+    def grid(self, request: Request) -> Response:
+        pages = max(1, math.ceil(len(self.queue) / GRID_PAGE_SIZE))
         try:
             page = int(request.query_params.get("page", "1"))
         except ValueError:
             page = 1
         page = min(max(page, 1), pages)
-        entries = queue.entries[(page - 1) * GRID_PAGE_SIZE : page * GRID_PAGE_SIZE]
-        found = database.products([entry.key for entry in entries], queue)
+        entries = self.queue.entries[(page - 1) * GRID_PAGE_SIZE : page * GRID_PAGE_SIZE]
+        found = self.database.products([entry.key for entry in entries], self.queue)
         cards = []
         for entry in entries:
             product = found.get(entry.key)
             if product is None:
                 continue
-            decision = decision_view(product)
-            photos = photo_views(product, decision["selected"])
+            decision = self.decision_view(product)
+            photos = self.photo_views(product, decision["selected"])
             cards.append({"product": product, "decision": decision, "photos": photos})
-        return render("grid.html", title=f"Grid, page {page} of {pages}", cards=cards, page=page, pages=pages)
+        return self.render("grid.html", title=f"Grid, page {page} of {pages}", cards=cards, page=page, pages=pages)
 
-    def done(request: Request) -> Response:
-        return render(
+    def done(self, request: Request) -> Response:
+        return self.render(
             "done.html",
-            title="Review done" if session.first_unreviewed(0) is None else "Review summary",
-            touched=sorted(session.touched_tenants),
-            first_open=session.first_unreviewed(0),
+            title="Review done" if self.session.first_unreviewed(0) is None else "Review summary",
+            touched=sorted(self.session.touched_tenants),
+            first_open=self.session.first_unreviewed(0),
         )
 
-    def thumb(request: Request) -> Response:
+    def thumb(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
         try:
-            url = database.photo_url(tenant, request.path_params["image_id"])
+            url = self.database.photo_url(tenant, request.path_params["image_id"])
         except (UnknownTenantError, UnknownProductError) as error:
-            return Response(str(error), status_code=404, media_type="text/plain; charset=utf-8")
+            return _plain(str(error), 404)
         try:
-            data = thumbnails.thumbnail(url)
+            data = self.thumbnails.thumbnail(url)
         except ThumbnailError as error:
-            return Response(error.reason, status_code=error.status, media_type="text/plain; charset=utf-8")
+            return _plain(error.reason, error.status)
         return Response(data, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"})
 
-    async def static_file(request: Request) -> Response:
-        found = static.get(request.path_params["name"])
+    async def static_file(self, request: Request) -> Response:
+        found = self.static.get(request.path_params["name"])
         if found is None:
-            return Response("no such file", status_code=404, media_type="text/plain; charset=utf-8")
+            return _plain("no such file", 404)
         return Response(found[0], media_type=found[1])
 
-    def refused(request: Request) -> JSONResponse | None:
+
+class _ReviewApi:
+    """The review app's state-changing requests (POST, JSON): a decision, undo, finish."""
+
+    def __init__(self, pages: _ReviewPages, on_finish: Callable[[], None] | None) -> None:
+        self.pages = pages
+        self.session = pages.session
+        self.settings = pages.settings
+        self.on_finish = on_finish
+
+    def refused(self, request: Request) -> JSONResponse | None:
         """Why a state-changing request is refused, or None when it may go on."""
         sent = request.headers.get(TOKEN_HEADER, "")
-        if not sent or not hmac.compare_digest(sent.encode("utf-8"), settings.token.encode("utf-8")):
+        if not sent or not hmac.compare_digest(sent.encode("utf-8"), self.settings.token.encode("utf-8")):
             return JSONResponse(
                 {"error": "missing or wrong session token: reload the page the review command printed"},
                 status_code=403,
@@ -440,6 +422,7 @@ def create_app(
             return JSONResponse({"error": "the body must be JSON (Content-Type: application/json)"}, status_code=415)
         return None
 
+    @staticmethod
     async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
         try:
             body = await request.json()
@@ -449,17 +432,13 @@ def create_app(
             return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
         return body
 
-    def progress_json() -> dict[str, Any]:
-        progress = session.progress()
+    def progress_json(self) -> dict[str, Any]:
+        progress = self.session.progress()
         return {"progress": progress.text(), "reviewed": progress.reviewed, "total": progress.total}
 
-    async def api_decision(request: Request) -> Response:
-        refusal = refused(request)
-        if refusal is not None:
-            return refusal
-        body = await json_body(request)
-        if isinstance(body, JSONResponse):
-            return body
+    @staticmethod
+    def decision_request(body: dict[str, Any]) -> tuple[str, int, int | None] | JSONResponse:
+        """(tenant, product id, label image id or None) from a decision's body, or the 422 that says what is wrong."""
         tenant, product_id, label = body.get("tenant_schema"), body.get("product_id"), body.get("label_image_id")
         if not isinstance(tenant, str) or not isinstance(product_id, int) or isinstance(product_id, bool):
             return JSONResponse(
@@ -468,35 +447,50 @@ def create_app(
             )
         if label is not None and (not isinstance(label, int) or isinstance(label, bool)):
             return JSONResponse({"error": "label_image_id must be an integer or null"}, status_code=422)
+        return tenant, product_id, label
+
+    async def decision(self, request: Request) -> Response:
+        refusal = self.refused(request)
+        if refusal is not None:
+            return refusal
+        body = await self.json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        parsed = self.decision_request(body)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        tenant, product_id, label = parsed
         try:
-            rows = await run_in_threadpool(session.decide, tenant, product_id, label)
+            rows = await run_in_threadpool(self.session.decide, tenant, product_id, label)
         except (UnknownTenantError, UnknownProductError) as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         except DecisionError as error:
             return JSONResponse({"error": str(error)}, status_code=422)
         except (OSError, OverridesFileError) as error:
             return JSONResponse(
-                {"error": f"could not write {settings.overrides_display}: {error}; the decision is NOT saved"},
+                {"error": f"could not write {self.settings.overrides_display}: {error}; the decision is NOT saved"},
                 status_code=500,
             )
-        index = queue.index_of(tenant, product_id)
+        index = self.session.queue.index_of(tenant, product_id)
         return JSONResponse(
             {
                 "saved": True,
                 "rows": [_row_json(row) for row in rows],
-                "next_url": next_url_after(index),
-                **progress_json(),
+                "next_url": self.pages.next_url_after(index),
+                **self.progress_json(),
             }
         )
 
-    async def api_undo(request: Request) -> Response:
-        refusal = refused(request)
+    async def undo(self, request: Request) -> Response:
+        refusal = self.refused(request)
         if refusal is not None:
             return refusal
         try:
-            undone = await run_in_threadpool(session.undo)
+            undone = await run_in_threadpool(self.session.undo)
         except (OSError, OverridesFileError) as error:
-            return JSONResponse({"error": f"could not write {settings.overrides_display}: {error}"}, status_code=500)
+            return JSONResponse(
+                {"error": f"could not write {self.settings.overrides_display}: {error}"}, status_code=500
+            )
         if undone is None:
             return JSONResponse({"error": "nothing to undo in this session"}, status_code=409)
         return JSONResponse(
@@ -504,55 +498,31 @@ def create_app(
                 "undone": True,
                 "url": product_url(undone.tenant_schema, undone.product_id),
                 "rows": [_row_json(row) for row in undone.rows],
-                **progress_json(),
+                **self.progress_json(),
             }
         )
 
-    async def api_finish(request: Request) -> Response:
-        refusal = refused(request)
+    async def finish(self, request: Request) -> Response:
+        refusal = self.refused(request)
         if refusal is not None:
             return refusal
-        if on_finish is not None:
-            on_finish()
-        progress = session.progress()
+        if self.on_finish is not None:
+            self.on_finish()
+        progress = self.session.progress()
+        applying = (
+            f"Applying them ({APPLY_COMMAND}): see the terminal."
+            if self.settings.apply_on_exit
+            else f"Apply them with: {APPLY_COMMAND}"
+        )
         return JSONResponse(
             {
-                "finished": on_finish is not None,
+                "finished": self.on_finish is not None,
                 "message": (
-                    f"Session ended: {progress.decided_this_session} decision(s) in {settings.overrides_display}. "
-                    + (
-                        f"Applying them ({APPLY_COMMAND}): see the terminal."
-                        if settings.apply_on_exit
-                        else f"Apply them with: {APPLY_COMMAND}"
-                    )
+                    f"Session ended: {progress.decided_this_session} decision(s) in "
+                    f"{self.settings.overrides_display}. " + applying
                 ),
             }
         )
-
-    routes = [
-        Route("/", home),
-        Route("/review/{tenant}/{product_id:int}", review),
-        Route("/grid", grid),
-        Route("/done", done),
-        Route("/thumb/{tenant}/{image_id:int}", thumb),
-        Route("/static/{name}", static_file),
-        Route("/favicon.ico", lambda request: Response(status_code=204)),
-        Route("/api/decision", api_decision, methods=["POST"]),
-        Route("/api/undo", api_undo, methods=["POST"]),
-        Route("/api/finish", api_finish, methods=["POST"]),
-    ]
-
-    async def page_not_found(request: Request, exc: Exception) -> Response:
-        return not_found(f"no page at {request.url.path}")
-
-    return Starlette(
-        routes=routes,
-        middleware=[
-            Middleware(_SecurityHeaders),
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts)),
-        ],
-        exception_handlers={404: page_not_found},
-    )
 
 
 def _row_json(row: Override) -> dict[str, Any]:
