@@ -5,19 +5,39 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from helpers.dbt import copy_project
+from helpers.dbt import copy_project, dbt_invoker, fresh_database
 from product_images.connection import connect
 from product_images.embedded import start_embedded_postgres
-from product_images.migration.dbt_runner import DbtResult, run_dbt
+from product_images.migration.dbt_runner import DbtResult
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "scenario: the module's tests are the steps of one session (one browser, one server), run in the order "
+        "they are written; pytest-randomly still decides when the module runs",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests run in a random order (pytest-randomly, which shuffles first), except inside a module marked
+    ``scenario``: its tests go back to the order they are written in, where the shuffle put the module."""
+    start = 0
+    while start < len(items):
+        module = getattr(items[start], "module", None)
+        end = start
+        while end < len(items) and getattr(items[end], "module", None) is module:
+            end += 1
+        if items[start].get_closest_marker("scenario") is not None:
+            items[start:end] = sorted(items[start:end], key=lambda item: item.reportinfo()[1] or 0)
+        start = end
 
 
 @pytest.fixture(scope="session")
@@ -34,18 +54,8 @@ def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def database(postgres_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty database for this test module; PGDATABASE points at it."""
-    name = f"test_{request.module.__name__.rsplit('.', 1)[-1]}_{uuid.uuid4().hex[:6]}".lower()
-    with connect(autocommit=True, dbname="postgres") as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    previous = os.environ.get("PGDATABASE")
-    os.environ["PGDATABASE"] = name
-    yield name
-    if previous is None:
-        os.environ.pop("PGDATABASE", None)
-    else:
-        os.environ["PGDATABASE"] = previous
-    with connect(autocommit=True, dbname="postgres") as admin:
-        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    with fresh_database(request.module.__name__.rsplit(".", 1)[-1]) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +74,7 @@ def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def dbt(project_dir: Path, database: str) -> Callable[..., DbtResult]:
     """``dbt("run", "--select", "product_images")`` runs real dbt on the module's database."""
-
-    def invoke(*args: str) -> DbtResult:
-        return run_dbt(list(args), project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
-
-    return invoke
+    return dbt_invoker(project_dir)
 
 
 @pytest.fixture

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from product_images.migration.dbt_runner import DbtResult
+from product_images.connection import connect
+from product_images.migration.dbt_runner import DbtResult, run_dbt
 from product_images.project import project_dir
 
 PROJECT_PARTS = ("dbt_project.yml", "models", "macros", "tests", "seeds", ".sqlfluff", ".sqlfluffignore", "gx")
@@ -32,6 +36,34 @@ def copy_project(destination: Path) -> Path:
     profiles.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_DIR / "profiles.example.yml", profiles / "profiles.yml")
     return destination
+
+
+@contextmanager
+def fresh_database(label: str) -> Iterator[str]:
+    """A fresh, empty database named after ``label``; PGDATABASE points at it until the block ends, then it goes."""
+    name = f"test_{label}_{uuid.uuid4().hex[:6]}".lower()
+    with connect(autocommit=True, dbname="postgres") as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    previous = os.environ.get("PGDATABASE")
+    os.environ["PGDATABASE"] = name
+    try:
+        yield name
+    finally:
+        if previous is None:
+            os.environ.pop("PGDATABASE", None)
+        else:
+            os.environ["PGDATABASE"] = previous
+        with connect(autocommit=True, dbname="postgres") as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def dbt_invoker(project_dir: Path) -> Callable[..., DbtResult]:
+    """``dbt("run", "--select", "product_images")``: real dbt, in-process, on the project copy ``project_dir``."""
+
+    def invoke(*args: str) -> DbtResult:
+        return run_dbt(list(args), project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
+
+    return invoke
 
 
 def write_overrides(project_dir: Path, rows: list[tuple[Any, ...]]) -> None:

@@ -4,6 +4,9 @@ POST without the token refused, and the session's end applying the decisions (la
 
 Chromium is Debian's (``apt-get install chromium``; ``.ci/run`` installs it). Without one these tests skip,
 except under CI (the variable ``CI`` set), where a missing browser fails them.
+
+The tests are the steps of one review session (one server, one page, the decisions adding up, the
+last step ending the session): a ``scenario`` module, run in the order written.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ CHROMIUM_FLAGS = [
 XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 XSS_URL = DEMO_URL_PREFIX + 'user_9/1/"><img src=x onerror="window.__xss = 3">.jpg'
 SHOTS = os.environ.get("REVIEW_SCREENSHOTS")  # a folder: the tests save their screenshots there
+
+pytestmark = pytest.mark.scenario
 
 
 def find_chromium() -> str | None:

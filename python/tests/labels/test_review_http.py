@@ -1,6 +1,9 @@
 """The review page's routes over HTTP (Starlette's TestClient against the real app, a real PostgreSQL and a
 real S3 endpoint): what each page shows, the thumbnails, the security of a local tool, and the decisions in the
-review list."""
+review list.
+
+The tests are the steps of one review session (the decisions add up, then are applied, then the detector's
+scores arrive): a ``scenario`` module, run in the order written."""
 
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ TOKEN = "session-token-for-the-tests"
 XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 XSS_URL = PREFIX + 'user_1/6/"><script>window.__xss = 3</script>.jpg'
 OUTSIDE = "https://elsewhere.example.org/user_1/4/0.jpg"
+
+pytestmark = pytest.mark.scenario
 U1 = PREFIX + "user_1/"
 
 

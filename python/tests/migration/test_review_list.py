@@ -1,20 +1,54 @@
-"""The review list, seeds/label_overrides.csv: an empty one needs no `dbt seed`, a stale one is never applied."""
+"""The review list, seeds/label_overrides.csv: an empty one needs no `dbt seed`, a stale one is never applied.
+
+Each test starts from a database and a project copy of its own (a list never seeded, a
+first run not made yet): they run in any order.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
 import pytest
 from click.testing import CliRunner
 
-from helpers.dbt import table_rows, write_overrides
+from helpers.dbt import copy_project, dbt_invoker, fresh_database, table_rows, write_overrides
 from helpers.legacy_data import make_tenant, photos
 from product_images.cli import main
+from product_images.connection import connect
+from product_images.migration.dbt_runner import DbtResult
 
 U = "https://images.example.com/user_1/"
 RUN = ("run", "--select", "product_images")
 LABELS = "product_id, position, is_label, label_source"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
+def database(postgres_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database for each test (the module-wide one of conftest would carry one test's seed into the next)."""
+    with fresh_database(request.node.name[:30]) as name:
+        yield name
+
+
+@pytest.fixture
+def conn(database: str) -> Iterator[psycopg.Connection]:
+    with connect(autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    (tmp_path / "project").mkdir()
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture
+def dbt(project_dir: Path, database: str) -> Callable[..., DbtResult]:
+    return dbt_invoker(project_dir)
+
+
+@pytest.fixture
 def tenants(conn):
     make_tenant(conn, "user_1", {1: photos(1, 3, "user_1"), 2: photos(2, 2, "user_1")})
     make_tenant(conn, "template_tenant", {})
@@ -32,7 +66,7 @@ def message(result) -> str:
     return result.node_results()[0].message if result.node_results() else str(result.exception)
 
 
-def test_1_a_first_run_without_dbt_seed_works_when_the_list_is_empty(conn, dbt, project_dir, tenants, capfd):
+def test_a_first_run_without_dbt_seed_works_when_the_list_is_empty(conn, dbt, project_dir, tenants, capfd):
     assert dbt(*RUN).success
     assert (
         "no label overrides (seeds/label_overrides.csv has no rows and the seed was never loaded)"
@@ -52,7 +86,8 @@ def test_1_a_first_run_without_dbt_seed_works_when_the_list_is_empty(conn, dbt, 
     assert "0 row(s), the same as loaded (never seeded)" in result.output
 
 
-def test_2_rows_in_a_list_that_was_never_seeded_are_refused(conn, dbt, project_dir, tenants):
+def test_rows_in_a_list_that_was_never_seeded_are_refused(conn, dbt, project_dir, tenants):
+    assert dbt(*RUN).success  # a first run with the list empty
     write_overrides(project_dir, [("user_1", 1, U + "1/2.jpg", False, "a product photo")])
     before, runs = table_rows(conn, "user_1"), runs_logged(conn)
     result = dbt(*RUN)
@@ -65,7 +100,8 @@ def test_2_rows_in_a_list_that_was_never_seeded_are_refused(conn, dbt, project_d
     assert f"added: user_1 product 1 {U}1/2.jpg is_label=false" in listed.output
 
 
-def test_3_a_list_edited_after_dbt_seed_is_refused_until_seeded_again(conn, dbt, project_dir, tenants):
+def test_a_list_edited_after_dbt_seed_is_refused_until_seeded_again(conn, dbt, project_dir, tenants):
+    write_overrides(project_dir, [("user_1", 1, U + "1/2.jpg", False, "a product photo")])
     assert dbt("seed").success
     assert dbt(*RUN).success
     assert table_rows(conn, "user_1", LABELS)[:3] == [
@@ -110,7 +146,8 @@ def test_3_a_list_edited_after_dbt_seed_is_refused_until_seeded_again(conn, dbt,
     ]
 
 
-def test_4_dbt_build_seeds_runs_and_tests_in_order(conn, dbt, project_dir, tenants):
+def test_dbt_build_seeds_runs_and_tests_in_order(conn, dbt, project_dir, tenants):
+    assert dbt(*RUN).success  # a first run, before anyone reviewed
     write_overrides(project_dir, [("user_1", 2, U + "2/1.jpg", True, "the tag")])
     result = dbt("build", "--select", "+product_images")
     assert result.success, message(result)
@@ -119,7 +156,7 @@ def test_4_dbt_build_seeds_runs_and_tests_in_order(conn, dbt, project_dir, tenan
     assert table_rows(conn, "user_1", LABELS)[3:] == [(2, 0, False, "rule"), (2, 1, True, "override")]
 
 
-def test_5_a_malformed_list_is_named_by_line(project_dir, tenants):
+def test_a_malformed_list_is_named_by_line(project_dir, tenants):
     (project_dir / "seeds" / "label_overrides.csv").write_text(
         "tenant_schema,product_id,url,is_label,note\nuser_1,one,https://x/1.jpg,true,\n", encoding="utf-8"
     )

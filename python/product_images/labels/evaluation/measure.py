@@ -63,10 +63,13 @@ def renderer_module(name: str) -> Any:
     """
     for package in ("product_images.labels.evaluation", "product_images.labels.development"):
         try:
-            return importlib.import_module(f"{package}.{name}")
+            module = importlib.import_module(f"{package}.{name}")
         except ModuleNotFoundError as error:
             if error.name != f"{package}.{name}":
                 raise
+            continue
+        if hasattr(module, "generate_set"):  # a set renderer (not, say, the clothing renderer's module)
+            return module
     raise ValueError(f"unknown renderer {name!r}: use one of {', '.join(known_renderers())}")
 
 
