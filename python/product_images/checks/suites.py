@@ -334,15 +334,23 @@ _BUILT_PARTS = {"great_expectations.yml", "expectations", "validation_definition
 
 
 def _build(gx_dir: Path) -> None:
+    """Write the GX project: datasource and its query assets, the four suites, their validation
+    definitions and the checkpoint (GX's own file layout, under ``gx_dir``)."""
     import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
     # tqdm bars per metric flood a terminal and CI logs; product-images prints its own lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.variables.save()
+    batches = _add_assets(context)
+    suites = _add_suites(context)
+    _add_checkpoint(context, batches, suites)
+    stabilise_ids(gx_dir)
+
+
+def _add_assets(context: Any) -> dict[str, Any]:
+    """The datasource (libpq's variables) and one query asset per suite: {suite name: its batch definition}."""
     datasource = context.data_sources.add_sql(
         name=DATASOURCE,
         # Empty host, user and database: libpq takes them from PGHOST, PGPORT, PGUSER,
@@ -388,26 +396,35 @@ def _build(gx_dir: Path) -> None:
             "cross join lateral product_images_tenant_images(tenants.tenant) as images"
         ),
     )
-    parity_batches = parity_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
-    summary_batches = summary_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
-    rows_batches = rows_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
-    images_batches = images_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION)
+    return {
+        DETAIL_SUITE: parity_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION),
+        PARITY_SUITE: summary_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION),
+        ROWS_SUITE: rows_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION),
+        METADATA_SUITE: images_asset.add_batch_definition_whole_table(name=BATCH_DEFINITION),
+    }
 
-    def unexpected_rows_suite(name: str, checks: dict[str, tuple[str, str]]) -> Any:
-        suite = gx.ExpectationSuite(name=name)
-        for check, (description, query) in checks.items():
-            suite.add_expectation(
-                gxe.UnexpectedRowsExpectation(
-                    unexpected_rows_query=" ".join(query.split()),
-                    description=description,
-                    meta={"check": check},
-                )
+
+def _unexpected_rows_suite(context: Any, name: str, checks: dict[str, tuple[str, str]]) -> Any:
+    """A suite of one UnexpectedRowsExpectation per check ({check: (description, SQL)}), saved in ``context``."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    suite = gx.ExpectationSuite(name=name)
+    for check, (description, query) in checks.items():
+        suite.add_expectation(
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=" ".join(query.split()),
+                description=description,
+                meta={"check": check},
             )
-        return context.suites.add(suite)
+        )
+    return context.suites.add(suite)
 
-    parity = unexpected_rows_suite(PARITY_SUITE, SUMMARY_CHECKS)
-    rows = unexpected_rows_suite(ROWS_SUITE, ROW_CHECKS)
-    detail = unexpected_rows_suite(DETAIL_SUITE, {name: PARITY_CHECKS[name] for name in DETAILED_CHECKS})
+
+def _metadata_suite(context: Any) -> Any:
+    """The probed metadata's suite: MIME types allowed, positive sizes (thresholds are run parameters)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
 
     metadata = gx.ExpectationSuite(name=METADATA_SUITE)
     for expectation in (
@@ -437,20 +454,31 @@ def _build(gx_dir: Path) -> None:
         ),
     ):
         metadata.add_expectation(expectation)
-    context.suites.add(metadata)
+    return context.suites.add(metadata)
 
+
+def _add_suites(context: Any) -> dict[str, Any]:
+    """The four suites, saved in ``context``: {suite name: suite}."""
+    return {
+        PARITY_SUITE: _unexpected_rows_suite(context, PARITY_SUITE, SUMMARY_CHECKS),
+        ROWS_SUITE: _unexpected_rows_suite(context, ROWS_SUITE, ROW_CHECKS),
+        DETAIL_SUITE: _unexpected_rows_suite(
+            context, DETAIL_SUITE, {name: PARITY_CHECKS[name] for name in DETAILED_CHECKS}
+        ),
+        METADATA_SUITE: _metadata_suite(context),
+    }
+
+
+def _add_checkpoint(context: Any, batches: dict[str, Any], suites: dict[str, Any]) -> None:
+    """A validation definition per suite, over its batch definition, and the checkpoint that runs them."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    # In this order; the detail suite is run by product-images only for a tenant whose
+    # summary failed (GX's own Checkpoint.run runs it always).
     definitions = [
-        context.validation_definitions.add(
-            gx.ValidationDefinition(name=PARITY_SUITE, data=summary_batches, suite=parity)
-        ),
-        context.validation_definitions.add(gx.ValidationDefinition(name=ROWS_SUITE, data=rows_batches, suite=rows)),
-        context.validation_definitions.add(
-            gx.ValidationDefinition(name=METADATA_SUITE, data=images_batches, suite=metadata)
-        ),
-        # Run by product-images only for a tenant whose summary failed (GX's own Checkpoint.run runs it always).
-        context.validation_definitions.add(
-            gx.ValidationDefinition(name=DETAIL_SUITE, data=parity_batches, suite=detail)
-        ),
+        context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batches[name], suite=suites[name]))
+        for name in (PARITY_SUITE, ROWS_SUITE, METADATA_SUITE, DETAIL_SUITE)
     ]
     context.checkpoints.add(
         gx.Checkpoint(
@@ -463,7 +491,6 @@ def _build(gx_dir: Path) -> None:
             },
         )
     )
-    stabilise_ids(gx_dir)
 
 
 if __name__ == "__main__":
