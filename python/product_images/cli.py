@@ -60,6 +60,68 @@ def _tenants_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., A
     )
 
 
+def _claim_options(
+    *,
+    verb: str,
+    unit: str,
+    limit_note: str,
+    concurrency: tuple[int, int, str],
+    batch_size: tuple[int, int],
+    lease_seconds: float,
+    lease_envvar: str | None,
+    retry_help: str,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options of the commands that claim work in batches under a lease (``metadata backfill``,
+    ``labels detect``): --limit, --concurrency, --batch-size, --lease-seconds, --dry-run, --retry-failed,
+    --json, --progress. ``verb`` (probe, score) and ``unit`` (rows, products) word their help;
+    ``concurrency`` is (maximum, default, help), ``batch_size`` (maximum, default)."""
+    done = {"probe": "probed", "score": "scored"}[verb]
+    most, default, concurrency_help = concurrency
+    options = [
+        click.option(
+            "--limit",
+            type=click.IntRange(min=0),
+            default=None,
+            help=f"{verb.capitalize()} at most this many {unit} in all{limit_note}.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1, max=most),
+            default=default,
+            show_default=True,
+            help=concurrency_help,
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(min=1, max=batch_size[0]),
+            default=batch_size[1],
+            show_default=True,
+            help=f"{unit.capitalize()} claimed, {done} and written together.",
+        ),
+        click.option(
+            "--lease-seconds",
+            type=click.FloatRange(min=0, min_open=True),
+            default=lease_seconds,
+            show_default=True,
+            envvar=lease_envvar,
+            help=f"How long a batch's claim lasts; a killed worker's {unit} wait this long for another worker.",
+        ),
+        click.option("--dry-run", is_flag=True, help=f"Count the {unit} that would be {done}; change nothing."),
+        click.option("--retry-failed", is_flag=True, help=retry_help),
+        click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout."),
+        click.option(
+            "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
+        ),
+    ]
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def _print_summary(summary: Any, as_json: bool) -> None:
     """A run's summary on stdout: one JSON object (``summary.to_dict()``), or its human lines."""
     if as_json:
@@ -396,34 +458,15 @@ def metadata() -> None:
 
 @metadata.command("backfill")
 @_tenants_option("do")
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="Probe at most this many rows in all.")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=512),
-    default=32,
-    show_default=True,
-    help="Objects probed at once (threads and HTTP connections).",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1, max=100_000),
-    default=500,
-    show_default=True,
-    help="Rows claimed, probed and written together.",
-)
-@click.option(
-    "--lease-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=300.0,
-    show_default=True,
-    envvar="PRODUCT_IMAGES_LEASE_SECONDS",
-    help="How long a batch's claim lasts; a killed worker's rows wait this long for another worker.",
-)
-@click.option("--dry-run", is_flag=True, help="Count the rows that would be probed; change nothing.")
-@click.option("--retry-failed", is_flag=True, help="Also redo rows whose metadata_error is set (unmapped included).")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
-@click.option(
-    "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
+@_claim_options(
+    verb="probe",
+    unit="rows",
+    limit_note="",
+    concurrency=(512, 32, "Objects probed at once (threads and HTTP connections)."),
+    batch_size=(100_000, 500),
+    lease_seconds=300.0,
+    lease_envvar="PRODUCT_IMAGES_LEASE_SECONDS",
+    retry_help="Also redo rows whose metadata_error is set (unmapped included).",
 )
 def metadata_backfill(
     tenants: tuple[str, ...],
@@ -477,38 +520,15 @@ def labels() -> None:
 
 @labels.command("detect")
 @_tenants_option("do")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Score at most this many products in all (with --concurrency 1).",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=64),
-    default=1,
-    show_default=True,
-    help="Worker processes, each scoring on a core of its own.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1, max=10_000),
-    default=20,
-    show_default=True,
-    help="Products claimed, scored and written together.",
-)
-@click.option(
-    "--lease-seconds",
-    type=click.FloatRange(min=0, min_open=True),
-    default=600.0,
-    show_default=True,
-    help="How long a batch's claim lasts; a killed worker's products wait this long for another worker.",
-)
-@click.option("--dry-run", is_flag=True, help="Count the products that would be scored; change nothing.")
-@click.option("--retry-failed", is_flag=True, help="Also redo photos whose label_error is set.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
-@click.option(
-    "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
+@_claim_options(
+    verb="score",
+    unit="products",
+    limit_note=" (with --concurrency 1)",
+    concurrency=(64, 1, "Worker processes, each scoring on a core of its own."),
+    batch_size=(10_000, 20),
+    lease_seconds=600.0,
+    lease_envvar=None,
+    retry_help="Also redo photos whose label_error is set.",
 )
 def labels_detect(
     tenants: tuple[str, ...],
