@@ -1,0 +1,100 @@
+"""``product-images checkpoint``: the Great Expectations checkpoints of gx/."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from product_images.cli._common import fail
+
+
+@click.group()
+def checkpoint() -> None:
+    """Great Expectations checkpoints of gx/ (GX 1.x has no command line of its own)."""
+
+
+@checkpoint.command("list")
+def checkpoint_list() -> None:
+    """List the checkpoints and the validation definitions each runs."""
+    from product_images.checks.checkpoints import list_checkpoints
+
+    for name, definitions in list_checkpoints():
+        click.echo(f"{name}: {', '.join(definitions)}")
+
+
+@checkpoint.command("run")
+@click.argument("name", required=False, default="product_images_migration")
+@click.option("--tenant", "tenants", multiple=True, help="Validate only this tenant schema (repeatable).")
+@click.option(
+    "--data-docs",
+    type=click.Choice(["all", "failed", "none"]),
+    default="all",
+    show_default=True,
+    help="Which validation results get a Data Docs page (rendering is slow at thousands of tenants).",
+)
+@click.option(
+    "--mime-type-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose mime_type must be an allowed image type.",
+)
+@click.option(
+    "--dimensions-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose width and height must be > 0.",
+)
+@click.option(
+    "--file-size-mostly",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Fraction of probed images whose file_size must be > 0.",
+)
+@click.option(
+    "--tenants-per-batch",
+    type=click.IntRange(1),
+    default=25,
+    show_default=True,
+    help="Tenants validated together; a batch that fails is validated again tenant by tenant.",
+)
+def checkpoint_run(
+    name: str,
+    tenants: tuple[str, ...],
+    data_docs: str,
+    mime_type_mostly: float,
+    dimensions_mostly: float,
+    file_size_mostly: float,
+    tenants_per_batch: int,
+) -> None:
+    """Run checkpoint NAME (default product_images_migration) over every tenant, in batches.
+
+    Prints one line per expectation, the failures per tenant and product, and the
+    path of Data Docs' index.html. Exit 0 when everything passed, 1 when an
+    expectation failed, 2 on a configuration or connection error.
+    """
+    from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
+    from product_images.checks.report import print_report
+
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    try:
+        report = run_checkpoint(
+            name,
+            tenants=list(tenants) or None,
+            data_docs=data_docs,
+            expectation_parameters={
+                "mime_type_mostly": mime_type_mostly,
+                "dimensions_mostly": dimensions_mostly,
+                "file_size_mostly": file_size_mostly,
+            },
+            progress=lambda tenant: console.print(f"validating {tenant}", style="dim") if console.is_terminal else None,
+            tenants_per_batch=tenants_per_batch,
+        )
+    except CheckpointConfigError as error:
+        fail(2, str(error))
+    print_report(console, report)
+    sys.exit(0 if report.success else 1)
