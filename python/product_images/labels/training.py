@@ -258,8 +258,9 @@ class TrainingReport:
 def _code_version() -> str:
     """12 hex digits of a hash of the code a set's cached evidence depends on (evidence, generator)."""
     h = hashlib.sha256()
-    for module in (_evidence, clothing):
-        h.update(Path(module.__file__ or "").read_bytes())
+    sources = [*sorted(Path(_evidence.__file__ or "").parent.glob("*.py")), Path(clothing.__file__ or "")]
+    for source in sources:  # every module of the evidence package, then the renderer
+        h.update(source.read_bytes())
     return h.hexdigest()[:12]
 
 

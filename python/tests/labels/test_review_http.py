@@ -339,7 +339,7 @@ def test_the_doubtful_queue_is_the_detectors_once_it_has_run(review, conn):
         "update user_1.product_images set label_score = 0.12, label_detector = 'test', label_detected_at = now()"
         " where product_id = 4"
     )
-    # evidence as the detector writes it (labels/evidence.py): shown as what a person can check
+    # evidence as the detector writes it (labels/evidence/): shown as what a person can check
     detector_evidence = {
         "cues": {"price_dec": 1.0, "code128": 1.0, "care": 0.0, "euro_dec": 1.0},
         "codes": [{"format": "Code 128", "text": "R70359Y"}],

@@ -10,7 +10,7 @@ from product_images.labels.abstention import REASONS
 __all__ = ["evidence_lines"]
 
 
-# The detector's cues worth a reviewer's eye, in this order, with how to say them (labels/evidence.py).
+# The detector's cues worth a reviewer's eye, in this order, with how to say them (labels/evidence/cues.py).
 _CUE_WORDS = {
     "price_dec": "a price with cents",
     "price_int": "a whole-euro price",

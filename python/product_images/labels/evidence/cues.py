@@ -1,0 +1,193 @@
+"""What the text read means: price, currency, SKU, care and size cues, from the lines and the codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from product_images.labels.evidence.records import Code, OcrLine
+
+# --------------------------------------------------------------------------- text cues
+
+_EURO_WHOLE = re.compile(r"(?<![\d,.])\d{1,3}\s?€")
+_EURO_DEC = re.compile(r"\d{1,3}[,.]\d{2}\s?€")
+_EURO_FIRST = re.compile(r"€\s?\d{1,3}")
+_EURO_99 = re.compile(r"\d[,.]9\d\s?€|€\s?\d{1,3}[,.]9\d")
+_SECOND_WORD = re.compile(r"\b(PRIX|TARIF)\b", re.I)
+
+
+def second_read_cues(text: str) -> dict[str, float]:
+    """Cues (0/1 each) from the second read, which reads "€": ``euro_whole`` ("12 €"),
+    ``euro_dec`` ("12,50 €"), ``euro_first`` ("€49.99", retail), ``euro_99`` (",9x" cents
+    next to "€", retail), ``euro_any`` and ``second_price_word`` ("PRIX", "TARIF")."""
+    return {
+        "euro_whole": float(bool(_EURO_WHOLE.search(text))),
+        "euro_dec": float(bool(_EURO_DEC.search(text))),
+        "euro_first": float(bool(_EURO_FIRST.search(text))),
+        "euro_99": float(bool(_EURO_99.search(text))),
+        "euro_any": float("€" in text),
+        "second_price_word": float(bool(_SECOND_WORD.search(text))),
+    }
+
+
+# A price without the currency sign: "15,00", "15.00", "12", "5", optionally followed by
+# what the recogniser makes of "€" ("C", "E", "e", "1", "€"), with or without a space.
+_PRICE_DEC = re.compile(r"(?<![\d%])(\d{1,3})[,.](\d{2})(?!\d|%|°)")
+_PRICE_INT = re.compile(r"^(?:PRIX|TARIF)?\s*:?\s*(\d{1,3})\s*[€CcEe仓元]?$", re.I)
+_PRICE_WORD = re.compile(r"\b(PRIX|TARIF|PRICE|EUR)\b|€", re.I)
+# the same words as misread ("Tarlf", "Tarf", "Tartf", "arif", "PRlX", "Prx"): a short field name, a colon
+# or not, then an amount
+_FIELD_PRICE = re.compile(
+    r"^(?!REF\b|Ref\b|ref\b)(?:[PpRr][A-Za-z1]{1,3}[Xx]|[Tt]?[Aa]?[Rr]?[A-Za-z1]{0,2}[Ff])\s*:?\s*\d{1,3}(?:[,.]\d{2})?\s*[€CcEe]?\s*$"
+)
+_CARE = re.compile(r"%|COTON|COTTON|POLY|ELAST|LAINE|WOOL|VISCOSE|NYLON|\bLIN\b|MADE ?IN|\bRN ?\d", re.I)
+_DEGREE = re.compile(r"\d{2}\s*°")
+_SIZE = re.compile(r"^(XXS|XS|S|M|L|XL|XXL|\d{2}/\d{2}|T\.?\s?\d{2}|EU\s?\d{2}(\s?US\s?\d{1,2})?)$", re.I)
+_SKU = re.compile(r"\b(?=[A-Z0-9-]{5,14}\b)(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
+_REF = re.compile(r"\b(REF|ART)\b", re.I)
+_LONG_DIGITS = re.compile(r"\d{8,14}")
+# "5€" / "12 €" as the recogniser reads it: digits then a misread euro sign
+_PRICE_SIGN = re.compile(r"^(?:PRIX|TARIF)?\s*:?\s*(\d{1,3})(?:[,.]\d{2})?\s*[€CcEe仓元]\s*$", re.I)
+# "€49.99" read as "C49.99", "E49.99", "€49.99": a sign BEFORE the amount (retail style)
+_SIGN_FIRST = re.compile(r"(?:^|\s)[€CE]\s?\d{1,3}[.,]\d{2}\b")
+_CENTS = re.compile(r"(?<![\d%])\d{1,3}[,.](\d{2})(?!\d|%|°)")
+_ONLY_NUMBER = re.compile(r"^\d{1,3}$")
+
+
+def _ean_ok(digits: str) -> bool:
+    """True when ``digits`` (13) carries a valid EAN-13 check digit."""
+    if len(digits) != 13 or not digits.isdigit():
+        return False
+    s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(digits[:12]))
+    return (10 - s % 10) % 10 == int(digits[12])
+
+
+def shape_of(token: str) -> str:
+    """Shape of a code/SKU: digits → ``9``, letters → ``A``, rest kept ("VT-12345" → "AA-99999")."""
+    return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in token.upper())
+
+
+def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:
+    """Named text/code cues from OCR lines and decoded codes (all 0/1 unless said otherwise).
+
+    Keys: ``price_dec`` (a "15,00"-like amount), ``price_int`` (a line that is only a
+    small whole number, maybe with a misread "€"), ``price_word`` ("PRIX", "TARIF"…),
+    ``care`` (fibre %, "MADE IN", RN), ``degree`` ("40°"), ``size`` (a line that is only
+    a size), ``sku`` (a SKU-shaped token), ``ref`` ("REF"/"ART"), ``long_digits`` (an
+    8–14 digit number, e.g. a printed EAN), ``n_lines`` (count), ``n_words`` (count),
+    ``code128``/``qr``/``ean13`` (decoded formats), ``ean_instore`` (an EAN-13 with GS1
+    in-store prefix 20–29), ``ean_retail`` (any other EAN-13/UPC), ``code_price``
+    (a decoded payload holding a price field), and the :func:`second_read_cues` of
+    ``second_read`` (Tesseract's text, "" when it did not run).
+    """
+    c: dict[str, float] = dict.fromkeys(
+        (
+            "price_dec",
+            "price_int",
+            "price_word",
+            "care",
+            "degree",
+            "size",
+            "sku",
+            "ref",
+            "long_digits",
+            "code128",
+            "qr",
+            "ean13",
+            "ean_instore",
+            "ean_retail",
+            "code_price",
+            "price_sign",
+            "sign_first",
+            "cents_99",
+            "cents_round",
+            "size_number",
+            "small_number",
+            "ocr_ean_instore",
+            "ocr_ean_retail",
+            "field_price",
+            "sign_blank",
+            "price_h",
+            "number_h",
+            "text_h",
+            "n_alpha_words",
+        ),
+        0.0,
+    )
+    words = 0
+    alpha = 0
+    for ln in lines:
+        t = ln.text.strip()
+        if ln.conf < 0.5 or not t:
+            continue
+        words += len(t.split())
+        alpha += sum(1 for x in re.findall(r"[A-Za-z]{3,}", t))
+        c["text_h"] = max(c["text_h"], ln.rel_h)
+        if re.match(r"^\d{1,3}\s+$", ln.text):
+            c["sign_blank"] = 1.0
+        tt = t.replace(" ", "")
+        if _FIELD_PRICE.match(t):
+            c["field_price"] = 1.0
+        if _PRICE_SIGN.match(t):
+            c["price_sign"] = 1.0
+            c["price_h"] = max(c["price_h"], ln.rel_h)
+        if _SIGN_FIRST.search(t):
+            c["sign_first"] = 1.0
+        for m in _CENTS.finditer(t):
+            cc = int(m.group(1))
+            if cc >= 95:
+                c["cents_99"] = 1.0
+            elif cc in (0, 50):
+                c["cents_round"] = 1.0
+        num = re.sub(r"[€CcEe仓元:]$", "", tt) if _PRICE_SIGN.match(t) else tt
+        if _ONLY_NUMBER.match(num):
+            v = int(num)
+            c["number_h"] = max(c["number_h"], ln.rel_h)
+            if 32 <= v <= 56 and v % 2 == 0:
+                c["size_number"] = 1.0
+            else:
+                c["small_number"] = 1.0
+        for d in re.findall(r"\d{12,14}", tt):
+            if len(d) >= 13:
+                d13 = d[:13]
+                if d13[0] == "2":
+                    c["ocr_ean_instore"] = 1.0
+                elif _ean_ok(d13) or len(d) == 13:
+                    c["ocr_ean_retail"] = 1.0
+        if _PRICE_DEC.search(t):
+            c["price_dec"] = 1.0
+        if _PRICE_INT.match(t) and not _SIZE.match(t):
+            c["price_int"] = 1.0
+        if _PRICE_WORD.search(t):
+            c["price_word"] = 1.0
+        if _CARE.search(t):
+            c["care"] = 1.0
+        if _DEGREE.search(t):
+            c["degree"] = 1.0
+        if _SIZE.match(t.replace(" ", "")) or _SIZE.match(t):
+            c["size"] = 1.0
+        if _SKU.search(t.upper()) and not _LONG_DIGITS.fullmatch(t.replace(" ", "")):
+            c["sku"] = 1.0
+        if _REF.search(t):
+            c["ref"] = 1.0
+        if _LONG_DIGITS.search(t.replace(" ", "")):
+            c["long_digits"] = 1.0
+    c["n_lines"] = float(sum(1 for ln in lines if ln.conf >= 0.5))
+    c["n_words"] = float(words)
+    c["n_alpha_words"] = float(alpha)
+    for code in codes:
+        f = code.format.lower()
+        if "128" in f:
+            c["code128"] = 1.0
+        elif "qr" in f:
+            c["qr"] = 1.0
+        elif "ean" in f or "upc" in f:
+            c["ean13"] = 1.0
+            if code.text[:1] == "2":
+                c["ean_instore"] = 1.0
+            else:
+                c["ean_retail"] = 1.0
+        if re.search(r"(?:P|PRIX|PRICE)[:=]\d+", code.text, re.I):
+            c["code_price"] = 1.0
+    c.update(second_read_cues(second_read))
+    return c
