@@ -142,8 +142,6 @@ def serve_review(
         The exit code: 0, or 1 when applying failed, or 2 when the page could not start
         (the reason printed: no tenant, no dbt run yet, no storage configuration, port in use).
     """
-    import psycopg
-
     from product_images.project import project_dir as find_project_dir
 
     err = sys.stderr if out is None else out
@@ -153,40 +151,21 @@ def serve_review(
     cache_dir = cache_dir or checkout / "target" / "review-thumbnails"
     schema = dbt_schema()
     database = ReviewDatabase(lambda: connect(autocommit=True, application_name="label review"), schema)
-    loaded: dict[str, ReviewQueue] = {}
+    loaded: dict[str, ReviewQueue | None] = {}
 
-    def load() -> ReviewQueue:
+    def load() -> ReviewQueue | None:
         if "queue" not in loaded:
-            loaded["queue"] = database.load_queue(queue, tenant)
+            loaded["queue"] = _load_queue(database, queue, tenant, err)
         return loaded["queue"]
 
     def queue_urls() -> list[str]:
-        from psycopg import sql
-
-        keys = {entry.key for entry in load().entries}
-        with connect(autocommit=True) as conn:
-            rows = conn.execute(
-                sql.SQL("select tenant_schema, product_id, url from {}").format(
-                    sql.Identifier(schema, "product_images")
-                )
-            ).fetchall()
-        return [url for tenant_schema, product_id, url in rows if (tenant_schema, product_id) in keys]
+        review_queue = load()
+        return _photo_urls(schema, review_queue) if review_queue is not None else []
 
     try:
         with environment(queue_urls, cache_dir, out) if environment is not None else _nothing():
-            try:
-                review_queue = load()
-            except psycopg.errors.UndefinedTable as error:
-                print(
-                    f"Error: {str(error).strip()}: run `dbt run --select product_images` first (or `make demo`)",
-                    file=err,
-                )
-                return 2
-            except LookupError as error:
-                print(f"Error: {error}", file=err)
-                return 2
-            except psycopg.OperationalError as error:
-                print(f"Error: cannot connect to PostgreSQL: {str(error).strip()}", file=err)
+            review_queue = load()
+            if review_queue is None:
                 return 2
             if review_queue.notice:
                 print(review_queue.notice, file=out)
@@ -198,6 +177,34 @@ def serve_review(
         return 2
     finally:
         database.close()
+
+
+def _load_queue(database: ReviewDatabase, queue: QueueKind, tenant: str | None, err: TextIO) -> ReviewQueue | None:
+    """The review queue, or None once the reason it cannot be read is printed on ``err``
+    (no dbt run yet, an unknown tenant, no server)."""
+    import psycopg
+
+    try:
+        return database.load_queue(queue, tenant)
+    except psycopg.errors.UndefinedTable as error:
+        print(f"Error: {str(error).strip()}: run `dbt run --select product_images` first (or `make demo`)", file=err)
+    except LookupError as error:
+        print(f"Error: {error}", file=err)
+    except psycopg.OperationalError as error:
+        print(f"Error: cannot connect to PostgreSQL: {str(error).strip()}", file=err)
+    return None
+
+
+def _photo_urls(schema: str, review_queue: ReviewQueue) -> list[str]:
+    """The URLs of the photos of the queue's products (from the union view ``<schema>.product_images``)."""
+    from psycopg import sql
+
+    keys = {entry.key for entry in review_queue.entries}
+    with connect(autocommit=True) as conn:
+        rows = conn.execute(
+            sql.SQL("select tenant_schema, product_id, url from {}").format(sql.Identifier(schema, "product_images"))
+        ).fetchall()
+    return [url for tenant_schema, product_id, url in rows if (tenant_schema, product_id) in keys]
 
 
 @contextmanager
