@@ -41,6 +41,10 @@ from product_images.metadata.probe import ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping, s3_client
 from product_images.migration.tenants import discover_tenants
 
+# A scenario: the tests build on each other: the first backfill, then reruns, retries and workers on the rows it left.
+# Its tests run in the order written (conftest.py).
+pytestmark = pytest.mark.scenario
+
 BUCKET = "backfill-images"
 UNMAPPED_URL = "https://elsewhere.example.org/photos/1.jpg"
 MISSING_KEY = "products/p-1011/gone.jpg"

@@ -7,6 +7,10 @@ import pytest
 from helpers.dbt import run_log, table_rows, write_overrides
 from helpers.legacy_data import make_tenant, photo, photos, set_images
 
+# A scenario: the tests build on each other: each rerun starts from the tables the last one left.
+# Its tests run in the order written (conftest.py).
+pytestmark = pytest.mark.scenario
+
 U = "https://images.example.com/"
 RUN = ("run", "--select", "product_images")
 

@@ -8,6 +8,10 @@ from psycopg.types.json import Jsonb
 from helpers.legacy_data import JSON_NULL, make_tenant, photo
 from product_images.demo.data import load_demo_data
 
+# A scenario: the tests build on each other: backup, drop, downgrade and the run after it, on the same tenants.
+# Its tests run in the order written (conftest.py).
+pytestmark = pytest.mark.scenario
+
 U = "https://images.example.com/"
 ALL_TENANTS = ("template_tenant", "user_1", "user_2", "user_4", "user_5", "user_6")
 

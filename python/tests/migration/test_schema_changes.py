@@ -11,6 +11,10 @@ import pytest
 
 from product_images.publish.backend import create_marketplace_tasks_table
 
+# A scenario: the tests build on each other: start, then the app writing, then complete and rollback of the same change.
+# Its tests run in the order written (conftest.py).
+pytestmark = pytest.mark.scenario
+
 TENANTS = ("template_tenant", "user_1", "user_2", "user_3")
 SCHEMAS = ("public", *TENANTS)
 POSITION_IDX = "marketplace_tasks_job_id_position_idx"
