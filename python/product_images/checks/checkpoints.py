@@ -259,14 +259,7 @@ def run_checkpoint(
     started = time.perf_counter()
     schema = dbt_schema()
     os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
-    try:
-        with connect() as conn:
-            install_parity_functions(conn, schema, gx_dir)
-            tenant_list = list(tenants) if tenants is not None else tenants_to_validate(conn)
-    except psycopg.OperationalError as error:
-        raise CheckpointConfigError(
-            f"cannot connect to PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE): {error}".strip()
-        ) from error
+    tenant_list = _prepare_database(schema, gx_dir, tenants)
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
     names = _checkpoint_names(context)
@@ -281,23 +274,11 @@ def run_checkpoint(
     results: dict[Any, bool] = {}
     with _tenant_setting() as current, _stored_summaries(schema) as store:
         current["parity_run"] = store.run_token
+        run = _BatchRun(checkpoint, current, parameters, progress, max_failures_per_check)
         for start in range(0, len(tenant_list), tenants_per_batch):
             batch = tenant_list[start : start + tenants_per_batch]
             store.compute(batch)
-            if len(batch) > 1:
-                batch_results = _validate(checkpoint, batch, current, parameters, progress)
-                if all(validation.success for validation in batch_results.values()):
-                    results.update({key: True for key in batch_results})
-                    _fold_passed(batch_results, len(batch), outcomes)
-                    continue
-            for tenant in batch:  # a failing batch, or one tenant: each tenant on its own
-                tenant_results = _validate(checkpoint, [tenant], current, parameters, progress)
-                detail_results = {}
-                if _summary_failed(tenant_results):
-                    detail_results = _validate(checkpoint, [tenant], current, parameters, None, detail=True)
-                for key, validation in {**tenant_results, **detail_results}.items():
-                    results[key] = validation.success
-                _fold_tenant(tenant_results, detail_results, tenant, outcomes, max_failures_per_check)
+            run.validate(batch, outcomes, results)
     # The checkpoint's UpdateDataDocsAction, once for the whole run: run per batch it
     # would rebuild the Data Docs index after every batch (quadratic at thousands).
     wanted = [key for key, success in results.items() if data_docs == "all" or (data_docs == "failed" and not success)]
@@ -311,6 +292,52 @@ def run_checkpoint(
         data_docs_index=index if index.exists() else None,
         seconds=time.perf_counter() - started,
     )
+
+
+def _prepare_database(schema: str, gx_dir: Path, tenants: Iterable[str] | None) -> list[str]:
+    """Install the parity functions in ``schema``; the tenants to validate (``tenants``, or every tenant).
+
+    Raises:
+        CheckpointConfigError: the server cannot be reached.
+    """
+    try:
+        with connect() as conn:
+            install_parity_functions(conn, schema, gx_dir)
+            return list(tenants) if tenants is not None else tenants_to_validate(conn)
+    except psycopg.OperationalError as error:
+        raise CheckpointConfigError(
+            f"cannot connect to PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE): {error}".strip()
+        ) from error
+
+
+@dataclass
+class _BatchRun:
+    """Validating one batch of tenants: together first, then one by one when anything failed."""
+
+    checkpoint: Any
+    current: dict[str, Any]
+    parameters: dict[str, float]
+    progress: Callable[[str], None] | None
+    max_failures_per_check: int
+
+    def validate(
+        self, batch: list[str], outcomes: dict[tuple[str, str], ExpectationOutcome], results: dict[Any, bool]
+    ) -> None:
+        """Fold the batch's results into ``outcomes`` (per expectation) and ``results`` (success per validation)."""
+        if len(batch) > 1:
+            batch_results = _validate(self.checkpoint, batch, self.current, self.parameters, self.progress)
+            if all(validation.success for validation in batch_results.values()):
+                results.update({key: True for key in batch_results})
+                _fold_passed(batch_results, len(batch), outcomes)
+                return
+        for tenant in batch:  # a failing batch, or one tenant: each tenant on its own
+            tenant_results = _validate(self.checkpoint, [tenant], self.current, self.parameters, self.progress)
+            detail_results = {}
+            if _summary_failed(tenant_results):
+                detail_results = _validate(self.checkpoint, [tenant], self.current, self.parameters, None, detail=True)
+            for key, validation in {**tenant_results, **detail_results}.items():
+                results[key] = validation.success
+            _fold_tenant(tenant_results, detail_results, tenant, outcomes, self.max_failures_per_check)
 
 
 def _batch_name(tenants: list[str]) -> str:
