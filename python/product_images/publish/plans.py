@@ -264,40 +264,7 @@ def build_plan(
     urls = payload_urls(payload, marketplace)
     kept = {image.url: image for image in selection.kept}
     photos = [kept[url] for url in urls]
-    count = len(photos)
     common = {"product_id": product_id, "marketplace": marketplace}
-    tasks = [
-        PlannedTask(
-            0,
-            "validate",
-            f"Validate product {product_id} for {marketplace} ({count} photo{'s' if count != 1 else ''})",
-            {
-                **common,
-                "photos": [{"image_id": p.id, "url": p.url, "position": p.position} for p in photos],
-                "dropped": [
-                    {"image_id": d.image.id, "url": d.image.url, "reason": d.reason.value} for d in selection.dropped
-                ],
-            },
-            idempotency_key(job_id, 0, "validate"),
-        )
-    ]
-    for index, image in enumerate(photos, start=1):
-        tasks.append(
-            PlannedTask(
-                index,
-                "upload_image",
-                f"Upload image {index}/{count}",
-                {
-                    **common,
-                    "image_id": image.id,
-                    "url": image.url,
-                    "image_position": image.position,
-                    "index": index,
-                    "count": count,
-                },
-                idempotency_key(job_id, index, "upload_image", image.id, image.url),
-            )
-        )
     listing_id = _listed_before(conn, tenant, product_id, marketplace)
     fields = _product_fields(conn, tenant, product_id)
     listing: Mapping[str, Any] = {
@@ -305,16 +272,66 @@ def build_plan(
         "price": fields.get("price"),
         "images": payload,  # the marketplace's image part, as the payload builders make it
     }
-    task_type = "update_listing" if listing_id else "create_listing"
-    tasks.append(
-        PlannedTask(
-            count + 1,
-            task_type,
-            f"Update listing {listing_id}" if listing_id else "Create listing",
-            {**common, "listing": dict(listing), **({"listing_id": listing_id} if listing_id else {})},
-            idempotency_key(job_id, count + 1, task_type),
-        )
-    )
+    tasks = [
+        _validate_task(job_id, common, photos, selection),
+        *_upload_tasks(job_id, common, photos),
+        _listing_task(job_id, common, len(photos) + 1, listing, listing_id),
+    ]
     return PublishPlan(
         job_id, tenant, product_id, marketplace, tuple(tasks), selection, listing_id, tuple(describe_dropped(selection))
+    )
+
+
+def _validate_task(job_id: uuid.UUID, common: dict[str, Any], photos: list[Any], selection: Any) -> PlannedTask:
+    """Task 0: validate the product for the marketplace, with the photos kept and the ones dropped (and why)."""
+    count = len(photos)
+    photos_said = f"{count} photo{'s' if count != 1 else ''}"
+    return PlannedTask(
+        0,
+        "validate",
+        f"Validate product {common['product_id']} for {common['marketplace']} ({photos_said})",
+        {
+            **common,
+            "photos": [{"image_id": p.id, "url": p.url, "position": p.position} for p in photos],
+            "dropped": [
+                {"image_id": d.image.id, "url": d.image.url, "reason": d.reason.value} for d in selection.dropped
+            ],
+        },
+        idempotency_key(job_id, 0, "validate"),
+    )
+
+
+def _upload_tasks(job_id: uuid.UUID, common: dict[str, Any], photos: list[Any]) -> list[PlannedTask]:
+    """Tasks 1..n: one upload per kept photo, in position order."""
+    count = len(photos)
+    return [
+        PlannedTask(
+            index,
+            "upload_image",
+            f"Upload image {index}/{count}",
+            {
+                **common,
+                "image_id": image.id,
+                "url": image.url,
+                "image_position": image.position,
+                "index": index,
+                "count": count,
+            },
+            idempotency_key(job_id, index, "upload_image", image.id, image.url),
+        )
+        for index, image in enumerate(photos, start=1)
+    ]
+
+
+def _listing_task(
+    job_id: uuid.UUID, common: dict[str, Any], position: int, listing: Mapping[str, Any], listing_id: Any
+) -> PlannedTask:
+    """The last task: create the listing, or update the one a previous job created."""
+    task_type = "update_listing" if listing_id else "create_listing"
+    return PlannedTask(
+        position,
+        task_type,
+        f"Update listing {listing_id}" if listing_id else "Create listing",
+        {**common, "listing": dict(listing), **({"listing_id": listing_id} if listing_id else {})},
+        idempotency_key(job_id, position, task_type),
     )
