@@ -411,81 +411,111 @@ def _run_locked(
     say: Callable[[str], object],
     sleep: Callable[[float], None],
 ) -> JobOutcome:
-    outcome = JobOutcome(job, "SUCCESS", [])
+    run = _JobRun(conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep)
     tasks = load_tasks(conn, tenant, job)  # again, under the lock
-    now = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
-    for task in tasks:
-        if task.status == "PROCESSING":
-            expires = task.lease_expires_at or (
-                task.started_at + timedelta(seconds=lease_seconds) if task.started_at else None
-            )
-            if expires is not None and expires > now:
-                raise TaskLeasedError(task, expires)
-    results: dict[int, dict[str, Any]] = {}
+    run.refuse_if_leased(tasks)
     for task in tasks:
         if task.status == "SUCCESS":
-            outcome.skipped.append(task.position)  # type: ignore[arg-type]
-            results[task.position] = task.result or {}  # type: ignore[index]
-            continue
-        attempts_here = 0
-
-        def attempt(task: TaskRow = task) -> dict[str, Any]:
-            nonlocal attempts_here
-            attempts_here += 1
-            claimed = _claim(conn, tenant, task, worker, lease_seconds)
-            if claimed is None:
-                raise JobBusyError(
-                    job,
-                    f"task {task.position} ({task.description}) of job {job} is locked or was "
-                    "changed by another transaction; nothing more done here",
-                )
-            previous_status, previous_worker = claimed
-            if previous_status == "PROCESSING":
-                outcome.taken_over.append(task.position)  # type: ignore[arg-type]
-                say(
-                    f"task {task.position} ({task.description}): taken up from worker {previous_worker} "
-                    "after its lease expired"
-                )
-            try:
-                result = _execute(conn, tenant, task, client, results)
-            except _AttemptFailed as error:
-                _finish(conn, tenant, task, worker, "FAILED", None, str(error))
-                say(f"task {task.position} ({task.description}): attempt {attempts_here} failed: {error}")
-                raise
-            result = {**result, "attempts_this_run": attempts_here, "worker": worker}
-            if previous_status == "PROCESSING":
-                result["taken_up_from"] = previous_worker
-            _finish(conn, tenant, task, worker, "SUCCESS", result, None)
-            return result
-
-        def announce_retry(state: tenacity.RetryCallState, task: TaskRow = task) -> None:
-            wait = state.next_action.sleep if state.next_action is not None else 0.0
-            say(f"task {task.position} ({task.description}): retrying in {wait:g} s")
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda error: isinstance(error, _AttemptFailed) and error.retryable),
-            stop=tenacity.stop_after_attempt(max_attempts),
-            wait=tenacity.wait_exponential(multiplier=retry_wait, max=60),
-            before_sleep=announce_retry,
-            sleep=sleep,
-            reraise=True,
-        )
-        try:
-            results[task.position] = retrying(attempt)  # type: ignore[index]
-        except _AttemptFailed:
-            outcome.retries += attempts_here - 1
-            outcome.status = "FAILED"
+            run.outcome.skipped.append(task.position)  # type: ignore[arg-type]
+            run.results[task.position] = task.result or {}  # type: ignore[index]
+        elif not run.run_task(task):
             break
-        outcome.retries += attempts_here - 1
-        outcome.ran.append(task.position)  # type: ignore[arg-type]
-        say(
-            f"task {task.position} ({task.description}): SUCCESS"
-            + (f" after {attempts_here} attempts" if attempts_here > 1 else "")
-        )
+    outcome = run.outcome
     outcome.tasks = load_tasks(conn, tenant, job)
     if outcome.status == "FAILED":
         outcome.failed_task = next(task for task in outcome.tasks if task.status == "FAILED")
     return outcome
+
+
+@dataclass
+class _JobRun:
+    """One run of a job's tasks, in position order, under the job's lock: what it did so far."""
+
+    conn: psycopg.Connection
+    tenant: str
+    job: uuid.UUID
+    client: MarketplaceClient
+    max_attempts: int
+    retry_wait: float
+    lease_seconds: float
+    worker: str
+    say: Callable[[str], object]
+    sleep: Callable[[float], None]
+    outcome: JobOutcome = field(init=False)
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.outcome = JobOutcome(self.job, "SUCCESS", [])
+
+    def refuse_if_leased(self, tasks: list[TaskRow]) -> None:
+        """Raise :class:`TaskLeasedError` when a task is PROCESSING under a lease that has not expired."""
+        now = self.conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        for task in tasks:
+            if task.status == "PROCESSING":
+                expires = task.lease_expires_at or (
+                    task.started_at + timedelta(seconds=self.lease_seconds) if task.started_at else None
+                )
+                if expires is not None and expires > now:
+                    raise TaskLeasedError(task, expires)
+
+    def run_task(self, task: TaskRow) -> bool:
+        """Run ``task`` with up to ``max_attempts`` attempts; False when it failed for good (the job stops)."""
+        attempts: list[int] = []
+
+        def announce_retry(state: tenacity.RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action is not None else 0.0
+            self.say(f"task {task.position} ({task.description}): retrying in {wait:g} s")
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda error: isinstance(error, _AttemptFailed) and error.retryable),
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=self.retry_wait, max=60),
+            before_sleep=announce_retry,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            self.results[task.position] = retrying(self.attempt, task, attempts)  # type: ignore[index]
+        except _AttemptFailed:
+            self.outcome.retries += len(attempts) - 1
+            self.outcome.status = "FAILED"
+            return False
+        self.outcome.retries += len(attempts) - 1
+        self.outcome.ran.append(task.position)  # type: ignore[arg-type]
+        self.say(
+            f"task {task.position} ({task.description}): SUCCESS"
+            + (f" after {len(attempts)} attempts" if len(attempts) > 1 else "")
+        )
+        return True
+
+    def attempt(self, task: TaskRow, attempts: list[int]) -> dict[str, Any]:
+        """One attempt: claim the task, execute it, record SUCCESS or FAILED; ``attempts`` counts them."""
+        attempts.append(len(attempts) + 1)
+        claimed = _claim(self.conn, self.tenant, task, self.worker, self.lease_seconds)
+        if claimed is None:
+            raise JobBusyError(
+                self.job,
+                f"task {task.position} ({task.description}) of job {self.job} is locked or was "
+                "changed by another transaction; nothing more done here",
+            )
+        previous_status, previous_worker = claimed
+        if previous_status == "PROCESSING":
+            self.outcome.taken_over.append(task.position)  # type: ignore[arg-type]
+            self.say(
+                f"task {task.position} ({task.description}): taken up from worker {previous_worker} "
+                "after its lease expired"
+            )
+        try:
+            result = _execute(self.conn, self.tenant, task, self.client, self.results)
+        except _AttemptFailed as error:
+            _finish(self.conn, self.tenant, task, self.worker, "FAILED", None, str(error))
+            self.say(f"task {task.position} ({task.description}): attempt {len(attempts)} failed: {error}")
+            raise
+        result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
+        if previous_status == "PROCESSING":
+            result["taken_up_from"] = previous_worker
+        _finish(self.conn, self.tenant, task, self.worker, "SUCCESS", result, None)
+        return result
 
 
 def _claim(
