@@ -18,7 +18,7 @@ from product_images.migration.report import TenantReport, tenant_reports
 from product_images.project import project_dir
 
 
-def run_demo(
+def run_demo(  # noqa: C901
     console: Console,
     data_dir: Path | None = None,
     *,

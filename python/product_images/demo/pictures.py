@@ -226,7 +226,7 @@ def _padded_icc_profile(total_bytes: int) -> bytes:
     return struct.pack(">I", len(padded)) + padded[4:]
 
 
-def render_image(
+def render_image(  # noqa: C901, PLR0912
     kind: str,
     width: int,
     height: int,

@@ -284,7 +284,7 @@ def _row_values(row_id: int, result: ProbeResult | None, reason: str | None) -> 
     }
 
 
-def backfill(
+def backfill(  # noqa: C901, PLR0912, PLR0915
     conn: psycopg.Connection,
     client: BaseClient | None,
     mapping: UrlMapping,
@@ -453,7 +453,7 @@ def backfill(
     return summary
 
 
-def _run_batch(
+def _run_batch(  # noqa: C901, PLR0915
     conn: psycopg.Connection,
     queries: _Queries,
     tenant: str,

@@ -162,7 +162,7 @@ class ProbeResult:
         return self.error is None
 
 
-def sniff_image_type(head: bytes) -> str | None:
+def sniff_image_type(head: bytes) -> str | None:  # noqa: C901
     """The image MIME type given by the magic number at the start of a file.
 
     Args:
@@ -397,7 +397,7 @@ class _Reader:
         )
 
 
-def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk: int) -> bytes | None:
+def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk: int) -> bytes | None:  # noqa: C901
     """Walk the JPEG segment chain up to the SOF, fetching only segment headers that lie past ``head``.
 
     Returns a buffer of the file's first bytes up to the end of the SOF segment, with the
@@ -466,7 +466,7 @@ def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk
         position += 2 + length
 
 
-def probe_object(
+def probe_object(  # noqa: C901, PLR0912
     client: BaseClient,
     ref: ObjectRef,
     *,

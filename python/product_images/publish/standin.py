@@ -207,7 +207,7 @@ class StandInMarketplace:
 
     # ------------------------------------------------------------ serving
 
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:  # noqa: C901, PLR0912
         parts = [part for part in request.path.split("?")[0].split("/") if part]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""

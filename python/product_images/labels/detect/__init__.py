@@ -115,7 +115,7 @@ def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
     return asdict(worker.summary)
 
 
-def detect_labels(
+def detect_labels(  # noqa: C901, PLR0912, PLR0915
     conn: psycopg.Connection,
     client: BaseClient | None,
     mapping: UrlMapping,

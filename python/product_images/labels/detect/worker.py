@@ -198,7 +198,7 @@ class _Worker:
             done += len(tokens)
         return done
 
-    def _batch(
+    def _batch(  # noqa: C901, PLR0912, PLR0915
         self, tenant: str, tokens: list[tuple[Any, ...]], profile: ShopProfile | None, profile_hash: str
     ) -> None:
         images = sql.Identifier(tenant, "product_images")

@@ -702,7 +702,7 @@ def _paste_code(tag: Image.Image, code_img: Image.Image, box: tuple[int, int, in
 # --------------------------------------------------------------------------- tag / label layers
 
 
-def _internal_tag(spec: PhotoSpec, rng: random.Random, scale: int) -> Image.Image:
+def _internal_tag(spec: PhotoSpec, rng: random.Random, scale: int) -> Image.Image:  # noqa: C901, PLR0912, PLR0915
     """The shop's internal tag as an RGBA layer, about ``scale`` px wide."""
     st = spec.style
     assert st is not None and spec.price_cents is not None and spec.sku is not None
@@ -840,7 +840,7 @@ def _washing_symbols(d: ImageDraw.ImageDraw, x: float, y: float, s: float, ink, 
             _draw_text(d, (ox + s / 2, y + s / 2), "P", int(s * 0.6), ink, 0, "mm")
 
 
-def _negative_layer(spec: PhotoSpec, rng: random.Random, scale: int) -> Image.Image:
+def _negative_layer(spec: PhotoSpec, rng: random.Random, scale: int) -> Image.Image:  # noqa: PLR0915
     """The hard negative's label/box/print as an RGBA layer about ``scale`` px wide."""
     k = spec.kind
     if k == "care":
@@ -1043,7 +1043,7 @@ def _finish(canvas: Image.Image, spec: PhotoSpec, rng: random.Random) -> bytes:
 # --------------------------------------------------------------------------- render
 
 
-def render_photo(spec: PhotoSpec) -> bytes:
+def render_photo(spec: PhotoSpec) -> bytes:  # noqa: C901, PLR0912, PLR0915
     """Draw the photo described by ``spec`` and return it as JPEG bytes.
 
     Deterministic: the same spec gives the same bytes with the same Pillow/numpy build.
@@ -1282,7 +1282,7 @@ def _size(rng: random.Random, params: DatasetParams) -> tuple[int, int]:
     return (short, long) if rng.random() < 0.7 else (long, short)
 
 
-def generate_dataset(seed: int, params: DatasetParams | None = None, tenant_prefix: str = "user_") -> Dataset:
+def generate_dataset(seed: int, params: DatasetParams | None = None, tenant_prefix: str = "user_") -> Dataset:  # noqa: C901, PLR0912, PLR0915
     """Generate tenants → products → ordered photo specs with the truth (no pixels yet).
 
     Args:

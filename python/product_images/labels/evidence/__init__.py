@@ -96,7 +96,7 @@ cv2.setNumThreads(1)
 # --------------------------------------------------------------------------- entry points
 
 
-def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
+def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:  # noqa: C901, PLR0912, PLR0915
     """Measure one photo.
 
     Args:

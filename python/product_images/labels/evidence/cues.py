@@ -67,7 +67,7 @@ def shape_of(token: str) -> str:
     return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in token.upper())
 
 
-def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:
+def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:  # noqa: C901, PLR0912, PLR0915
     """Named text/code cues from OCR lines and decoded codes (all 0/1 unless said otherwise).
 
     Keys: ``price_dec`` (a "15,00"-like amount), ``price_int`` (a line that is only a

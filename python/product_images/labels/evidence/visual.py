@@ -139,7 +139,7 @@ def _glyph_region(chars: np.ndarray, lab: np.ndarray, stats: np.ndarray, best: i
     ev.glyph_region = (ax / w, ay / h, (ax + aw) / w, (ay + ah) / h)
 
 
-def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | None, float]:
+def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | None, float]:  # noqa: PLR0915
     """Fill the visual cues of ``ev`` from an RGB array (any size); return (region px box, bar angle°)."""
     H, W = rgb.shape[:2]
     f = VISUAL_SIDE / max(H, W)

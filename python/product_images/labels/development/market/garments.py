@@ -99,7 +99,7 @@ def _dashes(img: np.ndarray, pts: np.ndarray, color: tuple[int, ...], step: floa
             cv2.line(img, tuple(int(v) for v in a), tuple(int(v) for v in b), color, width, cv2.LINE_AA)
 
 
-def _details(tex: np.ndarray, category: str, to_px: Any, size: float, spec: dict[str, Any]) -> None:
+def _details(tex: np.ndarray, category: str, to_px: Any, size: float, spec: dict[str, Any]) -> None:  # noqa: C901
     """Draw seams, buttons, zips and pockets of ``category`` onto the crop ``tex`` (``to_px`` maps unit → crop px)."""
     thread = tuple(int(v) for v in np.clip(hex_rgb(str(spec.get("thread", "#d9b36a"))), 0, 255))
     w = max(1, int(size * 0.004))

@@ -214,7 +214,7 @@ def _stitch(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], color: tu
         cv2.line(img, a, b, color, t, cv2.LINE_AA)
 
 
-def _details(rng: Generator, img: np.ndarray, cat: str, back: bool, spec: SpecDict) -> None:
+def _details(rng: Generator, img: np.ndarray, cat: str, back: bool, spec: SpecDict) -> None:  # noqa: C901
     """Draw category details (collar, buttons, pockets, laces, buckle…) on ``img`` in place."""
     h, w = img.shape[:2]
     dark = tuple(float(v) for v in rgb(str(spec["color"])) * 0.55)

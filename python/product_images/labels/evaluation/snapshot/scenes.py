@@ -171,7 +171,7 @@ def _on_mannequin(rng: Generator, canvas: np.ndarray, spec: SpecDict, cat: str, 
     return canvas
 
 
-def detail_scene(rng: Generator, spec: SpecDict, h: int, w: int) -> np.ndarray:
+def detail_scene(rng: Generator, spec: SpecDict, h: int, w: int) -> np.ndarray:  # noqa: C901
     """A close detail of the item (zip, buttons, sole, flaw, seam, buckle). Output (h, w, 3)."""
     what = str(spec.get("detail", "seam"))
     img = fabric(rng, h, w, spec)
