@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import click
@@ -56,6 +56,21 @@ def tenants_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., An
     )
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+"""A click decorator: a command function in, the same function with an option (or more) attached out."""
+
+
+def option_group(options: Sequence[Callable[[Any], Any]]) -> Decorator:
+    """One decorator that attaches click ``options`` to a command, shown in ``--help`` in the order given."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def claim_options(
     *,
     verb: str,
@@ -66,7 +81,7 @@ def claim_options(
     lease_seconds: float,
     lease_envvar: str | None,
     retry_help: str,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Decorator:
     """The options of the commands that claim work in batches under a lease (``metadata backfill``,
     ``labels detect``): --limit, --concurrency, --batch-size, --lease-seconds, --dry-run, --retry-failed,
     --json, --progress. ``verb`` (probe, score) and ``unit`` (rows, products) word their help;
@@ -109,13 +124,7 @@ def claim_options(
             "--progress/--no-progress", default=None, help="Progress bar on stderr. Default: when stderr is a terminal."
         ),
     ]
-
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
+    return option_group(options)
 
 
 def print_summary(summary: Any, as_json: bool) -> None:

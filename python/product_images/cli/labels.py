@@ -14,6 +14,7 @@ from product_images.cli._common import (
     claim_options,
     connect_or_fail,
     fail,
+    option_group,
     print_summary,
     storage_or_fail,
     tenants_option,
@@ -303,9 +304,7 @@ def review_page_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Where thumbnails are cached (default: target/review-thumbnails of the checkout).",
         ),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return option_group(options)(function)
 
 
 def serve_review_page(environment: Any = None, **options: Any) -> NoReturn:

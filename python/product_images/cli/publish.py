@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from product_images.app.marketplaces import MARKETPLACE_RULES
-from product_images.cli._common import connect_or_fail, fail
+from product_images.cli._common import connect_or_fail, fail, option_group
 
 
 @click.command()
@@ -101,9 +101,7 @@ def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds to wait for each HTTP answer.",
         ),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return option_group(options)(function)
 
 
 def _run_publish(
