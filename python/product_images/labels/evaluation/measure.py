@@ -55,31 +55,35 @@ __all__ = [
 LABEL_MIN_IMAGES = 2
 
 
+def _renderer_packages() -> list[tuple[str, Path]]:
+    """Where renderers live, evaluation ones first: ``[(package name, its folder)]``."""
+    here = Path(__file__).resolve().parent
+    return [
+        ("product_images.labels.evaluation", here),
+        ("product_images.labels.development", here.parent / "development"),
+    ]
+
+
 def renderer_module(name: str) -> Any:
-    """The renderer module ``product_images.labels.evaluation.<name>`` (or ``…development.<name>``).
+    """The renderer ``product_images.labels.evaluation.<name>`` (or ``…development.<name>``): a package there.
 
     Raises:
-        ValueError: no renderer of that name (the message lists the known ones).
+        ValueError: no renderer of that name (the message lists the known ones); a module of
+            those folders that is not a renderer package (``sets``, the ``clothing`` module) is none.
     """
-    for package in ("product_images.labels.evaluation", "product_images.labels.development"):
-        try:
-            module = importlib.import_module(f"{package}.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{package}.{name}":
-                raise
-            continue
-        if hasattr(module, "generate_set"):  # a set renderer (not, say, the clothing renderer's module)
-            return module
+    for package, folder in _renderer_packages():
+        if name in _packages_in(folder):
+            return importlib.import_module(f"{package}.{name}")
     raise ValueError(f"unknown renderer {name!r}: use one of {', '.join(known_renderers())}")
 
 
 def known_renderers() -> list[str]:
-    """Names of the evaluation renderers, then the development ones, found on disk."""
-    here = Path(__file__).resolve().parent
-    names = []
-    for folder in (here, here.parent / "development"):
-        names += sorted(p.name for p in folder.iterdir() if (p / "__init__.py").exists())
-    return names
+    """Names of the evaluation renderers, then the development ones, found on disk (the packages there)."""
+    return [name for _, folder in _renderer_packages() for name in _packages_in(folder)]
+
+
+def _packages_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if (p / "__init__.py").exists())
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
