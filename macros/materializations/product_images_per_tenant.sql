@@ -167,9 +167,10 @@
 
 
 {% macro run_tenant_blocks(tenants, blocks, model_sql, runs_relation, overrides_relation_sql, full_refresh) %}
-    {#- Runs each tenant's steps, in name order, committing after each; a step
-        is sent only when the catalog says it has work (a rerun on an up-to-date
-        tenant is one round trip). -#}
+    {#- Runs each tenant's steps in the order of tenant_step_names, committing
+        after each; a step is sent only when its tenant_needs_<step> says the
+        catalog shows work for it (a rerun on an up-to-date tenant is one round
+        trip). -#}
     {%- for tenant in tenants if not tenant.has_images_column -%}
         {{ log("product_images: skipping " ~ tenant.schema ~ ": "
             ~ ("products has no images column (already cleaned up); its product_images is left untouched"
@@ -187,21 +188,56 @@
         {%- else -%}
             {%- set tenant_steps = tenant_blocks(tenant.schema, model_sql, runs_relation, overrides_relation_sql, full_refresh) -%}
         {%- endif -%}
-        {%- set steps = [] -%}
-        {%- if tenant.has_images_column and tenant.has_product_images -%}
-            {#- A cleaned-up tenant's tables (no legacy column) are never touched. -#}
-            {%- if full_refresh -%}{%- do steps.append('unlink') -%}{%- endif -%}
-            {%- if tenant.has_outdated_schema and not full_refresh -%}{%- do steps.append('schema') -%}{%- endif -%}
-        {%- endif -%}
-        {%- do steps.append('sync') -%}
-        {%- if tenant.has_images_column and (full_refresh or not tenant.has_product_images or not tenant.has_valid_constraints or tenant.has_outdated_schema) -%}
-            {%- do steps.extend(['constraints', 'validate']) -%}
-        {%- endif -%}
-        {%- for step in steps -%}
+        {%- for step in tenant_steps_needed(tenant, full_refresh) -%}
             {% do adapter.execute(tenant_steps[step], auto_begin=True) %}
             {% do adapter.commit() %}
         {%- endfor -%}
     {%- endfor -%}
+{% endmacro %}
+
+
+{#- A tenant's steps, in the order they run, each with the macro that says whether a
+    tenant needs it (tenant_needs_<step>, looked up by name as dbt-adapters looks up an
+    incremental strategy's get_incremental_<strategy>_sql). -#}
+{% macro tenant_step_names() %}
+    {{ return(['unlink', 'schema', 'sync', 'constraints', 'validate']) }}
+{% endmacro %}
+
+
+{% macro tenant_steps_needed(tenant, full_refresh) %}
+    {%- set needed = [] -%}
+    {%- for step in tenant_step_names() -%}
+        {%- if context['tenant_needs_' ~ step](tenant, full_refresh) -%}{%- do needed.append(step) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(needed) }}
+{% endmacro %}
+
+
+{#- A cleaned-up tenant (no legacy column) only ever gets the sync, which skips it. -#}
+{% macro tenant_needs_unlink(tenant, full_refresh) %}
+    {{ return(tenant.has_images_column and tenant.has_product_images and full_refresh) }}
+{% endmacro %}
+
+
+{% macro tenant_needs_schema(tenant, full_refresh) %}
+    {{ return(tenant.has_images_column and tenant.has_product_images and tenant.has_outdated_schema and not full_refresh) }}
+{% endmacro %}
+
+
+{% macro tenant_needs_sync(tenant, full_refresh) %}
+    {{ return(true) }}
+{% endmacro %}
+
+
+{% macro tenant_needs_constraints(tenant, full_refresh) %}
+    {{ return(tenant.has_images_column and (
+        full_refresh or not tenant.has_product_images or not tenant.has_valid_constraints or tenant.has_outdated_schema
+    )) }}
+{% endmacro %}
+
+
+{% macro tenant_needs_validate(tenant, full_refresh) %}
+    {{ return(tenant_needs_constraints(tenant, full_refresh)) }}
 {% endmacro %}
 
 
