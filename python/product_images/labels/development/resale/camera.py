@@ -59,9 +59,9 @@ def _blur(img: np.ndarray, spec: Spec) -> np.ndarray:
         kernel[length // 2, :] = 1.0 / length
         centre = (length / 2 - 0.5, length / 2 - 0.5)
         turn = cv2.getRotationMatrix2D(centre, float(spec["light_angle"]) % 180, 1.0)
-        kernel = cv2.warpAffine(kernel, turn, (length, length))
-        kernel /= max(1e-6, float(kernel.sum()))
-        img = cv2.filter2D(img, -1, kernel)
+        turned = cv2.warpAffine(kernel, turn, (length, length))
+        norm = np.asarray(turned, np.float32) / np.float32(max(1e-6, float(turned.sum())))
+        img = cv2.filter2D(img, -1, norm.astype(np.float32))
     return img
 
 

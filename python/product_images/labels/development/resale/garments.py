@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 
 from .drawing import hex_rgb, smooth_noise
 
-__all__ = ["SILHOUETTES", "draw_garment", "draw_sneaker", "fabric", "sole_surface"]
+__all__ = ["SILHOUETTES", "draw_garment", "draw_sneaker", "fabric", "sole_surface", "weave_tile"]
 
 Spec = dict[str, str | int | float | bool]
 Box = tuple[int, int, int, int]
@@ -132,6 +132,17 @@ def _grain(h: int, w: int, rng: np.random.Generator, pattern: str) -> np.ndarray
     return smooth_noise(rng, h, w, 2) * (0.6 if pattern == "leather" else 0.25)
 
 
+def weave_tile(cell: int, pattern: str, rng: np.random.Generator) -> np.ndarray:
+    """A small float32 tile (−1…1) of the weave seen close: ``4×cell`` pixels square, to be tiled."""
+    size = 4 * cell
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) * (2 * np.pi / cell)
+    if pattern in ("denim", "knit", "mesh"):
+        tile = np.sin(xx + yy) * 0.7 + np.sin(xx * 2) * 0.3
+    else:
+        tile = np.sin(xx) * np.sin(yy) * 0.8
+    return (tile + rng.standard_normal((size, size)).astype(np.float32) * 0.2).astype(np.float32)
+
+
 _MOTIFS: dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {
     "stripes": _stripes,
     "check": _check,
@@ -219,39 +230,52 @@ def _blend(canvas: np.ndarray, box: Box, alpha: np.ndarray, colour: np.ndarray, 
     canvas[y0:y1, x0:x1] = cv2.blendLinear(c, region, a, 1.0 - a)
 
 
-def draw_sneaker(canvas: np.ndarray, box: Box, spec: Spec, rng: np.random.Generator) -> None:
-    """A sneaker (or boot) in side view inside ``box``: upper, sole, laces, a side stripe."""
-    x, y, w, h = box
+_SNEAKER = (
+    (0.04, 0.78),
+    (0.05, 0.45),
+    (0.1, 0.3),
+    (0.22, 0.27),
+    (0.3, 0.34),
+    (0.42, 0.3),
+    (0.55, 0.42),
+    (0.75, 0.52),
+    (0.9, 0.6),
+    (0.97, 0.7),
+    (0.97, 0.8),
+)
+_BOOT = ((0.05, 0.8), (0.07, 0.05), (0.4, 0.05), (0.43, 0.45), (0.7, 0.53), (0.92, 0.62), (0.97, 0.8))
+
+
+def _shoe_patch(w: int, h: int, spec: Spec, rng: np.random.Generator) -> Image.Image:
+    """An RGBA side view of a sneaker (or a boot) filling ``w×h`` pixels, toe to the right."""
     boot = spec["garment"] == "boots"
-    top = 0.05 if boot else 0.35
     img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    upper = [
-        (0.05, 0.8),
-        (0.08, top + 0.1),
-        (0.3 if boot else 0.25, top),
-        (0.45, top + 0.05),
-        (0.62, 0.45),
-        (0.9, 0.58),
-        (0.97, 0.75),
-        (0.97, 0.82),
-    ]
+    upper = _BOOT if boot else _SNEAKER
     d.polygon([(px * w, py * h) for px, py in upper], fill=hex_rgb(str(spec["garment_hex"])) + (255,))
     sole = (240, 240, 236, 255) if rng.random() < 0.6 else (150, 95, 50, 255)
-    d.rounded_rectangle((0.03 * w, 0.78 * h, 0.98 * w, 0.92 * h), radius=int(h * 0.05), fill=sole)
+    d.rounded_rectangle((0.02 * w, 0.76 * h, 0.98 * w, 0.92 * h), radius=int(h * 0.06), fill=sole)
+    line = max(2, h // 60)
+    d.line([(0.03 * w, 0.84 * h), (0.97 * w, 0.84 * h)], fill=(200, 200, 195, 255), width=line)
     if not boot:
-        d.line(
-            [(0.3 * w, 0.62 * h), (0.5 * w, 0.5 * h), (0.8 * w, 0.68 * h)],
-            fill=hex_rgb(str(spec["garment_hex2"])) + (255,),
-            width=max(4, h // 25),
-        )
+        accent = hex_rgb(str(spec["garment_hex2"])) + (255,)
+        d.line([(0.2 * w, 0.66 * h), (0.45 * w, 0.52 * h), (0.78 * w, 0.66 * h)], fill=accent, width=max(4, h // 20))
+        d.line([(0.06 * w, 0.5 * h), (0.2 * w, 0.72 * h)], fill=accent, width=max(3, h // 30))
         for k in range(5):
-            lx = (0.3 + k * 0.05) * w
+            lx = (0.4 + k * 0.045) * w
+            ly = (0.34 + k * 0.035) * h
             d.line(
-                [(lx, (0.4 + k * 0.03) * h), (lx + 0.05 * w, (0.38 + k * 0.03) * h)],
+                [(lx - 0.03 * w, ly + 0.03 * h), (lx + 0.03 * w, ly - 0.02 * h)],
                 fill=(245, 245, 245, 255),
-                width=max(2, h // 60),
+                width=max(2, h // 50),
             )
+    return img
+
+
+def draw_sneaker(canvas: np.ndarray, box: Box, spec: Spec, rng: np.random.Generator) -> None:
+    """A sneaker (or boot) in side view inside ``box``, with a soft floor shadow."""
+    x, y, w, h = box
+    img = _shoe_patch(w, h, spec, rng)
     rgba = np.asarray(img.rotate(float(spec["subject_angle"]) / 2, resample=Image.Resampling.BILINEAR), np.float32)
     alpha = rgba[..., 3] / 255.0
     _blend(

@@ -122,7 +122,12 @@ def _placement(rnd: random.Random, holder: str, small: bool) -> Spec:
         scale = rnd.uniform(0.07, 0.2)
     else:
         scale = rnd.uniform(0.35, 0.8)
-    angle = rnd.uniform(-35, 35) if holder == "hand" else rnd.uniform(0, 360)
+    if holder == "hand":
+        angle = rnd.uniform(-35, 35) if rnd.random() < 0.5 else rnd.uniform(-8, 8)
+    elif rnd.random() < 0.5:
+        angle = rnd.choice((0, 90, 180, 270)) + rnd.uniform(-8, 8)
+    else:
+        angle = rnd.uniform(0, 360)
     return {
         "holder": holder,
         "patch_scale": round(scale, 3),
@@ -137,11 +142,21 @@ def _placement(rnd: random.Random, holder: str, small: bool) -> Spec:
 
 def _legible(spec: Spec) -> bool:
     """Whether a drawn code should decode: large enough, sharp, lit and not too tilted."""
-    if spec.get("symbology", "none") == "none" or spec["holder"] == "in_shot":
+    if spec.get("symbology", "none") == "none" or spec["holder"] == "in_shot" or spec["tag"] == "printed_hang":
         return False
     sharp = float(spec["blur"]) <= 0.8 and int(spec["motion"]) == 0 and float(spec["noise"]) <= 5.0
     flat = abs(float(spec["tilt_x"])) <= 0.15 and abs(float(spec["tilt_y"])) <= 0.15
-    return sharp and flat and float(spec["patch_scale"]) >= 0.45 and float(spec["exposure"]) >= 0.8
+    off_axis = abs((float(spec["patch_angle"]) + 45) % 90 - 45)
+    upright = spec["symbology"] == "qr" or off_axis <= 8
+    glossy = bool(spec.get("glossy", False)) and float(spec["glare"]) > 0.4
+    return (
+        sharp
+        and flat
+        and upright
+        and not glossy
+        and float(spec["patch_scale"]) >= 0.4
+        and float(spec["exposure"]) >= 0.8
+    )
 
 
 _HAND_PRICES = ("{e} €", "{e}€", "{e},{c:02d}", "€ {e}", "{e}", "{e}.-", "{e} e")
@@ -257,5 +272,5 @@ def photo_spec(rnd: random.Random, kind: str, shop: Style, item: Item, sku: str)
         spec |= _shop_tag(rnd, shop, item, sku)
     else:
         spec |= _negative(rnd, kind, item)
-    spec["legible"] = _legible(spec) if kind in ("shop_tag", "retail_tag") else False
+    spec["legible"] = _legible(spec) if kind == "shop_tag" else False
     return spec

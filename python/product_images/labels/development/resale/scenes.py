@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .drawing import hex_rgb, paste_warped, smooth_noise
+from .drawing import fit_font, hex_rgb, paste_warped, smooth_noise
 from .fonts import font
-from .garments import draw_garment, fabric, sole_surface
+from .garments import draw_garment, fabric, sole_surface, weave_tile
 from .negatives import negative_patch, tape_measure
 from .placing import draw_hand, place, pose_of, ruler_beside
 from .tags import shop_tag_patch
@@ -51,7 +51,11 @@ def _fill_fabric(canvas: np.ndarray, spec: Spec, rng: np.random.Generator, zoom:
     sh, sw = max(8, int(h / zoom)), max(8, int(w / zoom))
     cloth = fabric(sh, sw, spec, rng)
     big = cv2.resize(cloth, (w, h), interpolation=cv2.INTER_LINEAR)
-    canvas[:] = np.clip(big, 0, 255).astype(np.uint8)
+    cell = max(4, int(3 * zoom))
+    weave = weave_tile(cell, str(spec["pattern"]), rng)
+    reps = (h // weave.shape[0] + 1, w // weave.shape[1] + 1)
+    woven = np.asarray(big, np.float32) + np.tile(weave, reps)[:h, :w, None] * np.float32(12.0)
+    canvas[:] = np.clip(woven, 0, 255).astype(np.uint8)
 
 
 def _closeup(canvas: np.ndarray, spec: Spec, rng: np.random.Generator) -> None:
@@ -90,7 +94,7 @@ def _printed_tee(canvas: np.ndarray, spec: Spec, rng: np.random.Generator) -> No
     text = str(spec["tee_text"])
     art = Image.new("RGBA", (bw, bh // 3), (0, 0, 0, 0))
     colour = hex_rgb(str(spec["garment_hex2"]))
-    f = font(str(spec["brand_font"]), bh // 7)
+    f = fit_font((str(spec["brand_font"]), bh // 7), text, int(bw * 0.45))
     ImageDraw.Draw(art).text((bw // 2, bh // 6), text, font=f, fill=colour + (255,), anchor="mm")
     paste_warped(canvas, art, (x + bw / 2, y + bh * 0.42), (float(bw), float(spec["subject_angle"]), 0.0, 0.0))
 
