@@ -44,7 +44,7 @@ def _light(img: np.ndarray, spec: Spec, rng: np.random.Generator) -> np.ndarray:
     xx = np.linspace(-1.0, 1.0, w // 8 + 2, dtype=np.float32)[None, :]
     gain = (1.0 - spec.number("vignette", 0.3) * (xx**2 + yy**2) / 2) * spec.number("exposure", 1.0)
     gain = gain * (1.0 + low_noise(rng, gain.shape[0], gain.shape[1], 2, 0.08))
-    gain = cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    gain = np.asarray(cv2.resize(gain.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
     return img * gain[..., None]
 
 
@@ -61,7 +61,7 @@ def _focus(img: np.ndarray, spec: Spec, scale: float) -> np.ndarray:
         kernel = np.zeros((length, length), np.float32)
         kernel[length // 2, :] = 1.0 / length
         rot = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), spec.number("motion_angle"), 1.0)
-        kernel = cv2.warpAffine(kernel, rot, (length, length))
+        kernel = np.asarray(cv2.warpAffine(kernel, rot, (length, length)), np.float32)
         img = cv2.filter2D(img, -1, kernel / max(1e-6, float(kernel.sum())))
     return img
 
@@ -82,7 +82,7 @@ def _sensor(img: np.ndarray, spec: Spec, rng: np.random.Generator) -> np.ndarray
     out = np.clip(noisy, 0, 255, out=noisy).astype(np.uint8)
     if spec.flag("sharpen"):
         soft = cv2.GaussianBlur(out, (0, 0), 1.5)
-        out = cv2.addWeighted(out, 1.8, soft, -0.8, 0)
+        out = np.asarray(cv2.addWeighted(out, 1.8, soft, -0.8, 0), np.uint8)
     return out
 
 
@@ -91,7 +91,7 @@ def _chroma(img: np.ndarray, spec: Spec, rng: np.random.Generator) -> np.ndarray
     h, w = img.shape[:2]
     sigma = spec.number("noise", 0.02) * 0.8
     chroma = rng.standard_normal((h // 3 + 1, w // 3 + 1, 3), dtype=np.float32) * sigma
-    chroma = cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR)
+    chroma = np.asarray(cv2.resize(chroma, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
     return img + chroma * (1.6 - img.mean(axis=2, keepdims=True))
 
 
@@ -117,5 +117,10 @@ def encode(pixels: np.ndarray, spec: Spec) -> bytes:
     elif fmt == "webp":
         image.save(out, format="WEBP", quality=spec.integer("quality", 80), method=2)
     else:
-        image.save(out, format="JPEG", quality=spec.integer("quality", 80), subsampling=2 if spec.integer("quality") < 90 else 0)
+        image.save(
+            out,
+            format="JPEG",
+            quality=spec.integer("quality", 80),
+            subsampling=2 if spec.integer("quality") < 90 else 0,
+        )
     return out.getvalue()

@@ -22,17 +22,54 @@ __all__ = ["RENDERER", "build_set"]
 
 RENDERER = "vintage"
 
-_BRANDS = ("Levi's", "Lee", "Wrangler", "Benetton", "Petit Bateau", "Naf Naf", "Lacoste", "Ralph Lauren", "Adidas",
-           "Carhartt", "Tommy Hilfiger", "Armor Lux", "Saint James", "Agnès b.", "Cacharel", "Kookaï", "Burton",
-           "Dr. Martens", "Clarks", "Converse", "Esprit", "Chevignon")  # fmt: skip
+_BRANDS = (
+    "Levi's",
+    "Lee",
+    "Wrangler",
+    "Benetton",
+    "Petit Bateau",
+    "Naf Naf",
+    "Lacoste",
+    "Ralph Lauren",
+    "Adidas",
+    "Carhartt",
+    "Tommy Hilfiger",
+    "Armor Lux",
+    "Saint James",
+    "Agnès b.",
+    "Cacharel",
+    "Kookaï",
+    "Burton",
+    "Dr. Martens",
+    "Clarks",
+    "Converse",
+    "Esprit",
+    "Chevignon",
+)
 _TYPES = {
-    "tee": ("T-shirt", "Tee-shirt imprimé", "T-shirt vintage"), "shirt": ("Chemise", "Chemise à carreaux", "Chemisier"),
-    "sweater": ("Pull en laine", "Pull marin", "Gilet"), "jacket": ("Veste en jean", "Blouson", "Veste en velours"),
-    "dress": ("Robe fleurie", "Robe vintage", "Robe longue"), "skirt": ("Jupe plissée", "Jupe en jean", "Jupe midi"),
-    "jeans": ("jeans", "Jean droit", "Pantalon"), "shoes": ("Baskets", "Bottines", "Chaussures"),
-}  # fmt: skip
-_COLORS = ("#2f4f7f", "#7f2f2f", "#2f6f4f", "#d8cfc0", "#1e1e24", "#c8a040", "#8a5a9a", "#b0b8c0", "#e07050",
-           "#f0ece0", "#40607a", "#6a4a30")  # fmt: skip
+    "tee": ("T-shirt", "Tee-shirt imprimé", "T-shirt vintage"),
+    "shirt": ("Chemise", "Chemise à carreaux", "Chemisier"),
+    "sweater": ("Pull en laine", "Pull marin", "Gilet"),
+    "jacket": ("Veste en jean", "Blouson", "Veste en velours"),
+    "dress": ("Robe fleurie", "Robe vintage", "Robe longue"),
+    "skirt": ("Jupe plissée", "Jupe en jean", "Jupe midi"),
+    "jeans": ("jeans", "Jean droit", "Pantalon"),
+    "shoes": ("Baskets", "Bottines", "Chaussures"),
+}
+_COLORS = (
+    "#2f4f7f",
+    "#7f2f2f",
+    "#2f6f4f",
+    "#d8cfc0",
+    "#1e1e24",
+    "#c8a040",
+    "#8a5a9a",
+    "#b0b8c0",
+    "#e07050",
+    "#f0ece0",
+    "#40607a",
+    "#6a4a30",
+)
 _PHOTO_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8)
 _PHOTO_WEIGHTS = (4, 10, 22, 26, 20, 9, 5, 4)
 
@@ -55,8 +92,14 @@ def _product_basics(r: random.Random) -> dict[str, SpecValue]:
     title = f"{brand} {r.choice(_TYPES[garment])} {size}"
     if brand == "Levi's" and garment == "jeans":
         title = f"Levi's 501 jeans {size}"
-    info: dict[str, SpecValue] = {"garment": garment, "brand": brand, "size": size, "title": title,
-                                  "color": r.choice(_COLORS), "pattern": pattern}  # fmt: skip
+    info: dict[str, SpecValue] = {
+        "garment": garment,
+        "brand": brand,
+        "size": size,
+        "title": title,
+        "color": r.choice(_COLORS),
+        "pattern": pattern,
+    }
     if garment == "tee" and r.random() < 0.45:
         info["print"] = r.choice(("23", "BROOKLYN|1985", "VINTAGE", "PARIS", "No 7", "ROCK|TOUR 92", "50", "SURF|CLUB"))
     return info
@@ -115,8 +158,19 @@ def _negative_kind(r: random.Random, info: dict[str, SpecValue]) -> str:
     """A hard negative that fits the garment."""
     if info["garment"] == "shoes":
         return r.choice(("shoe_box", "shoe_box", "retail_tag", "closeup", "receipt"))
-    return r.choice(("care_label", "size_label", "brand_label", "retail_tag", "measuring_tape", "closeup", "receipt",
-                     "care_label", "retail_tag"))  # fmt: skip
+    return r.choice(
+        (
+            "care_label",
+            "size_label",
+            "brand_label",
+            "retail_tag",
+            "measuring_tape",
+            "closeup",
+            "receipt",
+            "care_label",
+            "retail_tag",
+        )
+    )
 
 
 def _product(r: random.Random, shop: Shop, product_id: int) -> EvalProduct:

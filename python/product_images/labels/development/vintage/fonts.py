@@ -51,9 +51,18 @@ HAND_FONTS: tuple[str, ...] = ("comic", "comic_bold", "comic_light", "comic_ital
 """Fonts that look handwritten (prices written by hand when not drawn with strokes)."""
 
 PRINT_FONTS: tuple[str, ...] = (
-    "sans", "sans_bold", "condensed_bold", "narrow_bold", "liberation_sans", "liberation_bold",
-    "noto_sans", "noto_bold", "free_sans_bold", "gothic", "gothic_demi",
-)  # fmt: skip
+    "sans",
+    "sans_bold",
+    "condensed_bold",
+    "narrow_bold",
+    "liberation_sans",
+    "liberation_bold",
+    "noto_sans",
+    "noto_bold",
+    "free_sans_bold",
+    "gothic",
+    "gothic_demi",
+)
 """Fonts for printed text (labels, brand tags, boxes)."""
 
 STAMP_FONTS: tuple[str, ...] = ("bookman", "c059_bold", "serif_bold", "p052", "free_serif", "gothic_demi")

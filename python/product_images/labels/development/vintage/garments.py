@@ -143,7 +143,7 @@ def _print(cloth: np.ndarray, spec: Spec, rng: np.random.Generator) -> None:
     y = h * 0.3
     for line in lines:
         mask = font_text_mask(line, spec.text("print_font", "sans_bold"), int(w * 0.5 / max(3, len(line)) * 1.6), rng)
-        mask = mask * np.clip(0.9 + low_noise(rng, *mask.shape, 10, 0.2), 0, 1)
+        mask = mask * np.clip(0.9 + low_noise(rng, mask.shape[0], mask.shape[1], 10, 0.2), 0, 1)
         paste_ink(cloth, mask, int(w / 2 - mask.shape[1] / 2), int(y), hex_rgb(spec.text("print_ink", "#f2f2f2")))
         y += mask.shape[0] * 1.1
 

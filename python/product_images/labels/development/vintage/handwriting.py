@@ -112,7 +112,7 @@ def font_text_mask(
         shear = rng.uniform(-0.12, 0.12) * jitter
         h, w = mask.shape
         m = np.array([[1, shear, -shear * h / 2], [0, 1, 0]], dtype=np.float32)
-        mask = cv2.warpAffine(mask, m, (w, h))
+        mask = np.asarray(cv2.warpAffine(mask, m, (w, h)), np.float32)
     return _crop(mask)
 
 

@@ -49,7 +49,9 @@ def _care_symbols(img: np.ndarray, y: int, size: int, color: tuple[float, float,
     for i in range(5):
         cx, s = step * (i + 1), size // 2
         if i == 0:
-            pts = np.array([[cx - s, y - s // 2], [cx - s * 3 // 4, y + s], [cx + s * 3 // 4, y + s], [cx + s, y - s // 2]])
+            pts = np.array(
+                [[cx - s, y - s // 2], [cx - s * 3 // 4, y + s], [cx + s * 3 // 4, y + s], [cx + s, y - s // 2]]
+            )
             cv2.polylines(img, [pts.astype(np.int32)], False, color, t, cv2.LINE_AA)
         elif i == 1:
             pts = np.array([[cx, y - s], [cx - s, y + s], [cx + s, y + s]], np.int32)
@@ -59,7 +61,9 @@ def _care_symbols(img: np.ndarray, y: int, size: int, color: tuple[float, float,
             cv2.rectangle(img, (cx - s, y - s), (cx + s, y + s), color, t, cv2.LINE_AA)
             cv2.circle(img, (cx, y), s * 3 // 4, color, t, cv2.LINE_AA)
         elif i == 3:
-            pts = np.array([[cx - s, y + s // 2], [cx + s, y + s // 2], [cx + s // 2, y - s // 2], [cx - s // 2, y - s // 2]])
+            pts = np.array(
+                [[cx - s, y + s // 2], [cx + s, y + s // 2], [cx + s // 2, y - s // 2], [cx - s // 2, y - s // 2]]
+            )
             cv2.polylines(img, [pts.astype(np.int32)], True, color, t, cv2.LINE_AA)
             cv2.circle(img, (cx, y + s // 8), max(1, t), color, -1, cv2.LINE_AA)
         else:

@@ -52,7 +52,7 @@ def paper(rng: np.random.Generator, h: int, w: int, color: str, fibre: float = 0
     base[:] = hex_rgb(color)
     mottle = low_noise(rng, h, w, 6, fibre)
     grain = rng.normal(0.0, fibre * 0.6, (h, w)).astype(np.float32)
-    grain = cv2.blur(grain, (3, 1))
+    grain = np.asarray(cv2.blur(grain, (3, 1)), np.float32)
     base *= (1.0 + mottle + grain)[..., None]
     return np.clip(base, 0.0, 1.0)
 

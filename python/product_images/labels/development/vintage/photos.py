@@ -19,13 +19,21 @@ _LONG_SIDES = (800, 960, 1024, 1080, 1200, 1280, 1440, 1600)
 _SKINS = ("#f1c7a8", "#d9a788", "#b98063", "#8d5a3c", "#5f3b25", "#e8b896")
 _DROP = ("sku_pattern", "price_format", "sticker_colors", "qr_url", "size_on_tag", "gun_sep", "write_sku_every")
 _TAG_SIZES = {
-    "hang_card": (0.25, 0.7), "masking_tape": (0.2, 0.5), "round_sticker": (0.05, 0.3), "gun_sticker": (0.06, 0.32),
-    "thermal_label": (0.3, 0.6), "qr_label": (0.3, 0.6),
-}  # fmt: skip
+    "hang_card": (0.25, 0.7),
+    "masking_tape": (0.2, 0.5),
+    "round_sticker": (0.05, 0.3),
+    "gun_sticker": (0.06, 0.32),
+    "thermal_label": (0.3, 0.6),
+    "qr_label": (0.3, 0.6),
+}
 _NEG_SIZES = {
-    "care_label": (0.3, 0.7), "size_label": (0.1, 0.35), "brand_label": (0.2, 0.5), "retail_tag": (0.3, 0.7),
-    "receipt": (0.4, 0.8), "shoe_box": (0.6, 0.95),
-}  # fmt: skip
+    "care_label": (0.3, 0.7),
+    "size_label": (0.1, 0.35),
+    "brand_label": (0.2, 0.5),
+    "retail_tag": (0.3, 0.7),
+    "receipt": (0.4, 0.8),
+    "shoe_box": (0.6, 0.95),
+}
 
 
 def _frame(r: random.Random, shop: Shop) -> dict[str, SpecValue]:
@@ -71,20 +79,36 @@ def _shot(r: random.Random, shop: Shop, kind: str) -> dict[str, SpecValue]:
     """How the scene is framed: garment shots (flat, hanger, form), details, or an object's presentation."""
     if kind in ("garment", "printed_tee", "measuring_tape"):
         shot = "flat" if kind == "measuring_tape" else r.choice(("flat", "hanger", "form", "flat", "hanger"))
-        return {"shot": shot, "zoom": round(r.uniform(0.7, 0.95), 3), "gx": round(r.uniform(-0.06, 0.06), 3),
-                "gy": round(r.uniform(-0.05, 0.08), 3), "angle": round(r.uniform(0, 180), 1), "hanger": "#6b4a2b"}  # fmt: skip
+        return {
+            "shot": shot,
+            "zoom": round(r.uniform(0.7, 0.95), 3),
+            "gx": round(r.uniform(-0.06, 0.06), 3),
+            "gy": round(r.uniform(-0.05, 0.08), 3),
+            "angle": round(r.uniform(0, 180), 1),
+            "hanger": "#6b4a2b",
+        }
     if kind in ("detail", "closeup"):
-        return {"shot": "flat", "zoom": round(r.uniform(1.8, 3.2), 3), "gx": round(r.uniform(-0.3, 0.3), 3),
-                "gy": round(r.uniform(-0.3, 0.3), 3), "angle": round(r.uniform(0, 180), 1)}  # fmt: skip
+        return {
+            "shot": "flat",
+            "zoom": round(r.uniform(1.8, 3.2), 3),
+            "gx": round(r.uniform(-0.3, 0.3), 3),
+            "gy": round(r.uniform(-0.3, 0.3), 3),
+            "angle": round(r.uniform(0, 180), 1),
+        }
     upright = r.random() < 0.55
     return {
-        "shot": r.choice(shop.habits["shot"]), "zoom": round(r.uniform(1.3, 3.0), 3),
-        "gx": round(r.uniform(-0.3, 0.3), 3), "gy": round(r.uniform(-0.3, 0.3), 3),
+        "shot": r.choice(shop.habits["shot"]),
+        "zoom": round(r.uniform(1.3, 3.0), 3),
+        "gx": round(r.uniform(-0.3, 0.3), 3),
+        "gy": round(r.uniform(-0.3, 0.3), 3),
         "angle": round(r.uniform(-25, 25) if upright else r.uniform(0, 360), 1),
-        "tilt_x": round(r.uniform(-0.35, 0.35), 3), "tilt_y": round(r.uniform(-0.35, 0.35), 3),
-        "cx": round(r.uniform(0.35, 0.65), 3), "cy": round(r.uniform(0.35, 0.65), 3),
-        "corner": r.randrange(4), "skin": r.choice(_SKINS),
-    }  # fmt: skip
+        "tilt_x": round(r.uniform(-0.35, 0.35), 3),
+        "tilt_y": round(r.uniform(-0.35, 0.35), 3),
+        "cx": round(r.uniform(0.35, 0.65), 3),
+        "cy": round(r.uniform(0.35, 0.65), 3),
+        "corner": r.randrange(4),
+        "skin": r.choice(_SKINS),
+    }
 
 
 def photo_spec(r: random.Random, shop: Shop, info: dict[str, SpecValue], kind: str) -> dict[str, SpecValue]:
@@ -129,14 +153,23 @@ def _retail_price(r: random.Random) -> str:
 def _negative_text(r: random.Random, kind: str, info: dict[str, SpecValue]) -> str:
     """The text on a negative: composition lines, a size, a brand, receipt lines."""
     if kind == "care_label":
-        fibres = r.choice(("100% coton|100% cotton", "80% laine 20% polyamide|80% wool 20% polyamide",
-                           "65% polyester 35% coton", "100% viscose|Lavage à la main"))  # fmt: skip
-        return f"{fibres}|Made in {r.choice(('Portugal', 'Italy', 'Bangladesh', 'France', 'Tunisie'))}|RN {r.randrange(10000, 99999)}"
+        fibres = r.choice(
+            (
+                "100% coton|100% cotton",
+                "80% laine 20% polyamide|80% wool 20% polyamide",
+                "65% polyester 35% coton",
+                "100% viscose|Lavage à la main",
+            )
+        )
+        origin = r.choice(("Portugal", "Italy", "Bangladesh", "France", "Tunisie"))
+        return f"{fibres}|Made in {origin}|RN {r.randrange(10000, 99999)}"
     if kind == "size_label":
         return str(info["size"]) if r.random() < 0.7 else f"EU {r.randrange(34, 48, 2)}"
     if kind == "receipt":
         total = r.randrange(5, 80)
-        return f"{str(info['brand']).upper()}|{r.randrange(1, 28):02d}/0{r.randrange(1, 9)}/2023 14:{r.randrange(10, 59)}|1 ARTICLE {total},00|TVA 20% {total / 6:.2f}|TOTAL {total},00|CB {total},00|MERCI"
+        when = f"{r.randrange(1, 28):02d}/0{r.randrange(1, 9)}/2023 14:{r.randrange(10, 59)}"
+        lines = (str(info["brand"]).upper(), when, f"1 ARTICLE {total},00", f"TVA 20% {total / 6:.2f}")
+        return "|".join((*lines, f"TOTAL {total},00", f"CB {total},00", "MERCI"))
     return str(info["brand"]).upper() if r.random() < 0.5 else str(info["brand"])
 
 
@@ -147,17 +180,35 @@ def negative_spec(r: random.Random, kind: str, info: dict[str, SpecValue]) -> di
     if kind == "closeup":
         return {"pattern": r.choice(("knit", "denim", "check", "cord", "stripes", str(info["pattern"])))}
     lo, hi = _NEG_SIZES[kind]
-    values: dict[str, SpecValue] = {"object": kind, "text": _negative_text(r, kind, info), "obj_size": round(r.uniform(lo, hi), 3)}
+    values: dict[str, SpecValue] = {
+        "object": kind,
+        "text": _negative_text(r, kind, info),
+        "obj_size": round(r.uniform(lo, hi), 3),
+    }
     if kind in ("size_label", "brand_label"):
-        values.update({"paper": r.choice(("#111111", "#f2efe6", "#1c2a4a", "#7a1a1a")), "font": r.choice(STAMP_FONTS + PRINT_FONTS)})
+        values.update(
+            {
+                "paper": r.choice(("#111111", "#f2efe6", "#1c2a4a", "#7a1a1a")),
+                "font": r.choice(STAMP_FONTS + PRINT_FONTS),
+            }
+        )
         values["ink"] = "#f0e8d0" if values["paper"] != "#f2efe6" else r.choice(("#111111", "#8a1a1a", "#1c2a6a"))
     if kind in ("retail_tag", "shoe_box"):
         values.update({"payload": _retail_ean(r), "font": r.choice(PRINT_FONTS), "text": str(info["brand"]).upper()})
-        values["size_text"] = f"EU {info['size']}  UK {max(3, int(str(info['size'])) - 33)}" if info["garment"] == "shoes" else str(info["size"])
+        values["size_text"] = (
+            f"EU {info['size']}  UK {max(3, int(str(info['size'])) - 33)}"
+            if info["garment"] == "shoes"
+            else str(info["size"])
+        )
     if kind == "retail_tag":
         values.update({"price": _retail_price(r), "paper": r.choice(("#ffffff", "#1a1a1a", "#c8102e", "#e8e0d0"))})
         values["ink"] = "#ffffff" if values["paper"] in ("#1a1a1a", "#c8102e") else "#111111"
     if kind == "shoe_box":
-        values.update({"sku": f"ART {r.randrange(100000, 999999)}", "paper": r.choice(("#d9c7a4", "#e05a2a", "#2a2a2a", "#f0f0f0"))})
+        values.update(
+            {
+                "sku": f"ART {r.randrange(100000, 999999)}",
+                "paper": r.choice(("#d9c7a4", "#e05a2a", "#2a2a2a", "#f0f0f0")),
+            }
+        )
         values["ink"] = "#f0f0f0" if values["paper"] == "#2a2a2a" else "#222222"
     return values

@@ -71,7 +71,9 @@ def draw_pin(canvas: np.ndarray, a: np.ndarray, b: np.ndarray, size: float) -> N
     cv2.line(canvas, _pt(a), _pt(b), steel, width, cv2.LINE_AA, 2)
     cv2.line(canvas, _pt(a + n * size * 0.05), _pt(b + n * size * 0.05), steel, width, cv2.LINE_AA, 2)
     cv2.circle(canvas, _pt(a + n * size * 0.025), int(size * 0.03 * 4), steel, width, cv2.LINE_AA, 2)
-    cv2.rectangle(canvas, _pt(b - n * size * 0.02), _pt(b + n * size * 0.08 + (b - a) * 0.08), steel, -1, cv2.LINE_AA, 2)
+    cv2.rectangle(
+        canvas, _pt(b - n * size * 0.02), _pt(b + n * size * 0.08 + (b - a) * 0.08), steel, -1, cv2.LINE_AA, 2
+    )
 
 
 def draw_tape(canvas: np.ndarray, p0: np.ndarray, p1: np.ndarray, width: int, color: str, unit_px: float) -> None:

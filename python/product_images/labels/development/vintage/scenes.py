@@ -137,7 +137,7 @@ def _glare(rgb: np.ndarray, a: np.ndarray, strength: float) -> np.ndarray:
     i = (len(ys) * 7) // 13
     blob = np.zeros((h, w), np.float32)
     cv2.ellipse(blob, (int(xs[i]), int(ys[i])), (max(2, w // 5), max(2, h // 9)), 30.0, 0, 360, 1.0, -1)
-    blob = cv2.GaussianBlur(blob, (0, 0), max(2.0, w / 16))
+    blob = np.asarray(cv2.GaussianBlur(blob, (0, 0), max(2.0, w / 16)), np.float32)
     return np.clip(rgb + (blob * strength * 0.9)[..., None], 0.0, 1.0)
 
 
@@ -158,7 +158,14 @@ def _object_scene(canvas: np.ndarray, spec: Spec, rng: np.random.Generator, kind
         draw_fingers(canvas, corner, centre, size, spec.text("skin", "#d9a788"))
     if shot == "ruler":
         p0 = quad[3] + (quad[3] - quad[0]) * 0.25
-        draw_tape(canvas, p0 - (quad[1] - quad[0]) * 0.5, p0 + (quad[1] - quad[0]) * 2, int(size * 0.12), "#e9d9a8", size * 0.05)
+        draw_tape(
+            canvas,
+            p0 - (quad[1] - quad[0]) * 0.5,
+            p0 + (quad[1] - quad[0]) * 2,
+            int(size * 0.12),
+            "#e9d9a8",
+            size * 0.05,
+        )
     m = _place(canvas, patch, quad, spec.number("glare"))
     if patch.hole is not None and spec.text("string"):
         hole = cv2.perspectiveTransform(np.array([[patch.hole]], np.float32), m)[0, 0]

@@ -25,7 +25,16 @@ __all__ = ["ARCHETYPES", "Shop", "make_shop"]
 
 ARCHETYPES: tuple[str, ...] = ("boutique", "charity", "gun", "home")
 
-_NAME_A = ("La Fripe", "Le Grenier", "L'Armoire", "La Malle", "Le Vestiaire", "La Penderie", "Le Dressing", "La Boutique")
+_NAME_A = (
+    "La Fripe",
+    "Le Grenier",
+    "L'Armoire",
+    "La Malle",
+    "Le Vestiaire",
+    "La Penderie",
+    "Le Dressing",
+    "La Boutique",
+)
 _NAME_B = ("du Coin", "de Lou", "Solidaire", "de Margot", "d'Antan", "Rétro", "des Halles", "du Marché", "Vintage")
 _KRAFT = ("#b98b5e", "#c49a6c", "#a97d52", "#d2ae82", "#bf9466")
 _CARD = ("#f5f2ea", "#fbfaf6", "#efe8d8", "#f6dce2", "#dfeedd", "#fff3c4")
@@ -56,16 +65,22 @@ def _pen(r: random.Random, kind: str) -> dict[str, SpecValue]:
 def _sku_pattern(r: random.Random) -> str:
     """A SKU pattern (``{L}`` a letter fixed per shop, ``{n}`` a number)."""
     letter = r.choice("ABCDFGHKMPRSTV")
-    return r.choice((f"{letter}-{{n:04d}}", "{n:05d}", f"{letter}{letter}{{n:03d}}", "24/{n:04d}", f"V{{n:04d}}"))
+    return r.choice((f"{letter}-{{n:04d}}", "{n:05d}", f"{letter}{letter}{{n:03d}}", "24/{n:04d}", "V{n:04d}"))
 
 
 def _boutique(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecValue]]]:
     """Kraft hang card with a stamp; masking tape now and then."""
     card: dict[str, SpecValue] = {
-        "tag": "hang_card", "paper": r.choice(_KRAFT), "kraft": True, "stamp": r.choice(("rect", "double", "oval")),
-        "stamp_ink": r.choice(("#8a1c2b", "#2a3f8f", "#3b2a5c", "#1e1e1e")), "stamp_font": r.choice(STAMP_FONTS),
-        "string": r.choice(_STRINGS), "size_on_tag": r.random() < 0.5, **_pen(r, r.choice(("marker", "felt"))),
-    }  # fmt: skip
+        "tag": "hang_card",
+        "paper": r.choice(_KRAFT),
+        "kraft": True,
+        "stamp": r.choice(("rect", "double", "oval")),
+        "stamp_ink": r.choice(("#8a1c2b", "#2a3f8f", "#3b2a5c", "#1e1e1e")),
+        "stamp_font": r.choice(STAMP_FONTS),
+        "string": r.choice(_STRINGS),
+        "size_on_tag": r.random() < 0.5,
+        **_pen(r, r.choice(("marker", "felt"))),
+    }
     tape: dict[str, SpecValue] = {"tag": "masking_tape", "paper": "#e6d9b0", **_pen(r, "marker")}
     return [(0.85, card), (0.15, tape)]
 
@@ -76,8 +91,14 @@ def _charity(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecVal
     sticker.update(_pen(r, "marker"))
     second: dict[str, SpecValue]
     if r.random() < 0.5:
-        second = {"tag": "hang_card", "paper": r.choice(_CARD), "fields": r.choice(("prix_ref", "prix_taille")),
-                  "string": r.choice(_STRINGS), "print_font": r.choice(PRINT_FONTS), **_pen(r, "ballpoint")}  # fmt: skip
+        second = {
+            "tag": "hang_card",
+            "paper": r.choice(_CARD),
+            "fields": r.choice(("prix_ref", "prix_taille")),
+            "string": r.choice(_STRINGS),
+            "print_font": r.choice(PRINT_FONTS),
+            **_pen(r, "ballpoint"),
+        }
     else:
         second = {"tag": "thermal_label", "code": r.choice(("code128", "ean13")), "print_font": r.choice(PRINT_FONTS)}
     return [(0.7, sticker), (0.3, second)]
@@ -86,9 +107,13 @@ def _charity(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecVal
 def _gun(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecValue]]]:
     """The pricing gun's stickers; masking tape now and then."""
     gun: dict[str, SpecValue] = {
-        "tag": "gun_sticker", "stripes": r.random() < 0.4, "print_font": r.choice(("narrow_bold", "condensed_bold", "nimbus_mono", "mono_bold")),
-        "ink": r.choice(("#1a1a1a", "#2a2a55", "#552222")), "gun_sep": r.choice((".", ",", "")), "paper": r.choice(("#f7f5ef", "#ffffff", "#f2f0e4")),
-    }  # fmt: skip
+        "tag": "gun_sticker",
+        "stripes": r.random() < 0.4,
+        "print_font": r.choice(("narrow_bold", "condensed_bold", "nimbus_mono", "mono_bold")),
+        "ink": r.choice(("#1a1a1a", "#2a2a55", "#552222")),
+        "gun_sep": r.choice((".", ",", "")),
+        "paper": r.choice(("#f7f5ef", "#ffffff", "#f2f0e4")),
+    }
     tape: dict[str, SpecValue] = {"tag": "masking_tape", "paper": "#e9dcb6", **_pen(r, "marker")}
     return [(0.82, gun), (0.18, tape)]
 
@@ -96,24 +121,48 @@ def _gun(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecValue]]
 def _home(r: random.Random, name: str) -> list[tuple[float, dict[str, SpecValue]]]:
     """QR stock labels, written white cards, masking tape."""
     pen = _pen(r, r.choice(("felt", "ballpoint", "marker")))
-    qr: dict[str, SpecValue] = {"tag": "qr_label", "code": "qr", "qr_url": r.random() < 0.5, "print_font": "mono_bold", **pen}
-    card: dict[str, SpecValue] = {"tag": "hang_card", "paper": r.choice(_CARD), "string": r.choice(_STRINGS),
-                                  "write_sku": True, "size_on_tag": r.random() < 0.5, **pen}  # fmt: skip
+    qr: dict[str, SpecValue] = {
+        "tag": "qr_label",
+        "code": "qr",
+        "qr_url": r.random() < 0.5,
+        "print_font": "mono_bold",
+        **pen,
+    }
+    card: dict[str, SpecValue] = {
+        "tag": "hang_card",
+        "paper": r.choice(_CARD),
+        "string": r.choice(_STRINGS),
+        "write_sku": True,
+        "size_on_tag": r.random() < 0.5,
+        **pen,
+    }
     tape: dict[str, SpecValue] = {"tag": "masking_tape", "paper": "#e6d9b0", **pen}
     return [(0.5, qr), (0.3, card), (0.2, tape)]
 
 
 _STYLES = {"boutique": _boutique, "charity": _charity, "gun": _gun, "home": _home}
 _HABITS: dict[str, dict[str, tuple[str, ...]]] = {
-    "boutique": {"bg": ("rail", "wood", "wall", "rail"), "light": ("warm", "tungsten", "mixed"),
-                 "shot": ("hand", "hand", "on_garment", "pinned", "on_garment")},
-    "charity": {"bg": ("rail", "tiles", "carpet", "wall"), "light": ("fluo", "mixed", "fluo", "warm"),
-                "shot": ("on_garment", "hand", "on_garment", "table", "pinned")},
-    "gun": {"bg": ("rail", "tablecloth", "carpet", "wall"), "light": ("tungsten", "warm", "mixed", "fluo"),
-            "shot": ("on_garment", "hand", "on_garment", "ruler")},
-    "home": {"bg": ("bed", "wood", "tablecloth", "carpet", "tiles"), "light": ("daylight", "warm", "shade", "mixed"),
-             "shot": ("on_garment", "hand", "table", "ruler", "on_garment")},
-}  # fmt: skip
+    "boutique": {
+        "bg": ("rail", "wood", "wall", "rail"),
+        "light": ("warm", "tungsten", "mixed"),
+        "shot": ("hand", "hand", "on_garment", "pinned", "on_garment"),
+    },
+    "charity": {
+        "bg": ("rail", "tiles", "carpet", "wall"),
+        "light": ("fluo", "mixed", "fluo", "warm"),
+        "shot": ("on_garment", "hand", "on_garment", "table", "pinned"),
+    },
+    "gun": {
+        "bg": ("rail", "tablecloth", "carpet", "wall"),
+        "light": ("tungsten", "warm", "mixed", "fluo"),
+        "shot": ("on_garment", "hand", "on_garment", "ruler"),
+    },
+    "home": {
+        "bg": ("bed", "wood", "tablecloth", "carpet", "tiles"),
+        "light": ("daylight", "warm", "shade", "mixed"),
+        "shot": ("on_garment", "hand", "table", "ruler", "on_garment"),
+    },
+}
 
 
 def make_shop(r: random.Random, index: int, archetype: str) -> Shop:
@@ -124,9 +173,15 @@ def make_shop(r: random.Random, index: int, archetype: str) -> Shop:
     for _, style in styles:
         style.update({"shop": name, "sku_pattern": _sku_pattern(r), "price_format": price_format})
     habits = dict(_HABITS[archetype])
-    habits["bg_color"] = tuple(r.sample(("#c8c0b0", "#8a6a4a", "#d9d2c5", "#6f7f8f", "#b14a3a", "#e8e4dc", "#4a5a4a", "#a89070"), 3))
+    habits["bg_color"] = tuple(
+        r.sample(("#c8c0b0", "#8a6a4a", "#d9d2c5", "#6f7f8f", "#b14a3a", "#e8e4dc", "#4a5a4a", "#a89070"), 3)
+    )
     numbers = {
-        "tag_rate": r.uniform(0.18, 0.28), "neg_rate": r.uniform(0.2, 0.3), "long": r.choice((1024, 1200, 1280, 1440, 1600)),
-        "dark": r.uniform(0.0, 0.35), "blurry": r.uniform(0.05, 0.2), "domain": r.randrange(100, 999),
-    }  # fmt: skip
+        "tag_rate": r.uniform(0.18, 0.28),
+        "neg_rate": r.uniform(0.2, 0.3),
+        "long": r.choice((1024, 1200, 1280, 1440, 1600)),
+        "dark": r.uniform(0.0, 0.35),
+        "blurry": r.uniform(0.05, 0.2),
+        "domain": r.randrange(100, 999),
+    }
     return Shop(f"vintage_{index}", name, archetype, styles, habits, numbers)

@@ -201,7 +201,7 @@ def _thermal_label(spec: Spec, rng: np.random.Generator) -> Patch:
     price = font_text_mask(spec.text("price"), key, int(w * 0.12), rng)
     _put(img, _scaled(price, _fit(price, w * 0.9)), w / 2, h * 0.88, "#111111")
     patch = Patch(img, rounded_rect_alpha(h, w, 8), gloss=0.35)
-    patch.min_long_px = int(2.2 * w / module)
+    patch.min_long_px = int(2.8 * w / module)
     return patch
 
 
@@ -221,7 +221,7 @@ def _qr_label(spec: Spec, rng: np.random.Generator) -> Patch:
     price = written(spec, spec.text("price"), h * 0.28, rng)
     _put(img, _scaled(price, _fit(price, (w - cw) * 0.85)), right, h * 0.65, spec.text("ink"))
     patch = Patch(img, rounded_rect_alpha(h, w, 10), gloss=0.3)
-    patch.min_long_px = int(2.4 * w / module)
+    patch.min_long_px = int(3.0 * w / module)
     return patch
 
 
