@@ -71,7 +71,7 @@ _COLORS = (
     "#6a4a30",
 )
 _PHOTO_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8)
-_PHOTO_WEIGHTS = (4, 10, 22, 26, 20, 9, 5, 4)
+_PHOTO_WEIGHTS = (6, 14, 28, 26, 14, 6, 4, 2)
 
 
 def _size(r: random.Random, garment: str) -> str:

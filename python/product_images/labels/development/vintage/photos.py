@@ -118,6 +118,8 @@ def photo_spec(r: random.Random, shop: Shop, info: dict[str, SpecValue], kind: s
     values.update({"bg": r.choice(shop.habits["bg"]), "bg_color": r.choice(shop.habits["bg_color"])})
     values.update(_garment_values(r, info))
     values.update(_shot(r, shop, kind))
+    if info["garment"] == "shoes" and values["shot"] in ("hanger", "form"):
+        values["shot"] = "flat"
     return values
 
 
