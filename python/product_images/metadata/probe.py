@@ -6,7 +6,7 @@ For each object, :func:`probe_object` makes ONE ranged GetObject for the first
 needed. The real type is sniffed from the magic numbers in those bytes (never
 from the key's extension or the stored Content-Type, which is kept as a hint
 only); ``imagesize`` reads the dimensions as stored plus the EXIF orientation,
-Pillow is the fallback.
+Pillow is the fallback (both in :mod:`product_images.metadata.image_headers`).
 
 JPEGs may carry big APP segments (EXIF thumbnails, ICC profiles, XMP) before
 the SOF marker that holds the size. Then the prober walks the JPEG segment
@@ -35,7 +35,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-import imagesize
 from botocore.client import BaseClient
 from botocore.exceptions import (
     ClientError,
@@ -47,6 +46,13 @@ from botocore.exceptions import (
 )
 from PIL import Image
 
+from product_images.metadata.image_headers import (
+    EXIF_ORIENTATION_TAG,
+    CorruptJpeg,
+    jpeg_header,
+    measure_image,
+    sniff_image_type,
+)
 from product_images.metadata.storage import ObjectRef
 
 __all__ = [
@@ -72,20 +78,7 @@ MAX_HEADER_BYTES = 1_048_576
 #: Largest object the prober downloads whole when ranged reads could not find the size.
 MAX_FULL_BYTES = 50 * 1024 * 1024
 
-_EXIF_ORIENTATION_TAG = 0x0112
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$", re.IGNORECASE)
-# SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG extension) and CC (DAC) share the range but do not.
-_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_JPEG_STANDALONE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})  # TEM, SOI, RST0..7: no length field
-_JPEG_SOS, _JPEG_EOI = 0xDA, 0xD9
-
-# ISO base media "ftyp" brands (ISO/IEC 23008-12 HEIF, AV1 Image File Format).
-_AVIF_BRANDS = frozenset({b"avif", b"avis"})
-_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
-_HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"miaf"})
-# BMP DIB header sizes: BITMAPCOREHEADER (12), OS/2 v2 (16, 64), BITMAPINFOHEADER (40),
-# v2 (52), v3 (56), v4 (108), v5 (124).
-_BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 
 
 class ProbeError(enum.StrEnum):
@@ -160,78 +153,6 @@ class ProbeResult:
     def ok(self) -> bool:
         """True when the object was measured (``error`` is None)."""
         return self.error is None
-
-
-def sniff_image_type(head: bytes) -> str | None:  # noqa: C901
-    """The image MIME type given by the magic number at the start of a file.
-
-    Args:
-        head: the first bytes of the file; 32 are enough for every format here
-            (ISO ``ftyp`` compatible brands further into a long ``ftyp`` box are read
-            when present).
-
-    Returns:
-        ``image/jpeg`` (FF D8 FF), ``image/png`` (89 "PNG" 0D 0A 1A 0A), ``image/gif``
-        ("GIF87a"/"GIF89a"), ``image/webp`` ("RIFF" size "WEBP"), ``image/avif`` /
-        ``image/heic`` / ``image/heif`` (ISO BMFF "ftyp" box: major brand, then compatible
-        brands), ``image/bmp`` ("BM" + a known DIB header size), ``image/tiff``
-        ("II*\\0", "MM\\0*", BigTIFF "II+\\0"/"MM\\0+"); None for anything else
-        (HTML, video "ftyp" brands such as ``isom``, empty input).
-    """
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[4:8] == b"ftyp" and len(head) >= 12:
-        box_size = int.from_bytes(head[0:4], "big")
-        major = head[8:12]
-        compatible = [head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)]
-        for brands in ([major], compatible):
-            if any(brand in _AVIF_BRANDS for brand in brands):
-                return "image/avif"
-            if any(brand in _HEIC_BRANDS for brand in brands):
-                return "image/heic"
-        if major in _HEIF_BRANDS or any(brand in _HEIF_BRANDS for brand in compatible):
-            return "image/heif"
-        return None
-    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in _BMP_DIB_SIZES:
-        return "image/bmp"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "image/tiff"
-    return None
-
-
-def _measure(data: bytes, *, complete: bool) -> tuple[int, int, int | None] | None:
-    """(width, height, EXIF orientation or None) as stored; None if unreadable.
-
-    ``data`` is the whole file (``complete``) or its first bytes. Pillow is the fallback for
-    whole files only: on a prefix it needs the same header imagesize lacked, and it warns
-    about the truncated EXIF/IFD it then meets.
-    """
-    try:
-        # exif_rotation=False: imagesize 2.x would otherwise swap width/height for orientations 5..8;
-        # get_info still reports the orientation in .rotation (-1 when absent).
-        info = imagesize.get_info(io.BytesIO(data), dpi=False, colors=False, channels=False, exif_rotation=False)
-        if info.width > 0 and info.height > 0:
-            return info.width, info.height, info.rotation if 1 <= info.rotation <= 8 else None
-    except Exception:  # noqa: BLE001 - parser of untrusted bytes; imagesize.get() itself catches Exception
-        pass
-    if not complete:
-        return None
-    try:
-        # Pillow parses headers lazily: open() reads the size without decoding pixels.
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            orientation = image.getexif().get(_EXIF_ORIENTATION_TAG)
-    except Exception:  # noqa: BLE001 - Pillow raises many types (OSError, SyntaxError, struct.error...) on bad bytes
-        return None
-    if width <= 0 or height <= 0:
-        return None
-    return width, height, orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else None
 
 
 class _Failed(Exception):
@@ -397,76 +318,7 @@ class _Reader:
         )
 
 
-def _jpeg_header(reader: _Reader, head: bytes, total: int, *, budget: int, chunk: int) -> bytes | None:  # noqa: C901
-    """Walk the JPEG segment chain up to the SOF, fetching only segment headers that lie past ``head``.
-
-    Returns a buffer of the file's first bytes up to the end of the SOF segment, with the
-    bytes of skipped segment payloads left as zeros (the layout is preserved, so
-    ``imagesize`` can parse it: it follows segment lengths and reads EXIF IFD0 and the SOF).
-    Returns None when the walk gives up (downloads would exceed ``budget``, or an unexpected
-    byte where a marker should be); raises :class:`_Failed` (corrupt) when the object ends,
-    or scan data starts, before any SOF.
-    """
-    buffer = bytearray(head)
-    known = [(0, len(head))]
-
-    def have(start: int, end: int) -> bool:
-        return any(lo <= start and min(end, total) <= hi for lo, hi in known)
-
-    def ensure(start: int, end: int) -> bool:
-        """Bytes [start, end) in hand, fetching a chunk at ``start`` if needed; False past the budget."""
-        if have(start, end):
-            return True
-        length = min(chunk, total - start)
-        if reader.bytes_downloaded + length > budget:
-            return False
-        data = reader.get_range(start, length)
-        if len(buffer) < start:
-            buffer.extend(bytes(start - len(buffer)))
-        buffer[start : start + len(data)] = data
-        known.append((start, start + len(data)))
-        return have(start, end)
-
-    position = 2  # after SOI
-    while True:
-        if position + 4 > total:
-            raise _Failed(
-                ProbeError.CORRUPT, f"JPEG of {total} bytes ends at byte {position} before its SOF (size) marker"
-            )
-        if not ensure(position, position + 4):
-            return None
-        if buffer[position] != 0xFF:
-            return None
-        marker = buffer[position + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            position += 1
-            continue
-        if marker in _JPEG_STANDALONE_MARKERS:
-            position += 2
-            continue
-        if marker in (_JPEG_SOS, _JPEG_EOI):
-            raise _Failed(
-                ProbeError.CORRUPT,
-                f"JPEG reaches {'scan data' if marker == _JPEG_SOS else 'EOI'} "
-                f"at byte {position} without a SOF (size) marker",
-            )
-        length = int.from_bytes(buffer[position + 2 : position + 4], "big")
-        if length < 2:
-            return None
-        if marker in _JPEG_SOF_MARKERS:
-            sof_end = position + 2 + length
-            if sof_end > total:
-                raise _Failed(
-                    ProbeError.CORRUPT, f"JPEG of {total} bytes ends inside its SOF segment at byte {position}"
-                )
-            # precision (1) + height (2) + width (2) + components (1) after the 4-byte marker/length.
-            if not ensure(position, position + 10):
-                return None
-            return bytes(buffer[:sof_end])
-        position += 2 + length
-
-
-def probe_object(  # noqa: C901, PLR0912
+def probe_object(
     client: BaseClient,
     ref: ObjectRef,
     *,
@@ -505,6 +357,23 @@ def probe_object(  # noqa: C901, PLR0912
     HeadObject confirms it. Follow-up reads send ``If-Match`` with the first ETag, so
     measurements never mix two versions of an object.
     """
+    _check_limits(first_range, max_header_bytes, max_full_bytes)
+    reader = _Reader(client, ref)
+    try:
+        head = _first_range(reader, first_range, max_full_bytes)
+        total = reader.size if reader.size is not None else len(head)
+        if total == 0:
+            raise _Failed(ProbeError.EMPTY, "0-byte object")
+        reader.mime_type = sniff_image_type(head[:64])
+        if reader.mime_type is None:
+            raise _Failed(ProbeError.NOT_IMAGE, f"no image signature in the first bytes: {head[:24]!r}")
+        return reader.result(_measure_object(reader, head, total, max_header_bytes, max_full_bytes))
+    except _Failed as failure:
+        return reader.result(failure=failure)
+
+
+def _check_limits(first_range: int, max_header_bytes: int, max_full_bytes: int) -> None:
+    """Raise ValueError when :func:`probe_object`'s byte limits are out of range."""
     if first_range < 64:
         raise ValueError(f"first_range must be >= 64 bytes, got {first_range}")
     if max_header_bytes < first_range:
@@ -512,49 +381,59 @@ def probe_object(  # noqa: C901, PLR0912
     if max_full_bytes < 0:
         raise ValueError(f"max_full_bytes must be >= 0, got {max_full_bytes}")
 
-    reader = _Reader(client, ref)
+
+def _first_range(reader: _Reader, first_range: int, max_full_bytes: int) -> bytes:
+    """The object's first bytes; a 416 fails as ``empty`` on a 0-byte object, else reads the object whole."""
     try:
-        try:
-            head = reader.get_range(0, first_range, first=True)
-        except _Failed as failure:
-            cause = failure.__cause__
-            if not (isinstance(cause, ClientError) and _is_invalid_range(cause)):
-                raise
-            if reader.head_size() == 0:
-                raise _Failed(ProbeError.EMPTY, "0-byte object") from None
-            # A store refusing a range that starts at byte 0 of a non-empty object: read it whole.
-            head = _full_or_too_large(reader, max_full_bytes, "the store refused a ranged GET")
-        total = reader.size if reader.size is not None else len(head)
-        if total == 0:
-            raise _Failed(ProbeError.EMPTY, "0-byte object")
-
-        reader.mime_type = sniff_image_type(head[:64])
-        if reader.mime_type is None:
-            raise _Failed(ProbeError.NOT_IMAGE, f"no image signature in the first bytes: {head[:24]!r}")
-
-        measured = _measure(head, complete=len(head) >= total)
-        if measured is not None:
-            return reader.result(measured)
-        if len(head) >= total:
-            raise _Failed(ProbeError.CORRUPT, f"{reader.mime_type} of {total} bytes: dimensions unreadable")
-
-        if reader.mime_type == "image/jpeg":
-            header = _jpeg_header(reader, head, total, budget=max_header_bytes, chunk=NEXT_RANGE_BYTES)
-            if header is not None:
-                measured = _measure(header, complete=False)
-                if measured is None:
-                    raise _Failed(ProbeError.CORRUPT, f"JPEG SOF segment unreadable (header of {len(header)} bytes)")
-                return reader.result(measured)
-
-        data = _full_or_too_large(
-            reader, max_full_bytes, f"size header not found within {reader.bytes_downloaded} bytes of ranged reads"
-        )
-        measured = _measure(data, complete=True)
-        if measured is None:
-            raise _Failed(ProbeError.CORRUPT, f"{reader.mime_type} of {len(data)} bytes: dimensions unreadable")
-        return reader.result(measured)
+        return reader.get_range(0, first_range, first=True)
     except _Failed as failure:
-        return reader.result(failure=failure)
+        cause = failure.__cause__
+        if not (isinstance(cause, ClientError) and _is_invalid_range(cause)):
+            raise
+        if reader.head_size() == 0:
+            raise _Failed(ProbeError.EMPTY, "0-byte object") from None
+        # A store refusing a range that starts at byte 0 of a non-empty object: read it whole.
+        return _full_or_too_large(reader, max_full_bytes, "the store refused a ranged GET")
+
+
+def _measure_object(
+    reader: _Reader, head: bytes, total: int, max_header_bytes: int, max_full_bytes: int
+) -> tuple[int, int, int | None]:
+    """(width, height, orientation) from the first bytes, else a JPEG's segment headers, else the whole object."""
+    measured = measure_image(head, complete=len(head) >= total)
+    if measured is not None:
+        return measured
+    if len(head) >= total:
+        raise _Failed(ProbeError.CORRUPT, f"{reader.mime_type} of {total} bytes: dimensions unreadable")
+
+    if reader.mime_type == "image/jpeg":
+        measured = _measure_jpeg_header(reader, head, total, max_header_bytes)
+        if measured is not None:
+            return measured
+
+    data = _full_or_too_large(
+        reader, max_full_bytes, f"size header not found within {reader.bytes_downloaded} bytes of ranged reads"
+    )
+    measured = measure_image(data, complete=True)
+    if measured is None:
+        raise _Failed(ProbeError.CORRUPT, f"{reader.mime_type} of {len(data)} bytes: dimensions unreadable")
+    return measured
+
+
+def _measure_jpeg_header(
+    reader: _Reader, head: bytes, total: int, max_header_bytes: int
+) -> tuple[int, int, int | None] | None:
+    """A JPEG's size from its segments up to the SOF, fetched within the budget; None when the walk gave up."""
+    try:
+        header = jpeg_header(reader, head, total, budget=max_header_bytes, chunk=NEXT_RANGE_BYTES)
+    except CorruptJpeg as error:
+        raise _Failed(ProbeError.CORRUPT, str(error)) from None
+    if header is None:
+        return None
+    measured = measure_image(header, complete=False)
+    if measured is None:
+        raise _Failed(ProbeError.CORRUPT, f"JPEG SOF segment unreadable (header of {len(header)} bytes)")
+    return measured
 
 
 def _full_or_too_large(reader: _Reader, max_full_bytes: int, why: str) -> bytes:
@@ -590,7 +469,7 @@ def naive_probe(client: BaseClient, ref: ObjectRef) -> ProbeResult:
             with Image.open(io.BytesIO(data)) as image:
                 width, height = image.size
                 image_format = image.format or ""
-                orientation = image.getexif().get(_EXIF_ORIENTATION_TAG)
+                orientation = image.getexif().get(EXIF_ORIENTATION_TAG)
         except Exception as error:  # noqa: BLE001 - Pillow raises many types on bad bytes
             reader.mime_type = sniff_image_type(data[:64])
             kind = ProbeError.CORRUPT if reader.mime_type else ProbeError.NOT_IMAGE
