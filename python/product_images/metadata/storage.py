@@ -105,6 +105,16 @@ def s3_client(*, max_pool_connections: int = 32, endpoint_url: str | None = None
     """
     if max_pool_connections < 1:
         raise ValueError(f"max_pool_connections must be >= 1, got {max_pool_connections}")
+    endpoint_url = _endpoint(endpoint_url)
+    found_region = _first_env(os.environ, _REGION_VARIABLES)
+    region = found_region[1] if found_region else ("auto" if endpoint_url else None)
+    config = _client_config(region, endpoint_url, max_pool_connections)
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def _endpoint(endpoint_url: str | None) -> str | None:
+    """The store's endpoint: the argument, else the first endpoint variable set; None for AWS S3 itself."""
     source = "endpoint_url"
     if endpoint_url is None:
         found = _first_env(os.environ, _ENDPOINT_VARIABLES)
@@ -115,11 +125,12 @@ def s3_client(*, max_pool_connections: int = 32, endpoint_url: str | None = None
             f"{source} must be an http:// or https:// URL such as "
             f"https://<account>.r2.cloudflarestorage.com, got {endpoint_url!r}"
         )
+    return endpoint_url
 
-    found_region = _first_env(os.environ, _REGION_VARIABLES)
-    region = found_region[1] if found_region else ("auto" if endpoint_url else None)
 
-    config = Config(
+def _client_config(region: str | None, endpoint_url: str | None, max_pool_connections: int) -> Config:
+    """The botocore settings :func:`s3_client` documents."""
+    return Config(
         region_name=region,
         signature_version="s3v4",
         s3={"addressing_style": "path" if endpoint_url else "auto"},
@@ -132,8 +143,6 @@ def s3_client(*, max_pool_connections: int = 32, endpoint_url: str | None = None
         tcp_keepalive=True,
         user_agent_appid="product-images",
     )
-    session = boto3.session.Session()
-    return session.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
 
 @dataclass(frozen=True)
