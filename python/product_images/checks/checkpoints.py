@@ -251,47 +251,64 @@ def run_checkpoint(
     gx_dir = gx_dir or default_gx_dir()
     import great_expectations as gx
 
-    if data_docs not in DATA_DOCS_CHOICES:
-        raise CheckpointConfigError(f"data_docs must be one of {', '.join(DATA_DOCS_CHOICES)}; got {data_docs!r}")
-    if tenants_per_batch < 1:
-        raise CheckpointConfigError(f"tenants_per_batch must be at least 1; got {tenants_per_batch}")
-
+    _check_options(data_docs, tenants_per_batch)
     started = time.perf_counter()
     schema = dbt_schema()
     os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
     tenant_list = _prepare_database(schema, gx_dir, tenants)
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
-    names = _checkpoint_names(context)
-    if name not in names:
-        raise CheckpointConfigError(f"checkpoint {name!r} does not exist; checkpoints: {', '.join(names)}")
-    checkpoint = context.checkpoints.get(name)
+    checkpoint = _checkpoint(context, name)
     parameters = {**DEFAULT_EXPECTATION_PARAMETERS, **(expectation_parameters or {})}
-    if any(value < 1 for key, value in parameters.items() if key.endswith("_mostly")):
-        tenants_per_batch = 1  # a share of the batch's rows would hide one tenant's failures behind the others
-
-    outcomes: dict[tuple[str, str], ExpectationOutcome] = {}
-    results: dict[Any, bool] = {}
-    with _tenant_setting() as current, _stored_summaries(schema) as store:
-        current["parity_run"] = store.run_token
-        run = _BatchRun(checkpoint, current, parameters, progress, max_failures_per_check)
-        for start in range(0, len(tenant_list), tenants_per_batch):
-            batch = tenant_list[start : start + tenants_per_batch]
-            store.compute(batch)
-            run.validate(batch, outcomes, results)
-    # The checkpoint's UpdateDataDocsAction, once for the whole run: run per batch it
-    # would rebuild the Data Docs index after every batch (quadratic at thousands).
-    wanted = [key for key, success in results.items() if data_docs == "all" or (data_docs == "failed" and not success)]
-    if data_docs != "none" and any(action.type == "update_data_docs" for action in checkpoint.actions):
-        context.build_data_docs(resource_identifiers=wanted)
-    index = gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    run = _BatchRun(checkpoint, parameters, progress, max_failures_per_check)
+    outcomes, results = run.validate_all(schema, tenant_list, _batch_size(parameters, tenants_per_batch))
+    _build_data_docs(context, checkpoint, results, data_docs)
     return CheckpointReport(
         checkpoint=name,
         tenants=tenant_list,
         outcomes=list(outcomes.values()),
-        data_docs_index=index if index.exists() else None,
+        data_docs_index=_data_docs_index(gx_dir),
         seconds=time.perf_counter() - started,
     )
+
+
+def _check_options(data_docs: str, tenants_per_batch: int) -> None:
+    """Raise CheckpointConfigError when ``data_docs`` or ``tenants_per_batch`` is out of range."""
+    if data_docs not in DATA_DOCS_CHOICES:
+        raise CheckpointConfigError(f"data_docs must be one of {', '.join(DATA_DOCS_CHOICES)}; got {data_docs!r}")
+    if tenants_per_batch < 1:
+        raise CheckpointConfigError(f"tenants_per_batch must be at least 1; got {tenants_per_batch}")
+
+
+def _checkpoint(context: Any, name: str) -> Any:
+    """The checkpoint ``name`` of the GX context; CheckpointConfigError naming the others when there is none."""
+    names = _checkpoint_names(context)
+    if name not in names:
+        raise CheckpointConfigError(f"checkpoint {name!r} does not exist; checkpoints: {', '.join(names)}")
+    return context.checkpoints.get(name)
+
+
+def _batch_size(parameters: dict[str, float], tenants_per_batch: int) -> int:
+    """``tenants_per_batch``, or 1 when a ``mostly`` is below 1."""
+    if any(value < 1 for key, value in parameters.items() if key.endswith("_mostly")):
+        return 1  # a share of the batch's rows would hide one tenant's failures behind the others
+    return tenants_per_batch
+
+
+def _build_data_docs(context: Any, checkpoint: Any, results: dict[Any, bool], data_docs: str) -> None:
+    """The checkpoint's UpdateDataDocsAction, once for the whole run, over the results ``data_docs`` wants.
+
+    Run per batch it would rebuild the Data Docs index after every batch (quadratic at thousands).
+    """
+    wanted = [key for key, success in results.items() if data_docs == "all" or (data_docs == "failed" and not success)]
+    if data_docs != "none" and any(action.type == "update_data_docs" for action in checkpoint.actions):
+        context.build_data_docs(resource_identifiers=wanted)
+
+
+def _data_docs_index(gx_dir: Path) -> Path | None:
+    """Data Docs' ``index.html`` in ``gx_dir``, None when it was never built."""
+    index = gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return index if index.exists() else None
 
 
 def _prepare_database(schema: str, gx_dir: Path, tenants: Iterable[str] | None) -> list[str]:
@@ -315,10 +332,26 @@ class _BatchRun:
     """Validating one batch of tenants: together first, then one by one when anything failed."""
 
     checkpoint: Any
-    current: dict[str, Any]
     parameters: dict[str, float]
     progress: Callable[[str], None] | None
     max_failures_per_check: int
+    #: The settings GX's connections get (see :func:`_tenant_setting`), while :meth:`validate_all` runs.
+    current: dict[str, Any] = field(default_factory=dict)
+
+    def validate_all(
+        self, schema: str, tenants: list[str], tenants_per_batch: int
+    ) -> tuple[dict[tuple[str, str], ExpectationOutcome], dict[Any, bool]]:
+        """Validate ``tenants`` a batch at a time; ``(outcomes by (suite, check), success by validation result)``."""
+        outcomes: dict[tuple[str, str], ExpectationOutcome] = {}
+        results: dict[Any, bool] = {}
+        with _tenant_setting() as current, _stored_summaries(schema) as store:
+            current["parity_run"] = store.run_token
+            self.current = current
+            for start in range(0, len(tenants), tenants_per_batch):
+                batch = tenants[start : start + tenants_per_batch]
+                store.compute(batch)
+                self.validate(batch, outcomes, results)
+        return outcomes, results
 
     def validate(
         self, batch: list[str], outcomes: dict[tuple[str, str], ExpectationOutcome], results: dict[Any, bool]
