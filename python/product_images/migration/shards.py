@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import psycopg
 
@@ -108,31 +108,12 @@ def run_shards(
         raise ValueError("dbt_vars: tenant_shards and tenant_shard are set by --jobs, leave them out")
     project = project_dir or find_project_dir()
     profiles = ensure_profiles_dir(project)
-    # dbt creates its target schema before any model runs; shards started together on a fresh
-    # database would race on it ("duplicate key value violates unique constraint pg_namespace_nspname_index").
     if jobs > 1:
-        conn.execute(psycopg.sql.SQL("create schema if not exists {}").format(psycopg.sql.Identifier(dbt_schema())))
-        if not conn.autocommit:
-            conn.commit()
+        _create_dbt_schema(conn)
     dbt = Path(sys.executable).parent / "dbt"
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    processes = []
-    for shard in range(jobs):
-        folder = project / "target" / "shards" / str(shard)
-        folder.mkdir(parents=True, exist_ok=True)
-        log_path = folder / "dbt.out"
-        shard_vars = {**extra, "tenant_shards": jobs, "tenant_shard": shard}
-        # Shard 0 runs what `dbt run --select product_images` runs (the views on the model too);
-        # the others only the model, so that no two processes create the same view at once.
-        select = "product_images" if shard == 0 else "product_images.product_images"
-        args = [
-            str(dbt), "run", "--select", select, "--vars", json.dumps(shard_vars),
-            "--project-dir", str(project), "--profiles-dir", str(profiles),
-            "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"),
-        ]  # fmt: skip
-        output = log_path.open("w", encoding="utf-8")
-        processes.append((shard, subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT), output, log_path))
+    processes = [_start_shard(dbt, project, profiles, jobs, shard, extra) for shard in range(jobs)]
     runs = []
     for shard, process, output, log_path in processes:
         code = process.wait()
@@ -141,6 +122,37 @@ def run_shards(
     outcome = ShardsOutcome(jobs=jobs, shards=runs, seconds=time.perf_counter() - started)
     _read_run_log(conn, outcome, started_at)
     return outcome
+
+
+def _create_dbt_schema(conn: psycopg.Connection) -> None:
+    """Create dbt's target schema, committed, before the shards start.
+
+    dbt creates it before any model runs; shards started together on a fresh database would race
+    on it ("duplicate key value violates unique constraint pg_namespace_nspname_index").
+    """
+    conn.execute(psycopg.sql.SQL("create schema if not exists {}").format(psycopg.sql.Identifier(dbt_schema())))
+    if not conn.autocommit:
+        conn.commit()
+
+
+def _start_shard(
+    dbt: Path, project: Path, profiles: Path, jobs: int, shard: int, extra: dict[str, Any]
+) -> tuple[int, subprocess.Popen[bytes], TextIO, Path]:
+    """Start one shard's ``dbt run``, output in ``target/shards/<shard>/``: (shard, process, open output, log path)."""
+    folder = project / "target" / "shards" / str(shard)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / "dbt.out"
+    shard_vars = {**extra, "tenant_shards": jobs, "tenant_shard": shard}
+    # Shard 0 runs what `dbt run --select product_images` runs (the views on the model too);
+    # the others only the model, so that no two processes create the same view at once.
+    select = "product_images" if shard == 0 else "product_images.product_images"
+    args = [
+        str(dbt), "run", "--select", select, "--vars", json.dumps(shard_vars),
+        "--project-dir", str(project), "--profiles-dir", str(profiles),
+        "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"),
+    ]  # fmt: skip
+    output = log_path.open("w", encoding="utf-8")
+    return shard, subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT), output, log_path
 
 
 def _read_run_log(conn: psycopg.Connection, outcome: ShardsOutcome, since: datetime) -> None:
