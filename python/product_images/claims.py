@@ -8,6 +8,10 @@ for another's rows) and stamps them with the worker's id and the end of its leas
 A worker that dies leaves its claims to expire: after the lease another worker
 takes the rows. A product is claimed through its token row, the one with the
 smallest id, so two workers never split a product.
+
+Both commands drive their claims the same way: :func:`claimed_batches` walks a
+tenant's ids in order, batch by batch, and :class:`RunStep` says in which step and
+tenant a database error happened.
 """
 
 from __future__ import annotations
@@ -15,13 +19,24 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 import tenacity
 from psycopg import sql
 
-__all__ = ["FIRST_ID", "TRANSIENT_ERRORS", "Claims", "default_worker_id", "transient_retry"]
+__all__ = [
+    "FIRST_ID",
+    "TRANSIENT_ERRORS",
+    "Claims",
+    "RunStep",
+    "claimed_batches",
+    "default_worker_id",
+    "transient_retry",
+]
 
 FIRST_ID = -(2**63)
 """The smallest bigint: where a keyset pass over a tenant's ids starts."""
@@ -125,3 +140,77 @@ class Claims:
             "select count(*) from {table} as photos where photos.product_id in "
             "(select images.product_id from {table} as images where {claimable})"
         ).format(table=self.table, claimable=self.claimable())
+
+
+def claimed_batches(
+    conn: psycopg.Connection,
+    claim: sql.Composed,
+    params: Mapping[str, Any],
+    *,
+    batch_size: int,
+    limit: int | None = None,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Claim a tenant's work batch by batch, until nothing is left to claim or ``limit`` is reached.
+
+    Keyset: each claim starts after the last id claimed; when a claim finds nothing, one
+    more pass starts from :data:`FIRST_ID` to pick up the expired claims of dead workers
+    behind it, and the tenant is done when a pass from the start finds nothing. A claim
+    is retried on :data:`TRANSIENT_ERRORS` (:data:`transient_retry`).
+
+    Args:
+        conn: an autocommit connection.
+        claim: the statement of :meth:`Claims.claim`.
+        params: its parameters but ``from_id`` and ``batch`` (``worker``, ``lease``, what ``todo`` uses).
+        batch_size: rows (or products) claimed at most at once (>= 1).
+        limit: rows (or products) claimed at most in all (None: no limit).
+
+    Yields:
+        The rows each claim returned, ``(id, product_id, url)`` sorted by id; the caller
+        processes (and writes or releases) a batch before the next claim.
+
+    Raises:
+        psycopg.Error: the database failed (after the retries for a transient error).
+    """
+    done, from_id = 0, FIRST_ID
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        values = {**params, "from_id": from_id, "batch": size}
+        rows = transient_retry(lambda values=values: conn.execute(claim, values).fetchall())
+        if not rows:
+            if from_id == FIRST_ID:
+                return
+            from_id = FIRST_ID  # one more pass from the start: expired claims of dead workers behind us
+            continue
+        rows.sort()
+        from_id = rows[-1][0] + 1
+        done += len(rows)
+        yield rows
+
+
+@dataclass
+class RunStep:
+    """Where a run over the tenants is, so that a database error says where it happened.
+
+    Attributes:
+        error: the command's error class (``BackfillError``, ``DetectError``).
+        step: what the run is doing, e.g. ``"claiming rows"``.
+        tenant: the tenant schema it is doing it in; ``""`` between tenants.
+    """
+
+    error: type[Exception]
+    step: str
+    tenant: str = ""
+
+    @contextmanager
+    def reporting_database_errors(self) -> Iterator[None]:
+        """Raise a :class:`psycopg.Error` of the block again as ``error``.
+
+        Raises:
+            Exception: ``error("database error while <step>[ in <tenant>.product_images]: <message>")``,
+                the database error as its cause.
+        """
+        try:
+            yield
+        except psycopg.Error as error:
+            where = f" in {self.tenant}.product_images" if self.tenant else ""
+            raise self.error(f"database error while {self.step}{where}: {str(error).strip()}") from error

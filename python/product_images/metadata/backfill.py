@@ -49,7 +49,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -61,7 +61,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from product_images.claims import FIRST_ID, Claims, default_worker_id, transient_retry
+from product_images.claims import Claims, RunStep, claimed_batches, default_worker_id, transient_retry
+from product_images.metadata.backfill_summary import BackfillSummary
 from product_images.metadata.probe import ProbeError, ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping
 from product_images.migration.tenants import select_tenants
@@ -106,81 +107,6 @@ class BackfillError(Exception):
     Rows already written stay written; the claims of the batch in flight are released
     when the database still answers, else they expire after the lease.
     """
-
-
-@dataclass
-class BackfillSummary:
-    """What one :func:`backfill` call did.
-
-    Fields:
-        tenants: the tenant schemas visited, in order.
-        worker_id: the ``metadata_claimed_by`` value this run used.
-        dry_run: True when nothing was claimed, probed or written.
-        rows_probed: rows whose metadata this run wrote (``ok`` + sum of ``failed``).
-        ok: rows measured (``metadata_error`` null).
-        failed: rows per ``metadata_error`` value (``{"missing": 3, "unmapped": 1}``).
-        by_tenant: rows written per tenant schema.
-        bytes_downloaded: body bytes received from the store, over all requests.
-        object_bytes: total size in bytes of the objects probed (each distinct object of
-            a batch once; objects of unknown size count 0).
-        objects_probed: distinct objects probed (requests were made for them).
-        requests: S3 requests made.
-        claims_lost: rows claimed but not written because their lease expired and another
-            worker took them over (that worker writes them).
-        seconds: wall-clock duration of the call.
-        would_probe: dry run only: rows that a real run would claim (to do, not held by
-            a live claim, at most ``limit``).
-        would_be_unmapped: dry run only: of those, rows no mapping rule covers.
-    """
-
-    tenants: list[str] = field(default_factory=list)
-    worker_id: str = ""
-    dry_run: bool = False
-    rows_probed: int = 0
-    ok: int = 0
-    failed: dict[str, int] = field(default_factory=dict)
-    by_tenant: dict[str, int] = field(default_factory=dict)
-    bytes_downloaded: int = 0
-    object_bytes: int = 0
-    objects_probed: int = 0
-    requests: int = 0
-    claims_lost: int = 0
-    seconds: float = 0.0
-    would_probe: int = 0
-    would_be_unmapped: int = 0
-
-    @property
-    def failed_total(self) -> int:
-        """Rows written with a ``metadata_error``."""
-        return sum(self.failed.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (``failed`` sorted by reason, ``seconds`` rounded to ms)."""
-        data = asdict(self)
-        data["failed"] = dict(sorted(self.failed.items()))
-        data["seconds"] = round(self.seconds, 3)
-        return data
-
-    def lines(self) -> list[str]:
-        """A few human-readable lines (plain text, thousands separators, MB = 10^6 bytes)."""
-        where = f"{len(self.tenants)} tenant{'s' if len(self.tenants) != 1 else ''}"
-        if self.dry_run:
-            return [
-                f"metadata backfill (dry run): {self.would_probe:,} rows would be probed over {where} "
-                f"({self.would_be_unmapped:,} unmapped: no request); nothing changed"
-            ]
-        rate = f" ({self.rows_probed / self.seconds:,.0f} rows/s)" if self.seconds > 0 and self.rows_probed else ""
-        lines = [f"metadata backfill: {self.rows_probed:,} rows probed over {where} in {self.seconds:.1f} s{rate}"]
-        reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(self.failed.items()))
-        lines.append(f"  ok {self.ok:,}; failed {self.failed_total:,}" + (f" ({reasons})" if reasons else ""))
-        share = f" ({self.bytes_downloaded / self.object_bytes:.1%})" if self.object_bytes else ""
-        lines.append(
-            f"  downloaded {self.bytes_downloaded / 1e6:,.1f} MB of {self.object_bytes / 1e6:,.1f} MB stored{share}, "
-            f"{self.requests:,} requests for {self.objects_probed:,} objects"
-        )
-        if self.claims_lost:
-            lines.append(f"  {self.claims_lost:,} rows taken over by another worker after their lease expired")
-        return lines
 
 
 class _RowsPerSecond(ProgressColumn):
@@ -284,7 +210,7 @@ def _row_values(row_id: int, result: ProbeResult | None, reason: str | None) -> 
     }
 
 
-def backfill(  # noqa: C901, PLR0912, PLR0915
+def backfill(
     conn: psycopg.Connection,
     client: BaseClient | None,
     mapping: UrlMapping,
@@ -304,39 +230,58 @@ def backfill(  # noqa: C901, PLR0912, PLR0915
     """Probe the images still to do and store their metadata, tenant by tenant, batch by batch.
 
     Args:
-        conn: an AUTOCOMMIT psycopg connection (each claim and write commits at once; an
-            open transaction would hold the claims invisible to other workers).
-        client: S3 client (``storage.s3_client(max_pool_connections>=concurrency)``);
-            may be None for a dry run.
+        conn: an AUTOCOMMIT psycopg connection (each claim and write commits at once; an open transaction would
+            hold the claims invisible to other workers).
+        client: S3 client (``storage.s3_client(max_pool_connections>=concurrency)``); may be None for a dry run.
         mapping: URL → object rules (``UrlMapping.from_env()``).
         tenants: tenant schemas to visit, in this order; None = every tenant
-            (:func:`~product_images.migration.tenants.discover_tenants`). Each must be a tenant
-            with a ``product_images`` table.
+            (:func:`~product_images.migration.tenants.discover_tenants`). Each must be a tenant with a
+            ``product_images`` table.
         limit: claim at most this many rows over all tenants (None = no limit).
         batch_size: rows per claim / write (>= 1).
         concurrency: objects probed at once (>= 1, <= the client's connection pool).
-        lease_seconds: how long a claim holds its rows (> 0 seconds); a worker killed
-            mid-batch leaves them claimed that long.
+        lease_seconds: how long a claim holds its rows (> 0 seconds); a worker killed mid-batch leaves them
+            claimed that long.
         retry_failed: also redo rows whose ``metadata_error`` is set (see the module doc).
-        dry_run: count what would be probed (and how many URLs are unmapped); claim,
-            probe and write nothing.
-        progress: show a rich progress bar (rows, rows/s, ETA) on ``console``; None = only
-            when ``console`` is a terminal.
+        dry_run: count what would be probed (and how many URLs are unmapped); claim, probe and write nothing.
+        progress: show a rich progress bar (rows, rows/s, ETA) on ``console``; None = only when ``console`` is
+            a terminal.
         console: where the progress bar goes; default a stderr console.
         worker_id: ``metadata_claimed_by`` value; default :func:`default_worker_id`.
         probe: the per-object prober (``probe_object``); for tests and benchmarks.
 
     Returns:
-        A :class:`BackfillSummary`. Per-object failures are recorded in the rows and
-        counted in ``failed``, never raised.
+        A :class:`BackfillSummary`. Per-object failures are recorded in the rows and counted in ``failed``,
+        never raised.
 
     Raises:
-        ValueError: an argument out of range, a non-autocommit connection, concurrency
-            beyond the client's pool, or a requested tenant that is not a tenant with a
-            ``product_images`` table (the message lists them).
-        BackfillError: a database error, or a storage error that fails every object
-            (no credentials); the message names the tenant and the step.
+        ValueError: an argument out of range, a non-autocommit connection, concurrency beyond the client's
+            pool, or a requested tenant that is not a tenant with a ``product_images`` table (the message
+            lists them).
+        BackfillError: a database error, or a storage error that fails every object (no credentials); the
+            message names the tenant and the step.
     """
+    _check_arguments(conn, client, batch_size, concurrency, lease_seconds, limit, dry_run)
+    run = _Backfill(conn, client, mapping, concurrency, probe, limit, worker_id or default_worker_id(), dry_run)
+    with run.where.reporting_database_errors():
+        run.start(tenants, lease_seconds, retry_failed)
+        if dry_run:
+            run.count_dry_run()
+        else:
+            run.probe_all(batch_size, progress, console)
+    return run.finish()
+
+
+def _check_arguments(
+    conn: psycopg.Connection,
+    client: BaseClient | None,
+    batch_size: int,
+    concurrency: int,
+    lease_seconds: float,
+    limit: int | None,
+    dry_run: bool,
+) -> None:
+    """Raise ValueError on an argument :func:`backfill` cannot run with; the message says which."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if concurrency < 1:
@@ -350,218 +295,249 @@ def backfill(  # noqa: C901, PLR0912, PLR0915
             "backfill needs an autocommit connection (connect(autocommit=True)): claims must commit at once"
         )
     if not dry_run:
-        if client is None:
-            raise ValueError("an S3 client is required unless dry_run=True")
-        pool = getattr(client.meta.config, "max_pool_connections", None)
-        if pool is not None and pool < concurrency:
-            raise ValueError(
-                f"concurrency={concurrency} exceeds the S3 client's max_pool_connections={pool}; "
-                "build it with s3_client(max_pool_connections>=concurrency)"
-            )
+        _check_client(client, concurrency)
 
-    started = time.perf_counter()
-    summary = BackfillSummary(worker_id=worker_id or default_worker_id(), dry_run=dry_run)
-    step, tenant = "discovering tenants", ""
-    try:
-        selected = select_tenants(conn, tenants)
-        summary.tenants = selected
-        step = "reading the clock"
-        run_started = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
-        params: dict[str, Any] = {
-            "run_started": run_started,
-            "worker": summary.worker_id,
-            "lease": float(lease_seconds),
-        }
-        queries = {name: _queries(name, retry_failed) for name in selected}
 
-        if dry_run:
-            remaining = limit
-            for tenant in selected:
-                step = "counting rows to probe"
-                with conn.cursor() as cur:
-                    for (url,) in cur.stream(queries[tenant].pending_urls, {**params, "cap": remaining}):
-                        summary.would_probe += 1
-                        summary.would_be_unmapped += mapping.object_for(url) is None
-                if remaining is not None:
-                    remaining = limit - summary.would_probe  # type: ignore[operator]
-            summary.seconds = time.perf_counter() - started
-            return summary
+def _check_client(client: BaseClient | None, concurrency: int) -> None:
+    """Raise ValueError without a client, or with one whose connection pool is smaller than ``concurrency``."""
+    if client is None:
+        raise ValueError("an S3 client is required unless dry_run=True")
+    pool = getattr(client.meta.config, "max_pool_connections", None)
+    if pool is not None and pool < concurrency:
+        raise ValueError(
+            f"concurrency={concurrency} exceeds the S3 client's max_pool_connections={pool}; "
+            "build it with s3_client(max_pool_connections>=concurrency)"
+        )
 
+
+def _progress_bar(console: Console, show: bool) -> Progress:
+    """The backfill's progress bar: rows done of the total, rows/s, ETA; ``show`` False: nothing shown."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RowsPerSecond(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
+    )
+
+
+@dataclass
+class _Backfill:
+    """One :func:`backfill` call: its settings, the tenants' statements, where it is and what it did."""
+
+    conn: psycopg.Connection
+    client: BaseClient | None
+    mapping: UrlMapping
+    concurrency: int
+    probe: Callable[[BaseClient, ObjectRef], ProbeResult]
+    limit: int | None
+    worker_id: str
+    dry_run: bool
+    started: float = field(default_factory=time.perf_counter)
+    where: RunStep = field(default_factory=lambda: RunStep(BackfillError, "discovering tenants"))
+    params: dict[str, Any] = field(default_factory=dict)
+    queries: dict[str, _Queries] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.summary = BackfillSummary(worker_id=self.worker_id, dry_run=self.dry_run)
+
+    def start(self, tenants: Sequence[str] | None, lease_seconds: float, retry_failed: bool) -> None:
+        """Select the tenants, read the database's clock and compose each tenant's statements."""
+        self.summary.tenants = select_tenants(self.conn, tenants)
+        self.where.step = "reading the clock"
+        run_started = self.conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        self.params = {"run_started": run_started, "worker": self.summary.worker_id, "lease": float(lease_seconds)}
+        self.queries = {name: _queries(name, retry_failed) for name in self.summary.tenants}
+
+    def finish(self) -> BackfillSummary:
+        """The summary, with the wall-clock seconds since the call started."""
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
+
+    def count_dry_run(self) -> None:
+        """Count the rows a run would claim now (``would_probe``) and, of those, the unmapped ones."""
+        remaining = self.limit
+        for tenant in self.summary.tenants:
+            self.where.step, self.where.tenant = "counting rows to probe", tenant
+            with self.conn.cursor() as cur:
+                for (url,) in cur.stream(self.queries[tenant].pending_urls, {**self.params, "cap": remaining}):
+                    self.summary.would_probe += 1
+                    self.summary.would_be_unmapped += self.mapping.object_for(url) is None
+            if remaining is not None:
+                remaining = self.limit - self.summary.would_probe  # type: ignore[operator]
+
+    def probe_all(self, batch_size: int, progress: bool | None, console: Console | None) -> None:
+        """Claim, probe and write the rows to do, tenant by tenant, ``limit`` at most, behind the progress bar."""
         console = console or Console(stderr=True)
         show = console.is_terminal if progress is None else progress
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RowsPerSecond(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not show,
-        ) as bar:
-            total = None
-            if show:
-                step = "counting rows to probe"
-                total = 0
-                for tenant in selected:
-                    cap = None if limit is None else limit - total
-                    total += conn.execute(queries[tenant].count, {**params, "cap": cap}).fetchone()[0]  # type: ignore[index]
-                tenant = ""
-            task = bar.add_task("metadata", total=total)
-            claimed_total = 0
-            for tenant in selected:
+        with _progress_bar(console, show) as bar:
+            task = bar.add_task("metadata", total=self._count_to_do() if show else None)
+            claimed = 0
+            for tenant in self.summary.tenants:
                 bar.update(task, description=f"metadata {tenant}")
-                from_id = FIRST_ID  # keyset: each claim scans on from the last id claimed, not from the start
-                while limit is None or claimed_total < limit:
-                    size = batch_size if limit is None else min(batch_size, limit - claimed_total)
-                    step = "claiming rows"
-                    claim = {**params, "from_id": from_id, "batch": size}
-                    rows = [
-                        (row_id, url)
-                        for row_id, _product_id, url in transient_retry(
-                            lambda query=queries[tenant].claim, claim=claim: conn.execute(query, claim).fetchall()
-                        )
-                    ]
-                    if not rows:
-                        if from_id == FIRST_ID:
-                            break
-                        from_id = FIRST_ID  # one more pass from the start: expired claims of dead workers behind us
-                        continue
-                    rows.sort()
-                    from_id = rows[-1][0] + 1
-                    claimed_total += len(rows)
-                    step = "probing a batch"
-                    _run_batch(
-                        conn,
-                        queries[tenant],
-                        tenant,
-                        rows,
-                        client,
-                        mapping,
-                        concurrency,
-                        probe,
-                        params,
-                        summary,
-                        lambda n: bar.advance(task, n),
-                    )
-                tenant = ""
+                remaining = None if self.limit is None else self.limit - claimed
+                claimed += self._probe_tenant(tenant, batch_size, remaining, lambda n: bar.advance(task, n))
             bar.update(task, description="metadata: done")
-    except psycopg.Error as error:
-        where = f" in {tenant}.product_images" if tenant else ""
-        raise BackfillError(f"database error while {step}{where}: {str(error).strip()}") from error
-    summary.seconds = time.perf_counter() - started
-    return summary
 
+    def _count_to_do(self) -> int:
+        """Rows to do and free in all tenants, ``limit`` at most: the progress bar's total."""
+        self.where.step = "counting rows to probe"
+        total = 0
+        for tenant in self.summary.tenants:
+            self.where.tenant = tenant
+            cap = None if self.limit is None else self.limit - total
+            total += self.conn.execute(self.queries[tenant].count, {**self.params, "cap": cap}).fetchone()[0]  # type: ignore[index]
+        self.where.tenant = ""
+        return total
 
-def _run_batch(  # noqa: C901, PLR0915
-    conn: psycopg.Connection,
-    queries: _Queries,
-    tenant: str,
-    rows: list[tuple[int, str]],
-    client: BaseClient,
-    mapping: UrlMapping,
-    concurrency: int,
-    probe: Callable[[BaseClient, ObjectRef], ProbeResult],
-    params: dict[str, Any],
-    summary: BackfillSummary,
-    advance: Callable[[int], object],
-) -> None:
-    """Probe one claimed batch and write it back in one statement; release the claims if that fails."""
-    ids = [row_id for row_id, _ in rows]
-    written = False
-    try:
-        values: list[dict[str, Any]] = []
-        rows_by_ref: dict[ObjectRef, list[int]] = {}
-        for row_id, url in rows:
-            ref = mapping.object_for(url)
-            if ref is None:
-                values.append(_row_values(row_id, None, UNMAPPED))
-            else:
-                rows_by_ref.setdefault(ref, []).append(row_id)
-        advance(len(values))
+    def _probe_tenant(self, tenant: str, batch_size: int, limit: int | None, advance: Callable[[int], object]) -> int:
+        """Claim, probe and write the tenant's rows batch by batch, ``limit`` at most; returns the rows claimed."""
+        self.where.tenant, claimed = tenant, 0
+        self.where.step = "claiming rows"
+        claim = self.queries[tenant].claim
+        for batch in claimed_batches(self.conn, claim, self.params, batch_size=batch_size, limit=limit):
+            claimed += len(batch)
+            self.where.step = "probing a batch"
+            self._run_batch(tenant, [(row_id, url) for row_id, _product_id, url in batch], advance)
+            self.where.step = "claiming rows"
+        self.where.tenant = ""
+        return claimed
 
-        crashed: dict[ObjectRef, str] = {}
-
-        def guarded(s3: BaseClient, ref: ObjectRef) -> ProbeResult:
-            # A bug in the prober must not stop millions of rows: record this object as internal_error.
-            try:
-                return probe(s3, ref)
-            except BotoCoreError:
-                raise  # configuration (no credentials...): fails every object
-            except Exception as error:  # noqa: BLE001
-                _log.exception("probe of s3://%s/%s raised", ref.bucket, ref.key)
-                crashed[ref] = f"{type(error).__name__}: {error}"
-                return ProbeResult(
-                    bucket=ref.bucket,
-                    key=ref.key,
-                    etag=None,
-                    size_bytes=None,
-                    mime_type=None,
-                    content_type_hint=None,
-                    width=None,
-                    height=None,
-                    exif_orientation=None,
-                    bytes_downloaded=0,
-                    requests=0,
-                    error=None,
-                    error_detail=None,
-                )
-
-        refs = list(rows_by_ref)
-        if refs:
-            results = probe_many(
-                client,
-                refs,
-                concurrency=min(concurrency, len(refs)),
-                probe=guarded,
-                progress=lambda result: advance(len(rows_by_ref[ObjectRef(result.bucket, result.key)])),
-            )
-            try:
-                for result in results:
-                    ref = ObjectRef(result.bucket, result.key)
-                    reason = INTERNAL_ERROR if ref in crashed else None
-                    if result.error is not None:
-                        _log.debug(
-                            "%s: s3://%s/%s %s: %s",
-                            tenant,
-                            ref.bucket,
-                            ref.key,
-                            result.error.value,
-                            result.error_detail,
-                        )
-                    summary.objects_probed += 1
-                    summary.requests += result.requests
-                    summary.bytes_downloaded += result.bytes_downloaded
-                    summary.object_bytes += result.size_bytes or 0
-                    values.extend(_row_values(row_id, result, reason) for row_id in rows_by_ref[ref])
-            except BotoCoreError as error:
-                raise BackfillError(
-                    f"storage error while probing {tenant}.product_images (check the endpoint "
-                    f"and the AWS credentials): {type(error).__name__}: {error}"
-                ) from error
-
+    def _run_batch(self, tenant: str, rows: list[tuple[int, str]], advance: Callable[[int], object]) -> None:
+        """Probe one claimed batch and write it back in one statement; release the claims if that fails."""
+        ids = [row_id for row_id, _ in rows]
+        written = False
         try:
-            written_ids = {
+            values, rows_by_ref = _unmapped_first(rows, self.mapping)
+            advance(len(values))
+            if rows_by_ref:
+                values.extend(self._probe_objects(tenant, rows_by_ref, advance))
+            written_ids = self._write(tenant, values)
+            written = True
+        finally:
+            if not written:
+                self._release(tenant, ids)
+        self._count_written(tenant, values, written_ids)
+
+    def _probe_objects(
+        self, tenant: str, rows_by_ref: dict[ObjectRef, list[int]], advance: Callable[[int], object]
+    ) -> list[dict[str, Any]]:
+        """Probe each object of a batch once, ``concurrency`` at a time; the values of its rows."""
+        guarded = _GuardedProbe(self.probe)
+        results = probe_many(
+            self.client,
+            list(rows_by_ref),
+            concurrency=min(self.concurrency, len(rows_by_ref)),
+            probe=guarded,
+            progress=lambda result: advance(len(rows_by_ref[ObjectRef(result.bucket, result.key)])),
+        )
+        values: list[dict[str, Any]] = []
+        try:
+            for result in results:
+                ref = ObjectRef(result.bucket, result.key)
+                reason = INTERNAL_ERROR if ref in guarded.crashed else None
+                self._count_object(tenant, result)
+                values.extend(_row_values(row_id, result, reason) for row_id in rows_by_ref[ref])
+        except BotoCoreError as error:
+            raise BackfillError(
+                f"storage error while probing {tenant}.product_images (check the endpoint "
+                f"and the AWS credentials): {type(error).__name__}: {error}"
+            ) from error
+        return values
+
+    def _count_object(self, tenant: str, result: ProbeResult) -> None:
+        """Count one object probed (its failure's details go to the DEBUG log)."""
+        if result.error is not None:
+            _log.debug(
+                "%s: s3://%s/%s %s: %s", tenant, result.bucket, result.key, result.error.value, result.error_detail
+            )
+        self.summary.objects_probed += 1
+        self.summary.requests += result.requests
+        self.summary.bytes_downloaded += result.bytes_downloaded
+        self.summary.object_bytes += result.size_bytes or 0
+
+    def _write(self, tenant: str, values: list[dict[str, Any]]) -> set[int]:
+        """Write a batch's values in one statement, on the rows still claimed by this worker; their ids."""
+        write = self.queries[tenant].write
+        try:
+            return {
                 row[0]
                 for row in transient_retry(
-                    lambda: conn.execute(queries.write, {**params, "results": Jsonb(values)}).fetchall()
+                    lambda: self.conn.execute(write, {**self.params, "results": Jsonb(values)}).fetchall()
                 )
             }
         except psycopg.Error as error:
             raise BackfillError(
                 f"database error while writing a batch of results in {tenant}.product_images: {str(error).strip()}"
             ) from error
-        written = True
-    finally:
-        if not written:
-            try:
-                conn.execute(queries.release, {**params, "ids": ids})
-            except psycopg.Error:  # the database is gone: the lease will expire
-                pass
-    counts = Counter(value["error"] for value in values if value["id"] in written_ids)
-    summary.ok += counts.pop(None, 0)
-    for reason, count in counts.items():
-        summary.failed[reason] = summary.failed.get(reason, 0) + count
-    summary.claims_lost += len(values) - len(written_ids)
-    summary.rows_probed += len(written_ids)
-    summary.by_tenant[tenant] = summary.by_tenant.get(tenant, 0) + len(written_ids)
+
+    def _release(self, tenant: str, ids: list[int]) -> None:
+        """Give back the claims of a batch that was not written."""
+        try:
+            self.conn.execute(self.queries[tenant].release, {**self.params, "ids": ids})
+        except psycopg.Error:  # the database is gone: the lease will expire
+            pass
+
+    def _count_written(self, tenant: str, values: list[dict[str, Any]], written_ids: set[int]) -> None:
+        """Count the rows written, by error, and the rows another worker took over (``claims_lost``)."""
+        summary = self.summary
+        counts = Counter(value["error"] for value in values if value["id"] in written_ids)
+        summary.ok += counts.pop(None, 0)
+        for reason, count in counts.items():
+            summary.failed[reason] = summary.failed.get(reason, 0) + count
+        summary.claims_lost += len(values) - len(written_ids)
+        summary.rows_probed += len(written_ids)
+        summary.by_tenant[tenant] = summary.by_tenant.get(tenant, 0) + len(written_ids)
+
+
+def _unmapped_first(
+    rows: list[tuple[int, str]], mapping: UrlMapping
+) -> tuple[list[dict[str, Any]], dict[ObjectRef, list[int]]]:
+    """The values of the rows no mapping rule covers (``unmapped``: no request), and the other rows' ids by object."""
+    values: list[dict[str, Any]] = []
+    rows_by_ref: dict[ObjectRef, list[int]] = {}
+    for row_id, url in rows:
+        ref = mapping.object_for(url)
+        if ref is None:
+            values.append(_row_values(row_id, None, UNMAPPED))
+        else:
+            rows_by_ref.setdefault(ref, []).append(row_id)
+    return values, rows_by_ref
+
+
+@dataclass
+class _GuardedProbe:
+    """The prober, but an object it raised on (a bug) is logged and recorded in ``crashed``, not a stop.
+
+    A bug in the prober must not stop millions of rows: such an object is written as ``internal_error``.
+    """
+
+    probe: Callable[[BaseClient, ObjectRef], ProbeResult]
+    crashed: dict[ObjectRef, str] = field(default_factory=dict)
+
+    def __call__(self, s3: BaseClient, ref: ObjectRef) -> ProbeResult:
+        try:
+            return self.probe(s3, ref)
+        except BotoCoreError:
+            raise  # configuration (no credentials...): fails every object
+        except Exception as error:  # noqa: BLE001
+            _log.exception("probe of s3://%s/%s raised", ref.bucket, ref.key)
+            self.crashed[ref] = f"{type(error).__name__}: {error}"
+            return ProbeResult(
+                bucket=ref.bucket,
+                key=ref.key,
+                etag=None,
+                size_bytes=None,
+                mime_type=None,
+                content_type_hint=None,
+                width=None,
+                height=None,
+                exif_orientation=None,
+                bytes_downloaded=0,
+                requests=0,
+                error=None,
+                error_detail=None,
+            )
