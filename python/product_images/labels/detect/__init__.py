@@ -37,13 +37,13 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
 from botocore.client import BaseClient
 
-from product_images.claims import Claims, default_worker_id
+from product_images.claims import Claims, RunStep, default_worker_id
 from product_images.labels.detect.profiles import tenant_profile
 from product_images.labels.detect.summary import (
     DEFAULT_BATCH_SIZE,
@@ -96,26 +96,40 @@ def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
 
     detector = load_detector()
     with connect(autocommit=True, application_name="product-images labels detect") as conn:
-        worker = _Worker(
-            conn,
-            s3_client(max_pool_connections=job["fetch_threads"]),
-            job["mapping"],
-            detector,
-            worker_id=job["worker_id"],
-            batch_size=job["batch_size"],
-            lease_seconds=job["lease_seconds"],
-            fetch_threads=job["fetch_threads"],
-            retry_failed=job["retry_failed"],
-            run_started=job["run_started"],
-            advance=queue.put,
-        )
+        client = s3_client(max_pool_connections=job["fetch_threads"])
+        worker = _new_worker(conn, client, detector, job, worker_id=job["worker_id"], advance=queue.put)
         for tenant, (profile_json, profile_hash) in job["profiles"].items():
             profile = detector.profile_from_json(profile_json) if profile_json is not None else None
             worker.run_tenant(tenant, profile, profile_hash)
     return asdict(worker.summary)
 
 
-def detect_labels(  # noqa: C901, PLR0912, PLR0915
+def _new_worker(
+    conn: psycopg.Connection,
+    client: BaseClient | None,
+    detector: Detector,
+    job: dict[str, Any],
+    *,
+    worker_id: str,
+    advance: Callable[[int], object],
+) -> _Worker:
+    """A worker with the settings of ``job`` (:meth:`_Detection.job`)."""
+    return _Worker(
+        conn,
+        client,
+        job["mapping"],
+        detector,
+        worker_id=worker_id,
+        batch_size=job["batch_size"],
+        lease_seconds=job["lease_seconds"],
+        fetch_threads=job["fetch_threads"],
+        retry_failed=job["retry_failed"],
+        run_started=job["run_started"],
+        advance=advance,
+    )
+
+
+def detect_labels(
     conn: psycopg.Connection,
     client: BaseClient | None,
     mapping: UrlMapping,
@@ -160,6 +174,32 @@ def detect_labels(  # noqa: C901, PLR0912, PLR0915
         DetectError: the database failed (names the tenant and the step), or Tesseract's
             French data is not installed (:func:`check_second_reader`).
     """
+    _check_arguments(conn, client, concurrency, batch_size, lease_seconds, limit, dry_run)
+    detector = detector or load_detector()
+    if not dry_run:
+        check_second_reader()
+    run = _Detection(conn, detector, retry_failed, worker_id or default_worker_id(), dry_run)
+    with run.where.reporting_database_errors():
+        run.start(schema, tenants)
+        total, photos_total = run.count_to_do(count_photos=progress is not None and limit is None and not dry_run)
+        if dry_run:
+            run.summary.would_detect = total if limit is None else min(total, limit)
+        else:
+            job = run.job(mapping, batch_size, lease_seconds, fetch_threads)
+            run.score(client, job, concurrency, limit, _Progress(progress, photos_total))
+    return run.finish()
+
+
+def _check_arguments(
+    conn: psycopg.Connection,
+    client: BaseClient | None,
+    concurrency: int,
+    batch_size: int,
+    lease_seconds: float,
+    limit: int | None,
+    dry_run: bool,
+) -> None:
+    """Raise ValueError on an argument :func:`detect_labels` cannot run with; the message says which."""
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     if batch_size < 1:
@@ -174,116 +214,136 @@ def detect_labels(  # noqa: C901, PLR0912, PLR0915
         raise ValueError("labels detect needs an autocommit connection (connect(autocommit=True))")
     if not dry_run and client is None:
         raise ValueError("an S3 client is required unless dry_run=True")
-    detector = detector or load_detector()
-    if not dry_run:
-        check_second_reader()
-    started = time.perf_counter()
-    summary = DetectSummary(worker_id=worker_id or default_worker_id(), dry_run=dry_run)
-    step, tenant = "discovering tenants", ""
-    try:
-        selected = select_tenants(conn, tenants)
-        summary.tenants = selected
-        run_started = conn.execute("select now()").fetchone()[0]  # type: ignore[index]
-        profiles: dict[str, tuple[ShopProfile | None, str]] = {}
-        for tenant in selected:
-            step = "learning the shop profile"
-            profile, profile_hash, info = tenant_profile(conn, schema, tenant, detector)
-            profiles[tenant] = (profile, profile_hash)
-            summary.profiles[tenant] = info
-        step = "counting products to score"
+
+
+@dataclass
+class _Progress:
+    """Photos done so far, reported as ``report(done, total)`` (``total`` None: unknown)."""
+
+    report: Callable[[int, int | None], object] | None
+    total: int | None
+    done: int = 0
+
+    def __call__(self, count: int) -> None:
+        self.done += count
+        if self.report is not None:
+            self.report(self.done, self.total)
+
+
+@dataclass
+class _Detection:
+    """One :func:`detect_labels` call: the tenants, their profiles, where it is and what it did."""
+
+    conn: psycopg.Connection
+    detector: Detector
+    retry_failed: bool
+    worker_id: str
+    dry_run: bool
+    started: float = field(default_factory=time.perf_counter)
+    where: RunStep = field(default_factory=lambda: RunStep(DetectError, "discovering tenants"))
+    run_started: Any = None
+    profiles: dict[str, tuple[ShopProfile | None, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.summary = DetectSummary(worker_id=self.worker_id, dry_run=self.dry_run)
+
+    def start(self, schema: str, tenants: Sequence[str] | None) -> None:
+        """Select the tenants, read the database's clock, learn (or reuse) each tenant's shop profile."""
+        self.summary.tenants = select_tenants(self.conn, tenants)
+        self.run_started = self.conn.execute("select now()").fetchone()[0]  # type: ignore[index]
+        for tenant in self.summary.tenants:
+            self.where.step, self.where.tenant = "learning the shop profile", tenant
+            profile, profile_hash, info = tenant_profile(self.conn, schema, tenant, self.detector)
+            self.profiles[tenant] = (profile, profile_hash)
+            self.summary.profiles[tenant] = info
+
+    def count_to_do(self, *, count_photos: bool) -> tuple[int, int | None]:
+        """Products to score now in all tenants and, with ``count_photos``, their photos (else None)."""
+        self.where.step = "counting products to score"
         total = photos_todo = 0
-        count_photos = progress is not None and limit is None and not dry_run
-        for tenant in selected:
-            claims = Claims(tenant, "label", _todo(retry_failed), per_product=True)
+        for tenant in self.summary.tenants:
+            self.where.tenant = tenant
+            claims = Claims(tenant, "label", _todo(self.retry_failed), per_product=True)
             params = {
                 "cap": None,
-                "version": detector.version,
-                "profile": profiles[tenant][1],
-                "run_started": run_started,
+                "version": self.detector.version,
+                "profile": self.profiles[tenant][1],
+                "run_started": self.run_started,
             }
-            total += conn.execute(claims.count(), params).fetchone()[0]  # type: ignore[index]
+            total += self.conn.execute(claims.count(), params).fetchone()[0]  # type: ignore[index]
             if count_photos:  # the progress bar's total: the photos of those products
-                photos_todo += conn.execute(claims.count_rows_of_products(), params).fetchone()[0]  # type: ignore[index]
-        tenant = ""
-        if dry_run:
-            summary.would_detect = total if limit is None else min(total, limit)
-            summary.seconds = time.perf_counter() - started
-            return summary
-        photos_total = photos_todo if count_photos else None  # with a limit: no total
-        done = 0
+                photos_todo += self.conn.execute(claims.count_rows_of_products(), params).fetchone()[0]  # type: ignore[index]
+        self.where.tenant = ""
+        return total, photos_todo if count_photos else None  # with a limit: no total
 
-        def advance(count: int) -> None:
-            nonlocal done
-            done += count
-            if progress is not None:
-                progress(done, photos_total)
+    def job(self, mapping: UrlMapping, batch_size: int, lease_seconds: float, fetch_threads: int) -> dict[str, Any]:
+        """The settings every worker of the run shares (what a worker process is sent, its profiles aside)."""
+        return {
+            "mapping": mapping,
+            "batch_size": batch_size,
+            "lease_seconds": lease_seconds,
+            "fetch_threads": fetch_threads,
+            "retry_failed": self.retry_failed,
+            "run_started": self.run_started,
+        }
 
-        step = "scoring"
+    def score(
+        self, client: BaseClient | None, job: dict[str, Any], concurrency: int, limit: int | None, advance: _Progress
+    ) -> None:
+        """Score the products to do: in this process, or in ``concurrency`` worker processes."""
+        self.where.step = "scoring"
         if concurrency == 1:
-            worker = _Worker(
-                conn,
-                client,
-                mapping,
-                detector,
-                worker_id=summary.worker_id,
-                batch_size=batch_size,
-                lease_seconds=lease_seconds,
-                fetch_threads=fetch_threads,
-                retry_failed=retry_failed,
-                run_started=run_started,
-                advance=advance,
-            )
-            remaining = limit
-            for tenant in selected:
-                profile, profile_hash = profiles[tenant]
-                count = worker.run_tenant(tenant, profile, profile_hash, remaining)
-                if remaining is not None:
-                    remaining -= count
-                    if remaining <= 0:
-                        break
-            tenant = ""
-            summary.add(worker.summary)
+            self._score_here(client, job, limit, advance)
         else:
-            job = {
-                "mapping": mapping,
-                "batch_size": batch_size,
-                "lease_seconds": lease_seconds,
-                "fetch_threads": fetch_threads,
-                "retry_failed": retry_failed,
-                "run_started": run_started,
-                "profiles": {
-                    name: (detector.profile_to_json(profile) if profile is not None else None, hashed)
-                    for name, (profile, hashed) in profiles.items()
-                },
-            }
-            context = multiprocessing.get_context("spawn")
-            with context.Manager() as manager:
-                queue = manager.Queue()
-                with context.Pool(concurrency) as pool:
-                    pending = [
-                        pool.apply_async(_worker_process, ({**job, "worker_id": f"{summary.worker_id}/{n}"}, queue))
-                        for n in range(concurrency)
-                    ]
-                    while not all(result.ready() for result in pending):
-                        _drain(queue, advance)
-                        time.sleep(0.1)
+            self._score_in_processes(job, concurrency, advance)
+
+    def _score_here(
+        self, client: BaseClient | None, job: dict[str, Any], limit: int | None, advance: _Progress
+    ) -> None:
+        """Score tenant after tenant on this connection, ``limit`` products at most in all."""
+        worker = _new_worker(self.conn, client, self.detector, job, worker_id=self.summary.worker_id, advance=advance)
+        remaining = limit
+        for tenant in self.summary.tenants:
+            self.where.tenant = tenant
+            profile, profile_hash = self.profiles[tenant]
+            count = worker.run_tenant(tenant, profile, profile_hash, remaining)
+            if remaining is not None:
+                remaining -= count
+                if remaining <= 0:
+                    break
+        self.where.tenant = ""
+        self.summary.add(worker.summary)
+
+    def _score_in_processes(self, job: dict[str, Any], concurrency: int, advance: _Progress) -> None:
+        """Score in ``concurrency`` spawned worker processes (each claims its own products); add up their counts."""
+        profiles = {
+            name: (self.detector.profile_to_json(profile) if profile is not None else None, hashed)
+            for name, (profile, hashed) in self.profiles.items()
+        }
+        context = multiprocessing.get_context("spawn")
+        with context.Manager() as manager:
+            queue = manager.Queue()
+            with context.Pool(concurrency) as pool:
+                pending = [
+                    pool.apply_async(
+                        _worker_process,
+                        ({**job, "profiles": profiles, "worker_id": f"{self.summary.worker_id}/{n}"}, queue),
+                    )
+                    for n in range(concurrency)
+                ]
+                while not all(result.ready() for result in pending):
                     _drain(queue, advance)
-                    for result in pending:
-                        other = result.get()
-                        summary.add(
-                            DetectSummary(
-                                **{
-                                    key: value
-                                    for key, value in other.items()
-                                    if key in DetectSummary.__dataclass_fields__
-                                }
-                            )
-                        )
-    except psycopg.Error as error:
-        where = f" in {tenant}.product_images" if tenant else ""
-        raise DetectError(f"database error while {step}{where}: {str(error).strip()}") from error
-    summary.seconds = time.perf_counter() - started
-    return summary
+                    time.sleep(0.1)
+                _drain(queue, advance)
+                for result in pending:
+                    other = result.get()
+                    fields = {key: value for key, value in other.items() if key in DetectSummary.__dataclass_fields__}
+                    self.summary.add(DetectSummary(**fields))
+
+    def finish(self) -> DetectSummary:
+        """The summary, with the wall-clock seconds since the call started."""
+        self.summary.seconds = time.perf_counter() - self.started
+        return self.summary
 
 
 def _drain(queue: Any, advance: Callable[[int], None]) -> None:

@@ -78,23 +78,9 @@ def tenant_profile(
     confirmed_set = f"{detector.version}:" + ",".join(f"{row[0]}{'t' if row[4] else 'f'}" for row in rows)
     fingerprint = hashlib.sha256(confirmed_set.encode()).hexdigest()
     relation = _profiles_relation(schema)
-    conn.execute(
-        sql.SQL(
-            "create table if not exists {} ("
-            " tenant_schema text primary key, detector text not null, fingerprint text not null,"
-            " profile jsonb, profile_hash text not null, confirmed_tags integer not null,"
-            " confirmed_photos integer not null, learned_at timestamptz not null default now())"
-        ).format(relation)
-    )
-    stored = conn.execute(
-        sql.SQL("select fingerprint, profile, profile_hash from {} where tenant_schema = %s").format(relation),
-        (tenant,),
-    ).fetchone()
+    stored = _stored_profile(conn, relation, tenant)
     tags = sum(1 for row in rows if row[4])
-    decided = conn.execute(
-        sql.SQL("select count(distinct product_id) from {} where label_source in ('override', 'app')").format(images)
-    ).fetchone()
-    info = {"confirmed_tags": tags, "confirmed_photos": len(rows), "decided_products": decided[0] if decided else 0}
+    info = {"confirmed_tags": tags, "confirmed_photos": len(rows), "decided_products": _decided_products(conn, images)}
     if stored is not None and stored[0] == fingerprint:
         profile = detector.profile_from_json(stored[1]) if stored[1] is not None else None
         return profile, stored[2], {"hash": stored[2], **info}
@@ -103,6 +89,38 @@ def tenant_profile(
         confirmed = [(detector.evidence_from_json(row[1]), bool(row[4])) for row in rows]
         profile = detector.learn(tenant, confirmed)
     profile_hash = detector.profile_hash(profile)
+    stored_json = Jsonb(detector.profile_to_json(profile)) if profile is not None else None
+    _store_profile(conn, relation, (tenant, detector.version, fingerprint, stored_json, profile_hash, tags, len(rows)))
+    return profile, profile_hash, {"hash": profile_hash, **info}
+
+
+def _stored_profile(conn: psycopg.Connection, relation: sql.Identifier, tenant: str) -> tuple[Any, ...] | None:
+    """The tenant's stored ``(fingerprint, profile, profile_hash)``, None if none; creates the table if need be."""
+    conn.execute(
+        sql.SQL(
+            "create table if not exists {} ("
+            " tenant_schema text primary key, detector text not null, fingerprint text not null,"
+            " profile jsonb, profile_hash text not null, confirmed_tags integer not null,"
+            " confirmed_photos integer not null, learned_at timestamptz not null default now())"
+        ).format(relation)
+    )
+    return conn.execute(
+        sql.SQL("select fingerprint, profile, profile_hash from {} where tenant_schema = %s").format(relation),
+        (tenant,),
+    ).fetchone()
+
+
+def _decided_products(conn: psycopg.Connection, images: sql.Identifier) -> int:
+    """How many products people decided (``label_source`` override or app)."""
+    decided = conn.execute(
+        sql.SQL("select count(distinct product_id) from {} where label_source in ('override', 'app')").format(images)
+    ).fetchone()
+    return decided[0] if decided else 0
+
+
+def _store_profile(conn: psycopg.Connection, relation: sql.Identifier, values: tuple[Any, ...]) -> None:
+    """Store (insert or replace) a tenant's profile: ``(tenant, detector, fingerprint, profile, profile_hash,
+    confirmed_tags, confirmed_photos)``."""
     conn.execute(
         sql.SQL(
             "insert into {} as profiles (tenant_schema, detector, fingerprint, profile, profile_hash, confirmed_tags,"
@@ -112,14 +130,5 @@ def tenant_profile(
             " confirmed_tags = excluded.confirmed_tags, confirmed_photos = excluded.confirmed_photos,"
             " learned_at = excluded.learned_at"
         ).format(relation),
-        (
-            tenant,
-            detector.version,
-            fingerprint,
-            Jsonb(detector.profile_to_json(profile)) if profile is not None else None,
-            profile_hash,
-            tags,
-            len(rows),
-        ),
+        values,
     )
-    return profile, profile_hash, {"hash": profile_hash, **info}

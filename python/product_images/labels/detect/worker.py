@@ -16,7 +16,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from product_images.claims import FIRST_ID, Claims, transient_retry
+from product_images.claims import Claims, claimed_batches, transient_retry
 from product_images.labels.detect.summary import (
     MAX_PHOTO_BYTES,
     TOO_LARGE,
@@ -26,7 +26,7 @@ from product_images.labels.detect.summary import (
     DetectSummary,
     _log,
 )
-from product_images.labels.detector import DecodeError, Detector, Evidence, ShopProfile
+from product_images.labels.detector import Assessment, DecodeError, Detector, Evidence, ShopProfile
 from product_images.metadata.probe import classify_storage_error
 from product_images.metadata.storage import ObjectRef, UrlMapping
 
@@ -178,19 +178,8 @@ class _Worker:
             "profile": profile_hash,
             "run_started": self.run_started,
         }
-        claim_sql = claims.claim()
-        done, from_id = 0, FIRST_ID
-        while limit is None or done < limit:
-            size = self.batch_size if limit is None else min(self.batch_size, limit - done)
-            claim = {**params, "from_id": from_id, "batch": size}
-            tokens = transient_retry(lambda claim=claim: self.conn.execute(claim_sql, claim).fetchall())
-            if not tokens:
-                if from_id == FIRST_ID:
-                    break
-                from_id = FIRST_ID  # one more pass from the start: expired claims behind us
-                continue
-            tokens.sort()
-            from_id = tokens[-1][0] + 1
+        done = 0
+        for tokens in claimed_batches(self.conn, claims.claim(), params, batch_size=self.batch_size, limit=limit):
             try:
                 self._batch(tenant, tokens, profile, profile_hash)
             finally:
@@ -198,55 +187,73 @@ class _Worker:
             done += len(tokens)
         return done
 
-    def _batch(  # noqa: C901, PLR0912, PLR0915
+    def _batch(
         self, tenant: str, tokens: list[tuple[Any, ...]], profile: ShopProfile | None, profile_hash: str
     ) -> None:
+        """Fetch, extract, score and write the photos of a batch of claimed products; count what was written."""
         images = sql.Identifier(tenant, "product_images")
-        products = [token[1] for token in tokens]
         with self.conn.cursor(row_factory=dict_row) as cur:
-            rows = cur.execute(sql.SQL(_ROWS).format(images=images), {"products": products}).fetchall()
-        photos = [_Photo(row) for row in rows]
-        to_fetch: list[_Photo] = []
-        for photo in photos:
-            row = photo.row
-            changed_since = (
-                row["metadata_etag"] is not None
-                and row["label_etag"] != row["metadata_etag"]
-                and row["metadata_probed_at"] is not None
-                and row["label_detected_at"] is not None
-                and row["metadata_probed_at"] > row["label_detected_at"]
-            )
-            current = (
-                row["label_evidence"] is not None
-                and row["label_detector"] == self.detector.version
-                and not changed_since
-            )
-            if current and row["label_error"] is None:
-                photo.evidence = self.detector.evidence_from_json(row["label_evidence"])
-                photo.kept = True
-                continue
-            if (
-                row["label_error"] is not None
-                and row["label_detector"] == self.detector.version
-                and not self.retry_failed
-                and not changed_since
-            ):
-                # failed before and its object not seen since: only --retry-failed tries again
-                photo.error = row["label_error"]
-                continue
-            photo.ref = self.mapping.object_for(row["url"])
-            if photo.ref is None:
-                photo.error = UNMAPPED  # never fetched
-                continue
-            to_fetch.append(photo)
-        if to_fetch:
-            if self.client is None:
-                raise DetectError("an S3 client is required to fetch photos")
-            client = self.client
-            with ThreadPoolExecutor(max_workers=max(1, min(self.fetch_threads, len(to_fetch)))) as pool:
-                list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
+            rows = cur.execute(sql.SQL(_ROWS).format(images=images), {"products": [token[1] for token in tokens]})
+            photos = [_Photo(row) for row in rows.fetchall()]
+        to_fetch = [photo for photo in photos if self._to_fetch(photo)]
+        self._fetch_all(to_fetch)
         started = time.process_time()
-        for photo in to_fetch:
+        self._extract(tenant, to_fetch)
+        results = self._score(photos, profile)
+        self.summary.cpu_seconds += time.process_time() - started
+        written_ids = self._write(images, results, profile_hash, tokens)
+        self._count_written(tenant, photos, results, written_ids)
+        self.advance(len(photos))
+
+    def _to_fetch(self, photo: _Photo) -> bool:
+        """Whether the photo must be downloaded; if not, set how it is scored instead.
+
+        Its stored evidence when current (``kept``); its earlier failure when its object was not
+        seen since and failures are not retried; ``unmapped`` when no mapping rule covers its URL.
+        """
+        row = photo.row
+        changed_since = (
+            row["metadata_etag"] is not None
+            and row["label_etag"] != row["metadata_etag"]
+            and row["metadata_probed_at"] is not None
+            and row["label_detected_at"] is not None
+            and row["metadata_probed_at"] > row["label_detected_at"]
+        )
+        current = (
+            row["label_evidence"] is not None and row["label_detector"] == self.detector.version and not changed_since
+        )
+        if current and row["label_error"] is None:
+            photo.evidence = self.detector.evidence_from_json(row["label_evidence"])
+            photo.kept = True
+            return False
+        if (
+            row["label_error"] is not None
+            and row["label_detector"] == self.detector.version
+            and not self.retry_failed
+            and not changed_since
+        ):
+            # failed before and its object not seen since: only --retry-failed tries again
+            photo.error = row["label_error"]
+            return False
+        photo.ref = self.mapping.object_for(row["url"])
+        if photo.ref is None:
+            photo.error = UNMAPPED  # never fetched
+            return False
+        return True
+
+    def _fetch_all(self, to_fetch: list[_Photo]) -> None:
+        """Download the photos, ``fetch_threads`` at a time."""
+        if not to_fetch:
+            return
+        if self.client is None:
+            raise DetectError("an S3 client is required to fetch photos")
+        client = self.client
+        with ThreadPoolExecutor(max_workers=max(1, min(self.fetch_threads, len(to_fetch)))) as pool:
+            list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
+
+    def _extract(self, tenant: str, fetched: list[_Photo]) -> None:
+        """Extract the evidence of each photo downloaded (``unreadable`` if it does not decode); drop its bytes."""
+        for photo in fetched:
             if photo.data is None:
                 continue
             self.summary.photos_fetched += 1
@@ -257,37 +264,48 @@ class _Worker:
                 photo.error = UNREADABLE
                 _log.debug("%s: %s unreadable: %s", tenant, photo.row["url"], error)
             photo.data = None
-        results: list[dict[str, Any]] = []
+
+    def _score(self, photos: list[_Photo], profile: ShopProfile | None) -> list[dict[str, Any]]:
+        """Score the photos product by product (a product's photos together): one result per photo, to write."""
         by_product: dict[int, list[_Photo]] = {}
         for photo in photos:
             by_product.setdefault(photo.row["product_id"], []).append(photo)
-        for product_photos in by_product.values():
-            readable = [photo for photo in product_photos if photo.evidence is not None]
-            assessments = (
-                self.detector.assess([photo.evidence for photo in readable], profile)  # type: ignore[misc]
-                if readable
-                else []
-            )
-            assessment_of = {id(photo): found for photo, found in zip(readable, assessments, strict=True)}
-            for photo in product_photos:
-                assessment = assessment_of.get(id(photo))
-                score = round(assessment.score, 6) if assessment is not None else None
-                assessed = assessment.to_json() if assessment is not None else None
-                stored = None
-                if photo.evidence is not None and not photo.kept:
-                    stored = {**self.detector.evidence_to_json(photo.evidence), "assessment": assessed}
-                results.append(
-                    {
-                        "id": photo.row["id"],
-                        "label_score": score,
-                        "label_evidence": stored,
-                        "label_etag": photo.etag,
-                        "label_error": None if score is not None else (photo.error or UNREADABLE),
-                        "evidence_kept": photo.kept,
-                        "assessment": assessed,
-                    }
-                )
-        self.summary.cpu_seconds += time.process_time() - started
+        return [
+            result for product_photos in by_product.values() for result in self._score_product(product_photos, profile)
+        ]
+
+    def _score_product(self, product_photos: list[_Photo], profile: ShopProfile | None) -> list[dict[str, Any]]:
+        """Assess the readable photos of one product together; the result of each of its photos."""
+        readable = [photo for photo in product_photos if photo.evidence is not None]
+        assessments = (
+            self.detector.assess([photo.evidence for photo in readable], profile)  # type: ignore[misc]
+            if readable
+            else []
+        )
+        assessment_of = {id(photo): found for photo, found in zip(readable, assessments, strict=True)}
+        return [self._result(photo, assessment_of.get(id(photo))) for photo in product_photos]
+
+    def _result(self, photo: _Photo, assessment: Assessment | None) -> dict[str, Any]:
+        """One photo's row of the write statement's JSON (its score, evidence, etag and error)."""
+        score = round(assessment.score, 6) if assessment is not None else None
+        assessed = assessment.to_json() if assessment is not None else None
+        stored = None
+        if photo.evidence is not None and not photo.kept:
+            stored = {**self.detector.evidence_to_json(photo.evidence), "assessment": assessed}
+        return {
+            "id": photo.row["id"],
+            "label_score": score,
+            "label_evidence": stored,
+            "label_etag": photo.etag,
+            "label_error": None if score is not None else (photo.error or UNREADABLE),
+            "evidence_kept": photo.kept,
+            "assessment": assessed,
+        }
+
+    def _write(
+        self, images: sql.Identifier, results: list[dict[str, Any]], profile_hash: str, tokens: list[tuple[Any, ...]]
+    ) -> set[Any]:
+        """Write the results in one statement, on the products this worker still holds; the ids written."""
         written = transient_retry(
             lambda: self.conn.execute(
                 sql.SQL(_WRITE).format(images=images),
@@ -300,31 +318,38 @@ class _Worker:
                 },
             ).fetchall()
         )
-        written_ids = {row[0] for row in written}
+        return {row[0] for row in written}
+
+    def _count_written(
+        self, tenant: str, photos: list[_Photo], results: list[dict[str, Any]], written_ids: set[Any]
+    ) -> None:
+        """Count the photos written (scored, failed, changed, abstained) and their products."""
         old_scores = {photo.row["id"]: photo.row["label_score"] for photo in photos}
         for result in results:
-            if result["id"] not in written_ids:
-                continue
-            if result["label_score"] is None:
-                self.summary.failed[result["label_error"]] = self.summary.failed.get(result["label_error"], 0) + 1
-            else:
-                self.summary.photos_scored += 1
-                self.summary.photos_reused += bool(result["evidence_kept"])
-            old = old_scores[result["id"]]
-            if (old is None) != (result["label_score"] is None) or (
-                old is not None
-                and result["label_score"] is not None
-                and abs(float(old) - float(result["label_score"])) > 1e-6
-            ):
-                self.summary.scores_changed += 1
-                self.summary.changed_by_tenant[tenant] = self.summary.changed_by_tenant.get(tenant, 0) + 1
-            reason = (result.get("assessment") or {}).get("abstain")
-            if reason:
-                self.summary.abstained[reason] = self.summary.abstained.get(reason, 0) + 1
+            if result["id"] in written_ids:
+                self._count_result(tenant, result, old_scores[result["id"]])
         products_written = len({photo.row["product_id"] for photo in photos if photo.row["id"] in written_ids})
         self.summary.products += products_written
         self.summary.by_tenant[tenant] = self.summary.by_tenant.get(tenant, 0) + products_written
-        self.advance(len(photos))
+
+    def _count_result(self, tenant: str, result: dict[str, Any], old: Any) -> None:
+        """Count one photo written, ``old`` its score before."""
+        summary = self.summary
+        if result["label_score"] is None:
+            summary.failed[result["label_error"]] = summary.failed.get(result["label_error"], 0) + 1
+        else:
+            summary.photos_scored += 1
+            summary.photos_reused += bool(result["evidence_kept"])
+        if (old is None) != (result["label_score"] is None) or (
+            old is not None
+            and result["label_score"] is not None
+            and abs(float(old) - float(result["label_score"])) > 1e-6
+        ):
+            summary.scores_changed += 1
+            summary.changed_by_tenant[tenant] = summary.changed_by_tenant.get(tenant, 0) + 1
+        reason = (result.get("assessment") or {}).get("abstain")
+        if reason:
+            summary.abstained[reason] = summary.abstained.get(reason, 0) + 1
 
 
 def _dumps(value: Any) -> str:
