@@ -119,8 +119,8 @@ class _Photo:
 
 
 def _fetch(client: BaseClient, photo: _Photo) -> None:
-    """Download one photo, the whole object (a photo whose evidence is current is not fetched: ``_Worker._batch``
-    scores it from its stored evidence).
+    """Download one photo, the whole object (a photo whose evidence is current is not fetched: ``_Worker._to_fetch``
+    keeps its stored evidence).
 
     Sets ``photo.data`` and ``photo.etag``, or ``photo.error`` (``too_large`` above
     :data:`MAX_PHOTO_BYTES`, else the storage error's class); raises what it cannot classify.
