@@ -45,7 +45,6 @@ import os
 import socket
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,10 +56,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from product_images.app.marketplaces import NoPublishablePhotoError
-from product_images.app.payloads import product_payload
-from product_images.app.service import ProductImageError
-from product_images.publish.client import MarketplaceClient, MarketplaceError, MarketplaceResponse
+from product_images.publish.client import MarketplaceClient
 from product_images.publish.plans import (
     BadPublishInput,
     PublishError,
@@ -68,6 +64,8 @@ from product_images.publish.plans import (
     build_plan,
     check_tenant,
 )
+from product_images.publish.task_actions import AttemptFailed, execute_task
+from product_images.publish.task_leases import claim_task, finish_task, tasks_table
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -202,21 +200,9 @@ class JobOutcome:
         return line
 
 
-class _AttemptFailed(Exception):
-    """One attempt of a task failed (internal): retried when ``retryable``."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
 def default_worker() -> str:
     """This process's worker name: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _table(tenant: str) -> sql.Composed:
-    return sql.SQL("{}").format(sql.Identifier(tenant, "marketplace_tasks"))
 
 
 _SELECT = sql.SQL(
@@ -229,7 +215,8 @@ def load_tasks(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> list
     """Every task of a job, by ``position`` (then id). Empty when the job does not exist."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            _SELECT.format(_table(tenant)) + sql.SQL("where job_id = %s order by position nulls last, id"), (job_id,)
+            _SELECT.format(tasks_table(tenant)) + sql.SQL("where job_id = %s order by position nulls last, id"),
+            (job_id,),
         ).fetchall()
     return [TaskRow(**row) for row in rows]
 
@@ -270,7 +257,7 @@ def create_job(conn: psycopg.Connection, plan: PublishPlan) -> uuid.UUID:
             sql.SQL(
                 "insert into {} (job_id, position, task_type, description, status, payload, idempotency_key) "
                 "values (%s, %s, %s, %s, 'PENDING', %s, %s)"
-            ).format(_table(plan.tenant)),
+            ).format(tasks_table(plan.tenant)),
             [
                 (
                     plan.job_id,
@@ -363,6 +350,22 @@ def run_job(
         LeaseLostError: another worker took this worker's task over (its lease ran out).
         psycopg.Error: the database failed.
     """
+    _check_run_options(conn, max_attempts, retry_wait, lease_seconds)
+    tasks = job_status(conn, tenant, job_id)
+    job = tasks[0].job_id
+    _check_client(tasks, client)
+    worker = worker or default_worker()
+    say = progress or (lambda line: None)
+    _try_lock_job(conn, tenant, job)
+    try:
+        run = _JobRun(conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep)
+        return run.run_locked()
+    finally:
+        _unlock_job(conn, tenant, job)
+
+
+def _check_run_options(conn: psycopg.Connection, max_attempts: int, retry_wait: float, lease_seconds: float) -> None:
+    """Raise ValueError naming the first of run_job's options out of range (or a connection not autocommit)."""
     if not conn.autocommit:
         raise ValueError("run_job needs an autocommit connection (connect(autocommit=True))")
     if max_attempts < 1:
@@ -371,60 +374,17 @@ def run_job(
         raise ValueError(f"retry_wait must be >= 0 seconds, got {retry_wait}")
     if lease_seconds <= 0:
         raise ValueError(f"lease_seconds must be > 0, got {lease_seconds}")
-    tasks = job_status(conn, tenant, job_id)
-    job = tasks[0].job_id
+
+
+def _check_client(tasks: list[TaskRow], client: MarketplaceClient) -> None:
+    """Raise BadPublishInput unless every task of the job publishes on the client's marketplace."""
     marketplaces = {task.payload.get("marketplace") for task in tasks}
     if marketplaces != {client.marketplace}:
         raise BadPublishInput(
-            "client", client.marketplace, f"job {job} publishes on {', '.join(sorted(map(str, marketplaces)))}"
+            "client",
+            client.marketplace,
+            f"job {tasks[0].job_id} publishes on {', '.join(sorted(map(str, marketplaces)))}",
         )
-    worker = worker or default_worker()
-    say = progress or (lambda line: None)
-    _try_lock_job(conn, tenant, job)
-    try:
-        return _run_locked(
-            conn,
-            tenant,
-            job,
-            client,
-            max_attempts=max_attempts,
-            retry_wait=retry_wait,
-            lease_seconds=lease_seconds,
-            worker=worker,
-            say=say,
-            sleep=sleep,
-        )
-    finally:
-        _unlock_job(conn, tenant, job)
-
-
-def _run_locked(
-    conn: psycopg.Connection,
-    tenant: str,
-    job: uuid.UUID,
-    client: MarketplaceClient,
-    *,
-    max_attempts: int,
-    retry_wait: float,
-    lease_seconds: float,
-    worker: str,
-    say: Callable[[str], object],
-    sleep: Callable[[float], None],
-) -> JobOutcome:
-    run = _JobRun(conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep)
-    tasks = load_tasks(conn, tenant, job)  # again, under the lock
-    run.refuse_if_leased(tasks)
-    for task in tasks:
-        if task.status == "SUCCESS":
-            run.outcome.skipped.append(task.position)  # type: ignore[arg-type]
-            run.results[task.position] = task.result or {}  # type: ignore[index]
-        elif not run.run_task(task):
-            break
-    outcome = run.outcome
-    outcome.tasks = load_tasks(conn, tenant, job)
-    if outcome.status == "FAILED":
-        outcome.failed_task = next(task for task in outcome.tasks if task.status == "FAILED")
-    return outcome
 
 
 @dataclass
@@ -447,6 +407,22 @@ class _JobRun:
     def __post_init__(self) -> None:
         self.outcome = JobOutcome(self.job, "SUCCESS", [])
 
+    def run_locked(self) -> JobOutcome:
+        """Run the job's tasks in position order (the job's lock held): skip SUCCESS, stop at a failure."""
+        tasks = load_tasks(self.conn, self.tenant, self.job)  # again, under the lock
+        self.refuse_if_leased(tasks)
+        for task in tasks:
+            if task.status == "SUCCESS":
+                self.outcome.skipped.append(task.position)  # type: ignore[arg-type]
+                self.results[task.position] = task.result or {}  # type: ignore[index]
+            elif not self.run_task(task):
+                break
+        outcome = self.outcome
+        outcome.tasks = load_tasks(self.conn, self.tenant, self.job)
+        if outcome.status == "FAILED":
+            outcome.failed_task = next(task for task in outcome.tasks if task.status == "FAILED")
+        return outcome
+
     def refuse_if_leased(self, tasks: list[TaskRow]) -> None:
         """Raise :class:`TaskLeasedError` when a task is PROCESSING under a lease that has not expired."""
         now = self.conn.execute("select now()").fetchone()[0]  # type: ignore[index]
@@ -467,7 +443,7 @@ class _JobRun:
             self.say(f"task {task.position} ({task.description}): retrying in {wait:g} s")
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda error: isinstance(error, _AttemptFailed) and error.retryable),
+            retry=tenacity.retry_if_exception(lambda error: isinstance(error, AttemptFailed) and error.retryable),
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=tenacity.wait_exponential(multiplier=self.retry_wait, max=60),
             before_sleep=announce_retry,
@@ -476,7 +452,7 @@ class _JobRun:
         )
         try:
             self.results[task.position] = retrying(self.attempt, task, attempts)  # type: ignore[index]
-        except _AttemptFailed:
+        except AttemptFailed:
             self.outcome.retries += len(attempts) - 1
             self.outcome.status = "FAILED"
             return False
@@ -491,7 +467,7 @@ class _JobRun:
     def attempt(self, task: TaskRow, attempts: list[int]) -> dict[str, Any]:
         """One attempt: claim the task, execute it, record SUCCESS or FAILED; ``attempts`` counts them."""
         attempts.append(len(attempts) + 1)
-        claimed = _claim(self.conn, self.tenant, task, self.worker, self.lease_seconds)
+        claimed = claim_task(self.conn, self.tenant, task.id, self.worker, self.lease_seconds)
         if claimed is None:
             raise JobBusyError(
                 self.job,
@@ -506,135 +482,24 @@ class _JobRun:
                 "after its lease expired"
             )
         try:
-            result = _execute(self.conn, self.tenant, task, self.client, self.results)
-        except _AttemptFailed as error:
-            _finish(self.conn, self.tenant, task, self.worker, "FAILED", None, str(error))
+            result = execute_task(self.conn, self.tenant, task, self.client, self.results)
+        except AttemptFailed as error:
+            self.finish(task, "FAILED", None, str(error))
             self.say(f"task {task.position} ({task.description}): attempt {len(attempts)} failed: {error}")
             raise
         result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
         if previous_status == "PROCESSING":
             result["taken_up_from"] = previous_worker
-        _finish(self.conn, self.tenant, task, self.worker, "SUCCESS", result, None)
+        self.finish(task, "SUCCESS", result, None)
         return result
 
-
-def _claim(
-    conn: psycopg.Connection, tenant: str, task: TaskRow, worker: str, lease_seconds: float
-) -> tuple[str, str | None] | None:
-    """Claim a task (PROCESSING, lease, attempts + 1); returns (previous status, previous worker) or None."""
-    row = conn.execute(
-        sql.SQL(
-            """
-            with claimable as (
-                select id, status, worker from {table}
-                where
-                    id = %(id)s
-                    and (
-                        status in ('PENDING', 'FAILED')
-                        or (
-                            status = 'PROCESSING'
-                            and coalesce(lease_expires_at, started_at + make_interval(secs => %(lease)s), '-infinity')
-                            <= now()
-                        )
-                    )
-                for update skip locked
+    def finish(self, task: TaskRow, status: str, result: dict[str, Any] | None, error: str | None) -> None:
+        """Record the claimed task's end; raises LeaseLostError when another worker has taken it over."""
+        if not finish_task(self.conn, self.tenant, task.id, self.worker, status, result, error):
+            raise LeaseLostError(
+                f"task {task.position} ({task.description}) of job {task.job_id} was taken over by another worker "
+                f"after this worker's lease expired; its outcome ({status}) was not recorded"
             )
-            update {table} as tasks
-            set
-                status = 'PROCESSING',
-                started_at = now(),
-                completed_at = null,
-                attempts = tasks.attempts + 1,
-                lease_expires_at = now() + make_interval(secs => %(lease)s),
-                worker = %(worker)s
-            from claimable
-            where tasks.id = claimable.id
-            returning claimable.status, claimable.worker
-            """
-        ).format(table=_table(tenant)),
-        {"id": task.id, "lease": lease_seconds, "worker": worker},
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
-def _finish(
-    conn: psycopg.Connection,
-    tenant: str,
-    task: TaskRow,
-    worker: str,
-    status: str,
-    result: dict[str, Any] | None,
-    error: str | None,
-) -> None:
-    """Record a claimed task's end; raises LeaseLostError when another worker has taken it over."""
-    cur = conn.execute(
-        sql.SQL(
-            "update {} set status = %(status)s, result = coalesce(%(result)s, result), error_message = %(error)s, "
-            "completed_at = now(), lease_expires_at = null "
-            "where id = %(id)s and status = 'PROCESSING' and worker = %(worker)s"
-        ).format(_table(tenant)),
-        {
-            "status": status,
-            "result": Jsonb(result) if result is not None else None,
-            "error": error,
-            "id": task.id,
-            "worker": worker,
-        },
-    )
-    if cur.rowcount != 1:
-        raise LeaseLostError(
-            f"task {task.position} ({task.description}) of job {task.job_id} was taken over by another worker "
-            f"after this worker's lease expired; its outcome ({status}) was not recorded"
-        )
-
-
-def _execute(
-    conn: psycopg.Connection, tenant: str, task: TaskRow, client: MarketplaceClient, results: dict[int, dict[str, Any]]
-) -> dict[str, Any]:
-    """Run one task; returns its result or raises _AttemptFailed."""
-    payload = task.payload
-    key = task.idempotency_key or ""
-    try:
-        if task.task_type == "validate":
-            return _validate(conn, tenant, payload)
-        if task.task_type == "upload_image":
-            return _response(client.upload_photo(payload["url"], idempotency_key=key))
-        if task.task_type in ("create_listing", "update_listing"):
-            photo_ids = [
-                results[position]["photo_id"] for position in sorted(results) if "photo_id" in results[position]
-            ]
-            listing = {**payload["listing"], "photo_ids": photo_ids}
-            if task.task_type == "create_listing":
-                return _response(client.create_listing(listing, idempotency_key=key))
-            return _response(client.update_listing(payload["listing_id"], listing, idempotency_key=key))
-    except MarketplaceError as error:
-        raise _AttemptFailed(str(error), retryable=error.retryable) from error
-    raise _AttemptFailed(
-        f"unknown task_type {task.task_type!r}: this worker runs validate, upload_image, create_listing, "
-        "update_listing",
-        retryable=False,
-    )
-
-
-def _response(response: MarketplaceResponse) -> dict[str, Any]:
-    return {**response.body, "http_attempts": response.attempts, "replayed": response.replayed}
-
-
-def _validate(conn: psycopg.Connection, tenant: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The product's photos now must be the plan's, in the same order (else the plan is stale)."""
-    planned = [(photo["image_id"], photo["url"]) for photo in payload["photos"]]
-    try:
-        _, selection = product_payload(conn, tenant, payload["product_id"], payload["marketplace"])
-    except (ProductImageError, NoPublishablePhotoError) as error:
-        raise _AttemptFailed(f"the product can no longer be published: {error}", retryable=False) from error
-    now = [(image.id, image.url) for image in selection.kept]
-    if now != planned:
-        raise _AttemptFailed(
-            f"the product's photos changed since the job was planned ({len(planned)} planned, {len(now)} now, "
-            "or another order): publish the product again as a new job",
-            retryable=False,
-        )
-    return {"photos": len(now), "dropped": dict(Counter(dropped.reason.value for dropped in selection.dropped))}
 
 
 def publish_product(

@@ -1,0 +1,101 @@
+"""The lease protocol on ``<tenant>.marketplace_tasks``: a worker claims a task's row, then records its end.
+
+A claim (:func:`claim_task`) is one ``UPDATE`` of a row selected ``FOR UPDATE SKIP LOCKED``
+whose status still allows it: ``PENDING`` or ``FAILED``, or ``PROCESSING`` under a lease that
+has expired (its worker died). It sets ``PROCESSING``, ``started_at``, ``attempts + 1``,
+``lease_expires_at`` and ``worker``. The end (:func:`finish_task`) is recorded only while the
+row is still this worker's claim, so a worker whose task was taken over never overwrites the
+outcome of the one that took it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+__all__ = ["claim_task", "finish_task", "tasks_table"]
+
+
+def tasks_table(tenant: str) -> sql.Composed:
+    """The tenant's ``marketplace_tasks`` table as a quoted SQL identifier (``"user_1"."marketplace_tasks"``)."""
+    return sql.SQL("{}").format(sql.Identifier(tenant, "marketplace_tasks"))
+
+
+def claim_task(
+    conn: psycopg.Connection, tenant: str, task_id: int, worker: str, lease_seconds: float
+) -> tuple[str, str | None] | None:
+    """Claim a task (PROCESSING, lease, attempts + 1) for ``worker`` for ``lease_seconds`` seconds.
+
+    Returns:
+        (the status it had, the worker it had) — ``PROCESSING`` when it was taken over from a
+        worker whose lease had expired — or None when the row is locked by another transaction
+        or its status no longer allows a claim (nothing changed).
+    """
+    row = conn.execute(
+        sql.SQL(
+            """
+            with claimable as (
+                select id, status, worker from {table}
+                where
+                    id = %(id)s
+                    and (
+                        status in ('PENDING', 'FAILED')
+                        or (
+                            status = 'PROCESSING'
+                            and coalesce(lease_expires_at, started_at + make_interval(secs => %(lease)s), '-infinity')
+                            <= now()
+                        )
+                    )
+                for update skip locked
+            )
+            update {table} as tasks
+            set
+                status = 'PROCESSING',
+                started_at = now(),
+                completed_at = null,
+                attempts = tasks.attempts + 1,
+                lease_expires_at = now() + make_interval(secs => %(lease)s),
+                worker = %(worker)s
+            from claimable
+            where tasks.id = claimable.id
+            returning claimable.status, claimable.worker
+            """
+        ).format(table=tasks_table(tenant)),
+        {"id": task_id, "lease": lease_seconds, "worker": worker},
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def finish_task(
+    conn: psycopg.Connection,
+    tenant: str,
+    task_id: int,
+    worker: str,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+) -> bool:
+    """Record a claimed task's end: ``status`` (SUCCESS or FAILED), ``result`` (kept when None), ``error``.
+
+    Returns:
+        True when recorded; False when the row is no longer PROCESSING by ``worker`` (another
+        worker took it over after this one's lease expired): nothing was changed.
+    """
+    cur = conn.execute(
+        sql.SQL(
+            "update {} set status = %(status)s, result = coalesce(%(result)s, result), error_message = %(error)s, "
+            "completed_at = now(), lease_expires_at = null "
+            "where id = %(id)s and status = 'PROCESSING' and worker = %(worker)s"
+        ).format(tasks_table(tenant)),
+        {
+            "status": status,
+            "result": Jsonb(result) if result is not None else None,
+            "error": error,
+            "id": task_id,
+            "worker": worker,
+        },
+    )
+    return cur.rowcount == 1
