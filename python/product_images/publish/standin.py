@@ -69,6 +69,38 @@ class _Rule:
     event: threading.Event = field(default_factory=threading.Event)
 
 
+_ROUTES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
+    ("POST", ("photos",), "upload"),
+    ("POST", ("listings",), "create_listing"),
+    ("PUT", ("listings", None), "update_listing"),
+)
+"""The requests served, as (method, resource path after ``/{marketplace}``, kind); None matches any one segment."""
+
+
+def _route(method: str, resource: list[str]) -> str | None:
+    """The kind of request ``method`` on ``resource`` is (one of :data:`KINDS`), or None when none is served."""
+    for route_method, pattern, kind in _ROUTES:
+        if (
+            method == route_method
+            and len(resource) == len(pattern)
+            and all(want is None or part == want for part, want in zip(resource, pattern, strict=True))
+        ):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A routed request, its idempotency key and JSON body, and the lock serving that key's requests one at a time."""
+
+    marketplace: str
+    kind: str
+    resource: list[str]
+    body: Any
+    key: str
+    key_lock: threading.Lock
+
+
 class StandInMarketplace:
     """The stand-in server. Start it with :meth:`start` or ``with``; :attr:`url` is its base URL.
 
@@ -207,7 +239,8 @@ class StandInMarketplace:
 
     # ------------------------------------------------------------ serving
 
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:  # noqa: C901, PLR0912
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        """Serve one request: route it, check its key and body, answer an injected failure, else serve it once."""
         parts = [part for part in request.path.split("?")[0].split("/") if part]
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
@@ -216,13 +249,8 @@ class StandInMarketplace:
         else:
             self._answer(request, method, HTTPStatus.NOT_FOUND, {"error": f"no such resource {request.path}"})
             return
-        if method == "POST" and resource == ["photos"]:
-            kind = "upload"
-        elif method == "POST" and resource == ["listings"]:
-            kind = "create_listing"
-        elif method == "PUT" and len(resource) == 2 and resource[0] == "listings":
-            kind = "update_listing"
-        else:
+        kind = _route(method, resource)
+        if kind is None:
             self._answer(request, method, HTTPStatus.NOT_FOUND, {"error": f"no such resource {method} {request.path}"})
             return
         key = request.headers.get("Idempotency-Key")
@@ -242,10 +270,14 @@ class StandInMarketplace:
             headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
             self._answer(request, method, rule.status, {"error": f"injected {rule.status}"}, headers)
             return
-        with key_lock:
-            fingerprint = json.dumps([method, request.path, body], sort_keys=True)
+        self._serve_once(request, method, _Request(marketplace, kind, resource, body, key, key_lock), rule)
+
+    def _serve_once(self, request: BaseHTTPRequestHandler, method: str, asked: _Request, rule: _Rule | None) -> None:
+        """Carry out the first request with its key, replay its answer to the same one again, refuse another one."""
+        with asked.key_lock:
+            fingerprint = json.dumps([method, request.path, asked.body], sort_keys=True)
             with self._lock:
-                stored = self._answers.get(key)
+                stored = self._answers.get(asked.key)
             if stored is not None:
                 if stored[0] != fingerprint:
                     self._answer(
@@ -257,10 +289,10 @@ class StandInMarketplace:
                 else:
                     self._answer(request, method, stored[1], stored[2], {"Idempotent-Replayed": "true"})
                 return
-            status, answer = self._carry_out(marketplace, kind, resource, body, key)
+            status, answer = self._carry_out(asked.marketplace, asked.kind, asked.resource, asked.body, asked.key)
             if status < 400:
                 with self._lock:
-                    self._answers[key] = (fingerprint, status, answer)
+                    self._answers[asked.key] = (fingerprint, status, answer)
             if rule is not None and rule.action == "delay":
                 time.sleep(rule.seconds)
             if rule is not None and rule.action == "hold":
