@@ -38,6 +38,9 @@ transaction in progress, a method commits its own work before returning. When
 the caller already has a transaction open, the method runs in a savepoint and
 the caller's ``commit()`` / ``rollback()`` decides (the locks are then held
 until that moment).
+
+The errors (:mod:`product_images.app.errors`) and the limits on an image's fields
+(:mod:`product_images.app.validation`) are importable from here too.
 """
 
 from __future__ import annotations
@@ -46,13 +49,30 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
+from product_images.app.errors import (
+    InvalidImageError,
+    InvalidOrderError,
+    ProductImageError,
+    UnknownImageError,
+    UnknownProductError,
+    UnknownTenantError,
+)
 from product_images.app.images import ProductImage
+from product_images.app.validation import (
+    ALLOWED_MIME_TYPES,
+    ALLOWED_URL_SCHEMES,
+    MAX_DIMENSION_PX,
+    MAX_FILE_SIZE_BYTES,
+    MAX_URL_LENGTH,
+    NewImage,
+    check_new_image,
+    require_id,
+)
 
 __all__ = [
     "ALLOWED_MIME_TYPES",
@@ -70,144 +90,8 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- #
-# Limits
-# --------------------------------------------------------------------------- #
-
-ALLOWED_MIME_TYPES: frozenset[str] = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/gif",
-        "image/webp",
-        "image/avif",
-        "image/heic",
-        "image/bmp",
-        "image/tiff",
-    }
-)
-"""MIME types :meth:`ProductImageService.add_image` accepts (lower-case, no parameters).
-
-The same set eBay's Media API accepts (JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC,
-WEBP; see ``MARKETPLACE_RULES["ebay"]``), so an image the app stores is never
-refused by eBay for its format. Aliases such as ``image/jpg`` are refused: the
-caller sends the registered name."""
-
-ALLOWED_URL_SCHEMES: tuple[str, ...] = ("http", "https")
-"""URL schemes :meth:`ProductImageService.add_image` accepts. ``http`` is stored
-(Vinted takes it) but eBay drops it (reason ``not_https``)."""
-
-MAX_URL_LENGTH = 2048
-"""Longest accepted URL, in characters: the de facto limit of browsers and CDNs
-(our policy; PostgreSQL's ``text`` has no such limit)."""
-
-MAX_FILE_SIZE_BYTES = 50 * 1024 * 1024
-"""Largest accepted ``file_size``: 50 MiB = 52,428,800 bytes (our upload policy,
-not a marketplace rule; a product photo is a few MiB at most)."""
-
-MAX_DIMENSION_PX = 65_535
-"""Largest accepted ``width`` / ``height``, in pixels: the JPEG format's limit
-(16-bit dimension fields). Larger values are data errors, not photos."""
-
 _UNIQUE_POSITION_CONSTRAINT = "product_images_product_id_position_key"
 """Name of the ``UNIQUE (product_id, position)`` constraint (``product_images_ddl.sql``)."""
-
-
-# --------------------------------------------------------------------------- #
-# Errors
-# --------------------------------------------------------------------------- #
-
-
-class ProductImageError(ValueError):
-    """Base class of every error :class:`ProductImageService` raises on bad input.
-
-    A ``ValueError``: each one means an argument does not fit the data (an id
-    that does not exist, a malformed URL, an order that is not a permutation).
-    Whenever one is raised, the database is left exactly as it was.
-    """
-
-
-class UnknownTenantError(ProductImageError):
-    """The tenant schema does not exist or has no ``products`` / ``product_images`` table.
-
-    ``tenant_schema`` holds the name given.
-    """
-
-    def __init__(self, tenant_schema: str, message: str) -> None:
-        self.tenant_schema = tenant_schema
-        super().__init__(message)
-
-
-class UnknownProductError(ProductImageError):
-    """No row of ``<tenant>.products`` has this id. ``product_id`` holds it."""
-
-    def __init__(self, tenant_schema: str, product_id: int) -> None:
-        self.tenant_schema = tenant_schema
-        self.product_id = product_id
-        super().__init__(f"product {product_id} does not exist in tenant {tenant_schema!r}")
-
-
-class UnknownImageError(ProductImageError):
-    """No row of ``<tenant>.product_images`` has this id. ``image_id`` holds it."""
-
-    def __init__(self, tenant_schema: str, image_id: int) -> None:
-        self.tenant_schema = tenant_schema
-        self.image_id = image_id
-        super().__init__(f"image {image_id} does not exist in tenant {tenant_schema!r}")
-
-
-class InvalidImageError(ProductImageError):
-    """An argument of :meth:`ProductImageService.add_image` is out of its allowed values.
-
-    Attributes: ``field`` (the argument's name, e.g. ``"mime_type"``), ``value``
-    (what was given) and ``allowed`` (a sentence describing the allowed values,
-    e.g. ``"one of image/avif, image/bmp, ..."``). The message names all three:
-    ``invalid mime_type 'image/svg+xml': must be one of image/avif, ...``.
-    """
-
-    def __init__(self, field: str, value: Any, allowed: str) -> None:
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-        shown = repr(value)
-        if len(shown) > 200:
-            shown = shown[:197] + "..."
-        super().__init__(f"invalid {field} {shown}: must be {allowed}")
-
-
-class InvalidOrderError(ProductImageError):
-    """The ids given to :meth:`ProductImageService.reorder_images` are not a permutation
-    of the product's image ids.
-
-    Attributes (each a sorted tuple of ids): ``missing`` (the product's images
-    not listed), ``extra`` (listed ids that are not images of the product) and
-    ``duplicated`` (ids listed more than once). The message lists the non-empty
-    ones, e.g. ``reorder of product 7 must list each of its 3 image ids exactly
-    once: missing [12]; extra [99]``.
-    """
-
-    def __init__(
-        self,
-        product_id: int,
-        expected: int,
-        *,
-        missing: Iterable[int] = (),
-        extra: Iterable[int] = (),
-        duplicated: Iterable[int] = (),
-    ) -> None:
-        self.product_id = product_id
-        self.missing: tuple[int, ...] = tuple(sorted(missing))
-        self.extra: tuple[int, ...] = tuple(sorted(extra))
-        self.duplicated: tuple[int, ...] = tuple(sorted(duplicated))
-        problems = [
-            f"{name} {list(ids)}"
-            for name, ids in (("missing", self.missing), ("extra", self.extra), ("duplicated", self.duplicated))
-            if ids
-        ]
-        super().__init__(
-            f"reorder of product {product_id} must list each of its {expected} image ids "
-            f"exactly once: {'; '.join(problems)}"
-        )
 
 
 # --------------------------------------------------------------------------- #
@@ -321,45 +205,12 @@ class ProductImageService:
                 message names the field and the allowed values).
             UnknownProductError: no such product.
         """
-        url = _validate_url(url)
-        mime_type = _validate_mime_type(mime_type)
-        file_size = _validate_int("file_size", file_size, MAX_FILE_SIZE_BYTES, "bytes", "(50 MiB)")
-        width = _validate_int("width", width, MAX_DIMENSION_PX, "pixels")
-        height = _validate_int("height", height, MAX_DIMENSION_PX, "pixels")
-        if not isinstance(is_label, bool):
-            raise InvalidImageError("is_label", is_label, "True or False")
-        if alt_text is not None and not isinstance(alt_text, str):
-            raise InvalidImageError("alt_text", alt_text, "a string or None")
-        tag_list = _validate_tags(tags)
-        if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
-            raise InvalidImageError("position", position, "an integer or None")
-
+        image = check_new_image(url, position, is_label, alt_text, tags, mime_type, file_size, width, height)
         with self._write(product_id) as cur:
-            (count,) = cur.execute(
-                sql.SQL("select count(*) from {} where product_id = %s").format(self._images), (product_id,)
-            ).fetchone()  # type: ignore[misc]
-            if position is None:
-                position = count
-            elif not 0 <= position <= count:
-                raise InvalidImageError(
-                    "position", position, f"an integer from 0 to {count} (product {product_id} has {count} images)"
-                )
-            cur.execute(
-                sql.SQL(
-                    "update {} set position = position + 1, updated_at = now() where product_id = %s and position >= %s"
-                ).format(self._images),
-                (product_id, position),
-            )
-            if is_label:
+            position = self._make_room(cur, product_id, image.position)
+            if image.is_label:
                 self._clear_labels(cur, product_id)
-            new_id = cur.execute(
-                sql.SQL(
-                    "insert into {} (product_id, url, position, is_label, label_source, alt_text, tags, "
-                    "mime_type, file_size, width, height) "
-                    "values (%s, %s, %s, %s, 'app', %s, %s, %s, %s, %s, %s) returning id"
-                ).format(self._images),
-                (product_id, url, position, is_label, alt_text, tag_list, mime_type, file_size, width, height),
-            ).fetchone()[0]  # type: ignore[index]
+            new_id = self._insert(cur, product_id, position, image)
             self._renumber(cur, product_id)
             return self._image(new_id)  # type: ignore[return-value]
 
@@ -402,7 +253,7 @@ class ProductImageService:
         """
         wanted = list(image_ids_in_new_order)
         for image_id in wanted:
-            _require_id("image id", image_id)
+            require_id("image id", image_id)
         with self._write(product_id) as cur:
             current = [
                 row[0]
@@ -509,7 +360,7 @@ class ProductImageService:
     @contextmanager
     def _write_image(self, image_id: int) -> Iterator[tuple[psycopg.Cursor[Any], ProductImage]]:
         """Like :meth:`_write`, for the product of an image; yields the image as locked."""
-        _require_id("image_id", image_id)
+        require_id("image_id", image_id)
         with self._conn.transaction(), self._conn.cursor() as cur:
             self._lock_tenant(cur)
             # The image's product is found first, then locked, then the image is
@@ -535,12 +386,55 @@ class ProductImageService:
 
     def _require_product(self, cur: psycopg.Cursor[Any], product_id: int, *, lock: bool = False) -> None:
         """Raise UnknownProductError unless the product exists; with ``lock``, lock its row."""
-        _require_id("product_id", product_id)
+        require_id("product_id", product_id)
         query = sql.SQL("select 1 from {} where id = %s" + (" for no key update" if lock else "")).format(
             self._products
         )
         if cur.execute(query, (product_id,)).fetchone() is None:
             raise UnknownProductError(self.tenant_schema, product_id)
+
+    def _make_room(self, cur: psycopg.Cursor[Any], product_id: int, position: int | None) -> int:
+        """The slot of a new image (None: after the last), the images at and after it moved up by one.
+
+        Raises InvalidImageError when the slot is past the product's images."""
+        (count,) = cur.execute(
+            sql.SQL("select count(*) from {} where product_id = %s").format(self._images), (product_id,)
+        ).fetchone()  # type: ignore[misc]
+        if position is None:
+            position = count
+        elif not 0 <= position <= count:
+            raise InvalidImageError(
+                "position", position, f"an integer from 0 to {count} (product {product_id} has {count} images)"
+            )
+        cur.execute(
+            sql.SQL(
+                "update {} set position = position + 1, updated_at = now() where product_id = %s and position >= %s"
+            ).format(self._images),
+            (product_id, position),
+        )
+        return position
+
+    def _insert(self, cur: psycopg.Cursor[Any], product_id: int, position: int, image: NewImage) -> int:
+        """Insert the new image's row at ``position`` (label_source 'app'); returns its id."""
+        return cur.execute(
+            sql.SQL(
+                "insert into {} (product_id, url, position, is_label, label_source, alt_text, tags, "
+                "mime_type, file_size, width, height) "
+                "values (%s, %s, %s, %s, 'app', %s, %s, %s, %s, %s, %s) returning id"
+            ).format(self._images),
+            (
+                product_id,
+                image.url,
+                position,
+                image.is_label,
+                image.alt_text,
+                image.tags,
+                image.mime_type,
+                image.file_size,
+                image.width,
+                image.height,
+            ),
+        ).fetchone()[0]  # type: ignore[index]
 
     def _clear_labels(self, cur: psycopg.Cursor[Any], product_id: int) -> None:
         """Unset every label of the product, as a person's decision (label_source 'app')."""
@@ -588,65 +482,3 @@ class ProductImageService:
             return cur.execute(
                 sql.SQL("select {} from {} where id = %s").format(_COLUMNS, self._images), (image_id,)
             ).fetchone()
-
-
-# --------------------------------------------------------------------------- #
-# Validation helpers
-# --------------------------------------------------------------------------- #
-
-
-def _require_id(name: str, value: Any) -> None:
-    """Ids are ints (not bools): a str id would silently match nothing."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-
-
-def _validate_url(url: Any) -> str:
-    allowed = (
-        f"an absolute {' or '.join(s + '://' for s in ALLOWED_URL_SCHEMES)} URL with a host, "
-        f"no whitespace, at most {MAX_URL_LENGTH} characters"
-    )
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise InvalidImageError("url", url, allowed)
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
-        raise InvalidImageError("url", url, allowed)
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise InvalidImageError("url", url, allowed) from None
-    if parts.scheme.lower() not in ALLOWED_URL_SCHEMES or not parts.hostname:
-        raise InvalidImageError("url", url, allowed)
-    return url
-
-
-def _validate_mime_type(mime_type: Any) -> str | None:
-    if mime_type is None:
-        return None
-    allowed = "None or one of " + ", ".join(sorted(ALLOWED_MIME_TYPES))
-    if not isinstance(mime_type, str) or mime_type.strip().lower() not in ALLOWED_MIME_TYPES:
-        raise InvalidImageError("mime_type", mime_type, allowed)
-    return mime_type.strip().lower()
-
-
-def _validate_int(field: str, value: Any, maximum: int, unit: str, note: str = "") -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
-        # A float that is a whole number (e.g. 800.0) is still refused: sizes are counts.
-        extra = f" {note}" if note else ""
-        raise InvalidImageError(field, value, f"None or an integer number of {unit} from 1 to {maximum}{extra}")
-    return value
-
-
-def _validate_tags(tags: Any) -> list[str]:
-    allowed = "an iterable of strings (not a single string)"
-    if isinstance(tags, (str, bytes)) or tags is None:
-        raise InvalidImageError("tags", tags, allowed)
-    try:
-        tag_list = list(tags)
-    except TypeError:
-        raise InvalidImageError("tags", tags, allowed) from None
-    if not all(isinstance(tag, str) for tag in tag_list):
-        raise InvalidImageError("tags", tags, allowed)
-    return tag_list
