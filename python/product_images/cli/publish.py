@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from product_images.app.marketplaces import MARKETPLACE_RULES
 from product_images.cli._common import connect_or_fail, fail, option_group
+
+if TYPE_CHECKING:
+    import uuid
+
+    from product_images.publish.tasks import JobOutcome
 
 
 @click.command()
@@ -110,15 +115,7 @@ def _run_publish(
     """Shared body of `publish` (plan + create + run) and `publish resume`: exit 0, 1 or 2."""
     import psycopg
 
-    from product_images.publish.client import HttpMarketplaceClient
-    from product_images.publish.plans import (
-        BadPublishInput,
-        NothingToPublishError,
-        PublishError,
-        SchemaNotReadyError,
-        build_plan,
-    )
-    from product_images.publish.tasks import create_job, format_tasks, job_status, run_job
+    from product_images.publish.plans import BadPublishInput, NothingToPublishError, PublishError, SchemaNotReadyError
 
     endpoint = options["endpoint"]
     if not endpoint:
@@ -130,31 +127,8 @@ def _run_publish(
     conn = connect_or_fail(autocommit=True, application_name="product-images publish")
     with conn:
         try:
-            if resume:
-                tasks = job_status(conn, tenant, job_or_product)  # type: ignore[arg-type]
-                job_id = tasks[0].job_id
-                marketplace = str(tasks[0].payload.get("marketplace"))
-            else:
-                plan = build_plan(conn, tenant, job_or_product, marketplace)  # type: ignore[arg-type]
-                for line in plan.lines():
-                    click.echo(line)
-                job_id = create_job(conn, plan)
-            with HttpMarketplaceClient(
-                str(endpoint),
-                str(marketplace),
-                token=options["token"],  # type: ignore[arg-type]
-                timeout=float(options["timeout"]),  # type: ignore[arg-type]
-            ) as client:
-                outcome = run_job(
-                    conn,
-                    tenant,
-                    job_id,
-                    client,
-                    max_attempts=int(options["max_attempts"]),  # type: ignore[call-overload]
-                    retry_wait=float(options["retry_wait"]),  # type: ignore[arg-type]
-                    lease_seconds=float(options["lease_seconds"]),  # type: ignore[arg-type]
-                    progress=lambda line: click.echo(line, err=True),
-                )
+            job_id, marketplace = _job_to_run(conn, tenant, job_or_product, marketplace, resume)
+            outcome = _run_job(conn, tenant, job_id, str(endpoint), str(marketplace), options)
         except NothingToPublishError as error:
             fail(2, str(error))
         except (BadPublishInput, SchemaNotReadyError) as error:
@@ -163,6 +137,54 @@ def _run_publish(
             fail(1, str(error))
         except psycopg.Error as error:
             fail(1, f"database error: {str(error).strip()}")
+    _report(outcome, tenant, job_id)
+
+
+def _job_to_run(
+    conn: Any, tenant: str, job_or_product: object, marketplace: str | None, resume: bool
+) -> tuple[uuid.UUID, str | None]:
+    """The job to run and its marketplace: the job given (resume), or a new one for the product, its plan printed."""
+    from product_images.publish.plans import build_plan
+    from product_images.publish.tasks import create_job, job_status
+
+    if resume:
+        tasks = job_status(conn, tenant, job_or_product)  # type: ignore[arg-type]
+        return tasks[0].job_id, str(tasks[0].payload.get("marketplace"))
+    plan = build_plan(conn, tenant, job_or_product, marketplace)  # type: ignore[arg-type]
+    for line in plan.lines():
+        click.echo(line)
+    return create_job(conn, plan), marketplace
+
+
+def _run_job(
+    conn: Any, tenant: str, job_id: uuid.UUID, endpoint: str, marketplace: str, options: dict[str, object]
+) -> JobOutcome:
+    """Run the job against the marketplace's HTTP API with the command's options, progress on stderr."""
+    from product_images.publish.client import HttpMarketplaceClient
+    from product_images.publish.tasks import run_job
+
+    with HttpMarketplaceClient(
+        endpoint,
+        marketplace,
+        token=options["token"],  # type: ignore[arg-type]
+        timeout=float(options["timeout"]),  # type: ignore[arg-type]
+    ) as client:
+        return run_job(
+            conn,
+            tenant,
+            job_id,
+            client,
+            max_attempts=int(options["max_attempts"]),  # type: ignore[call-overload]
+            retry_wait=float(options["retry_wait"]),  # type: ignore[arg-type]
+            lease_seconds=float(options["lease_seconds"]),  # type: ignore[arg-type]
+            progress=lambda line: click.echo(line, err=True),
+        )
+
+
+def _report(outcome: JobOutcome, tenant: str, job_id: uuid.UUID) -> NoReturn:
+    """Print the task table and the summary (and how to resume a failed job); exit 0 on success, else 1."""
+    from product_images.publish.tasks import format_tasks
+
     for line in format_tasks(outcome.tasks):
         click.echo(line)
     click.echo(outcome.summary())
