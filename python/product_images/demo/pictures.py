@@ -28,6 +28,7 @@ import io
 import random
 import struct
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms, ImageDraw, ImageFilter, ImageFont
 
@@ -226,7 +227,7 @@ def _padded_icc_profile(total_bytes: int) -> bytes:
     return struct.pack(">I", len(padded)) + padded[4:]
 
 
-def render_image(  # noqa: C901, PLR0912
+def render_image(
     kind: str,
     width: int,
     height: int,
@@ -248,8 +249,8 @@ def render_image(  # noqa: C901, PLR0912
         kind: ``"product"`` or ``"label"`` (see :data:`IMAGE_KINDS`).
         width, height: pixel size of the encoded image, each 16..10000.
         seed: seeds ``random.Random``; equal arguments give equal bytes.
-        fmt: ``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``, ``"avif"``, ``"bmp"`` or
-            ``"tiff"`` (see :data:`IMAGE_FORMATS` for the MIME types).
+        fmt: ``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``, ``"avif"``, ``"bmp"`` or ``"tiff"``
+            (see :data:`IMAGE_FORMATS` for the MIME types).
         quality: JPEG/WebP/AVIF quality 1..100.
         progressive: JPEG only, progressive scan (SOF2 marker).
         cmyk: JPEG only, 4-channel CMYK (Adobe APP14 marker).
@@ -258,14 +259,12 @@ def render_image(  # noqa: C901, PLR0912
             the pixels are stored as drawn, so a viewer honouring it would rotate.
         exif_comment_bytes: JPEG only, pad the EXIF block with a UserComment of this
             many bytes (the whole EXIF segment must stay under 65,533 bytes).
-        icc_profile_bytes: JPEG only, embed a padded sRGB ICC profile of this many
-            bytes; over 65,519 bytes Pillow splits it into several APP2 segments,
-            all written before the SOF (size) marker.
-        grain: 0.0..1.0, the weight of per-pixel grey noise (seeded) blended into the
-            picture, like a camera sensor's: synthetic drawings compress far better than
-            photos, and grain brings JPEG/WebP sizes to a camera photo's (a 1600x1200
-            JPEG at quality 85: about 0.07 MB without grain, 0.5 MB at 0.12, 0.7 MB at 0.2).
-            0 draws no noise and leaves the bytes as they were without this option.
+        icc_profile_bytes: JPEG only, embed a padded sRGB ICC profile of this many bytes; over
+            65,519 bytes Pillow splits it into several APP2 segments, all written before the SOF (size) marker.
+        grain: 0.0..1.0, the weight of per-pixel grey noise (seeded) blended into the picture, like a
+            camera sensor's: synthetic drawings compress far better than photos, and grain brings JPEG/WebP
+            sizes to a camera photo's (a 1600x1200 JPEG at quality 85: about 0.07 MB without grain, 0.5 MB
+            at 0.12, 0.7 MB at 0.2). 0 draws no noise and leaves the bytes as they were without this option.
 
     Returns:
         The encoded file as bytes.
@@ -274,26 +273,47 @@ def render_image(  # noqa: C901, PLR0912
         ValueError: unknown ``kind``/``fmt``, size out of range, or an option that
             does not apply to ``fmt``.
     """
+    jpeg_only = progressive or cmyk or exif_comment_bytes or icc_profile_bytes
+    _check_render_arguments(kind, width, height, fmt, jpeg_only=bool(jpeg_only), alpha=alpha, grain=grain)
+    image = _to_saved_mode(_draw_picture(kind, width, height, seed, grain), fmt, alpha=alpha, cmyk=cmyk)
+    options = _save_options(fmt, quality, progressive, icc_profile_bytes, orientation, exif_comment_bytes)
+    out = io.BytesIO()
+    image.save(out, format=_PIL_FORMAT[fmt], **options)
+    return out.getvalue()
+
+
+def _check_render_arguments(
+    kind: str, width: int, height: int, fmt: str, *, jpeg_only: bool, alpha: bool, grain: float
+) -> None:
+    """Raise render_image's ValueError for an unknown kind or format, a size out of range, an option off its format."""
     if kind not in IMAGE_KINDS:
         raise ValueError(f"kind must be one of {IMAGE_KINDS}, got {kind!r}")
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"fmt must be one of {tuple(IMAGE_FORMATS)}, got {fmt!r}")
     if not (16 <= width <= 10_000 and 16 <= height <= 10_000):
         raise ValueError(f"width and height must be 16..10000 pixels, got {width}x{height}")
-    if (progressive or cmyk or exif_comment_bytes or icc_profile_bytes) and fmt != "jpeg":
+    if jpeg_only and fmt != "jpeg":
         raise ValueError("progressive, cmyk, exif_comment_bytes and icc_profile_bytes apply to fmt='jpeg' only")
     if alpha and fmt not in ("png", "webp"):
         raise ValueError("alpha applies to fmt='png' or 'webp' only")
     if not 0.0 <= grain <= 1.0:
         raise ValueError(f"grain must be 0.0..1.0, got {grain!r}")
 
+
+def _draw_picture(kind: str, width: int, height: int, seed: int, grain: float) -> Image.Image:
+    """The picture of ``kind`` drawn from its seeded RNG, with ``grain`` of seeded grey noise blended in."""
     rng = random.Random(f"{kind}:{seed}:{width}x{height}")
     draw = _draw_product if kind == "product" else _draw_label
     image = draw(width, height, rng)
     if grain:
         noise = Image.frombytes("L", (width, height), random.Random(f"grain:{seed}").randbytes(width * height))
         image = Image.blend(image, Image.merge("RGB", [noise] * 3), grain)
+    return image
 
+
+def _to_saved_mode(image: Image.Image, fmt: str, *, alpha: bool, cmyk: bool) -> Image.Image:
+    """The picture as it is saved: with its transparent margin (alpha), in CMYK, or quantized for GIF."""
+    width, height = image.size
     if alpha:
         mask = Image.new("L", (width, height), 0)
         ImageDraw.Draw(mask).rounded_rectangle(
@@ -306,31 +326,41 @@ def render_image(  # noqa: C901, PLR0912
         image = image.convert("CMYK")
     if fmt == "gif":
         image = image.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    return image
 
+
+#: Pillow's save options that depend on the format only (JPEG's come after its quality and progressive).
+_FORMAT_SAVE_OPTIONS: dict[str, dict[str, object]] = {
+    "jpeg": {"optimize": False},
+    "png": {"optimize": False},
+    "webp": {"method": 4},
+    "avif": {"speed": 8},
+    "tiff": {"compression": "tiff_adobe_deflate"},
+}
+
+
+def _save_options(
+    fmt: str,
+    quality: int,
+    progressive: bool,
+    icc_profile_bytes: int,
+    orientation: int | None,
+    exif_comment_bytes: int,
+) -> dict[str, object]:
+    """Pillow's save options for ``fmt``; ValueError when EXIF is asked of a format that cannot carry it."""
     options: dict[str, object] = {}
     if fmt in ("jpeg", "webp", "avif"):
         options["quality"] = quality
     if fmt == "jpeg":
         options["progressive"] = progressive
-        options["optimize"] = False
-        if icc_profile_bytes:
-            options["icc_profile"] = _padded_icc_profile(icc_profile_bytes)
-    if fmt == "png":
-        options["optimize"] = False
-    if fmt == "webp":
-        options["method"] = 4
-    if fmt == "avif":
-        options["speed"] = 8
-    if fmt == "tiff":
-        options["compression"] = "tiff_adobe_deflate"
+    options.update(_FORMAT_SAVE_OPTIONS.get(fmt, {}))
+    if fmt == "jpeg" and icc_profile_bytes:
+        options["icc_profile"] = _padded_icc_profile(icc_profile_bytes)
     if orientation is not None or exif_comment_bytes:
         if fmt in ("gif", "bmp"):
             raise ValueError(f"fmt={fmt!r} cannot carry EXIF")
         options["exif"] = _exif(orientation, exif_comment_bytes)
-
-    out = io.BytesIO()
-    image.save(out, format=_PIL_FORMAT[fmt], **options)
-    return out.getvalue()
+    return options
 
 
 # --------------------------------------------------------------------------- catalog
@@ -359,189 +389,132 @@ def _cut_before_sof(jpeg: bytes) -> bytes:
     raise ValueError("no SOF marker found")
 
 
+class _CatalogPicture(NamedTuple):
+    """One picture of the catalog: what :func:`render_image` draws, and what the prober must report for it."""
+
+    key: str
+    kind: str
+    width: int
+    height: int
+    seed: int
+    fmt: str
+    options: dict[str, Any]
+    content_type: str
+    mime_type: str
+    orientation: int | None
+    description: str
+    header_beyond_first_range: bool = False
+
+
+_JPEG, _PNG = "image/jpeg", "image/png"
+
+#: The catalog's pictures, in catalog order: every format the prober reads and its awkward cases.
+_CATALOG_PICTURES: tuple[_CatalogPicture, ...] = (
+    _CatalogPicture(
+        "products/p-1001/front.jpg", "product", 1600, 1200, 1, "jpeg", {"quality": 92},
+        _JPEG, _JPEG, None, "baseline JPEG larger than 64 KiB",
+    ),
+    _CatalogPicture(
+        "products/p-1001/side.jpg", "product", 800, 600, 2, "jpeg", {"progressive": True},
+        _JPEG, _JPEG, None, "progressive JPEG (SOF2)",
+    ),
+    _CatalogPicture(
+        "products/p-1002/print.jpg", "product", 640, 480, 3, "jpeg", {"cmyk": True},
+        _JPEG, _JPEG, None, "CMYK JPEG (Adobe APP14)",
+    ),
+    _CatalogPicture(
+        "products/p-1002/phone.jpg", "product", 1024, 768, 4, "jpeg", {"orientation": 6},
+        _JPEG, _JPEG, 6, "JPEG with EXIF orientation 6: stored 1024x768, displayed 768x1024",
+    ),
+    _CatalogPicture(
+        "products/p-1003/studio.jpg", "product", 900, 700, 5, "jpeg", {"orientation": 3, "icc_profile_bytes": 120_000},
+        _JPEG, _JPEG, 3, "JPEG with a 120 KB ICC profile (2 APP2 segments) before the SOF", True,
+    ),
+    _CatalogPicture(
+        "products/p-1003/camera.jpg", "product", 700, 900, 6, "jpeg", {"orientation": 8, "exif_comment_bytes": 65_460},
+        _JPEG, _JPEG, 8, "JPEG whose 65 KB EXIF segment straddles the 64 KiB boundary", True,
+    ),
+    _CatalogPicture(
+        "products/p-1004/cutout.png", "product", 480, 360, 7, "png", {"alpha": True},
+        _PNG, _PNG, None, "PNG with alpha, under 500 px",
+    ),
+    _CatalogPicture(
+        "products/p-1004/detail.webp", "product", 1000, 1000, 8, "webp", {},
+        "image/webp", "image/webp", None, "lossy WebP",
+    ),
+    _CatalogPicture(
+        "products/p-1005/spin.gif", "product", 320, 240, 9, "gif", {},
+        "image/gif", "image/gif", None, "GIF, 64 colours",
+    ),
+    _CatalogPicture(
+        "products/p-1005/modern.avif", "product", 400, 300, 10, "avif", {},
+        "image/avif", "image/avif", None, "AVIF (ftyp brand avif)",
+    ),
+    _CatalogPicture(
+        "products/p-1006/scan.bmp", "product", 300, 200, 11, "bmp", {},
+        "image/bmp", "image/bmp", None, "BMP",
+    ),
+    _CatalogPicture(
+        "products/p-1006/archive.tif", "product", 640, 427, 12, "tiff", {},
+        "image/tiff", "image/tiff", None, "deflate TIFF; Pillow writes the IFD (size tags) after the pixel data", True,
+    ),
+    _CatalogPicture(
+        "products/p-1007/price tag.jpg", "label", 450, 300, 13, "jpeg", {},
+        _JPEG, _JPEG, None, "price-tag label photo, space in the key",
+    ),
+    _CatalogPicture(
+        "products/p-1007/étiquette.png", "label", 300, 200, 14, "png", {},
+        _PNG, _PNG, None, "price-tag label photo, non-ASCII key",
+    ),
+    _CatalogPicture(
+        "products/p-1008/really-a-png.jpg", "product", 256, 256, 15, "png", {},
+        _JPEG, _PNG, None, "PNG saved as .jpg with Content-Type image/jpeg",
+    ),
+)  # fmt: skip
+
+
+def _catalog_image(picture: _CatalogPicture) -> DemoImage:
+    """The catalog entry of one picture: rendered, with the outcome the prober must report."""
+    data = render_image(picture.kind, picture.width, picture.height, picture.seed, picture.fmt, **picture.options)
+    return DemoImage(
+        picture.key,
+        data,
+        picture.content_type,
+        picture.mime_type,
+        picture.width,
+        picture.height,
+        picture.orientation,
+        None,
+        picture.description,
+        picture.header_beyond_first_range,
+    )
+
+
 @functools.cache
 def _catalog() -> tuple[DemoImage, ...]:
-    def ok(
-        key: str,
-        data: bytes,
-        content_type: str,
-        mime: str,
-        width: int,
-        height: int,
-        orientation: int | None,
-        description: str,
-        *,
-        beyond: bool = False,
-    ) -> DemoImage:
-        return DemoImage(key, data, content_type, mime, width, height, orientation, None, description, beyond)
-
-    def failed(key: str, data: bytes, content_type: str, mime: str | None, error: str, description: str) -> DemoImage:
-        return DemoImage(key, data, content_type, mime, None, None, None, error, description)
-
-    jpeg, png = "image/jpeg", "image/png"
+    """The catalog's pictures, then the objects the prober must fail on (no size, no image, cut short)."""
     return (
-        ok(
-            "products/p-1001/front.jpg",
-            render_image("product", 1600, 1200, 1, "jpeg", quality=92),
-            jpeg,
-            jpeg,
-            1600,
-            1200,
+        *(_catalog_image(picture) for picture in _CATALOG_PICTURES),
+        DemoImage("products/p-1009/empty.jpg", b"", _JPEG, None, None, None, None, "empty", "zero-byte object"),
+        DemoImage(
+            "products/p-1009/error-page.jpg",
+            _HTML_ERROR_PAGE,
+            _JPEG,
             None,
-            "baseline JPEG larger than 64 KiB",
-        ),
-        ok(
-            "products/p-1001/side.jpg",
-            render_image("product", 800, 600, 2, "jpeg", progressive=True),
-            jpeg,
-            jpeg,
-            800,
-            600,
             None,
-            "progressive JPEG (SOF2)",
-        ),
-        ok(
-            "products/p-1002/print.jpg",
-            render_image("product", 640, 480, 3, "jpeg", cmyk=True),
-            jpeg,
-            jpeg,
-            640,
-            480,
             None,
-            "CMYK JPEG (Adobe APP14)",
-        ),
-        ok(
-            "products/p-1002/phone.jpg",
-            render_image("product", 1024, 768, 4, "jpeg", orientation=6),
-            jpeg,
-            jpeg,
-            1024,
-            768,
-            6,
-            "JPEG with EXIF orientation 6: stored 1024x768, displayed 768x1024",
-        ),
-        ok(
-            "products/p-1003/studio.jpg",
-            render_image("product", 900, 700, 5, "jpeg", orientation=3, icc_profile_bytes=120_000),
-            jpeg,
-            jpeg,
-            900,
-            700,
-            3,
-            "JPEG with a 120 KB ICC profile (2 APP2 segments) before the SOF",
-            beyond=True,
-        ),
-        ok(
-            "products/p-1003/camera.jpg",
-            render_image("product", 700, 900, 6, "jpeg", orientation=8, exif_comment_bytes=65_460),
-            jpeg,
-            jpeg,
-            700,
-            900,
-            8,
-            "JPEG whose 65 KB EXIF segment straddles the 64 KiB boundary",
-            beyond=True,
-        ),
-        ok(
-            "products/p-1004/cutout.png",
-            render_image("product", 480, 360, 7, "png", alpha=True),
-            png,
-            png,
-            480,
-            360,
             None,
-            "PNG with alpha, under 500 px",
+            "not_image",
+            "HTML error page saved as .jpg",
         ),
-        ok(
-            "products/p-1004/detail.webp",
-            render_image("product", 1000, 1000, 8, "webp"),
-            "image/webp",
-            "image/webp",
-            1000,
-            1000,
-            None,
-            "lossy WebP",
-        ),
-        ok(
-            "products/p-1005/spin.gif",
-            render_image("product", 320, 240, 9, "gif"),
-            "image/gif",
-            "image/gif",
-            320,
-            240,
-            None,
-            "GIF, 64 colours",
-        ),
-        ok(
-            "products/p-1005/modern.avif",
-            render_image("product", 400, 300, 10, "avif"),
-            "image/avif",
-            "image/avif",
-            400,
-            300,
-            None,
-            "AVIF (ftyp brand avif)",
-        ),
-        ok(
-            "products/p-1006/scan.bmp",
-            render_image("product", 300, 200, 11, "bmp"),
-            "image/bmp",
-            "image/bmp",
-            300,
-            200,
-            None,
-            "BMP",
-        ),
-        ok(
-            "products/p-1006/archive.tif",
-            render_image("product", 640, 427, 12, "tiff"),
-            "image/tiff",
-            "image/tiff",
-            640,
-            427,
-            None,
-            "deflate TIFF; Pillow writes the IFD (size tags) after the pixel data",
-            beyond=True,
-        ),
-        ok(
-            "products/p-1007/price tag.jpg",
-            render_image("label", 450, 300, 13, "jpeg"),
-            jpeg,
-            jpeg,
-            450,
-            300,
-            None,
-            "price-tag label photo, space in the key",
-        ),
-        ok(
-            "products/p-1007/étiquette.png",
-            render_image("label", 300, 200, 14, "png"),
-            png,
-            png,
-            300,
-            200,
-            None,
-            "price-tag label photo, non-ASCII key",
-        ),
-        ok(
-            "products/p-1008/really-a-png.jpg",
-            render_image("product", 256, 256, 15, "png"),
-            jpeg,
-            png,
-            256,
-            256,
-            None,
-            "PNG saved as .jpg with Content-Type image/jpeg",
-        ),
-        failed("products/p-1009/empty.jpg", b"", jpeg, None, "empty", "zero-byte object"),
-        failed(
-            "products/p-1009/error-page.jpg", _HTML_ERROR_PAGE, jpeg, None, "not_image", "HTML error page saved as .jpg"
-        ),
-        failed(
+        DemoImage(
             "products/p-1009/truncated.jpg",
             _cut_before_sof(render_image("product", 640, 480, 16, "jpeg")),
-            jpeg,
-            jpeg,
+            _JPEG,
+            _JPEG,
+            None,
+            None,
+            None,
             "corrupt",
             "JPEG cut before its SOF (size) marker",
         ),
