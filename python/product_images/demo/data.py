@@ -34,8 +34,10 @@ from psycopg.types.json import Jsonb
 from product_images.labels.development.clothing import (
     DEMO_SEED,
     FABRIC_COLOUR_NAMES,
+    Dataset,
     DatasetParams,
     PhotoSpec,
+    Product,
     demo_params,
     generate_dataset,
 )
@@ -176,6 +178,24 @@ def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[De
     demo_tenants = {tenant.name: name for tenant, name in zip(dataset.tenants, tenant_products, strict=True)}
     rng = random.Random(seed)
     base_time = datetime(2024, 1, 1, tzinfo=UTC)
+    specials = _choose_special_products(dataset, demo_tenants, rng)
+    products: list[DemoProduct] = []
+    for generated in dataset.products:
+        tenant = demo_tenants[generated.tenant]
+        product_id = generated.product_id
+        first = generated.photos[0]
+        title = f"{FABRIC_COLOUR_NAMES.get(first.colour, 'Vintage')} {_GARMENT_NAMES[first.garment]} #{product_id}"
+        if (tenant, product_id) in specials:
+            products.append(_special_product(generated, tenant, title, specials[(tenant, product_id)]))
+        else:
+            products.append(_photographed_product(generated, tenant, title, rng, base_time))
+    return products
+
+
+def _choose_special_products(
+    dataset: Dataset, demo_tenants: dict[str, str], rng: random.Random
+) -> dict[tuple[str, int], str]:
+    """(tenant, product id) → special case: half the cases to untagged products of user_1, half to user_2."""
     special_names = list(SPECIAL_CASES)
     specials: dict[tuple[str, int], str] = {}
     for tenant in ("user_1", "user_2"):
@@ -186,58 +206,59 @@ def generate_demo_products(seed: int = DEMO_SEED, size: str = "full") -> list[De
         chosen = special_names[:half] if tenant == "user_1" else special_names[half:]
         for pid, name in zip(rng.sample(untagged, len(chosen)), chosen, strict=True):
             specials[(tenant, pid)] = name
-    products: list[DemoProduct] = []
-    for generated in dataset.products:
-        tenant = demo_tenants[generated.tenant]
-        product_id = generated.product_id
-        first = generated.photos[0]
-        title = f"{FABRIC_COLOUR_NAMES.get(first.colour, 'Vintage')} {_GARMENT_NAMES[first.garment]} #{product_id}"
-        if (tenant, product_id) in specials:
-            name = specials[(tenant, product_id)]
-            images = _special_cases(tenant, product_id)[name]
-            # the URLs a special case names (a, b, c) show this product's own photos
-            specs = {
-                _URL.format(tenant=tenant, product=product_id, name=letter): generated.photos[i % len(generated.photos)]
-                for i, letter in enumerate("abc")
+    return specials
+
+
+def _special_product(generated: Product, tenant: str, title: str, name: str) -> DemoProduct:
+    """A product holding the special JSONB case ``name`` instead of its photos."""
+    product_id = generated.product_id
+    images = _special_cases(tenant, product_id)[name]
+    # the URLs a special case names (a, b, c) show this product's own photos
+    specs = {
+        _URL.format(tenant=tenant, product=product_id, name=letter): generated.photos[i % len(generated.photos)]
+        for i, letter in enumerate("abc")
+    }
+    return DemoProduct(tenant, product_id, title, images, case=name, specs=specs)
+
+
+def _photographed_product(
+    generated: Product, tenant: str, title: str, rng: random.Random, base_time: datetime
+) -> DemoProduct:
+    """A product with its photos as the ``images`` array (a tenth stored out of order), drawing from ``rng``."""
+    product_id = generated.product_id
+    created = base_time + timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86399))
+    elements: list[dict[str, Any]] = []
+    kinds: list[str] = []
+    specs = {}
+    label_url = None
+    for order, spec in enumerate(generated.photos):
+        url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{spec.seed:012x}.{_extension(spec)}"
+        elements.append(
+            {
+                "url": url,
+                "order": order,
+                "created_at": (created + timedelta(seconds=order)).isoformat().replace("+00:00", "Z"),
             }
-            products.append(DemoProduct(tenant, product_id, title, images, case=name, specs=specs))
-            continue
-        created = base_time + timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86399))
-        elements: list[dict[str, Any]] = []
-        kinds: list[str] = []
-        specs = {}
-        label_url = None
-        for order, spec in enumerate(generated.photos):
-            url = f"{DEMO_URL_PREFIX}{tenant}/{product_id}/{spec.seed:012x}.{_extension(spec)}"
-            elements.append(
-                {
-                    "url": url,
-                    "order": order,
-                    "created_at": (created + timedelta(seconds=order)).isoformat().replace("+00:00", "Z"),
-                }
-            )
-            kinds.append(spec.kind)
-            specs[url] = spec
-            if order == generated.label_index:
-                label_url = url
-        if rng.random() < 0.1:  # some arrays are stored out of order; `order` still says the truth
-            paired = list(zip(elements, kinds, strict=True))
-            rng.shuffle(paired)
-            elements = [e for e, _ in paired]
-            kinds = [k for _, k in paired]
-        products.append(
-            DemoProduct(
-                tenant,
-                product_id,
-                title,
-                elements,
-                label_url=label_url,
-                photo_kinds=kinds,
-                specs=specs,
-                tag_style=generated.style_kind,
-            )
         )
-    return products
+        kinds.append(spec.kind)
+        specs[url] = spec
+        if order == generated.label_index:
+            label_url = url
+    if rng.random() < 0.1:  # some arrays are stored out of order; `order` still says the truth
+        paired = list(zip(elements, kinds, strict=True))
+        rng.shuffle(paired)
+        elements = [e for e, _ in paired]
+        kinds = [k for _, k in paired]
+    return DemoProduct(
+        tenant,
+        product_id,
+        title,
+        elements,
+        label_url=label_url,
+        photo_kinds=kinds,
+        specs=specs,
+        tag_style=generated.style_kind,
+    )
 
 
 def demo_photo_specs(seed: int = DEMO_SEED, size: str = "full") -> dict[str, PhotoSpec]:
@@ -345,21 +366,7 @@ def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED, size: str = 
     """
     loaded = loaded_dataset(conn)
     if loaded is not None:
-        fresh = (
-            "use another database (PGDATABASE), or drop the schemas demo, user_1, user_2, user_4, user_5, "
-            "template_tenant, user_archive, user_x and product_images (with the embedded PostgreSQL: "
-            "remove .pgdata/)"
-        )
-        if loaded[1] == "pictures":
-            raise DemoDataError(
-                f"this database holds the older demo (seed {loaded[0]}, drawn pictures, before the clothing "
-                f"photos and the label detection): {fresh}"
-            )
-        if loaded != (seed, size):
-            raise DemoDataError(
-                f"this database holds the demo with seed {loaded[0]} and size {loaded[1]!r}, not seed {seed} and "
-                f"size {size!r}: {fresh}"
-            )
+        _check_same_dataset(loaded, seed, size)
         return False
     products = generate_demo_products(seed, size)
     with conn.transaction():
@@ -375,20 +382,44 @@ def load_demo_data(conn: psycopg.Connection, seed: int = DEMO_SEED, size: str = 
             conn,
             [DemoProduct("user_archive", 1, "Archived coat", [_element(DEMO_URL_PREFIX + "user_archive/1/a.jpg", 0)])],
         )
-        conn.execute("create schema if not exists demo")
-        conn.execute(
-            "create table demo.label_truth ("
-            " tenant_schema text not null, product_id bigint not null, label_url text not null,"
-            " tag_style text not null, primary key (tenant_schema, product_id))"
-        )
-        with conn.cursor() as cur:
-            with cur.copy("copy demo.label_truth (tenant_schema, product_id, label_url, tag_style) from stdin") as copy:
-                for p in products:
-                    if p.label_url:
-                        copy.write_row((p.tenant, p.product_id, p.label_url, p.tag_style))
-        conn.execute(
-            "create table demo.dataset (seed bigint not null, size text not null,"
-            " loaded_at timestamptz not null default now())"
-        )
-        conn.execute("insert into demo.dataset (seed, size) values (%s, %s)", (seed, size))
+        _create_demo_schema(conn, products, seed, size)
     return True
+
+
+def _check_same_dataset(loaded: tuple[int, str], seed: int, size: str) -> None:
+    """Raise DemoDataError unless the demo data ``loaded`` is the one of ``seed`` and ``size``."""
+    fresh = (
+        "use another database (PGDATABASE), or drop the schemas demo, user_1, user_2, user_4, user_5, "
+        "template_tenant, user_archive, user_x and product_images (with the embedded PostgreSQL: "
+        "remove .pgdata/)"
+    )
+    if loaded[1] == "pictures":
+        raise DemoDataError(
+            f"this database holds the older demo (seed {loaded[0]}, drawn pictures, before the clothing "
+            f"photos and the label detection): {fresh}"
+        )
+    if loaded != (seed, size):
+        raise DemoDataError(
+            f"this database holds the demo with seed {loaded[0]} and size {loaded[1]!r}, not seed {seed} and "
+            f"size {size!r}: {fresh}"
+        )
+
+
+def _create_demo_schema(conn: psycopg.Connection, products: list[DemoProduct], seed: int, size: str) -> None:
+    """The schema ``demo``: ``label_truth`` (one row per price-tag photo) and ``dataset`` (seed and size)."""
+    conn.execute("create schema if not exists demo")
+    conn.execute(
+        "create table demo.label_truth ("
+        " tenant_schema text not null, product_id bigint not null, label_url text not null,"
+        " tag_style text not null, primary key (tenant_schema, product_id))"
+    )
+    with conn.cursor() as cur:
+        with cur.copy("copy demo.label_truth (tenant_schema, product_id, label_url, tag_style) from stdin") as copy:
+            for p in products:
+                if p.label_url:
+                    copy.write_row((p.tenant, p.product_id, p.label_url, p.tag_style))
+    conn.execute(
+        "create table demo.dataset (seed bigint not null, size text not null,"
+        " loaded_at timestamptz not null default now())"
+    )
+    conn.execute("insert into demo.dataset (seed, size) values (%s, %s)", (seed, size))
