@@ -109,24 +109,10 @@ class LabelFigures:
     rule_products_to_check: int
 
 
-def label_figures(conn: psycopg.Connection, schema: str, *, label_min_images: int = 2) -> LabelFigures:
-    """Measure the rule (recomputed from positions) and the current flags against ``demo.label_truth``.
-
-    Args:
-        conn: a connection to the demo database, after ``dbt run``.
-        schema: the dbt schema (union views ``product_images`` and ``label_review_queue``).
-        label_min_images: the rule's var (the legacy convention: 2).
-
-    Returns:
-        A :class:`LabelFigures`.
-
-    Raises:
-        psycopg.errors.UndefinedTable: the demo data or the models are missing.
+# The legacy rule recomputed from the positions, against demo.label_truth: labels, true labels, price tags,
+# price tags found, products flagged. The SQL text is kept as it was sent (its indentation included).
+_RULE_QUERY = sql.SQL(
     """
-    view = sql.Identifier(schema, "product_images")
-    rule_row = conn.execute(
-        sql.SQL(
-            """
             with ranked as (
                 select
                     tenant_schema,
@@ -151,11 +137,10 @@ def label_figures(conn: psycopg.Connection, schema: str, *, label_min_images: in
                 and truth.product_id = ranked.product_id
                 and truth.label_url = ranked.url
             """
-        ).format(view=view, min_images=sql.Literal(label_min_images))
-    ).fetchone()
-    decided_row = conn.execute(
-        sql.SQL(
-            """
+)
+# The products the evidence decided: their count, then labels, true labels, price tags, price tags found.
+_DECIDED_QUERY = sql.SQL(
+    """
             with decided as (
                 select tenant_schema, product_id
                 from {view}
@@ -178,8 +163,26 @@ def label_figures(conn: psycopg.Connection, schema: str, *, label_min_images: in
                 and truth.product_id = images.product_id
                 and truth.label_url = images.url
             """
-        ).format(view=view)
-    ).fetchone()
+)
+
+
+def label_figures(conn: psycopg.Connection, schema: str, *, label_min_images: int = 2) -> LabelFigures:
+    """Measure the rule (recomputed from positions) and the current flags against ``demo.label_truth``.
+
+    Args:
+        conn: a connection to the demo database, after ``dbt run``.
+        schema: the dbt schema (union views ``product_images`` and ``label_review_queue``).
+        label_min_images: the rule's var (the legacy convention: 2).
+
+    Returns:
+        A :class:`LabelFigures`.
+
+    Raises:
+        psycopg.errors.UndefinedTable: the demo data or the models are missing.
+    """
+    view = sql.Identifier(schema, "product_images")
+    rule_row = conn.execute(_RULE_QUERY.format(view=view, min_images=sql.Literal(label_min_images))).fetchone()
+    decided_row = conn.execute(_DECIDED_QUERY.format(view=view)).fetchone()
     assert rule_row is not None and decided_row is not None
     tenants = [row[0] for row in conn.execute(sql.SQL("select distinct tenant_schema from {}").format(view))]
     products = sum(
