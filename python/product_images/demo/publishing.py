@@ -29,7 +29,7 @@ from product_images.demo.data import EMPTY_TENANTS, TENANT_PRODUCTS
 from product_images.migration.dbt_runner import run_dbt
 from product_images.publish.backend import create_marketplace_tasks_table
 from product_images.publish.client import HttpMarketplaceClient
-from product_images.publish.plans import PublishError, build_plan
+from product_images.publish.plans import PublishError, PublishPlan, build_plan
 from product_images.publish.standin import StandInMarketplace
 from product_images.publish.tasks import JobOutcome, create_job, format_tasks, run_job
 
@@ -112,7 +112,34 @@ def run_demo_publishing(console: Console) -> int:
             create_marketplace_tasks_table(conn, schema)
         # The stand-in starts empty on every run: earlier demo jobs (and their listings) are forgotten.
         conn.execute(f'delete from "{DEMO_TENANT}".marketplace_tasks')
+    if code := _migrate_tenant_wide(console):
+        return code
+    with connect(autocommit=True, application_name="product-images demo") as conn, StandInMarketplace() as market:
+        products = _demo_products(conn, 3)
+        if len(products) < 3:
+            console.print(f"[red]publishing: found only {len(products)} demo products to publish[/red]")
+            return 1
+        console.print(
+            f"stand-in marketplace at {market.url}: publishing {DEMO_TENANT} products " + ", ".join(map(str, products)),
+            highlight=False,
+        )
+        runs: list[tuple[int, str, dict[str, Any], str]] = [
+            (products[0], "vinted", {}, "as it should go"),
+            (products[1], "ebay", {"fail": 2}, "its 2nd upload answered 503 twice: the task fails once, is retried"),
+            (products[2], "vinted", {"fail": 100}, "its 2nd upload keeps failing: the job stops there"),
+        ]
+        ok = True
+        plans = []
+        for product_id, marketplace, scenario, story in runs:
+            plan, outcome = _publish(console, conn, market, product_id, marketplace, scenario, story)
+            plans.append(plan)
+            ok = ok and outcome.success
+        ok = _report_stand_in(console, conn, market, products, plans) and ok
+    return 0 if ok else 1
 
+
+def _migrate_tenant_wide(console: Console) -> int:
+    """Run the SCHEMA_CHANGES with dbt and print what each did per schema; dbt's exit code (or 1) when one failed."""
     reports: dict[str, dict[str, str]] = {}
     for operation in SCHEMA_CHANGES:
         result = run_dbt(["run-operation", operation])
@@ -128,71 +155,70 @@ def run_demo_publishing(console: Console) -> int:
     for schema in reports[SCHEMA_CHANGES[0]]:
         table.add_row(schema, *(reports[operation].get(schema, "-") for operation in SCHEMA_CHANGES))
     console.print(table)
+    return 0
 
-    ok = True
-    with connect(autocommit=True, application_name="product-images demo") as conn, StandInMarketplace() as market:
-        products = _demo_products(conn, 3)
-        if len(products) < 3:
-            console.print(f"[red]publishing: found only {len(products)} demo products to publish[/red]")
-            return 1
-        console.print(
-            f"stand-in marketplace at {market.url}: publishing {DEMO_TENANT} products " + ", ".join(map(str, products)),
-            highlight=False,
+
+def _publish(
+    console: Console,
+    conn: psycopg.Connection,
+    market: StandInMarketplace,
+    product_id: int,
+    marketplace: str,
+    scenario: dict[str, Any],
+    story: str,
+) -> tuple[PublishPlan, JobOutcome]:
+    """Publish one product with the stand-in failing as ``scenario`` says, resumed when the job stopped."""
+    plan = build_plan(conn, DEMO_TENANT, product_id, marketplace)
+    create_job(conn, plan)
+    if scenario.get("fail"):
+        market.fail("upload", status=503, times=scenario["fail"], after=1)
+    with HttpMarketplaceClient(market.url, marketplace, max_attempts=2, backoff=0.05, timeout=5.0) as client:
+        outcome = run_job(conn, DEMO_TENANT, plan.job_id, client, max_attempts=2, retry_wait=0.2)
+    market.clear()
+    dropped = ", ".join(f"{d.reason.value} {d.image.url}" for d in plan.selection.dropped)
+    _print_job(
+        console,
+        f"{marketplace}, product {product_id} ({len(plan.photo_urls)} photos; left out: {dropped or 'none'}): {story}",
+        outcome,
+    )
+    if scenario.get("fail", 0) > 2:
+        with HttpMarketplaceClient(market.url, marketplace, backoff=0.05, timeout=5.0) as client:
+            outcome = run_job(conn, DEMO_TENANT, plan.job_id, client, retry_wait=0.2)
+        _print_job(
+            console,
+            f"the marketplace is back: product-images publish resume --tenant {DEMO_TENANT} --job {plan.job_id}",
+            outcome,
         )
-        outcomes: list[JobOutcome] = []
-        plans = []
-        runs: list[tuple[int, str, dict[str, Any], str]] = [
-            (products[0], "vinted", {}, "as it should go"),
-            (products[1], "ebay", {"fail": 2}, "its 2nd upload answered 503 twice: the task fails once, is retried"),
-            (products[2], "vinted", {"fail": 100}, "its 2nd upload keeps failing: the job stops there"),
-        ]
-        for product_id, marketplace, scenario, story in runs:
-            plan = build_plan(conn, DEMO_TENANT, product_id, marketplace)
-            plans.append(plan)
-            create_job(conn, plan)
-            if scenario.get("fail"):
-                market.fail("upload", status=503, times=scenario["fail"], after=1)
-            with HttpMarketplaceClient(market.url, marketplace, max_attempts=2, backoff=0.05, timeout=5.0) as client:
-                outcome = run_job(conn, DEMO_TENANT, plan.job_id, client, max_attempts=2, retry_wait=0.2)
-            market.clear()
-            dropped = ", ".join(f"{d.reason.value} {d.image.url}" for d in plan.selection.dropped)
-            _print_job(
-                console,
-                f"{marketplace}, product {product_id} ({len(plan.photo_urls)} photos; "
-                f"left out: {dropped or 'none'}): {story}",
-                outcome,
-            )
-            if scenario.get("fail", 0) > 2:
-                with HttpMarketplaceClient(market.url, marketplace, backoff=0.05, timeout=5.0) as client:
-                    outcome = run_job(conn, DEMO_TENANT, plan.job_id, client, retry_wait=0.2)
-                _print_job(
-                    console,
-                    f"the marketplace is back: product-images publish resume --tenant {DEMO_TENANT} "
-                    f"--job {plan.job_id}",
-                    outcome,
-                )
-            outcomes.append(outcome)
-            ok = ok and outcome.success
-        labels = {
-            row[0]
-            for row in conn.execute(
-                f'select url from "{DEMO_TENANT}".product_images where is_label and product_id = any(%s)', (products,)
-            )
-        }
-        uploaded = market.uploads_per_url()
-        twice = sorted(url for url, count in uploaded.items() if count > 1)
-        sent_labels = sorted(labels & set(uploaded))
-        in_order = all(
-            [u.url for u in market.uploads if u.url in set(plan.photo_urls)] == plan.photo_urls for plan in plans
+    return plan, outcome
+
+
+def _report_stand_in(
+    console: Console,
+    conn: psycopg.Connection,
+    market: StandInMarketplace,
+    products: list[int],
+    plans: list[PublishPlan],
+) -> bool:
+    """Print what the stand-in received; True when no photo went twice, no label went, order held, 3 listings."""
+    labels = {
+        row[0]
+        for row in conn.execute(
+            f'select url from "{DEMO_TENANT}".product_images where is_label and product_id = any(%s)', (products,)
         )
-        console.print(
-            f"stand-in: {len(market.uploads)} uploads carried out for {len(uploaded)} photos "
-            f"({sum(market.received.values())} requests with {len(market.received)} idempotency keys); "
-            f"photos uploaded twice: {len(twice)}; labels sent: {len(sent_labels)} of {len(labels)}; "
-            f"each product's photos in position order: {'yes' if in_order else 'NO'}; "
-            f"listings: {len(market.listings)}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        ok = ok and not twice and not sent_labels and in_order and len(market.listings) == 3
-    return 0 if ok else 1
+    }
+    uploaded = market.uploads_per_url()
+    twice = sorted(url for url, count in uploaded.items() if count > 1)
+    sent_labels = sorted(labels & set(uploaded))
+    in_order = all(
+        [u.url for u in market.uploads if u.url in set(plan.photo_urls)] == plan.photo_urls for plan in plans
+    )
+    console.print(
+        f"stand-in: {len(market.uploads)} uploads carried out for {len(uploaded)} photos "
+        f"({sum(market.received.values())} requests with {len(market.received)} idempotency keys); "
+        f"photos uploaded twice: {len(twice)}; labels sent: {len(sent_labels)} of {len(labels)}; "
+        f"each product's photos in position order: {'yes' if in_order else 'NO'}; "
+        f"listings: {len(market.listings)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return not twice and not sent_labels and in_order and len(market.listings) == 3
