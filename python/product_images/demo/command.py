@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +19,7 @@ from product_images.migration.report import TenantReport, tenant_reports
 from product_images.project import project_dir
 
 
-def run_demo(  # noqa: C901
+def run_demo(
     console: Console,
     data_dir: Path | None = None,
     *,
@@ -59,28 +60,59 @@ def run_demo(  # noqa: C901
         product_images.demo.data.DemoDataError: ``size`` is not ``"full"`` or ``"small"``, or the
             database holds other demo data (another size, or the older demo).
     """
-    data_dir = data_dir or project_dir() / ".pgdata"
+    schema = _start_and_load(console, data_dir or project_dir() / ".pgdata", size)
+    dbt = _DbtSteps(console)
+    if code := dbt.run((["seed"], None), (["run", "--select", "product_images"], None)):
+        return code
+    waiting = _print_tenants_and_rule(console, schema)
+    if code := _probe_and_detect(console, waiting, detect_concurrency=detect_concurrency, leave_objects=leave_objects):
+        return code
+    if code := dbt.run((["run", "--select", "product_images"], "run (evidence)"), (["test"], None)):
+        return code
+    with connect() as conn:
+        figures = label_figures(conn, schema)
+    console.print(render_label_table(figures))
+    console.print("dbt: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in dbt.timings.items()))
+    if not _checkpoint_passes(console):
+        return 1
+    return _publish_and_point_to_review(console)
+
+
+def _start_and_load(console: Console, data_dir: Path, size: str) -> str:
+    """Start (or name) the database and load the demo data once; the dbt schema."""
     mode = use_embedded_postgres_unless_configured(data_dir)
     console.print(f"[bold]PostgreSQL[/bold]: {mode} ({describe_target()})")
     schema = dbt_schema()
     with connect() as conn:
         loaded = load_demo_data(conn, size=size)
     console.print("demo data: " + ("loaded" if loaded else "already there, unchanged") + f" ({size})")
+    return schema
 
-    timings: dict[str, float] = {}
 
-    def dbt(*args: str, name: str | None = None) -> int:
-        started = time.perf_counter()
-        result: DbtResult = run_dbt(list(args))
-        timings[name or " ".join(args)] = time.perf_counter() - started
-        if not result.success:
-            console.print(f"[red]dbt {' '.join(args)} failed[/red] (exit {result.exit_code})")
-        return 0 if result.success else result.exit_code
+@dataclass
+class _DbtSteps:
+    """The demo's dbt commands, run in order: each one's time (by name), a failure printed with its exit code."""
 
-    for args in (["seed"], ["run", "--select", "product_images"]):
-        if code := dbt(*args):
-            return code
-    from product_images.demo.storage import photos_waiting, run_demo_backfill, running_demo_storage
+    console: Console
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def run(self, *steps: tuple[list[str], str | None]) -> int:
+        """Run each (dbt arguments, name for the timings) until one fails; 0, or the failing one's exit code."""
+        for args, name in steps:
+            started = time.perf_counter()
+            result: DbtResult = run_dbt(list(args))
+            self.timings[name or " ".join(args)] = time.perf_counter() - started
+            if not result.success:
+                self.console.print(f"[red]dbt {' '.join(args)} failed[/red] (exit {result.exit_code})")
+            code = 0 if result.success else result.exit_code
+            if code:
+                return code
+        return 0
+
+
+def _print_tenants_and_rule(console: Console, schema: str) -> int:
+    """Print the per-tenant table and the legacy rule's figures; the photos the backfill or detection waits for."""
+    from product_images.demo.storage import photos_waiting
 
     with connect() as conn:
         reports = tenant_reports(conn, schema)
@@ -93,31 +125,31 @@ def run_demo(  # noqa: C901
         f"price tags found (recall {rule.recall:.1%}). Now the evidence from the photos.",
         highlight=False,
     )
+    return waiting
+
+
+def _probe_and_detect(console: Console, waiting: int, *, detect_concurrency: int, leave_objects: bool) -> int:
+    """With the demo's bucket running: the metadata backfill, then the label detection twice; 0 or the exit code."""
+    from product_images.demo.storage import run_demo_backfill, running_demo_storage
 
     # The bucket: image metadata (one range GET a photo), then the evidence of each photo.
     if waiting == 0 and not os.environ.get("AWS_ENDPOINT_URL_S3"):
         console.print("metadata backfill and labels detect: every photo is probed and scored already")
-    else:
-        with running_demo_storage(console, delete_objects=not leave_objects):
-            if code := run_demo_backfill(console):
-                return code
-            code, _ = run_demo_detection(console, concurrency=detect_concurrency)
-            if code:
-                return code
-            # Again: each shop's profile is now learned from its confirmed tags (the evidence above the
-            # detector's high bar), and every photo is rescored from its stored evidence, without a download.
-            code, _ = run_demo_detection(console, concurrency=detect_concurrency)
-            if code:
-                return code
-    for args, name in ((["run", "--select", "product_images"], "run (evidence)"), (["test"], None)):
-        if code := dbt(*args, name=name):
+        return 0
+    with running_demo_storage(console, delete_objects=not leave_objects):
+        if code := run_demo_backfill(console):
             return code
-    with connect() as conn:
-        figures = label_figures(conn, schema)
-    console.print(render_label_table(figures))
-    console.print("dbt: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()))
+        code, _ = run_demo_detection(console, concurrency=detect_concurrency)
+        if code:
+            return code
+        # Again: each shop's profile is now learned from its confirmed tags (the evidence above the
+        # detector's high bar), and every photo is rescored from its stored evidence, without a download.
+        code, _ = run_demo_detection(console, concurrency=detect_concurrency)
+    return code
 
-    # The independent witness: the Great Expectations checkpoint, every tenant.
+
+def _checkpoint_passes(console: Console) -> bool:
+    """The independent witness: the Great Expectations checkpoint over every tenant, its report printed."""
     from product_images.checks.checkpoints import run_checkpoint
     from product_images.checks.report import print_report
 
@@ -127,10 +159,11 @@ def run_demo(  # noqa: C901
         expectation_parameters={"mime_type_mostly": 0.99, "dimensions_mostly": 0.99, "file_size_mostly": 0.99}
     )
     print_report(console, report)
-    if not report.success:
-        return 1
+    return bool(report.success)
 
-    # Publishing: marketplace_tasks migrated tenant-wide, three products published to a stand-in marketplace.
+
+def _publish_and_point_to_review(console: Console) -> int:
+    """Publishing (marketplace_tasks migrated tenant-wide, three products on a stand-in), then the review command."""
     from product_images.demo.publishing import run_demo_publishing
 
     published = run_demo_publishing(console)
