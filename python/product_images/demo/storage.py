@@ -235,43 +235,16 @@ def start_demo_storage(
         ImportError: moto is not installed (``pip install -e '.[demo]'``).
         botocore.exceptions.ClientError: moto refused the bucket or an upload.
     """
-    from botocore.exceptions import ClientError
     from moto.server import ThreadedMotoServer
-
-    from product_images.metadata.storage import s3_client
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    previous_env: dict[str, str | None] = {}
-    if set_env:
-        values = {
-            "AWS_ENDPOINT_URL_S3": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "IMAGE_URL_PREFIX": DEMO_URL_PREFIX,
-            "IMAGE_BUCKET": bucket,
-        }
-        removed = ("AWS_SESSION_TOKEN", "IMAGE_URL_MAP_FILE", "IMAGE_KEY_PREFIX")
-        previous_env = {name: os.environ.get(name) for name in (*values, *removed)}
-        os.environ.update(values)
-        for name in removed:
-            os.environ.pop(name, None)
+    previous_env = _point_environment_at(endpoint, bucket) if set_env else {}
     try:
-        client = s3_client(endpoint_url=endpoint, max_pool_connections=8)
-        region = client.meta.region_name
-        created_bucket = True
-        try:
-            if region == "us-east-1":
-                client.create_bucket(Bucket=bucket)
-            else:  # moto, like S3, wants the region as LocationConstraint elsewhere (R2's "auto" included)
-                client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-                raise
-            created_bucket = False
+        created_bucket = _create_bucket(endpoint, bucket)
         storage = DemoStorage(
             endpoint, bucket, 0, (), 0, 0.0, server, created_bucket=created_bucket, previous_env=previous_env
         )
@@ -284,6 +257,43 @@ def start_demo_storage(
         storage.stop()
         raise
     return storage
+
+
+def _point_environment_at(endpoint: str, bucket: str) -> dict[str, str | None]:
+    """Point this process's environment at the demo storage; the variables changed, with their old values."""
+    values = {
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "IMAGE_URL_PREFIX": DEMO_URL_PREFIX,
+        "IMAGE_BUCKET": bucket,
+    }
+    removed = ("AWS_SESSION_TOKEN", "IMAGE_URL_MAP_FILE", "IMAGE_KEY_PREFIX")
+    previous_env = {name: os.environ.get(name) for name in (*values, *removed)}
+    os.environ.update(values)
+    for name in removed:
+        os.environ.pop(name, None)
+    return previous_env
+
+
+def _create_bucket(endpoint: str, bucket: str) -> bool:
+    """Create ``bucket`` at ``endpoint``; False when it is there already (from an earlier call in this process)."""
+    from botocore.exceptions import ClientError
+
+    from product_images.metadata.storage import s3_client
+
+    client = s3_client(endpoint_url=endpoint, max_pool_connections=8)
+    region = client.meta.region_name
+    try:
+        if region == "us-east-1":
+            client.create_bucket(Bucket=bucket)
+        else:  # moto, like S3, wants the region as LocationConstraint elsewhere (R2's "auto" included)
+            client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+        return False
+    return True
 
 
 def store_demo_objects(storage: DemoStorage, objects: Sequence[DemoImage], *, via_http: bool = False) -> None:
@@ -426,52 +436,79 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
         The exit code: 0 when the backfill ran (failed objects are recorded, not errors),
         else the command's (1: could not run, 2: bad configuration).
     """
-    from product_images.connection import connect, dbt_schema
-    from product_images.demo.commands import run_json_command
-    from product_images.metadata.backfill import BackfillSummary
+    from product_images.connection import connect
 
     with connect(autocommit=True) as conn:
         tenants = discover_tenants(conn)
-        pending = sum(
-            conn.execute(
-                sql.SQL("select count(*) from {} where metadata_probed_at is null").format(
-                    sql.Identifier(tenant, "product_images")
-                )
-            ).fetchone()[0]  # type: ignore[index]
-            for tenant in tenants
-        )
-        if pending == 0:
-            console.print("metadata backfill: every image is probed already")
-        else:
-            code, values = run_json_command(
-                console,
-                ["metadata", "backfill", "--json", "--concurrency", str(concurrency)],
-                f"product-images metadata backfill --concurrency {concurrency} ({pending:,} rows to probe)",
+        code = _backfill_pending_rows(console, conn, tenants, concurrency)
+        if code is not None:
+            return code
+        states, failures = _metadata_states(conn, tenants)
+    _print_metadata_states(console, states, failures)
+    return 0
+
+
+def _backfill_pending_rows(
+    console: Console, conn: psycopg.Connection, tenants: list[str], concurrency: int
+) -> int | None:
+    """Run the backfill command when rows wait for it and print its summary; its exit code when it could not run."""
+    from product_images.demo.commands import run_json_command
+    from product_images.metadata.backfill import BackfillSummary
+
+    pending = sum(
+        conn.execute(
+            sql.SQL("select count(*) from {} where metadata_probed_at is null").format(
+                sql.Identifier(tenant, "product_images")
             )
-            if values is None:
-                return code
-            summary = BackfillSummary(**values)
-            for line in summary.lines():
-                console.print(line, highlight=False)
-        states: list[tuple[Any, ...]] = []
-        failures: list[tuple[Any, ...]] = []
-        for tenant in tenants:
-            table = sql.Identifier(tenant, "product_images")
-            states += conn.execute(
+        ).fetchone()[0]  # type: ignore[index]
+        for tenant in tenants
+    )
+    if pending == 0:
+        console.print("metadata backfill: every image is probed already")
+        return None
+    code, values = run_json_command(
+        console,
+        ["metadata", "backfill", "--json", "--concurrency", str(concurrency)],
+        f"product-images metadata backfill --concurrency {concurrency} ({pending:,} rows to probe)",
+    )
+    if values is None:
+        return code
+    summary = BackfillSummary(**values)
+    for line in summary.lines():
+        console.print(line, highlight=False)
+    return None
+
+
+def _metadata_states(
+    conn: psycopg.Connection, tenants: list[str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Each tenant's (metadata state, rows), and the first failed images (tenant, product, position, URL, reason)."""
+    states: list[tuple[Any, ...]] = []
+    failures: list[tuple[Any, ...]] = []
+    for tenant in tenants:
+        table = sql.Identifier(tenant, "product_images")
+        states += conn.execute(
+            sql.SQL(
+                "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
+                "else 'ok' end), count(*) from {} group by 1"
+            ).format(table)
+        ).fetchall()
+        if len(failures) < _FAILURES_SHOWN:
+            failures += conn.execute(
                 sql.SQL(
-                    "select coalesce(metadata_error, case when metadata_probed_at is null then 'not probed' "
-                    "else 'ok' end), count(*) from {} group by 1"
-                ).format(table)
+                    "select %s, product_id, position, url, metadata_error from {} where metadata_error is "
+                    "not null "
+                    "order by product_id, position limit %s"
+                ).format(table),
+                (tenant, _FAILURES_SHOWN - len(failures)),
             ).fetchall()
-            if len(failures) < _FAILURES_SHOWN:
-                failures += conn.execute(
-                    sql.SQL(
-                        "select %s, product_id, position, url, metadata_error from {} where metadata_error is "
-                        "not null "
-                        "order by product_id, position limit %s"
-                    ).format(table),
-                    (tenant, _FAILURES_SHOWN - len(failures)),
-                ).fetchall()
+    return states, failures
+
+
+def _print_metadata_states(console: Console, states: list[tuple[Any, ...]], failures: list[tuple[Any, ...]]) -> None:
+    """Print the metadata states' totals, the failed images, and the query listing them all when more failed."""
+    from product_images.connection import dbt_schema
+
     totals: dict[str, int] = {}
     for state, count in states:
         totals[state] = totals.get(state, 0) + count
@@ -491,4 +528,3 @@ def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
             f"url, metadata_error from {dbt_schema()}.product_images where metadata_error is not null",
             highlight=False,
         )
-    return 0
