@@ -113,12 +113,8 @@ def run_shards(
     dbt = Path(sys.executable).parent / "dbt"
     started_at = datetime.now(UTC)
     started = time.perf_counter()
-    processes = [_start_shard(dbt, project, profiles, jobs, shard, extra) for shard in range(jobs)]
-    runs = []
-    for shard, process, output, log_path in processes:
-        code = process.wait()
-        output.close()
-        runs.append(ShardRun(shard, code, time.perf_counter() - started, log_path))
+    processes = _start_shards(dbt, project, profiles, jobs, extra)
+    runs = _wait_for_shards(processes, started)
     outcome = ShardsOutcome(jobs=jobs, shards=runs, seconds=time.perf_counter() - started)
     _read_run_log(conn, outcome, started_at)
     return outcome
@@ -135,9 +131,38 @@ def _create_dbt_schema(conn: psycopg.Connection) -> None:
         conn.commit()
 
 
-def _start_shard(
-    dbt: Path, project: Path, profiles: Path, jobs: int, shard: int, extra: dict[str, Any]
-) -> tuple[int, subprocess.Popen[bytes], TextIO, Path]:
+_Started = tuple[int, subprocess.Popen[bytes], TextIO, Path]
+
+
+def _start_shards(dbt: Path, project: Path, profiles: Path, jobs: int, extra: dict[str, Any]) -> list[_Started]:
+    """Start every shard; when one cannot start (``OSError``), stop those already started and re-raise."""
+    started: list[_Started] = []
+    try:
+        for shard in range(jobs):
+            started.append(_start_shard(dbt, project, profiles, jobs, shard, extra))
+    except BaseException:
+        for _, process, output, _ in started:
+            process.terminate()
+            process.wait()
+            output.close()
+        raise
+    return started
+
+
+def _wait_for_shards(processes: list[_Started], started: float, poll_seconds: float = 0.05) -> list[ShardRun]:
+    """Wait for every shard; each :class:`ShardRun` has the seconds from ``started`` to its own exit."""
+    runs: dict[int, ShardRun] = {}
+    while len(runs) < len(processes):
+        for shard, process, output, log_path in processes:
+            if shard not in runs and (code := process.poll()) is not None:
+                output.close()
+                runs[shard] = ShardRun(shard, code, time.perf_counter() - started, log_path)
+        if len(runs) < len(processes):
+            time.sleep(poll_seconds)
+    return [runs[shard] for shard, *_ in processes]
+
+
+def _start_shard(dbt: Path, project: Path, profiles: Path, jobs: int, shard: int, extra: dict[str, Any]) -> _Started:
     """Start one shard's ``dbt run``, output in ``target/shards/<shard>/``: (shard, process, open output, log path)."""
     folder = project / "target" / "shards" / str(shard)
     folder.mkdir(parents=True, exist_ok=True)
