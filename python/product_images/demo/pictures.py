@@ -219,8 +219,14 @@ def _exif(orientation: int | None, comment_bytes: int = 0) -> Image.Exif:
 
 
 def _padded_icc_profile(total_bytes: int) -> bytes:
-    """A real sRGB ICC profile padded with zeros to ``total_bytes``, its header size updated."""
+    """A real sRGB ICC profile padded with zeros to ``total_bytes``, its header size updated.
+
+    LittleCMS stamps the profile with the clock (header bytes 24-35, ICC.1 7.2.1) and an MD5
+    profile ID over it (bytes 84-99): both are fixed here (2026-01-01, ID zero: "not computed")
+    so that the same picture is the same bytes on every run.
+    """
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    profile = profile[:24] + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + profile[36:84] + bytes(16) + profile[100:]
     if total_bytes <= len(profile):
         return profile
     padded = profile + bytes(total_bytes - len(profile))
