@@ -143,7 +143,7 @@ def dataset(photos: int, seed: int) -> list[clothing.Product]:
 
 def _renderer_fingerprint() -> str:
     """Changes when the renderer or its libraries change (the cache is then rebuilt)."""
-    source = Path(clothing.__file__).read_bytes()
+    source = b"".join(path.read_bytes() for path in clothing.SOURCE_FILES)
     versions = []
     for package in ("pillow", "numpy", "opencv-python-headless", "opencv-python"):
         try:

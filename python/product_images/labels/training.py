@@ -258,8 +258,8 @@ class TrainingReport:
 def _code_version() -> str:
     """12 hex digits of a hash of the code a set's cached evidence depends on (evidence, generator)."""
     h = hashlib.sha256()
-    sources = [*sorted(Path(_evidence.__file__ or "").parent.glob("*.py")), Path(clothing.__file__ or "")]
-    for source in sources:  # every module of the evidence package, then the renderer
+    sources = [*sorted(Path(_evidence.__file__ or "").parent.glob("*.py")), *clothing.SOURCE_FILES]
+    for source in sources:  # every module of the evidence package, then the renderer's
         h.update(source.read_bytes())
     return h.hexdigest()[:12]
 
