@@ -6,10 +6,104 @@ Part of :mod:`product_images.labels.development.clothing`.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from PIL import Image, ImageDraw
 
 from .clothing_surfaces import _fabric, _soft
+
+Point = tuple[float, float]
+"""A point in pixels."""
+ToPoint = Callable[[float, float], Point]
+"""``P(u, v)``: the point at unit coordinates (u, v) of the garment's box."""
+Jitter = Callable[[float], float]
+"""``j(a)``: ``a`` plus a small random offset (one draw of the photo's generator)."""
+
+
+def _tshirt(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """A t-shirt: short sleeves, neckline dipping at the centre."""
+    return [
+        [
+            P(j(0.35), 0),
+            P(0.5, j(0.08)),
+            P(j(0.65), 0),
+            P(1, j(0.18)),
+            P(j(0.88), j(0.38)),
+            P(0.78, 0.3),
+            P(0.78, 1),
+            P(0.22, 1),
+            P(0.22, 0.3),
+            P(j(0.12), j(0.38)),
+            P(0, j(0.18)),
+        ]
+    ]
+
+
+def _jacket(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """A jacket: long sleeves hanging down."""
+    return [
+        [
+            P(0.36, 0),
+            P(0.5, 0.1),
+            P(0.64, 0),
+            P(0.9, 0.12),
+            P(1, 0.95),
+            P(0.88, 0.97),
+            P(0.78, 0.35),
+            P(0.78, 1),
+            P(0.22, 1),
+            P(0.22, 0.35),
+            P(0.12, 0.97),
+            P(0, 0.95),
+            P(0.1, 0.12),
+        ]
+    ]
+
+
+def _jeans(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """Jeans: two legs from the waistband."""
+    return [[P(0.2, 0), P(0.8, 0), P(j(0.88), 1), P(0.58, 1), P(0.5, 0.3), P(0.42, 1), P(j(0.12), 1)]]
+
+
+def _dress(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """A dress: straps, fitted top, flared skirt."""
+    return [
+        [
+            P(0.38, 0),
+            P(0.42, 0),
+            P(0.45, 0.1),
+            P(0.55, 0.1),
+            P(0.58, 0),
+            P(0.62, 0),
+            P(0.66, 0.35),
+            P(j(0.95), 1),
+            P(j(0.05), 1),
+            P(0.34, 0.35),
+        ]
+    ]
+
+
+def _bag(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """A bag's body (its handle is drawn as an arc by :func:`_paste_garment`)."""
+    return [[P(0.1, 0.35), P(0.9, 0.35), P(0.95, 1), P(0.05, 1)]]
+
+
+def _shoes(P: ToPoint, j: Jitter) -> list[list[Point]]:
+    """A pair of shoes, side by side."""
+    a = [P(0.02, 0.55), P(0.25, 0.4), P(0.4, 0.45), P(0.47, 0.7), P(0.45, 0.85), P(0.02, 0.85)]
+    b = [P(0.53, 0.5), P(0.76, 0.35), P(0.9, 0.4), P(0.98, 0.65), P(0.97, 0.8), P(0.53, 0.8)]
+    return [a, b]
+
+
+_SILHOUETTES: dict[str, Callable[[ToPoint, Jitter], list[list[Point]]]] = {
+    "tshirt": _tshirt,
+    "jacket": _jacket,
+    "jeans": _jeans,
+    "dress": _dress,
+    "bag": _bag,
+    "shoes": _shoes,
+}
+"""Each garment's polygons, drawn with its box's ``P`` and the photo's ``j``."""
 
 
 def _garment_polygon(
@@ -20,64 +114,10 @@ def _garment_polygon(
     W, H = x1 - x0, y1 - y0
     P = lambda u, v: (x0 + u * W, y0 + v * H)  # noqa: E731
     j = lambda a: a + rng.uniform(-0.02, 0.02)  # noqa: E731
-    if garment == "tshirt":
-        return [
-            [
-                P(j(0.35), 0),
-                P(0.5, j(0.08)),
-                P(j(0.65), 0),
-                P(1, j(0.18)),
-                P(j(0.88), j(0.38)),
-                P(0.78, 0.3),
-                P(0.78, 1),
-                P(0.22, 1),
-                P(0.22, 0.3),
-                P(j(0.12), j(0.38)),
-                P(0, j(0.18)),
-            ]
-        ]
-    if garment == "jacket":
-        return [
-            [
-                P(0.36, 0),
-                P(0.5, 0.1),
-                P(0.64, 0),
-                P(0.9, 0.12),
-                P(1, 0.95),
-                P(0.88, 0.97),
-                P(0.78, 0.35),
-                P(0.78, 1),
-                P(0.22, 1),
-                P(0.22, 0.35),
-                P(0.12, 0.97),
-                P(0, 0.95),
-                P(0.1, 0.12),
-            ]
-        ]
-    if garment == "jeans":
-        return [[P(0.2, 0), P(0.8, 0), P(j(0.88), 1), P(0.58, 1), P(0.5, 0.3), P(0.42, 1), P(j(0.12), 1)]]
-    if garment == "dress":
-        return [
-            [
-                P(0.38, 0),
-                P(0.42, 0),
-                P(0.45, 0.1),
-                P(0.55, 0.1),
-                P(0.58, 0),
-                P(0.62, 0),
-                P(0.66, 0.35),
-                P(j(0.95), 1),
-                P(j(0.05), 1),
-                P(0.34, 0.35),
-            ]
-        ]
-    if garment == "bag":
-        return [[P(0.1, 0.35), P(0.9, 0.35), P(0.95, 1), P(0.05, 1)]]
-    if garment == "shoes":
-        a = [P(0.02, 0.55), P(0.25, 0.4), P(0.4, 0.45), P(0.47, 0.7), P(0.45, 0.85), P(0.02, 0.85)]
-        b = [P(0.53, 0.5), P(0.76, 0.35), P(0.9, 0.4), P(0.98, 0.65), P(0.97, 0.8), P(0.53, 0.8)]
-        return [a, b]
-    raise ValueError(f"unknown garment {garment!r}")
+    silhouette = _SILHOUETTES.get(garment)
+    if silhouette is None:
+        raise ValueError(f"unknown garment {garment!r}")
+    return silhouette(P, j)
 
 
 def _paste_garment(
