@@ -134,7 +134,33 @@ def _size(rng: random.Random, params: DatasetParams) -> tuple[int, int]:
     return (short, long) if rng.random() < 0.7 else (long, short)
 
 
-def generate_dataset(seed: int, params: DatasetParams | None = None, tenant_prefix: str = "user_") -> Dataset:  # noqa: C901, PLR0912, PLR0915
+@dataclass(frozen=True)
+class _ProductDraw:
+    """The state of drawing one product's photo specs: the set's generator, its params and the product's look."""
+
+    rng: random.Random
+    params: DatasetParams
+    look: dict
+
+    def spec(self, kind: str, **kw) -> PhotoSpec:
+        """A photo of the product: ``kind``, its own seed (one draw), the product's look and ``kw``."""
+        return PhotoSpec(kind=kind, seed=self.rng.getrandbits(48), **self.look, **kw)
+
+    def conditions(self) -> dict:
+        """How a tag or label is photographed: on the garment, angle, keystone, blur, low light."""
+        rng, params = self.rng, self.params
+        return dict(
+            on_garment=rng.random() < params.on_garment_rate,
+            angle=rng.uniform(-params.max_angle, params.max_angle)
+            if rng.random() < params.angle_rate
+            else rng.uniform(-4, 4),
+            perspective=rng.uniform(0.05, 0.3) if rng.random() < params.angle_rate else 0.0,
+            blur=rng.uniform(1.0, params.max_blur) if rng.random() < params.blur_rate else 0.0,
+            low_light=rng.random() < params.low_light_rate,
+        )
+
+
+def generate_dataset(seed: int, params: DatasetParams | None = None, tenant_prefix: str = "user_") -> Dataset:
     """Generate tenants → products → ordered photo specs with the truth (no pixels yet).
 
     Args:
@@ -159,78 +185,87 @@ def generate_dataset(seed: int, params: DatasetParams | None = None, tenant_pref
     cover = [k for k, wgt in zip(TAG_STYLE_KINDS, params.style_weights, strict=False) if wgt > 0]
     rng.shuffle(cover)
     for t, count in enumerate(params.tenant_products):
-        name = f"{tenant_prefix}{t + 1}"
-        n_styles = 2 if rng.random() < params.two_styles_rate else 1
-        kinds: list[str] = [cover[t]] if t < len(cover) else []
-        while len(kinds) < n_styles:
-            kd = rng.choices(TAG_STYLE_KINDS, weights=params.style_weights)[0]
-            if kd not in kinds:
-                kinds.append(kd)
-        styles = tuple(make_tag_style(kd, rng) for kd in kinds)
-        style_w = (0.75, 0.25) if n_styles == 2 else (1.0,)
-        tenants.append(Tenant(name, styles))
-        if params.tenant_tags is not None:
-            if params.tenant_tags[t] > count:
-                raise ValueError(f"tenant {name}: more tags than products")
-            tagged = set(rng.sample(range(1, count + 1), params.tenant_tags[t]))
-        else:
-            tagged = {pid for pid in range(1, count + 1) if rng.random() < params.tag_rate}
+        tenant = _draw_tenant(rng, params, f"{tenant_prefix}{t + 1}", cover[t] if t < len(cover) else None)
+        tenants.append(tenant)
+        tagged = _draw_tagged(rng, params, tenant.name, t, count)
         for pid in range(1, count + 1):
-            garment = rng.choice(GARMENTS)
-            colour = rng.choice(_FABRIC_COLOURS)
-            w, h = _size(rng, params)
-            quality = rng.randint(*params.quality)
-
-            product_look = {"width": w, "height": h, "garment": garment, "colour": colour, "quality": quality}
-
-            def spec(kind: str, look: dict = product_look, **kw) -> PhotoSpec:
-                return PhotoSpec(kind=kind, seed=rng.getrandbits(48), **look, **kw)
-
-            def conditions() -> dict:
-                return dict(
-                    on_garment=rng.random() < params.on_garment_rate,
-                    angle=rng.uniform(-params.max_angle, params.max_angle)
-                    if rng.random() < params.angle_rate
-                    else rng.uniform(-4, 4),
-                    perspective=rng.uniform(0.05, 0.3) if rng.random() < params.angle_rate else 0.0,
-                    blur=rng.uniform(1.0, params.max_blur) if rng.random() < params.blur_rate else 0.0,
-                    low_light=rng.random() < params.low_light_rate,
-                )
-
-            is_tagged = pid in tagged
-            if is_tagged:
-                n = rng.randint(*params.photos_tagged)
-            else:
-                n = 1 if rng.random() < params.untagged_single_rate else rng.randint(*params.photos_untagged)
-            views = ["flat", "hanger", "closeup"]
-            photos: list[PhotoSpec] = []
-            for i in range(n):
-                kind = views[0] if i == 0 else rng.choices(views, weights=(0.45, 0.3, 0.25))[0]
-                if garment in ("shoes", "bag") and kind == "hanger":
-                    kind = "flat"
-                photos.append(spec(kind))
-            if rng.random() < params.hard_negative_rate and n >= 1:
-                nk = rng.choices(NEGATIVE_KINDS, weights=params.negative_weights)[0]
-                if nk == "shoebox" and garment != "shoes":
-                    nk = "brandtag" if rng.random() < 0.5 else "care"
-                kw = conditions()
-                kw["low_light"] = kw["low_light"] and rng.random() < 0.5
-                neg = spec(nk, price_cents=rng.choice((1999, 2999, 3995, 4999, 5999, 7990, 8999, 12900)), **kw)
-                if n == 1:
-                    photos.append(neg)
-                else:
-                    photos[rng.randint(1, n - 1)] = neg
-            label_index = None
-            if is_tagged:
-                style = rng.choices(styles, weights=style_w)[0]
-                cents = rng.choice((300, 500, 500, 800, 1000, 1200, 1500, 1800, 2000, 2500, 3000, 3500, 4500)) + (
-                    rng.choice((0, 0, 0, 50, 90)) if style.price_fmt == "cents" else 0
-                )
-                tag = spec("tag", style=style, price_cents=cents, sku=_fill_pattern(style.sku_fmt, rng), **conditions())
-                if rng.random() < params.tag_not_last_rate and len(photos) >= 1:
-                    label_index = rng.randint(0, len(photos) - 1)
-                else:
-                    label_index = len(photos)
-                photos.insert(label_index, tag)
-            products.append(Product(name, pid, tuple(photos), label_index))
+            products.append(_draw_product(rng, params, tenant, pid, pid in tagged))
     return Dataset(seed, params, tuple(tenants), tuple(products))
+
+
+def _draw_tenant(rng: random.Random, params: DatasetParams, name: str, main_kind: str | None) -> Tenant:
+    """A tenant with one or two tag styles (the first of ``main_kind`` when given)."""
+    n_styles = 2 if rng.random() < params.two_styles_rate else 1
+    kinds: list[str] = [main_kind] if main_kind is not None else []
+    while len(kinds) < n_styles:
+        kd = rng.choices(TAG_STYLE_KINDS, weights=params.style_weights)[0]
+        if kd not in kinds:
+            kinds.append(kd)
+    styles = tuple(make_tag_style(kd, rng) for kd in kinds)
+    return Tenant(name, styles)
+
+
+def _draw_tagged(rng: random.Random, params: DatasetParams, name: str, t: int, count: int) -> set[int]:
+    """The ids (1…``count``) of tenant number ``t``'s products that have an internal tag."""
+    if params.tenant_tags is not None:
+        if params.tenant_tags[t] > count:
+            raise ValueError(f"tenant {name}: more tags than products")
+        return set(rng.sample(range(1, count + 1), params.tenant_tags[t]))
+    return {pid for pid in range(1, count + 1) if rng.random() < params.tag_rate}
+
+
+def _draw_product(rng: random.Random, params: DatasetParams, tenant: Tenant, pid: int, is_tagged: bool) -> Product:
+    """One product: its look, its views, maybe a hard negative among them, then its tag when ``is_tagged``."""
+    garment = rng.choice(GARMENTS)
+    colour = rng.choice(_FABRIC_COLOURS)
+    w, h = _size(rng, params)
+    quality = rng.randint(*params.quality)
+    look = {"width": w, "height": h, "garment": garment, "colour": colour, "quality": quality}
+    draw = _ProductDraw(rng, params, look)
+    if is_tagged:
+        n = rng.randint(*params.photos_tagged)
+    else:
+        n = 1 if rng.random() < params.untagged_single_rate else rng.randint(*params.photos_untagged)
+    views = ["flat", "hanger", "closeup"]
+    photos: list[PhotoSpec] = []
+    for i in range(n):
+        kind = views[0] if i == 0 else rng.choices(views, weights=(0.45, 0.3, 0.25))[0]
+        if garment in ("shoes", "bag") and kind == "hanger":
+            kind = "flat"
+        photos.append(draw.spec(kind))
+    _draw_hard_negative(draw, photos, garment)
+    label_index = _draw_tag(draw, photos, tenant.styles) if is_tagged else None
+    return Product(tenant.name, pid, tuple(photos), label_index)
+
+
+def _draw_hard_negative(draw: _ProductDraw, photos: list[PhotoSpec], garment: str) -> None:
+    """Maybe put one hard negative among ``photos`` (in place): appended to a single photo, else replacing one."""
+    rng, params, n = draw.rng, draw.params, len(photos)
+    if rng.random() < params.hard_negative_rate and n >= 1:
+        nk = rng.choices(NEGATIVE_KINDS, weights=params.negative_weights)[0]
+        if nk == "shoebox" and garment != "shoes":
+            nk = "brandtag" if rng.random() < 0.5 else "care"
+        kw = draw.conditions()
+        kw["low_light"] = kw["low_light"] and rng.random() < 0.5
+        neg = draw.spec(nk, price_cents=rng.choice((1999, 2999, 3995, 4999, 5999, 7990, 8999, 12900)), **kw)
+        if n == 1:
+            photos.append(neg)
+        else:
+            photos[rng.randint(1, n - 1)] = neg
+
+
+def _draw_tag(draw: _ProductDraw, photos: list[PhotoSpec], styles: tuple[TagStyle, ...]) -> int:
+    """Insert the internal tag's photo into ``photos`` (in place, last by default); returns its index."""
+    rng, params = draw.rng, draw.params
+    style_w = (0.75, 0.25) if len(styles) == 2 else (1.0,)
+    style = rng.choices(styles, weights=style_w)[0]
+    cents = rng.choice((300, 500, 500, 800, 1000, 1200, 1500, 1800, 2000, 2500, 3000, 3500, 4500)) + (
+        rng.choice((0, 0, 0, 50, 90)) if style.price_fmt == "cents" else 0
+    )
+    tag = draw.spec("tag", style=style, price_cents=cents, sku=_fill_pattern(style.sku_fmt, rng), **draw.conditions())
+    if rng.random() < params.tag_not_last_rate and len(photos) >= 1:
+        label_index = rng.randint(0, len(photos) - 1)
+    else:
+        label_index = len(photos)
+    photos.insert(label_index, tag)
+    return label_index
