@@ -214,25 +214,13 @@ def _stitch(img: np.ndarray, p0: tuple[int, int], p1: tuple[int, int], color: tu
         cv2.line(img, a, b, color, t, cv2.LINE_AA)
 
 
-def _details(rng: Generator, img: np.ndarray, cat: str, back: bool, spec: SpecDict) -> None:  # noqa: C901
+def _details(rng: Generator, img: np.ndarray, cat: str, back: bool, spec: SpecDict) -> None:
     """Draw category details (collar, buttons, pockets, laces, buckle…) on ``img`` in place."""
     h, w = img.shape[:2]
     dark = tuple(float(v) for v in rgb(str(spec["color"])) * 0.55)
     t = max(1, w // 250)
     if cat in ("shirt", "jacket", "coat") and not back:
-        cv2.line(img, (w // 2, int(h * 0.07)), (w // 2, h), dark, max(2, t * 2), cv2.LINE_AA)
-        for i in range(6 if cat == "shirt" else 4):
-            y = int(h * (0.14 + i * (0.8 / (6 if cat == "shirt" else 4))))
-            cv2.circle(
-                img,
-                (w // 2 + 3 * t, y),
-                max(3, w // (70 if cat == "shirt" else 35)),
-                (0.85, 0.83, 0.78) if cat == "shirt" else (0.15, 0.13, 0.1),
-                -1,
-                cv2.LINE_AA,
-            )
-        cv2.line(img, (int(w * 0.39), int(h * 0.02)), (w // 2, int(h * 0.16)), dark, t * 2, cv2.LINE_AA)
-        cv2.line(img, (int(w * 0.61), int(h * 0.02)), (w // 2, int(h * 0.16)), dark, t * 2, cv2.LINE_AA)
+        _placket(img, cat, dark, t)
     if cat in ("tee", "sweater", "dress"):
         cv2.ellipse(
             img,
@@ -254,17 +242,41 @@ def _details(rng: Generator, img: np.ndarray, cat: str, back: bool, spec: SpecDi
     if cat == "bag":
         _bag_details(img, back)
     if cat == "belt":
-        metal = (0.8, 0.74, 0.55) if rng.random() < 0.6 else (0.75, 0.76, 0.78)
-        cv2.rectangle(
-            img, (int(w * 0.03), int(h * 0.38)), (int(w * 0.13), int(h * 0.62)), metal, max(3, w // 45), cv2.LINE_AA
-        )
-        for i in range(5):
-            a = np.deg2rad(200 + i * 12)
-            c = (int(w / 2 + np.cos(a) * w * 0.42), int(h / 2 + np.sin(a) * h * 0.42))
-            cv2.circle(img, c, max(2, w // 110), (0.08, 0.06, 0.05), -1, cv2.LINE_AA)
+        _belt_details(rng, img)
     if cat == "scarf":
         for x in range(0, w, max(3, w // 80)):
             cv2.line(img, (x, h - h // 30), (x, h), dark, t, cv2.LINE_AA)
+
+
+def _placket(img: np.ndarray, cat: str, dark: tuple[float, ...], t: int) -> None:
+    """The front of a shirt, jacket or coat: placket, buttons (6 small light or 4 big dark) and collar, in place."""
+    h, w = img.shape[:2]
+    cv2.line(img, (w // 2, int(h * 0.07)), (w // 2, h), dark, max(2, t * 2), cv2.LINE_AA)
+    for i in range(6 if cat == "shirt" else 4):
+        y = int(h * (0.14 + i * (0.8 / (6 if cat == "shirt" else 4))))
+        cv2.circle(
+            img,
+            (w // 2 + 3 * t, y),
+            max(3, w // (70 if cat == "shirt" else 35)),
+            (0.85, 0.83, 0.78) if cat == "shirt" else (0.15, 0.13, 0.1),
+            -1,
+            cv2.LINE_AA,
+        )
+    cv2.line(img, (int(w * 0.39), int(h * 0.02)), (w // 2, int(h * 0.16)), dark, t * 2, cv2.LINE_AA)
+    cv2.line(img, (int(w * 0.61), int(h * 0.02)), (w // 2, int(h * 0.16)), dark, t * 2, cv2.LINE_AA)
+
+
+def _belt_details(rng: Generator, img: np.ndarray) -> None:
+    """The buckle (brass or steel) and five holes of a belt patch, in place."""
+    h, w = img.shape[:2]
+    metal = (0.8, 0.74, 0.55) if rng.random() < 0.6 else (0.75, 0.76, 0.78)
+    cv2.rectangle(
+        img, (int(w * 0.03), int(h * 0.38)), (int(w * 0.13), int(h * 0.62)), metal, max(3, w // 45), cv2.LINE_AA
+    )
+    for i in range(5):
+        a = np.deg2rad(200 + i * 12)
+        c = (int(w / 2 + np.cos(a) * w * 0.42), int(h / 2 + np.sin(a) * h * 0.42))
+        cv2.circle(img, c, max(2, w // 110), (0.08, 0.06, 0.05), -1, cv2.LINE_AA)
 
 
 def _denim_details(img: np.ndarray, back: bool, dark: tuple[float, ...], t: int) -> None:

@@ -6,6 +6,8 @@ in [0, 1] at the working resolution; ``spec`` is the photo's spec as a dict.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 from numpy.random import Generator
@@ -171,53 +173,87 @@ def _on_mannequin(rng: Generator, canvas: np.ndarray, spec: SpecDict, cat: str, 
     return canvas
 
 
-def detail_scene(rng: Generator, spec: SpecDict, h: int, w: int) -> np.ndarray:  # noqa: C901
+def detail_scene(rng: Generator, spec: SpecDict, h: int, w: int) -> np.ndarray:
     """A close detail of the item (zip, buttons, sole, flaw, seam, buckle). Output (h, w, 3)."""
     what = str(spec.get("detail", "seam"))
     img = fabric(rng, h, w, spec)
     img *= (0.9 + smooth_shade(rng, h, w))[..., None]
     dark = tuple(float(v) for v in rgb(str(spec["color"])) * 0.5)
     t = max(2, w // 300)
-    if what == "zip":
-        x = int(w * rng.uniform(0.35, 0.65))
-        cv2.rectangle(img, (x - w // 40, 0), (x + w // 40, h), dark, -1)
-        for y in range(0, h, max(4, h // 70)):
-            cv2.rectangle(img, (x - w // 70, y), (x + w // 70, y + max(2, h // 160)), (0.75, 0.72, 0.62), -1)
-        py = int(h * rng.uniform(0.3, 0.7))
-        cv2.rectangle(img, (x - w // 30, py), (x + w // 30, py + h // 8), (0.7, 0.68, 0.6), -1, cv2.LINE_AA)
-    elif what == "buttons":
-        for i in range(3):
-            c = (int(w * 0.5), int(h * (0.2 + 0.3 * i)))
-            r = max(8, w // 14)
-            cv2.circle(img, c, r, (0.2, 0.15, 0.1) if rng.random() < 0.5 else (0.9, 0.88, 0.82), -1, cv2.LINE_AA)
-            for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
-                cv2.circle(
-                    img, (c[0] + dx * r // 3, c[1] + dy * r // 3), max(2, r // 8), (0.35, 0.35, 0.35), -1, cv2.LINE_AA
-                )
-    elif what == "sole":
-        img = _sole(rng, h, w)
-    elif what == "flaw":
-        c = (int(w * rng.uniform(0.3, 0.7)), int(h * rng.uniform(0.3, 0.7)))
-        blob = np.zeros((h, w), np.float32)
-        cv2.ellipse(blob, c, (w // 14, h // 18), float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
-        blob = np.asarray(cv2.GaussianBlur(blob, (0, 0), max(2, w / 60)), np.float32)
-        img *= (1 - 0.35 * blob)[..., None]
-    elif what == "buckle":
-        cv2.rectangle(
-            img,
-            (int(w * 0.3), int(h * 0.25)),
-            (int(w * 0.7), int(h * 0.75)),
-            (0.8, 0.74, 0.55),
-            max(6, w // 25),
-            cv2.LINE_AA,
-        )
-    else:
-        for k in range(2):
-            y = int(h * rng.uniform(0.3, 0.7)) + k * max(6, h // 40)
-            img[y - t : y + t] *= 0.8
-            for x in range(0, w, max(6, w // 50)):
-                cv2.line(img, (x, y + 3 * t), (x + max(3, w // 100), y + 3 * t), dark, t, cv2.LINE_AA)
+    img = _DETAILS.get(what, _seam)(rng, img, h, w, dark, t)
     return np.clip(img, 0, 1)
+
+
+def _zip(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """A zip down the fabric: tape, teeth and the slider."""
+    x = int(w * rng.uniform(0.35, 0.65))
+    cv2.rectangle(img, (x - w // 40, 0), (x + w // 40, h), dark, -1)
+    for y in range(0, h, max(4, h // 70)):
+        cv2.rectangle(img, (x - w // 70, y), (x + w // 70, y + max(2, h // 160)), (0.75, 0.72, 0.62), -1)
+    py = int(h * rng.uniform(0.3, 0.7))
+    cv2.rectangle(img, (x - w // 30, py), (x + w // 30, py + h // 8), (0.7, 0.68, 0.6), -1, cv2.LINE_AA)
+    return img
+
+
+def _buttons(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """Three four-hole buttons, each dark or light."""
+    for i in range(3):
+        c = (int(w * 0.5), int(h * (0.2 + 0.3 * i)))
+        r = max(8, w // 14)
+        cv2.circle(img, c, r, (0.2, 0.15, 0.1) if rng.random() < 0.5 else (0.9, 0.88, 0.82), -1, cv2.LINE_AA)
+        for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            cv2.circle(
+                img, (c[0] + dx * r // 3, c[1] + dy * r // 3), max(2, r // 8), (0.35, 0.35, 0.35), -1, cv2.LINE_AA
+            )
+    return img
+
+
+def _sole_detail(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """A shoe's sole instead of the fabric (drawn after it, so the fabric's draws still happen)."""
+    return _sole(rng, h, w)
+
+
+def _flaw(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """A soft stain on the fabric."""
+    c = (int(w * rng.uniform(0.3, 0.7)), int(h * rng.uniform(0.3, 0.7)))
+    blob = np.zeros((h, w), np.float32)
+    cv2.ellipse(blob, c, (w // 14, h // 18), float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    blob = np.asarray(cv2.GaussianBlur(blob, (0, 0), max(2, w / 60)), np.float32)
+    img *= (1 - 0.35 * blob)[..., None]
+    return img
+
+
+def _buckle(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """A brass buckle's frame."""
+    cv2.rectangle(
+        img,
+        (int(w * 0.3), int(h * 0.25)),
+        (int(w * 0.7), int(h * 0.75)),
+        (0.8, 0.74, 0.55),
+        max(6, w // 25),
+        cv2.LINE_AA,
+    )
+    return img
+
+
+def _seam(rng: Generator, img: np.ndarray, h: int, w: int, dark: tuple[float, ...], t: int) -> np.ndarray:
+    """Two stitched seams across the fabric (any other detail)."""
+    for k in range(2):
+        y = int(h * rng.uniform(0.3, 0.7)) + k * max(6, h // 40)
+        img[y - t : y + t] *= 0.8
+        for x in range(0, w, max(6, w // 50)):
+            cv2.line(img, (x, y + 3 * t), (x + max(3, w // 100), y + 3 * t), dark, t, cv2.LINE_AA)
+    return img
+
+
+_DETAILS: dict[str, Callable[[Generator, np.ndarray, int, int, tuple[float, ...], int], np.ndarray]] = {
+    "zip": _zip,
+    "buttons": _buttons,
+    "sole": _sole_detail,
+    "flaw": _flaw,
+    "buckle": _buckle,
+}
+"""The drawer of each ``spec["detail"]`` (a seam for any other): (rng, fabric, h, w, dark colour, line px) → image."""
 
 
 def smooth_shade(rng: Generator, h: int, w: int) -> np.ndarray:
