@@ -7,6 +7,8 @@ by a centre, a size in pixels and an angle; it is filled with a fabric from
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -99,56 +101,107 @@ def _dashes(img: np.ndarray, pts: np.ndarray, color: tuple[int, ...], step: floa
             cv2.line(img, tuple(int(v) for v in a), tuple(int(v) for v in b), color, width, cv2.LINE_AA)
 
 
-def _details(tex: np.ndarray, category: str, to_px: Any, size: float, spec: dict[str, Any]) -> None:  # noqa: C901
+def _details(tex: np.ndarray, category: str, to_px: Any, size: float, spec: dict[str, Any]) -> None:
     """Draw seams, buttons, zips and pockets of ``category`` onto the crop ``tex`` (``to_px`` maps unit → crop px)."""
     thread = tuple(int(v) for v in np.clip(hex_rgb(str(spec.get("thread", "#d9b36a"))), 0, 255))
     w = max(1, int(size * 0.004))
     dark = tuple(int(v * 0.6) for v in hex_rgb(str(spec["color"])))
-    if category == "jeans":
-        _dashes(tex, to_px([(0.2, 0.08), (0.8, 0.08)]), thread, size * 0.01, w)
-        _dashes(tex, to_px([(0.5, 0.08), (0.5, 0.24), (0.44, 0.27)]), thread, size * 0.01, w)
-        for side in (0.28, 0.72):
-            _dashes(tex, to_px([(side - 0.08, 0.09), (side, 0.2), (side + 0.08, 0.09)]), thread, size * 0.01, w)
-    elif category in ("shirt", "jacket"):
-        a, b = (tuple(int(v) for v in p) for p in to_px([(0.5, 0.1), (0.5, 0.98)]))
-        cv2.line(tex, a, b, dark, w * 2, cv2.LINE_AA)
-        if category == "shirt":
-            for y in np.linspace(0.18, 0.9, 7):
-                c = tuple(int(v) for v in to_px([(0.52, y)])[0])
-                cv2.circle(tex, c, max(2, int(size * 0.008)), (235, 232, 225), -1, cv2.LINE_AA)
-            cv2.fillPoly(tex, [to_px([(0.36, 0.05), (0.5, 0.14), (0.44, 0.2)]).astype(np.int32)], dark, cv2.LINE_AA)
-            cv2.fillPoly(tex, [to_px([(0.64, 0.05), (0.5, 0.14), (0.56, 0.2)]).astype(np.int32)], dark, cv2.LINE_AA)
-    elif category == "hoodie":
-        cv2.ellipse(
-            tex,
-            tuple(int(v) for v in to_px([(0.5, 0.08)])[0]),
-            (int(size * 0.12), int(size * 0.07)),
-            0,
-            0,
-            180,
-            dark,
-            w * 3,
-            cv2.LINE_AA,
-        )
-        _dashes(tex, to_px([(0.33, 0.8), (0.38, 0.62), (0.62, 0.62), (0.67, 0.8)]), dark, size * 0.012, w)
-    elif category in ("tee", "sweater", "dress"):
-        cv2.ellipse(
-            tex,
-            tuple(int(v) for v in to_px([(0.5, 0.06)])[0]),
-            (int(size * 0.1), int(size * 0.055)),
-            0,
-            0,
-            180,
-            dark,
-            w * 2,
-            cv2.LINE_AA,
-        )
-    elif category == "bag":
-        _dashes(tex, to_px([(0.1, 0.42), (0.9, 0.42)]), thread, size * 0.012, w)
-    elif category == "shoes":
-        for poly in ([(0.03, 0.56), (0.49, 0.54)], [(0.53, 0.95), (0.99, 0.94)]):
-            a, b = (tuple(int(v) for v in p) for p in to_px(poly))
-            cv2.line(tex, a, b, (240, 240, 236), max(2, int(size * 0.03)))
+    drawer = _DETAILS.get(category)
+    if drawer is not None:
+        drawer(_Stitching(tex, category, to_px, size, thread, dark, w))
+
+
+@dataclass(frozen=True)
+class _Stitching:
+    """What a product's details are drawn with: the crop, its category, unit → crop px, size, colours, line px."""
+
+    tex: np.ndarray
+    category: str
+    to_px: Any
+    size: float
+    thread: tuple[int, ...]
+    dark: tuple[int, ...]
+    w: int
+
+
+def _jeans_details(s: _Stitching) -> None:
+    """Waistband seam, fly and the two front pockets' seams."""
+    tex, to_px, size, thread, w = s.tex, s.to_px, s.size, s.thread, s.w
+    _dashes(tex, to_px([(0.2, 0.08), (0.8, 0.08)]), thread, size * 0.01, w)
+    _dashes(tex, to_px([(0.5, 0.08), (0.5, 0.24), (0.44, 0.27)]), thread, size * 0.01, w)
+    for side in (0.28, 0.72):
+        _dashes(tex, to_px([(side - 0.08, 0.09), (side, 0.2), (side + 0.08, 0.09)]), thread, size * 0.01, w)
+
+
+def _placket(s: _Stitching) -> None:
+    """The front opening; a shirt also gets seven buttons and its collar points."""
+    tex, to_px, size, dark, w = s.tex, s.to_px, s.size, s.dark, s.w
+    a, b = (tuple(int(v) for v in p) for p in to_px([(0.5, 0.1), (0.5, 0.98)]))
+    cv2.line(tex, a, b, dark, w * 2, cv2.LINE_AA)
+    if s.category == "shirt":
+        for y in np.linspace(0.18, 0.9, 7):
+            c = tuple(int(v) for v in to_px([(0.52, y)])[0])
+            cv2.circle(tex, c, max(2, int(size * 0.008)), (235, 232, 225), -1, cv2.LINE_AA)
+        cv2.fillPoly(tex, [to_px([(0.36, 0.05), (0.5, 0.14), (0.44, 0.2)]).astype(np.int32)], dark, cv2.LINE_AA)
+        cv2.fillPoly(tex, [to_px([(0.64, 0.05), (0.5, 0.14), (0.56, 0.2)]).astype(np.int32)], dark, cv2.LINE_AA)
+
+
+def _hoodie_details(s: _Stitching) -> None:
+    """The hood's opening and the front pocket's seam."""
+    tex, to_px, size, dark, w = s.tex, s.to_px, s.size, s.dark, s.w
+    cv2.ellipse(
+        tex,
+        tuple(int(v) for v in to_px([(0.5, 0.08)])[0]),
+        (int(size * 0.12), int(size * 0.07)),
+        0,
+        0,
+        180,
+        dark,
+        w * 3,
+        cv2.LINE_AA,
+    )
+    _dashes(tex, to_px([(0.33, 0.8), (0.38, 0.62), (0.62, 0.62), (0.67, 0.8)]), dark, size * 0.012, w)
+
+
+def _neckline(s: _Stitching) -> None:
+    """A round neckline."""
+    cv2.ellipse(
+        s.tex,
+        tuple(int(v) for v in s.to_px([(0.5, 0.06)])[0]),
+        (int(s.size * 0.1), int(s.size * 0.055)),
+        0,
+        0,
+        180,
+        s.dark,
+        s.w * 2,
+        cv2.LINE_AA,
+    )
+
+
+def _bag_seam(s: _Stitching) -> None:
+    """The seam across a bag's front."""
+    _dashes(s.tex, s.to_px([(0.1, 0.42), (0.9, 0.42)]), s.thread, s.size * 0.012, s.w)
+
+
+def _soles(s: _Stitching) -> None:
+    """The two shoes' light soles."""
+    for poly in ([(0.03, 0.56), (0.49, 0.54)], [(0.53, 0.95), (0.99, 0.94)]):
+        a, b = (tuple(int(v) for v in p) for p in s.to_px(poly))
+        cv2.line(s.tex, a, b, (240, 240, 236), max(2, int(s.size * 0.03)))
+
+
+_DETAILS: dict[str, Callable[[_Stitching], None]] = {
+    "jeans": _jeans_details,
+    "shirt": _placket,
+    "jacket": _placket,
+    "hoodie": _hoodie_details,
+    "tee": _neckline,
+    "sweater": _neckline,
+    "dress": _neckline,
+    "bag": _bag_seam,
+    "shoes": _soles,
+}
+"""The details of each category that has some."""
 
 
 def _jewellery(frame: np.ndarray, cx: float, cy: float, size: float, rng: np.random.Generator, color: str) -> None:
