@@ -38,6 +38,15 @@ Entry points: :func:`render_photo` (a :class:`PhotoSpec` → JPEG bytes),
 :func:`generate_dataset` (a seed + :class:`DatasetParams` → tenants, products,
 ordered photo specs with the truth), :func:`demo_params` (the demo's shape: 4
 tenants, 3,282 products, 611 internal tags).
+
+This module holds the entry points and re-exports the public names; the renderer's parts
+are sibling modules (not a package: every package under ``development/`` is a set
+renderer to ``labels evaluate``): ``clothing_specs`` (kinds, word lists, :class:`TagStyle`,
+:class:`PhotoSpec`), ``clothing_dataset`` (:func:`generate_dataset`), ``clothing_scenes``
+(one scene per kind of photo), ``clothing_surfaces`` and ``clothing_garments`` (tables,
+fabrics, silhouettes), ``clothing_tags`` and ``clothing_negatives`` (the tag and label
+layers), ``clothing_text`` and ``clothing_codes`` (fonts, handwriting, barcodes, QR codes),
+``clothing_camera`` (warp, blur, low light, grain, JPEG). :data:`SOURCE_FILES` lists them.
 """
 
 from __future__ import annotations
