@@ -35,8 +35,7 @@ FONT = (
     / "product_images"
     / "labels"
     / "development"
-    / "clothing"
-    / "fonts"
+    / "clothing_fonts"
     / "DejaVuSans-Bold.ttf"
 )
 
