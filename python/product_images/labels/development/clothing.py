@@ -29,7 +29,7 @@ Aileron Regular TrueType font shipped inside Pillow's wheel, SIL Open Font Licen
 and baseline jitter.
 
 Sizes: 1600 or 2048 px on the longest side, a configurable share (default a quarter)
-300–640 px. Scenes are drawn at most 1024 px wide and then resized, camera-like
+300–640 px. Scenes are drawn at most 1024 px wide and then resized,
 camera-like Gaussian grain is added to the luma at the final size (a window of a cached
 seeded noise tile), and the picture is encoded by OpenCV as baseline JPEG, quality 80–90
 (typically 0.25–0.7 MB at 1600–2048 px). Cost: ~50–60 ms of one core per photo.
