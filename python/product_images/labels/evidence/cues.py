@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from product_images.labels.evidence.records import Code, OcrLine
 
@@ -67,7 +67,56 @@ def shape_of(token: str) -> str:
     return "".join("9" if c.isdigit() else "A" if c.isalpha() else c for c in token.upper())
 
 
-def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:  # noqa: C901, PLR0912, PLR0915
+#: Every key :func:`text_cues` returns before the counts, in the order the dict holds them.
+_CUE_KEYS: tuple[str, ...] = (
+    "price_dec",
+    "price_int",
+    "price_word",
+    "care",
+    "degree",
+    "size",
+    "sku",
+    "ref",
+    "long_digits",
+    "code128",
+    "qr",
+    "ean13",
+    "ean_instore",
+    "ean_retail",
+    "code_price",
+    "price_sign",
+    "sign_first",
+    "cents_99",
+    "cents_round",
+    "size_number",
+    "small_number",
+    "ocr_ean_instore",
+    "ocr_ean_retail",
+    "field_price",
+    "sign_blank",
+    "price_h",
+    "number_h",
+    "text_h",
+    "n_alpha_words",
+)
+
+#: The 0/1 cues one read line (stripped) sets by itself: (cue, does the line show it).
+_LINE_FLAGS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("field_price", lambda t: bool(_FIELD_PRICE.match(t))),
+    ("sign_first", lambda t: bool(_SIGN_FIRST.search(t))),
+    ("price_dec", lambda t: bool(_PRICE_DEC.search(t))),
+    ("price_int", lambda t: bool(_PRICE_INT.match(t)) and not _SIZE.match(t)),
+    ("price_word", lambda t: bool(_PRICE_WORD.search(t))),
+    ("care", lambda t: bool(_CARE.search(t))),
+    ("degree", lambda t: bool(_DEGREE.search(t))),
+    ("size", lambda t: bool(_SIZE.match(t.replace(" ", "")) or _SIZE.match(t))),
+    ("sku", lambda t: bool(_SKU.search(t.upper())) and not _LONG_DIGITS.fullmatch(t.replace(" ", ""))),
+    ("ref", lambda t: bool(_REF.search(t))),
+    ("long_digits", lambda t: bool(_LONG_DIGITS.search(t.replace(" ", "")))),
+)
+
+
+def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str = "") -> dict[str, float]:
     """Named text/code cues from OCR lines and decoded codes (all 0/1 unless said otherwise).
 
     Keys: ``price_dec`` (a "15,00"-like amount), ``price_int`` (a line that is only a
@@ -80,40 +129,7 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str 
     (a decoded payload holding a price field), and the :func:`second_read_cues` of
     ``second_read`` (Tesseract's text, "" when it did not run).
     """
-    c: dict[str, float] = dict.fromkeys(
-        (
-            "price_dec",
-            "price_int",
-            "price_word",
-            "care",
-            "degree",
-            "size",
-            "sku",
-            "ref",
-            "long_digits",
-            "code128",
-            "qr",
-            "ean13",
-            "ean_instore",
-            "ean_retail",
-            "code_price",
-            "price_sign",
-            "sign_first",
-            "cents_99",
-            "cents_round",
-            "size_number",
-            "small_number",
-            "ocr_ean_instore",
-            "ocr_ean_retail",
-            "field_price",
-            "sign_blank",
-            "price_h",
-            "number_h",
-            "text_h",
-            "n_alpha_words",
-        ),
-        0.0,
-    )
+    c: dict[str, float] = dict.fromkeys(_CUE_KEYS, 0.0)
     words = 0
     alpha = 0
     for ln in lines:
@@ -121,60 +137,70 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str 
         if ln.conf < 0.5 or not t:
             continue
         words += len(t.split())
-        alpha += sum(1 for x in re.findall(r"[A-Za-z]{3,}", t))
-        c["text_h"] = max(c["text_h"], ln.rel_h)
-        if re.match(r"^\d{1,3}\s+$", ln.text):
-            c["sign_blank"] = 1.0
-        tt = t.replace(" ", "")
-        if _FIELD_PRICE.match(t):
-            c["field_price"] = 1.0
-        if _PRICE_SIGN.match(t):
-            c["price_sign"] = 1.0
-            c["price_h"] = max(c["price_h"], ln.rel_h)
-        if _SIGN_FIRST.search(t):
-            c["sign_first"] = 1.0
-        for m in _CENTS.finditer(t):
-            cc = int(m.group(1))
-            if cc >= 95:
-                c["cents_99"] = 1.0
-            elif cc in (0, 50):
-                c["cents_round"] = 1.0
-        num = re.sub(r"[€CcEe仓元:]$", "", tt) if _PRICE_SIGN.match(t) else tt
-        if _ONLY_NUMBER.match(num):
-            v = int(num)
-            c["number_h"] = max(c["number_h"], ln.rel_h)
-            if 32 <= v <= 56 and v % 2 == 0:
-                c["size_number"] = 1.0
-            else:
-                c["small_number"] = 1.0
-        for d in re.findall(r"\d{12,14}", tt):
-            if len(d) >= 13:
-                d13 = d[:13]
-                if d13[0] == "2":
-                    c["ocr_ean_instore"] = 1.0
-                elif _ean_ok(d13) or len(d) == 13:
-                    c["ocr_ean_retail"] = 1.0
-        if _PRICE_DEC.search(t):
-            c["price_dec"] = 1.0
-        if _PRICE_INT.match(t) and not _SIZE.match(t):
-            c["price_int"] = 1.0
-        if _PRICE_WORD.search(t):
-            c["price_word"] = 1.0
-        if _CARE.search(t):
-            c["care"] = 1.0
-        if _DEGREE.search(t):
-            c["degree"] = 1.0
-        if _SIZE.match(t.replace(" ", "")) or _SIZE.match(t):
-            c["size"] = 1.0
-        if _SKU.search(t.upper()) and not _LONG_DIGITS.fullmatch(t.replace(" ", "")):
-            c["sku"] = 1.0
-        if _REF.search(t):
-            c["ref"] = 1.0
-        if _LONG_DIGITS.search(t.replace(" ", "")):
-            c["long_digits"] = 1.0
+        alpha += len(re.findall(r"[A-Za-z]{3,}", t))
+        _line_cues(c, ln, t)
     c["n_lines"] = float(sum(1 for ln in lines if ln.conf >= 0.5))
     c["n_words"] = float(words)
     c["n_alpha_words"] = float(alpha)
+    _code_cues(c, codes)
+    c.update(second_read_cues(second_read))
+    return c
+
+
+def _line_cues(c: dict[str, float], ln: OcrLine, t: str) -> None:
+    """Set in ``c`` the cues one confident line ``ln`` shows (``t``: its stripped text)."""
+    c["text_h"] = max(c["text_h"], ln.rel_h)
+    for name, shows in _LINE_FLAGS:
+        if shows(t):
+            c[name] = 1.0
+    _amount_cues(c, ln, t)
+    _cents_cues(c, t)
+    _printed_ean_cues(c, t.replace(" ", ""))
+
+
+def _amount_cues(c: dict[str, float], ln: OcrLine, t: str) -> None:
+    """A bare amount: with a misread "€" (``price_sign``, ``price_h``) or the recogniser's blank
+    (``sign_blank``), and a line that is only a number (``number_h``; ``size_number`` or ``small_number``)."""
+    if re.match(r"^\d{1,3}\s+$", ln.text):  # the raw text: the trailing blank is the cue
+        c["sign_blank"] = 1.0
+    signed = _PRICE_SIGN.match(t)
+    if signed:
+        c["price_sign"] = 1.0
+        c["price_h"] = max(c["price_h"], ln.rel_h)
+    tt = t.replace(" ", "")
+    num = re.sub(r"[€CcEe仓元:]$", "", tt) if signed else tt
+    if _ONLY_NUMBER.match(num):
+        v = int(num)
+        c["number_h"] = max(c["number_h"], ln.rel_h)
+        if 32 <= v <= 56 and v % 2 == 0:
+            c["size_number"] = 1.0
+        else:
+            c["small_number"] = 1.0
+
+
+def _cents_cues(c: dict[str, float], t: str) -> None:
+    """``cents_99`` (",95"–",99": retail pricing) and ``cents_round`` (",00" / ",50") of one line."""
+    for m in _CENTS.finditer(t):
+        cc = int(m.group(1))
+        if cc >= 95:
+            c["cents_99"] = 1.0
+        elif cc in (0, 50):
+            c["cents_round"] = 1.0
+
+
+def _printed_ean_cues(c: dict[str, float], tt: str) -> None:
+    """``ocr_ean_instore`` / ``ocr_ean_retail``: a printed 13-digit number in ``tt`` (a line without its spaces)."""
+    for d in re.findall(r"\d{12,14}", tt):
+        if len(d) >= 13:
+            d13 = d[:13]
+            if d13[0] == "2":
+                c["ocr_ean_instore"] = 1.0
+            elif _ean_ok(d13) or len(d) == 13:
+                c["ocr_ean_retail"] = 1.0
+
+
+def _code_cues(c: dict[str, float], codes: Sequence[Code]) -> None:
+    """The decoded codes' cues: ``code128``, ``qr``, ``ean13`` (in-store or retail) and ``code_price``."""
     for code in codes:
         f = code.format.lower()
         if "128" in f:
@@ -189,5 +215,3 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str 
                 c["ean_retail"] = 1.0
         if re.search(r"(?:P|PRIX|PRICE)[:=]\d+", code.text, re.I):
             c["code_price"] = 1.0
-    c.update(second_read_cues(second_read))
-    return c
