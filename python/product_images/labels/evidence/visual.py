@@ -139,13 +139,37 @@ def _glyph_region(chars: np.ndarray, lab: np.ndarray, stats: np.ndarray, best: i
     ev.glyph_region = (ax / w, ay / h, (ax + aw) / w, (ay + ah) / h)
 
 
-def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | None, float]:  # noqa: PLR0915
-    """Fill the visual cues of ``ev`` from an RGB array (any size); return (region px box, bar angle°)."""
+def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | None, float]:
+    """Fill the visual cues of ``ev`` from an RGB array (any size); return (region px box, bar angle°).
+
+    Steps, on a :data:`VISUAL_SIDE`-px copy: stroke blobs → bar texture (and its angle) →
+    the text region (its paper, glyphs and paper object) → colour; the region's box is
+    returned in ``rgb``'s pixels.
+    """
     H, W = rgb.shape[:2]
     f = VISUAL_SIDE / max(H, W)
     small = cv2.resize(rgb, (max(1, int(W * f)), max(1, int(H * f))), interpolation=cv2.INTER_AREA) if f < 1 else rgb
     h, w = small.shape[:2]
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    chars, bars, dark_text = _strokes(grey)
+    ev.char_blobs, ev.bar_blobs = int(len(chars)), int(len(bars))
+    angle = _bar_texture(grey, ev)
+    region = _text_region(small, chars, bars, dark_text, ev)
+    _colour(small, ev)
+    if region is not None:
+        sx, sy = W / w, H / h
+        region = (int(region[0] * sx), int(region[1] * sy), int(region[2] * sx), int(region[3] * sy))
+    return region, angle
+
+
+def _strokes(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(character blobs, bar blobs, dark text?) of the visual copy's grey image.
+
+    Dark-on-light (black-hat) and light-on-dark (top-hat) strokes, plus thick strokes
+    (marker handwriting, big sticker digits) found at half scale; "dark text" when the
+    black-hat response is at least the top-hat one.
+    """
+    h, w = grey.shape[:2]
     black = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _KERNEL)
     top = cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, _KERNEL)
     cd, bd = _blobs((black > 45).astype(np.uint8), h)
@@ -156,10 +180,13 @@ def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | 
     c2l, _ = _blobs((cv2.morphologyEx(half, cv2.MORPH_TOPHAT, _KERNEL) > 45).astype(np.uint8), h // 2)
     big = np.vstack([c2d, c2l]) * 2
     big = big[big[:, 3] >= 16] if len(big) else big  # only glyphs the full-scale pass could miss
-    chars = np.vstack([cd, cl, big])
-    bars = np.vstack([bd, bl])
-    ev.char_blobs, ev.bar_blobs = int(len(chars)), int(len(bars))
-    # gradient coherence per 16x16 block → 1-D barcode texture at any angle
+    return np.vstack([cd, cl, big]), np.vstack([bd, bl]), bool(black.mean() >= top.mean())
+
+
+def _bar_texture(grey: np.ndarray, ev: Evidence) -> float:
+    """Fill ``ev.edge_density`` and ``ev.code_blocks`` (gradient coherence per 16×16 block: 1-D
+    barcode texture at any angle); return the bars' dominant gradient angle in degrees (0 when none)."""
+    h, w = grey.shape[:2]
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
     mag = np.sqrt(gx * gx + gy * gy)
@@ -178,55 +205,84 @@ def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | 
         ev.code_blocks = int(strong.sum())
         if ev.code_blocks:
             angle = 0.5 * math.degrees(math.atan2(2 * float(jxy[strong].sum()), float((jxx - jyy)[strong].sum())))
-    # text/code region: dilate the blob boxes, keep the component holding most blobs
-    region = None
+    return angle
+
+
+def _text_region(
+    small: np.ndarray, chars: np.ndarray, bars: np.ndarray, dark_text: bool, ev: Evidence
+) -> tuple[int, int, int, int] | None:
+    """The text/code region in visual-copy px, or None; fills ``ev``'s region, glyph-region, paper and blob cues.
+
+    The blob boxes are dilated and the connected component holding most blobs is the region.
+    """
+    h, w = small.shape[:2]
     boxes = np.vstack([chars, bars]) if len(bars) else chars
     median = np.median(small.reshape(-1, 3), axis=0)
-    if len(boxes) >= 2:
-        m = np.zeros((h, w), np.uint8)
-        for x, y, bw_, bh_ in boxes:
-            m[y : y + bh_, x : x + bw_] = 255
-        k = max(5, int(max(h, w) * 0.07))
-        m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-        n, lab, stats, _ = cv2.connectedComponentsWithStats(m)
-        if n > 1:
-            cx = boxes[:, 0] + boxes[:, 2] // 2
-            cy = boxes[:, 1] + boxes[:, 3] // 2
-            counts = np.bincount(lab[cy.clip(0, h - 1), cx.clip(0, w - 1)], minlength=n)
-            counts[0] = 0
-            best = int(counts.argmax())
-            _glyph_region(chars, lab, stats, best, ev)
-            x0, y0, ww, hh = stats[best, :4]
-            ev.region_chars = int(counts[best])
-            ev.region = (x0 / w, y0 / h, (x0 + ww) / w, (y0 + hh) / h)
-            ev.region_frac = float(ww * hh / (w * h))
-            region = (x0, y0, x0 + ww, y0 + hh)
-            patch = small[y0 : y0 + hh, x0 : x0 + ww].reshape(-1, 3).astype(np.float32)
-            # the paper: the patch's pixels that are not strokes (the brighter 60% for dark text)
-            lum = patch @ np.array([0.299, 0.587, 0.114], np.float32)
-            keep = lum >= np.percentile(lum, 40) if black.mean() >= top.mean() else lum <= np.percentile(lum, 60)
-            paper = np.median(patch[keep], axis=0)
-            ev.paper_rgb = tuple(int(v) for v in paper)  # type: ignore[assignment]
-            mx, mn = float(paper.max()), float(paper.min())
-            ev.paper_light = float(paper @ np.array([0.299, 0.587, 0.114]))
-            ev.paper_sat = (mx - mn) / mx if mx > 0 else 0.0
-            r, g, b = (float(v) for v in paper)
-            hue_ok = r > g > b and (r - b) > 40 and 0.35 < (g - b) / max(r - b, 1) < 0.8
-            ev.kraft = float(hue_ok and 120 < r < 230 and 0.25 < ev.paper_sat < 0.6)
-            ev.paper_contrast = float(np.linalg.norm(paper - median))
-            inside = boxes[
-                (boxes[:, 0] >= x0)
-                & (boxes[:, 1] >= y0)
-                & (boxes[:, 0] + boxes[:, 2] <= x0 + ww)
-                & (boxes[:, 1] + boxes[:, 3] <= y0 + hh)
-            ]
-            short = float(min(h, w))
-            if len(inside):
-                gh = inside[:, 3].astype(np.float32)
-                ev.big_glyph = float(gh.max() / short)
-                ev.n_big_glyphs = int((gh >= 0.5 * gh.max()).sum())
-            _paper_blob(small, paper, (x0, y0, x0 + ww, y0 + hh), ev)
-    # colourfulness (Hasler & Süsstrunk) and the 64-bin colour histogram
+    if len(boxes) < 2:
+        return None
+    m: np.ndarray = np.zeros((h, w), np.uint8)
+    for x, y, bw_, bh_ in boxes:
+        m[y : y + bh_, x : x + bw_] = 255
+    k = max(5, int(max(h, w) * 0.07))
+    m = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m)
+    if n <= 1:
+        return None
+    cx = boxes[:, 0] + boxes[:, 2] // 2
+    cy = boxes[:, 1] + boxes[:, 3] // 2
+    counts = np.bincount(lab[cy.clip(0, h - 1), cx.clip(0, w - 1)], minlength=n)
+    counts[0] = 0
+    best = int(counts.argmax())
+    _glyph_region(chars, lab, stats, best, ev)
+    x0, y0, ww, hh = stats[best, :4]
+    ev.region_chars = int(counts[best])
+    ev.region = (x0 / w, y0 / h, (x0 + ww) / w, (y0 + hh) / h)
+    ev.region_frac = float(ww * hh / (w * h))
+    box = (x0, y0, x0 + ww, y0 + hh)
+    paper = _paper(small[y0 : y0 + hh, x0 : x0 + ww], dark_text, median, ev)
+    _region_glyphs(boxes, box, float(min(h, w)), ev)
+    _paper_blob(small, paper, box, ev)
+    return box
+
+
+def _paper(region: np.ndarray, dark_text: bool, median: np.ndarray, ev: Evidence) -> np.ndarray:
+    """The region's paper colour (float32 RGB); fills ``ev``'s ``paper_*`` and ``kraft`` cues.
+
+    The paper is the median of the region's pixels that are not strokes: the brighter 60 %
+    for dark text, the darker 60 % for light text. ``median`` is the whole photo's median colour.
+    """
+    patch = region.reshape(-1, 3).astype(np.float32)
+    lum = patch @ np.array([0.299, 0.587, 0.114], np.float32)
+    keep = lum >= np.percentile(lum, 40) if dark_text else lum <= np.percentile(lum, 60)
+    paper = np.median(patch[keep], axis=0)
+    ev.paper_rgb = tuple(int(v) for v in paper)  # type: ignore[assignment]
+    mx, mn = float(paper.max()), float(paper.min())
+    ev.paper_light = float(paper @ np.array([0.299, 0.587, 0.114]))
+    ev.paper_sat = (mx - mn) / mx if mx > 0 else 0.0
+    r, g, b = (float(v) for v in paper)
+    hue_ok = r > g > b and (r - b) > 40 and 0.35 < (g - b) / max(r - b, 1) < 0.8
+    ev.kraft = float(hue_ok and 120 < r < 230 and 0.25 < ev.paper_sat < 0.6)
+    ev.paper_contrast = float(np.linalg.norm(paper - median))
+    return paper
+
+
+def _region_glyphs(boxes: np.ndarray, box: tuple[int, int, int, int], short: float, ev: Evidence) -> None:
+    """Fill ``ev.big_glyph`` (tallest blob inside ``box`` / ``short``, the shorter side) and ``ev.n_big_glyphs``."""
+    x0, y0, x1, y1 = box
+    inside = boxes[
+        (boxes[:, 0] >= x0)
+        & (boxes[:, 1] >= y0)
+        & (boxes[:, 0] + boxes[:, 2] <= x1)
+        & (boxes[:, 1] + boxes[:, 3] <= y1)
+    ]
+    if len(inside):
+        gh = inside[:, 3].astype(np.float32)
+        ev.big_glyph = float(gh.max() / short)
+        ev.n_big_glyphs = int((gh >= 0.5 * gh.max()).sum())
+
+
+def _colour(small: np.ndarray, ev: Evidence) -> None:
+    """Fill ``ev.colourfulness`` (Hasler & Süsstrunk) and ``ev.hist`` (64-bin colour histogram, sums to 1)."""
     sm = small.astype(np.float32)
     rg = sm[..., 0] - sm[..., 1]
     yb = 0.5 * (sm[..., 0] + sm[..., 1]) - sm[..., 2]
@@ -234,7 +290,3 @@ def _visual(rgb: np.ndarray, ev: Evidence) -> tuple[tuple[int, int, int, int] | 
     q = (small[::4, ::4] // 64).reshape(-1, 3).astype(np.int32)
     hist = np.bincount(q[:, 0] * 16 + q[:, 1] * 4 + q[:, 2], minlength=64).astype(np.float64)
     ev.hist = (hist / hist.sum()).round(4).tolist()
-    if region is not None:
-        sx, sy = W / w, H / h
-        region = (int(region[0] * sx), int(region[1] * sy), int(region[2] * sx), int(region[3] * sy))
-    return region, angle
