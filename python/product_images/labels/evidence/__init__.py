@@ -96,7 +96,7 @@ cv2.setNumThreads(1)
 # --------------------------------------------------------------------------- entry points
 
 
-def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:  # noqa: C901, PLR0912, PLR0915
+def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
     """Measure one photo.
 
     Args:
@@ -115,70 +115,18 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:  # noqa: C901,
     """
     ev = Evidence(n_bytes=len(data))
     t0 = time.process_time()
-    im, ev.width, ev.height = _decode(data, DECODE_SIDE)
-    rgb = np.asarray(im)
-    ev.decoded_side = max(rgb.shape[:2])
-    ev.decoded_pixels = int(rgb.shape[0] * rgb.shape[1])
-    rgb, ev.exposure_gain = _normalise_exposure(rgb)
+    rgb = _decoded(data, ev)
     t1 = time.process_time()
     region, angle = _visual(rgb, ev)
     t2 = time.process_time()
-    grey = None
     if ev.char_blobs >= 3 or ev.bar_blobs >= 4 or ev.code_blocks >= 2:
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        ev.codes = _zxing(grey)
-        if ev.codes:
-            ev.code_stage = "full"
-        elif ev.code_blocks >= 2 and region is not None and abs(angle) > 8:
-            rot = _rotated_crop(grey, region, angle)
-            ev.codes = _zxing(rot)
-            ev.code_stage = "rotated" if ev.codes else ""
-        if not ev.codes and region is not None and ev.decoded_side < 900 and (ev.code_blocks >= 1 or ev.bar_blobs >= 4):
-            # small photos: too few pixels per module; zxing reads more on a 2-3x upscaled crop
-            crop = _padded_crop(grey, region, 0.15, 4)
-            if crop.size:
-                f = min(3.0, 1100 / max(crop.shape))
-                if f > 1.2:
-                    up = cv2.resize(
-                        crop, (int(crop.shape[1] * f), int(crop.shape[0] * f)), interpolation=cv2.INTER_CUBIC
-                    )
-                    ev.codes = _zxing(up)
-                    if not ev.codes and abs(angle) > 8:
-                        ev.codes = _zxing(_rotated_crop(up, (0, 0, up.shape[1], up.shape[0]), angle))
-                    ev.code_stage = "upscaled" if ev.codes else ""
+        _read_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), region, angle, ev)
     t3 = time.process_time()
     strong_code = has_strong_code(ev.codes)
-    want = (
-        ocr
-        if ocr is not None
-        else (
-            region is not None
-            and (ev.region_chars >= 3 or (ev.region_chars >= 1 and ev.big_glyph >= 0.06))
-            and not strong_code
-        )
-    )
-    if want:
-        if region is not None:
-            x0, y0, x1, y1 = region
-            H, W = rgb.shape[:2]
-            bb = ev.blob_box
-            if bb is not None and not ev.blob_border and 0.005 < ev.blob_frac < 0.5:
-                # the whole paper object (a hang tag's handwritten price may sit apart from its printed name)
-                x0, y0 = min(x0, int(bb[0] * W)), min(y0, int(bb[1] * H))
-                x1, y1 = max(x1, int(bb[2] * W)), max(y1, int(bb[3] * H))
-            crop = _padded_crop(rgb, (x0, y0, x1, y1), 0.1, 6)
-        else:
-            crop = rgb
-        ev.lines = _ocr(crop, float(min(rgb.shape[:2])))
-        ev.ocr_ran = True
-        if wants_second_read(ev):
-            ev.second_read = _second_read(crop, angle)
+    if _wants_ocr(ocr, region, strong_code, ev):
+        _read_text(rgb, region, angle, ev)
     if ev.glyph_region is not None and not strong_code:
-        H, W = rgb.shape[:2]
-        gx0, gy0, gx1, gy1 = ev.glyph_region
-        glyphs = _padded_crop(rgb, (int(gx0 * W), int(gy0 * H), int(gx1 * W), int(gy1 * H)), 0.1, 6)
-        ev.glyph_lines = _ocr(glyphs, float(min(rgb.shape[:2])))
-        ev.glyph_second_read = _second_read(glyphs, angle)
+        _read_glyphs(rgb, ev.glyph_region, angle, ev)
     t4 = time.process_time()
     ev.cues = text_cues(
         list(ev.lines) + list(ev.glyph_lines),
@@ -192,6 +140,92 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:  # noqa: C901,
         "ocr": round((t4 - t3) * 1000, 2),
     }
     return ev
+
+
+# --------------------------------------------------------------------------- the steps of extract
+
+
+def _decoded(data: bytes, ev: Evidence) -> np.ndarray:
+    """Stage 1: the photo as an RGB array of about :data:`DECODE_SIDE` px, brightened when under-exposed;
+    fills ``ev``'s size and decoding fields. Raises :class:`DecodeError`."""
+    im, ev.width, ev.height = _decode(data, DECODE_SIDE)
+    rgb = np.asarray(im)
+    ev.decoded_side = max(rgb.shape[:2])
+    ev.decoded_pixels = int(rgb.shape[0] * rgb.shape[1])
+    rgb, ev.exposure_gain = _normalise_exposure(rgb)
+    return rgb
+
+
+def _read_codes(grey: np.ndarray, region: tuple[int, int, int, int] | None, angle: float, ev: Evidence) -> None:
+    """Stage 3: fill ``ev.codes`` / ``ev.code_stage``: the whole grey photo, then the region
+    turned so that its bars stand upright, then (small photos) the region upscaled."""
+    ev.codes = _zxing(grey)
+    if ev.codes:
+        ev.code_stage = "full"
+    elif ev.code_blocks >= 2 and region is not None and abs(angle) > 8:
+        rot = _rotated_crop(grey, region, angle)
+        ev.codes = _zxing(rot)
+        ev.code_stage = "rotated" if ev.codes else ""
+    if not ev.codes and region is not None and ev.decoded_side < 900 and (ev.code_blocks >= 1 or ev.bar_blobs >= 4):
+        _read_upscaled_codes(grey, region, angle, ev)
+
+
+def _read_upscaled_codes(grey: np.ndarray, region: tuple[int, int, int, int], angle: float, ev: Evidence) -> None:
+    """Small photos: too few pixels per module; zxing reads more on a 2-3x upscaled crop of the region."""
+    crop = _padded_crop(grey, region, 0.15, 4)
+    if not crop.size:
+        return
+    f = min(3.0, 1100 / max(crop.shape))
+    if f > 1.2:
+        up = cv2.resize(crop, (int(crop.shape[1] * f), int(crop.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
+        ev.codes = _zxing(up)
+        if not ev.codes and abs(angle) > 8:
+            ev.codes = _zxing(_rotated_crop(up, (0, 0, up.shape[1], up.shape[0]), angle))
+        ev.code_stage = "upscaled" if ev.codes else ""
+
+
+def _wants_ocr(ocr: bool | None, region: tuple[int, int, int, int] | None, strong_code: bool, ev: Evidence) -> bool:
+    """Whether stage 4 runs: as ``ocr`` says, or (None) when a text region exists (3+ character
+    blobs, or 1+ with a glyph >= 6 % of the short side) and no Code 128 / QR decided."""
+    if ocr is not None:
+        return ocr
+    return (
+        region is not None
+        and (ev.region_chars >= 3 or (ev.region_chars >= 1 and ev.big_glyph >= 0.06))
+        and not strong_code
+    )
+
+
+def _ocr_crop(rgb: np.ndarray, region: tuple[int, int, int, int] | None, ev: Evidence) -> np.ndarray:
+    """What OCR reads: the text region (widened to its compact paper object) with a margin, or the whole photo."""
+    if region is None:
+        return rgb
+    x0, y0, x1, y1 = region
+    H, W = rgb.shape[:2]
+    bb = ev.blob_box
+    if bb is not None and not ev.blob_border and 0.005 < ev.blob_frac < 0.5:
+        # the whole paper object (a hang tag's handwritten price may sit apart from its printed name)
+        x0, y0 = min(x0, int(bb[0] * W)), min(y0, int(bb[1] * H))
+        x1, y1 = max(x1, int(bb[2] * W)), max(y1, int(bb[3] * H))
+    return _padded_crop(rgb, (x0, y0, x1, y1), 0.1, 6)
+
+
+def _read_text(rgb: np.ndarray, region: tuple[int, int, int, int] | None, angle: float, ev: Evidence) -> None:
+    """Stages 4–5: fill ``ev.lines`` / ``ev.ocr_ran``, and ``ev.second_read`` when :func:`wants_second_read`."""
+    crop = _ocr_crop(rgb, region, ev)
+    ev.lines = _ocr(crop, float(min(rgb.shape[:2])))
+    ev.ocr_ran = True
+    if wants_second_read(ev):
+        ev.second_read = _second_read(crop, angle)
+
+
+def _read_glyphs(rgb: np.ndarray, glyph_region: tuple[float, float, float, float], angle: float, ev: Evidence) -> None:
+    """Stage 6: fill ``ev.glyph_lines`` / ``ev.glyph_second_read``: both recognisers on the glyph region."""
+    H, W = rgb.shape[:2]
+    gx0, gy0, gx1, gy1 = glyph_region
+    glyphs = _padded_crop(rgb, (int(gx0 * W), int(gy0 * H), int(gx1 * W), int(gy1 * H)), 0.1, 6)
+    ev.glyph_lines = _ocr(glyphs, float(min(rgb.shape[:2])))
+    ev.glyph_second_read = _second_read(glyphs, angle)
 
 
 def _hist_dist(a: Sequence[float], b: Sequence[float]) -> float:
