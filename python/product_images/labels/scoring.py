@@ -130,46 +130,73 @@ FEATURES: tuple[str, ...] = (
 # --------------------------------------------------------------------------- features & model
 
 
+#: Features that are a text cue as :func:`evidence.text_cues` gives it (same name), after ``strong_code``.
+_CUE_FEATURES: tuple[str, ...] = (
+    "ean_instore",
+    "ean_retail",
+    "code_price",
+    "price_dec",
+    "price_int",
+    "price_word",
+    "field_price",
+    "price_sign",
+    "sign_blank",
+    "sign_first",
+    "cents_99",
+    "cents_round",
+    "size_number",
+    "small_number",
+    "ocr_ean_instore",
+    "ocr_ean_retail",
+    "care",
+    "degree",
+    "size",
+    "sku",
+    "ref",
+    "long_digits",
+    "price_h",
+    "number_h",
+    "text_h",
+)
+#: Text cues that are counts: their features are log1p of the count.
+_COUNT_CUES: tuple[str, ...] = ("n_lines", "n_words", "n_alpha_words")
+#: The second read's cues, features as they are.
+_SECOND_READ_CUES: tuple[str, ...] = (
+    "euro_whole",
+    "euro_dec",
+    "euro_first",
+    "euro_99",
+    "euro_any",
+    "second_price_word",
+)
+
+
 def features(ev: Evidence, prof: ShopProfile | None = None) -> np.ndarray:
     """The feature vector (float64, shape ``(len(FEATURES),)``) of one photo.
 
     ``ev`` should have its product context filled (:func:`evidence.product_context`).
     Nothing here depends on the photo's position in the product.
+
+    In :data:`FEATURES` order: the bias, the text and code cues, the visual cues, the
+    product context, the second read's cues, the glyph region, the shop profile's cues.
     """
     c = ev.cues
     g = lambda k: float(c.get(k, 0.0))  # noqa: E731
     pw, ps, pc, pm, pn = profile_features(ev, prof)
-    v = [
-        1.0,
-        max(g("code128"), g("qr")),
-        g("ean_instore"),
-        g("ean_retail"),
-        g("code_price"),
-        g("price_dec"),
-        g("price_int"),
-        g("price_word"),
-        g("field_price"),
-        g("price_sign"),
-        g("sign_blank"),
-        g("sign_first"),
-        g("cents_99"),
-        g("cents_round"),
-        g("size_number"),
-        g("small_number"),
-        g("ocr_ean_instore"),
-        g("ocr_ean_retail"),
-        g("care"),
-        g("degree"),
-        g("size"),
-        g("sku"),
-        g("ref"),
-        g("long_digits"),
-        g("price_h"),
-        g("number_h"),
-        g("text_h"),
-        math.log1p(g("n_lines")),
-        math.log1p(g("n_words")),
-        math.log1p(g("n_alpha_words")),
+    v = [1.0, max(g("code128"), g("qr"))]
+    v += [g(k) for k in _CUE_FEATURES]
+    v += [math.log1p(g(k)) for k in _COUNT_CUES]
+    v += _visual_features(ev)
+    v += _context_features(ev)
+    v += [g(k) for k in _SECOND_READ_CUES]
+    v.append(float(getattr(ev, "glyph_region", None) is not None))
+    v += [pw, ps, pc, pm, pn]
+    return np.asarray(v, dtype=np.float64)
+
+
+def _visual_features(ev: Evidence) -> list[float]:
+    """The visual cues' features, ``kraft`` … ``small_photo`` of :data:`FEATURES`."""
+    return [
         float(ev.kraft),
         ev.paper_light / 255.0,
         ev.paper_sat,
@@ -190,24 +217,17 @@ def features(ev: Evidence, prof: ShopProfile | None = None) -> np.ndarray:
         ev.edge_density,
         ev.colourfulness / 100.0,
         float(ev.decoded_side < 700),
+    ]
+
+
+def _context_features(ev: Evidence) -> list[float]:
+    """The product context's features, ``context_dist`` … ``context_other_texty`` of :data:`FEATURES`."""
+    return [
         ev.context_dist,
         float(ev.context_rank),
         float(getattr(ev, "context_other_strong", 0)),
         math.log1p(getattr(ev, "context_other_texty", 0)),
-        g("euro_whole"),
-        g("euro_dec"),
-        g("euro_first"),
-        g("euro_99"),
-        g("euro_any"),
-        g("second_price_word"),
-        float(getattr(ev, "glyph_region", None) is not None),
-        pw,
-        ps,
-        pc,
-        pm,
-        pn,
     ]
-    return np.asarray(v, dtype=np.float64)
 
 
 @dataclass(frozen=True)
