@@ -62,6 +62,39 @@ QUEUE_TITLES: dict[str, str] = {
 """What each queue is, as the page's header says it."""
 
 
+# --------------------------------------------------------------------------- the queries
+
+_DOUBTFUL_QUERY = sql.SQL(
+    "select tenant_schema, product_id, reason, best_score, photos from {queue} {where} "
+    'order by queue_position, tenant_schema collate "C", product_id'
+)
+"""The detector's queue (``doubtful``), in queue order."""
+
+_GROUPED_QUERY = sql.SQL(
+    "select tenant_schema, product_id, null, null, null from {view} {where} "
+    'group by tenant_schema, product_id {having} order by tenant_schema collate "C", product_id'
+)
+"""The products of the union view (``rule``, ``all``), filtered by :data:`_HAVING`."""
+
+_HAVING: dict[str, sql.SQL] = {
+    "rule": sql.SQL("having count(*) >= 2 and bool_or(is_label and label_source = 'rule')"),
+    "all": sql.SQL(""),
+}
+"""Which products each queue of the union view keeps."""
+
+_UNSEEN_QUERY = sql.SQL("select count(*) from {view} {where} {also} label_detected_at is null")
+"""Photos the detector has not looked at yet."""
+
+_TITLES_QUERY = sql.SQL("select id, {title} from {products} where id = any(%s)")
+"""Products' titles (``{title}``: the column, or null when the tenant has none)."""
+
+_PHOTOS_QUERY = sql.SQL(
+    "select product_id, id, position, url, is_label, label_source, {score}, {evidence} "
+    "from {images} where product_id = any(%s) order by product_id, position, id"
+)
+"""Products' photos (``{score}``, ``{evidence}``: the columns, or nulls when the tenant has none)."""
+
+
 class UnknownTenantError(LookupError):
     """No such tenant: the schema is not one of the tenants with a ``product_images`` table."""
 
@@ -294,47 +327,15 @@ class ReviewDatabase:
             raise ValueError(f"unknown queue {requested!r}: expected one of {', '.join(QUEUE_KINDS)}")
         if tenant_schema is not None:
             self.require_tenant(tenant_schema)
-        kind: QueueKind = requested
-        notice = None
-        if requested == "doubtful" and not self.queue_exists(tenant_schema):
-            kind = "rule"
-            of_tenant = f"of {tenant_schema} " if tenant_schema else ""
-            notice = (
-                f"The detector has not run (it has looked at no photo {of_tenant}"
-                f"yet; {self.schema}.{QUEUE_RELATION} is the "
-                "detector's queue), so the rule's candidates are shown instead (products with 2+ photos whose "
-                "label comes from the rule). Run product-images labels detect, then dbt run --select product_images."
-            )
+        kind, notice = self._shown_kind(requested, tenant_schema)
         tenant_filter = sql.SQL("where tenant_schema = {}").format(tenant_schema) if tenant_schema else sql.SQL("")
         if kind == "doubtful":
-            with self._connection() as conn:
-                row = conn.execute(
-                    sql.SQL("select count(*) from {view} {where} {also} label_detected_at is null").format(
-                        view=sql.Identifier(self.schema, "product_images"),
-                        where=tenant_filter,
-                        also=sql.SQL("and" if tenant_schema else "where"),
-                    )
-                ).fetchone()
-            unseen = int(row[0]) if row else 0
-            if unseen:  # e.g. after labels detect --limit or --tenant: the queue is short, not done
-                notice = (
-                    f"{unseen:,} photo(s) have not been looked at by the detector yet: their products are not in "
-                    "this queue until product-images labels detect scores them."
-                )
-            query = sql.SQL(
-                "select tenant_schema, product_id, reason, best_score, photos from {queue} {where} "
-                'order by queue_position, tenant_schema collate "C", product_id'
-            ).format(queue=sql.Identifier(self.schema, QUEUE_RELATION), where=tenant_filter)
+            notice = self._unseen_notice(tenant_schema, tenant_filter)
+            query = _DOUBTFUL_QUERY.format(queue=sql.Identifier(self.schema, QUEUE_RELATION), where=tenant_filter)
         else:
-            having = (
-                sql.SQL("having count(*) >= 2 and bool_or(is_label and label_source = 'rule')")
-                if kind == "rule"
-                else sql.SQL("")
+            query = _GROUPED_QUERY.format(
+                view=sql.Identifier(self.schema, "product_images"), where=tenant_filter, having=_HAVING[kind]
             )
-            query = sql.SQL(
-                "select tenant_schema, product_id, null, null, null from {view} {where} "
-                'group by tenant_schema, product_id {having} order by tenant_schema collate "C", product_id'
-            ).format(view=sql.Identifier(self.schema, "product_images"), where=tenant_filter, having=having)
         tenants = set(self.tenants())
         with self._connection() as conn:
             rows = conn.execute(query).fetchall()
@@ -344,6 +345,37 @@ class ReviewDatabase:
             if tenant in tenants
         ]
         return ReviewQueue(requested, kind, entries, tenant_schema, notice)
+
+    def _shown_kind(self, requested: QueueKind, tenant_schema: str | None) -> tuple[QueueKind, str | None]:
+        """(the queue shown, a notice): ``rule`` with a notice when ``doubtful`` is asked before the detector ran."""
+        if requested != "doubtful" or self.queue_exists(tenant_schema):
+            return requested, None
+        of_tenant = f"of {tenant_schema} " if tenant_schema else ""
+        return "rule", (
+            f"The detector has not run (it has looked at no photo {of_tenant}"
+            f"yet; {self.schema}.{QUEUE_RELATION} is the "
+            "detector's queue), so the rule's candidates are shown instead (products with 2+ photos whose "
+            "label comes from the rule). Run product-images labels detect, then dbt run --select product_images."
+        )
+
+    def _unseen_notice(self, tenant_schema: str | None, tenant_filter: sql.Composable) -> str | None:
+        """A notice when photos (of ``tenant_schema``, or of any tenant) are not scored yet, else None:
+        e.g. after ``labels detect --limit`` or ``--tenant`` the queue is short, not done."""
+        with self._connection() as conn:
+            row = conn.execute(
+                _UNSEEN_QUERY.format(
+                    view=sql.Identifier(self.schema, "product_images"),
+                    where=tenant_filter,
+                    also=sql.SQL("and" if tenant_schema else "where"),
+                )
+            ).fetchone()
+        unseen = int(row[0]) if row else 0
+        if not unseen:
+            return None
+        return (
+            f"{unseen:,} photo(s) have not been looked at by the detector yet: their products are not in "
+            "this queue until product-images labels detect scores them."
+        )
 
     def learning(self, tenant_schema: str) -> str | None:
         """What people's decisions have taught the detector so far in one tenant, e.g.
@@ -429,52 +461,14 @@ class ReviewDatabase:
         with self._connection() as conn:
             for tenant, product_ids in by_tenant.items():
                 columns = self._tenant_columns(conn, tenant)
-                title = sql.SQL("title::text") if columns.title else sql.SQL("null::text")
-                titles = dict(
-                    conn.execute(
-                        sql.SQL("select id, {title} from {products} where id = any(%s)").format(
-                            title=title, products=sql.Identifier(tenant, "products")
-                        ),
-                        (product_ids,),
-                    ).fetchall()
-                )
-                photos: dict[int, list[tuple[Any, ...]]] = {}
-                for row in conn.execute(
-                    sql.SQL(
-                        "select product_id, id, position, url, is_label, label_source, {score}, {evidence} "
-                        "from {images} where product_id = any(%s) order by product_id, position, id"
-                    ).format(
-                        score=sql.SQL("label_score") if columns.score else sql.SQL("null::real"),
-                        evidence=sql.SQL("label_evidence") if columns.evidence else sql.SQL("null::jsonb"),
-                        images=sql.Identifier(tenant, "product_images"),
-                    ),
-                    (product_ids,),
-                ).fetchall():
-                    photos.setdefault(row[0], []).append(row[1:])
+                titles = _titles(conn, tenant, product_ids, columns)
+                photos = _photo_rows(conn, tenant, product_ids, columns)
                 for product_id in product_ids:
                     if product_id not in titles:
                         continue
                     entry = queue.entry(tenant, product_id) if queue is not None else None
-                    scores = entry.photo_scores if entry is not None else {}
-                    found[(tenant, product_id)] = ReviewProduct(
-                        tenant,
-                        product_id,
-                        titles[product_id],
-                        tuple(
-                            ReviewPhoto(
-                                int(image_id),
-                                int(position),
-                                url,
-                                bool(is_label),
-                                label_source,
-                                float(score) if score is not None else scores.get(int(image_id)),
-                                evidence,
-                            )
-                            for image_id, position, url, is_label, label_source, score, evidence in photos.get(
-                                product_id, []
-                            )
-                        ),
-                        entry,
+                    found[(tenant, product_id)] = _review_product(
+                        tenant, product_id, titles[product_id], photos.get(product_id, []), entry
                     )
         return found
 
@@ -506,6 +500,60 @@ class ReviewDatabase:
         if row is None:
             raise UnknownProductError(tenant_schema, image_id, "image")
         return str(row[0])
+
+
+def _titles(
+    conn: psycopg.Connection, tenant: str, product_ids: list[int], columns: _TenantColumns
+) -> dict[int, str | None]:
+    """``{product_id: title}`` of the products that exist in ``tenant`` (title None without a ``title`` column)."""
+    title = sql.SQL("title::text") if columns.title else sql.SQL("null::text")
+    return dict(
+        conn.execute(
+            _TITLES_QUERY.format(title=title, products=sql.Identifier(tenant, "products")), (product_ids,)
+        ).fetchall()
+    )
+
+
+def _photo_rows(
+    conn: psycopg.Connection, tenant: str, product_ids: list[int], columns: _TenantColumns
+) -> dict[int, list[tuple[Any, ...]]]:
+    """``{product_id: [(id, position, url, is_label, label_source, score, evidence), …]}`` in position order."""
+    photos: dict[int, list[tuple[Any, ...]]] = {}
+    for row in conn.execute(
+        _PHOTOS_QUERY.format(
+            score=sql.SQL("label_score") if columns.score else sql.SQL("null::real"),
+            evidence=sql.SQL("label_evidence") if columns.evidence else sql.SQL("null::jsonb"),
+            images=sql.Identifier(tenant, "product_images"),
+        ),
+        (product_ids,),
+    ).fetchall():
+        photos.setdefault(row[0], []).append(row[1:])
+    return photos
+
+
+def _review_product(
+    tenant: str, product_id: int, title: str | None, rows: list[tuple[Any, ...]], entry: QueueEntry | None
+) -> ReviewProduct:
+    """The product from its :func:`_photo_rows`; a photo without a ``label_score`` takes the queue's score."""
+    scores = entry.photo_scores if entry is not None else {}
+    return ReviewProduct(
+        tenant,
+        product_id,
+        title,
+        tuple(
+            ReviewPhoto(
+                int(image_id),
+                int(position),
+                url,
+                bool(is_label),
+                label_source,
+                float(score) if score is not None else scores.get(int(image_id)),
+                evidence,
+            )
+            for image_id, position, url, is_label, label_source, score, evidence in rows
+        ),
+        entry,
+    )
 
 
 def _photo_scores(photos: Any) -> dict[int, float]:
