@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -142,41 +142,69 @@ def serve_review(
         The exit code: 0, or 1 when applying failed, or 2 when the page could not start
         (the reason printed: no tenant, no dbt run yet, no storage configuration, port in use).
     """
-    from product_images.project import project_dir as find_project_dir
-
     err = sys.stderr if out is None else out
     out = sys.stdout if out is None else out
-    checkout = project_dir or find_project_dir()
-    overrides_path = overrides_path or checkout / "seeds" / "label_overrides.csv"
-    cache_dir = cache_dir or checkout / "target" / "review-thumbnails"
-    schema = dbt_schema()
-    database = ReviewDatabase(lambda: connect(autocommit=True, application_name="label review"), schema)
-    loaded: dict[str, ReviewQueue | None] = {}
-
-    def load() -> ReviewQueue | None:
-        if "queue" not in loaded:
-            loaded["queue"] = _load_queue(database, queue, tenant, err)
-        return loaded["queue"]
-
-    def queue_urls() -> list[str]:
-        review_queue = load()
-        return _photo_urls(schema, review_queue) if review_queue is not None else []
-
+    run = _ReviewRun.prepare(queue, tenant, project_dir, overrides_path, cache_dir, err)
     try:
-        with environment(queue_urls, cache_dir, out) if environment is not None else _nothing():
-            review_queue = load()
+        with environment(run.photo_urls, run.cache_dir, out) if environment is not None else _nothing():
+            review_queue = run.load()
             if review_queue is None:
                 return 2
             if review_queue.notice:
                 print(review_queue.notice, file=out)
-            return _serve(
-                review_queue, database, overrides_path, cache_dir, host, port, apply, out, ready, checkout, profiles_dir
-            )
+            return _serve(review_queue, run, host, port, apply, out, ready, profiles_dir)
     except ReviewServerError as error:
         print(f"Error: {error}", file=err)
         return 2
     finally:
-        database.close()
+        run.database.close()
+
+
+@dataclass
+class _ReviewRun:
+    """One run of the review page: the checkout, the review list and thumbnail paths, the
+    database, and the queue once loaded (loaded once: by the environment or by the page)."""
+
+    queue: QueueKind
+    tenant: str | None
+    checkout: Path
+    overrides_path: Path
+    cache_dir: Path
+    schema: str
+    database: ReviewDatabase
+    err: TextIO
+    loaded: dict[str, ReviewQueue | None] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(
+        cls,
+        queue: QueueKind,
+        tenant: str | None,
+        project_dir: Path | None,
+        overrides_path: Path | None,
+        cache_dir: Path | None,
+        err: TextIO,
+    ) -> _ReviewRun:
+        """The run with :func:`serve_review`'s defaults filled in (nothing connects yet)."""
+        from product_images.project import project_dir as find_project_dir
+
+        checkout = project_dir or find_project_dir()
+        overrides_path = overrides_path or checkout / "seeds" / "label_overrides.csv"
+        cache_dir = cache_dir or checkout / "target" / "review-thumbnails"
+        schema = dbt_schema()
+        database = ReviewDatabase(lambda: connect(autocommit=True, application_name="label review"), schema)
+        return cls(queue, tenant, checkout, overrides_path, cache_dir, schema, database, err)
+
+    def load(self) -> ReviewQueue | None:
+        """The review queue (read at the first call), or None once the reason it cannot be read is printed."""
+        if "queue" not in self.loaded:
+            self.loaded["queue"] = _load_queue(self.database, self.queue, self.tenant, self.err)
+        return self.loaded["queue"]
+
+    def photo_urls(self) -> list[str]:
+        """The URLs of the queue's photos ([] when the queue cannot be read)."""
+        review_queue = self.load()
+        return _photo_urls(self.schema, review_queue) if review_queue is not None else []
 
 
 def _load_queue(database: ReviewDatabase, queue: QueueKind, tenant: str | None, err: TextIO) -> ReviewQueue | None:
@@ -229,32 +257,32 @@ def _thumbnail_store(cache_dir: Path, out: TextIO) -> ThumbnailStore:
 
 def _serve(
     review_queue: ReviewQueue,
-    database: ReviewDatabase,
-    overrides_path: Path,
-    cache_dir: Path,
+    run: _ReviewRun,
     host: str,
     port: int,
     apply: bool,
     out: TextIO,
     ready: Callable[[str], None] | None,
-    checkout: Path,
     profiles_dir: Path | None,
 ) -> int:
+    """Serve the page for ``review_queue`` until the session ends; the exit code (0, or 1 when applying failed).
+
+    Raises:
+        ReviewServerError: the review list cannot be read, no storage client, the port is in use.
+    """
     from product_images.labels.review.app import ReviewSettings, create_app
 
     try:
-        session = ReviewSession(database, review_queue, overrides_path)
+        session = ReviewSession(run.database, review_queue, run.overrides_path)
     except ValueError as error:  # OverridesFileError: the file is not the seed's shape
         raise ReviewServerError(f"cannot read the review list: {error}") from None
-    thumbnails = _thumbnail_store(cache_dir, out)
-    wildcard = host in _WILDCARD_HOSTS
-    allowed = ["*"] if wildcard else sorted({host.strip("[]"), "127.0.0.1", "localhost"})
-    try:
-        display = str(overrides_path.resolve().relative_to(checkout))
-    except ValueError:
-        display = str(overrides_path)
+    thumbnails = _thumbnail_store(run.cache_dir, out)
+    display = _display_path(run.overrides_path, run.checkout)
     settings = ReviewSettings(
-        token=secrets.token_urlsafe(32), allowed_hosts=allowed, apply_on_exit=apply, overrides_display=display
+        token=secrets.token_urlsafe(32),
+        allowed_hosts=_allowed_hosts(host),
+        apply_on_exit=apply,
+        overrides_display=display,
     )
     server_box: dict[str, _SessionServer] = {}
 
@@ -262,27 +290,57 @@ def _serve(
         server_box["server"].should_exit = True
 
     app = create_app(session, thumbnails, settings, on_finish=finish)
-    sock = _bind(host, port)
-    bound_port = sock.getsockname()[1]
-    shown_host = "127.0.0.1" if wildcard else (f"[{host}]" if ":" in host else host)
-    url = f"http://{shown_host}:{bound_port}/"
+    sock, bound_port, url = _listen(host, port)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = _SessionServer(config)
     server_box["server"] = server
-    progress = session.progress()
-    print(
-        f"label review: {review_queue.title}, {progress.text()}; decisions go to {display}",
-        file=out,
-    )
-    if wildcard:
-        print(f"listening on {host}:{bound_port}: reachable from other machines", file=out)
-    print(f"open {url}  (Ctrl-C or the page's Finish button ends the session)", file=out, flush=True)
+    _announce(review_queue, session, display, host, bound_port, url, out)
     if ready is not None:
         threading.Thread(target=_when_started, args=(server, ready, url), daemon=True).start()
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+    return _end_session(session, apply, out, run.checkout, profiles_dir)
+
+
+def _allowed_hosts(host: str) -> list[str]:
+    """The Host headers the page answers: any for a wildcard address, else the host and the loopback names."""
+    return ["*"] if host in _WILDCARD_HOSTS else sorted({host.strip("[]"), "127.0.0.1", "localhost"})
+
+
+def _display_path(overrides_path: Path, checkout: Path) -> str:
+    """The review list's path as shown: relative to the checkout when inside it."""
+    try:
+        return str(overrides_path.resolve().relative_to(checkout))
+    except ValueError:
+        return str(overrides_path)
+
+
+def _listen(host: str, port: int) -> tuple[socket.socket, int, str]:
+    """(the listening socket, its port, the page's URL); a wildcard address shows as 127.0.0.1."""
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    shown_host = "127.0.0.1" if host in _WILDCARD_HOSTS else (f"[{host}]" if ":" in host else host)
+    return sock, bound_port, f"http://{shown_host}:{bound_port}/"
+
+
+def _announce(
+    review_queue: ReviewQueue, session: ReviewSession, display: str, host: str, bound_port: int, url: str, out: TextIO
+) -> None:
+    """Print what is reviewed, where decisions go, and the URL to open."""
+    progress = session.progress()
+    print(
+        f"label review: {review_queue.title}, {progress.text()}; decisions go to {display}",
+        file=out,
+    )
+    if host in _WILDCARD_HOSTS:
+        print(f"listening on {host}:{bound_port}: reachable from other machines", file=out)
+    print(f"open {url}  (Ctrl-C or the page's Finish button ends the session)", file=out, flush=True)
+
+
+def _end_session(session: ReviewSession, apply: bool, out: TextIO, checkout: Path, profiles_dir: Path | None) -> int:
+    """Print the session's outcome, then apply the decisions when ``apply``; the exit code (1: applying failed)."""
     progress = session.progress()
     print(
         f"session ended: {progress.decided_this_session} decision(s) this session, {progress.text()}",
