@@ -36,18 +36,19 @@ timings in milliseconds of process CPU time. :func:`extract` is the entry point;
 :func:`product_context` adds the "unlike the product's other photos" cue.
 
 One module per stage: ``records`` (what the evidence holds), ``visual`` (stages 1–2),
-``codes`` (3), ``reading`` (4–6), ``cues`` (what the text read means); this module runs them.
+``codes`` (3), ``reading`` (4–6), ``cues`` (what the text read means), ``context`` (how a
+photo stands among its product's others); this module runs them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from product_images.labels.evidence.codes import _padded_crop, _rotated_crop, _zxing
+from product_images.labels.evidence.context import product_context
 from product_images.labels.evidence.cues import shape_of, text_cues
 from product_images.labels.evidence.reading import (
     SecondReaderUnavailable,
@@ -226,35 +227,3 @@ def _read_glyphs(rgb: np.ndarray, glyph_region: tuple[float, float, float, float
     glyphs = _padded_crop(rgb, (int(gx0 * W), int(gy0 * H), int(gx1 * W), int(gy1 * H)), 0.1, 6)
     ev.glyph_lines = _ocr(glyphs, float(min(rgb.shape[:2])))
     ev.glyph_second_read = _second_read(glyphs, angle)
-
-
-def _hist_dist(a: Sequence[float], b: Sequence[float]) -> float:
-    return 0.5 * float(np.abs(np.asarray(a) - np.asarray(b)).sum())
-
-
-def product_context(evs: Sequence[Evidence]) -> None:
-    """Fill ``context_dist`` / ``context_rank`` of a product's photos in place.
-
-    ``context_dist`` is the total-variation distance (0–1) between a photo's colour
-    histogram and the mean histogram of the product's *other* photos (0 for a
-    single-photo product); ``context_rank`` is 1 for the photo with the largest distance
-    when the product has 3+ photos (2 photos are symmetric: both get 0).
-    """
-    strong = [int(has_strong_code(e.codes)) for e in evs]
-    texty = [int(e.region is not None and e.region_chars >= 3) for e in evs]
-    for i, e in enumerate(evs):
-        e.context_other_strong = int(sum(strong) - strong[i] > 0)
-        e.context_other_texty = int(sum(texty) - texty[i])
-    if len(evs) < 2:
-        for e in evs:
-            e.context_dist, e.context_rank = 0.0, 0
-        return
-    H = np.array([e.hist for e in evs], dtype=np.float64)
-    total = H.sum(axis=0)
-    for i, e in enumerate(evs):
-        others = (total - H[i]) / (len(evs) - 1)
-        e.context_dist = round(_hist_dist(H[i], others), 4)
-    if len(evs) >= 3:
-        j = int(np.argmax([e.context_dist for e in evs]))
-        for i, e in enumerate(evs):
-            e.context_rank = int(i == j)
