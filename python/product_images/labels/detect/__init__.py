@@ -204,7 +204,7 @@ def _check_arguments(
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if lease_seconds <= 0:
+    if not lease_seconds > 0:  # NaN too, as the backfill refuses it
         raise ValueError(f"lease_seconds must be > 0, got {lease_seconds}")
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
