@@ -1,22 +1,25 @@
 """The tenant-wide changes of marketplace_tasks (macros/schema_changes/marketplace_tasks.sql), additions
 run in one go on the expand/contract base: `dbt run-operation marketplace_tasks_position` up (start then
 complete), rerun, down (rollback) and up again in public and every tenant; a schema without the table
-skipped and named; one schema failing alone (a held lock, a column of another type); a dry run."""
+skipped and named; one schema failing alone (a held lock, a column of another type); a dry run.
+
+The change runs in public and every tenant of the database at once, so each test starts from the same
+untouched schemas (the ``schemas`` fixture builds them afresh and forgets the change's state): the tests
+run in any order (pytest-randomly)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from psycopg import sql
 
+from product_images.connection import connect
 from product_images.publish.backend import create_marketplace_tasks_table
-
-# A scenario: the tests build on each other: start, then the app writing, then complete and rollback of the same change.
-# Its tests run in the order written (conftest.py).
-pytestmark = pytest.mark.scenario
 
 TENANTS = ("template_tenant", "user_1", "user_2", "user_3")
 SCHEMAS = ("public", *TENANTS)
+CHANGE = "marketplace_tasks_position"
 POSITION_IDX = "marketplace_tasks_job_id_position_idx"
 STATUS_IDX = "marketplace_tasks_job_id_status_idx"
 ADDED = f"added column marketplace_tasks.position, built index {POSITION_IDX}, built index {STATUS_IDX}"
@@ -80,8 +83,14 @@ def states(conn, change):
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def schemas(conn):
+    """Public and the tenants as the back end has them, the change never run: built afresh for each test."""
+    conn.execute("drop table if exists public.marketplace_tasks")
+    for schema in (*TENANTS, "user_4", "user_archive"):
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    if conn.execute("select to_regclass('product_images.product_images_schema_changes')").fetchone()[0]:
+        conn.execute("delete from product_images.product_images_schema_changes where change_name = %s", (CHANGE,))
     for schema in SCHEMAS:
         create_marketplace_tasks_table(conn, schema)
     # the back end already has a (job_id, status) index here, under a name of its own
@@ -147,9 +156,10 @@ def test_up_rerun_down_and_up_again_in_public_and_every_tenant(conn, dbt, schema
     assert log(conn, "marketplace_tasks_position:start")["user_3"] == ("done", ADDED, 3)
 
 
-def test_a_schema_whose_table_is_locked_fails_alone_and_the_rerun_finishes(conn, dbt, schemas, capfd, postgres_env):
-    from product_images.connection import connect
-
+def test_a_schema_whose_table_is_locked_fails_alone_and_the_rerun_finishes(conn, dbt, schemas, capfd):
+    result = operation(dbt, "marketplace_tasks_position")  # the change is up everywhere
+    assert result.success, error_of(result)
+    assert states(conn, CHANGE) == {schema: "completed" for schema in SCHEMAS}
     capfd.readouterr()
     with connect(application_name="long app transaction") as holder:
         holder.execute("select count(*) from user_2.marketplace_tasks")  # AccessShareLock until rollback
@@ -230,14 +240,18 @@ def test_bad_arguments_are_refused_naming_the_allowed_values(dbt, schemas, args,
 
 
 def test_a_change_with_renames_cannot_run_in_one_go(dbt, schemas, project_dir, capfd):
-    (project_dir / "macros" / "widgets_caption.sql").write_text(
+    macro = project_dir / "macros" / "widgets_caption.sql"
+    macro.write_text(
         "{% macro widgets_caption() %}{{ return(schema_change_in_one_go({'name': 'widgets_caption', 'operations': ["
         "schema_change_rename_column('widgets', 'label', 'caption')]}, 'up', none, false)) }}{% endmacro %}",
         encoding="utf-8",
     )
-    capfd.readouterr()
-    assert not operation(dbt, "widgets_caption").success
-    assert (
-        "widgets_caption: only a change made of additions runs in one go; use start, complete and rollback"
-        in capfd.readouterr().out
-    )
+    try:
+        capfd.readouterr()
+        assert not operation(dbt, "widgets_caption").success
+        assert (
+            "widgets_caption: only a change made of additions runs in one go; use start, complete and rollback"
+            in capfd.readouterr().out
+        )
+    finally:
+        macro.unlink()  # the module's project copy as it was
