@@ -9,6 +9,11 @@ unmapped URL; user_2 ordinary images (dry run, limit, bytes per image); user_3 m
 images (two workers at once); user_4 (a worker killed mid-batch); user_5 the JPEG with a
 120 KB ICC profile; user_6 (rows locked by a claim in flight); user_8 (a worker whose lease
 runs out mid-batch).
+
+The tests run in any order (pytest-randomly). A tenant's first backfill, which several
+tests look at, is a module fixture recording what it showed (``catalog_backfill``,
+``ordinary_backfill``, ``studio_backfill``); a test that probes a shared tenant's pending
+rows puts the tenant's rows back as they were when it ends (``restore_rows``).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +35,7 @@ import psycopg
 import pytest
 from botocore.client import BaseClient
 from click.testing import CliRunner
+from psycopg import sql
 
 from helpers.legacy_data import make_tenant, photo
 from helpers.s3 import PREFIX, moto_endpoint
@@ -40,10 +47,6 @@ from product_images.metadata.backfill import BackfillError, BackfillSummary, bac
 from product_images.metadata.probe import ProbeResult, probe_many, probe_object
 from product_images.metadata.storage import ObjectRef, UrlMapping, s3_client
 from product_images.migration.tenants import discover_tenants
-
-# A scenario: the tests build on each other: the first backfill, then reruns, retries and workers on the rows it left.
-# Its tests run in the order written (conftest.py).
-pytestmark = pytest.mark.scenario
 
 BUCKET = "backfill-images"
 UNMAPPED_URL = "https://elsewhere.example.org/photos/1.jpg"
@@ -181,35 +184,99 @@ def worker(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@dataclass
+class FirstBackfill:
+    """A tenant's first backfill, as it was right after it ran (before any test reran, retried or reset rows)."""
+
+    pending: list[str]
+    """URLs of the rows not yet probed before it, in row order."""
+    summary: BackfillSummary
+    rows: list[tuple[Any, ...]]
+    """``rows(conn, tenant)`` right after it."""
+    unsettled: int
+    """Rows left unprobed or still claimed right after it."""
+
+
+def first_backfill(
+    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenant: str, **options: Any
+) -> FirstBackfill:
+    pending = [url for url, probed_at in rows(conn, tenant, "url, metadata_probed_at") if probed_at is None]
+    summary = run(conn, client, mapping, tenant, **options)
+    unsettled = conn.execute(
+        sql.SQL(
+            "select count(*) from {} where metadata_probed_at is null "
+            "or metadata_claimed_by is not null or metadata_claimed_until is not null"
+        ).format(sql.Identifier(tenant, "product_images"))
+    ).fetchone()[0]
+    return FirstBackfill(pending, summary, rows(conn, tenant), unsettled)
+
+
 @pytest.fixture(scope="module")
-def catalog_summary(
+def catalog_backfill(conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None) -> FirstBackfill:
+    """user_1's first backfill, 8 probes at a time."""
+    return first_backfill(conn, client, mapping, "user_1", concurrency=8)
+
+
+@pytest.fixture(scope="module")
+def ordinary_backfill(
     conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None
-) -> BackfillSummary:
-    return run(conn, client, mapping, "user_1", concurrency=8)
+) -> FirstBackfill:
+    """user_2's first backfill, in batches of 5."""
+    return first_backfill(conn, client, mapping, "user_2", batch_size=5)
+
+
+@pytest.fixture(scope="module")
+def studio_backfill(conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None) -> FirstBackfill:
+    """user_5's first backfill (one JPEG with a 120 KB ICC profile)."""
+    return first_backfill(conn, client, mapping, "user_5")
+
+
+@pytest.fixture
+def restore_rows(conn: psycopg.Connection) -> Iterator[Callable[[str], None]]:
+    """``restore_rows("user_3")``: <tenant>.product_images goes back, when the test ends, to the rows it has now."""
+    kept: list[str] = []
+
+    def keep(tenant: str) -> None:
+        conn.execute(
+            sql.SQL("create temporary table {} as select * from {}").format(
+                sql.Identifier(f"kept_{tenant}"), sql.Identifier(tenant, "product_images")
+            )
+        )
+        kept.append(tenant)
+
+    yield keep
+    for tenant in kept:
+        table, copy = sql.Identifier(tenant, "product_images"), sql.Identifier(f"kept_{tenant}")
+        conn.execute(sql.SQL("delete from {}").format(table))
+        conn.execute(sql.SQL("insert into {} select * from {}").format(table, copy))
+        conn.execute(sql.SQL("drop table {}").format(copy))
 
 
 # --------------------------------------------------------------------------- tests
 
 
 def test_discover_tenants_mirrors_the_dbt_rules(conn: psycopg.Connection, tenants: None) -> None:
-    conn.execute("create schema if not exists user_x; create schema if not exists user_77")  # no product_images
-    assert discover_tenants(conn) == [
-        "template_tenant",
-        "user_1",
-        "user_2",
-        "user_3",
-        "user_4",
-        "user_5",
-        "user_6",
-        "user_8",
-    ]
-    assert discover_tenants(conn, regex="^user_[12]$", extra=()) == ["user_1", "user_2"]
-    assert discover_tenants(
-        conn, environ={"PRODUCT_IMAGES_TENANT_REGEX": "^user_5$", "PRODUCT_IMAGES_EXTRA_TENANTS": ""}
-    ) == ["user_5"]
+    conn.execute("create schema user_x; create schema user_77")  # no product_images
+    try:
+        assert discover_tenants(conn) == [
+            "template_tenant",
+            "user_1",
+            "user_2",
+            "user_3",
+            "user_4",
+            "user_5",
+            "user_6",
+            "user_8",
+        ]
+        assert discover_tenants(conn, regex="^user_[12]$", extra=()) == ["user_1", "user_2"]
+        assert discover_tenants(
+            conn, environ={"PRODUCT_IMAGES_TENANT_REGEX": "^user_5$", "PRODUCT_IMAGES_EXTRA_TENANTS": ""}
+        ) == ["user_5"]
+    finally:
+        conn.execute("drop schema user_x; drop schema user_77")
 
 
-def test_every_format_and_failure_is_recorded(conn: psycopg.Connection, catalog_summary: BackfillSummary) -> None:
+def test_every_format_and_failure_is_recorded(catalog_backfill: FirstBackfill) -> None:
     # (mime_type, width, height, exif_orientation, metadata_error); file_size and ETag follow from the bytes.
     truth = {
         "products/p-1001/front.jpg": ("image/jpeg", 1600, 1200, None, None),
@@ -241,7 +308,7 @@ def test_every_format_and_failure_is_recorded(conn: psycopg.Connection, catalog_
         (UNMAPPED_URL, None, None, None, None, None, "unmapped", None),
         (url_of(FRONT.key), "image/jpeg", 97_885, 1600, 1200, None, None, md5(FRONT.data)),
     ]
-    actual = rows(conn, "user_1")
+    actual = catalog_backfill.rows
     assert actual == expected
     empty = actual[15]
     assert (empty[0], empty[2], empty[7]) == (
@@ -250,11 +317,8 @@ def test_every_format_and_failure_is_recorded(conn: psycopg.Connection, catalog_
         "d41d8cd98f00b204e9800998ecf8427e",
     )
 
-    assert conn.execute(
-        "select count(*) from user_1.product_images where metadata_probed_at is null "
-        "or metadata_claimed_by is not null or metadata_claimed_until is not null"
-    ).fetchone() == (0,)
-    summary = catalog_summary
+    assert catalog_backfill.unsettled == 0
+    summary = catalog_backfill.summary
     assert (summary.tenants, summary.rows_probed, summary.ok, summary.by_tenant) == (["user_1"], 21, 16, {"user_1": 21})
     assert summary.failed == {"corrupt": 1, "empty": 1, "missing": 1, "not_image": 1, "unmapped": 1}
     # 18 catalog objects + the missing one; FRONT's second row shares the batch's probe; the unmapped URL costs nothing.
@@ -263,10 +327,9 @@ def test_every_format_and_failure_is_recorded(conn: psycopg.Connection, catalog_
 
 
 def test_ordinary_images_cost_one_range_of_at_most_64k(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, ordinary: dict[str, tuple[bytes, str, int, int]]
+    ordinary_backfill: FirstBackfill, ordinary: dict[str, tuple[bytes, str, int, int]]
 ) -> None:
-    pending = [row[0] for row in rows(conn, "user_2", "url, metadata_probed_at") if row[1] is None]
-    summary = run(conn, client, mapping, "user_2", batch_size=5)
+    pending, summary = ordinary_backfill.pending, ordinary_backfill.summary
     sizes = [len(ordinary[url[len(PREFIX) :]][0]) for url in pending]
     assert (summary.rows_probed, summary.ok, summary.failed, summary.requests) == (
         len(pending),
@@ -278,17 +341,15 @@ def test_ordinary_images_cost_one_range_of_at_most_64k(
     assert summary.bytes_downloaded <= 65_536 * summary.objects_probed
     assert summary.object_bytes == sum(sizes)
     assert max(sizes) > 65_536 and summary.bytes_downloaded < summary.object_bytes
-    assert rows(conn, "user_2") == [
+    assert ordinary_backfill.rows == [
         (url_of(key), mime, len(data), width, height, None, None, md5(data))
         for key, (data, mime, width, height) in ordinary.items()
     ]
 
 
-def test_large_icc_jpeg_is_measured_from_its_segment_headers(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None
-) -> None:
-    summary = run(conn, client, mapping, "user_5")
-    assert rows(conn, "user_5") == [(url_of(STUDIO.key), "image/jpeg", 154_307, 900, 700, 3, None, md5(STUDIO.data))]
+def test_large_icc_jpeg_is_measured_from_its_segment_headers(studio_backfill: FirstBackfill) -> None:
+    summary = studio_backfill.summary
+    assert studio_backfill.rows == [(url_of(STUDIO.key), "image/jpeg", 154_307, 900, 700, 3, None, md5(STUDIO.data))]
     # bytes 0-65535, then 16 KiB at the 2nd APP2 header, then 16 KiB at the SOF: 98,304 of 154,307 bytes.
     assert (summary.rows_probed, summary.requests, summary.bytes_downloaded, summary.object_bytes) == (
         1,
@@ -299,7 +360,11 @@ def test_large_icc_jpeg_is_measured_from_its_segment_headers(
 
 
 def test_rerun_skips_done_rows(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, catalog_summary: BackfillSummary
+    conn: psycopg.Connection,
+    client: BaseClient,
+    mapping: UrlMapping,
+    catalog_backfill: FirstBackfill,
+    studio_backfill: FirstBackfill,
 ) -> None:
     before = rows(conn, "user_1", "*")
     summary = run(conn, client, mapping, "user_1", "user_5")
@@ -307,10 +372,18 @@ def test_rerun_skips_done_rows(
     assert rows(conn, "user_1", "*") == before
 
 
+@pytest.fixture
+def missing_photo_turns_up(client: BaseClient, catalog_backfill: FirstBackfill) -> Iterator[None]:
+    """After user_1's first backfill, the photo it found missing is uploaded; it goes again when the test ends."""
+    client.put_object(Bucket=BUCKET, Key=MISSING_KEY, Body=FRONT.data)
+    yield
+    client.delete_object(Bucket=BUCKET, Key=MISSING_KEY)
+
+
 def test_retry_failed_retries_only_failures(
-    conn: psycopg.Connection, client: BaseClient, catalog_summary: BackfillSummary
+    conn: psycopg.Connection, missing_photo_turns_up: None, restore_rows: Callable[[str], None]
 ) -> None:
-    client.put_object(Bucket=BUCKET, Key=MISSING_KEY, Body=FRONT.data)  # the missing photo turns up
+    restore_rows("user_1")
     before = {row[0]: row[1:] for row in rows(conn, "user_1", "url, metadata_probed_at, metadata_error")}
     result = cli("--tenant", "user_1", "--retry-failed", "--json")
     assert result.exit_code == 0, result.output
@@ -368,7 +441,11 @@ def test_dry_run_changes_nothing(
 
 
 def test_limit_probes_at_most_n_rows_first_ids_first(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None
+    conn: psycopg.Connection,
+    client: BaseClient,
+    mapping: UrlMapping,
+    ordinary_backfill: FirstBackfill,
+    studio_backfill: FirstBackfill,
 ) -> None:
     conn.execute(
         "update user_2.product_images set metadata_probed_at = null where id in "
@@ -384,7 +461,10 @@ def test_limit_probes_at_most_n_rows_first_ids_first(
     assert run(conn, client, mapping, "user_2").rows_probed == 3
 
 
-def test_two_workers_at_once_probe_every_row_exactly_once(conn: psycopg.Connection, tenants: None) -> None:
+def test_two_workers_at_once_probe_every_row_exactly_once(
+    conn: psycopg.Connection, tenants: None, restore_rows: Callable[[str], None]
+) -> None:
+    restore_rows("user_3")
     workers = [worker("--tenant", "user_3", "--batch-size", "8", "--concurrency", "4") for _ in range(2)]
     outputs = [process.communicate(timeout=120) for process in workers]
     assert [process.returncode for process in workers] == [0, 0], [err for _, err in outputs]
@@ -403,8 +483,13 @@ def test_two_workers_at_once_probe_every_row_exactly_once(conn: psycopg.Connecti
 
 
 def test_killed_worker_claims_expire_after_the_lease(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None
+    conn: psycopg.Connection,
+    client: BaseClient,
+    mapping: UrlMapping,
+    tenants: None,
+    restore_rows: Callable[[str], None],
 ) -> None:
+    restore_rows("user_4")
     process = worker("--tenant", "user_4", "--batch-size", "20", "--concurrency", "1", "--lease-seconds", "3")
     deadline = time.monotonic() + 60
     while not conn.execute(
@@ -508,8 +593,14 @@ def test_a_worker_whose_lease_ran_out_loses_its_rows_to_the_next(
 
 
 def test_a_crashing_probe_is_recorded_and_missing_credentials_abort_releasing_the_claims(
-    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, tenants: None, monkeypatch: pytest.MonkeyPatch
+    conn: psycopg.Connection,
+    client: BaseClient,
+    mapping: UrlMapping,
+    tenants: None,
+    monkeypatch: pytest.MonkeyPatch,
+    restore_rows: Callable[[str], None],
 ) -> None:
+    restore_rows("user_6")  # the claim-in-flight test needs user_6's rows unprobed
     run(conn, client, mapping, "user_6")
     reset = (
         "update user_6.product_images set metadata_probed_at = null "
