@@ -1,4 +1,9 @@
-"""Rollback and cleanup: backup, restore the JSONB, drop the legacy column only when safe, and back."""
+"""Rollback and cleanup: backup, restore the JSONB, drop the legacy column only when safe, and back.
+
+The tenants are shared: every test starts from the migrated tenants (each with its images column,
+its tables in parity with it), makes the backup it needs itself, and leaves them migrated again
+(what it tampers with is put back in a finally), so the tests may run in any order.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,6 @@ from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import JSON_NULL, make_tenant, photo
 from product_images.demo.data import load_demo_data
-
-# A scenario: the tests build on each other: backup, drop, downgrade and the run after it, on the same tenants.
-# Its tests run in the order written (conftest.py).
-pytestmark = pytest.mark.scenario
 
 U = "https://images.example.com/"
 ALL_TENANTS = ("template_tenant", "user_1", "user_2", "user_4", "user_5", "user_6")
@@ -106,6 +107,7 @@ def test_drop_without_confirm_only_reports(conn, dbt, migrated):
 
 
 def test_drop_is_refused_when_a_row_is_missing(conn, dbt, migrated):
+    assert operation(dbt, "backup_legacy_images", "{tenants: [user_2]}").success  # refused for parity, not for that
     conn.execute(
         "create table public.kept_row as select * from user_2.product_images where product_id = 5 order by position "
         "limit 1"
@@ -124,6 +126,7 @@ def test_drop_is_refused_when_a_row_is_missing(conn, dbt, migrated):
 
 
 def test_drop_is_refused_without_a_current_backup(conn, dbt, migrated):
+    assert operation(dbt, "backup_legacy_images", "{tenants: [user_4]}").success
     conn.execute("drop table user_4.products_images_backup")
     result = operation(dbt, "drop_legacy_images_column", "{confirm: true, tenants: [user_4]}")
     assert not result.success
@@ -149,6 +152,7 @@ def test_unknown_tenant_argument_is_named(dbt, migrated):
 
 def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated):
     rows_before = all_rows(conn)
+    assert operation(dbt, "backup_legacy_images").success
     # user_5 cannot drop: a view of the app depends on products.images
     conn.execute("create view user_5.product_covers as select id, images -> 0 as cover from user_5.products")
     result = operation(dbt, "drop_legacy_images_column", "{confirm: true}")
