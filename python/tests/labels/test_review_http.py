@@ -2,8 +2,9 @@
 real S3 endpoint): what each page shows, the thumbnails, the security of a local tool, and the decisions in the
 review list.
 
-The tests are the steps of one review session (the decisions add up, then are applied, then the detector's
-scores arrive): a ``scenario`` module, run in the order written."""
+The data, the bucket and the tables are the module's; each test has a review session of its own (the rule's
+queue, an empty review list, a thumbnail cache of its own) and leaves the review list as it found it; a test that
+applies decisions puts the tables back too. So the tests run in any order, and each passes alone."""
 
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss =
 XSS_URL = PREFIX + 'user_1/6/"><script>window.__xss = 3</script>.jpg'
 OUTSIDE = "https://elsewhere.example.org/user_1/4/0.jpg"
 
-pytestmark = pytest.mark.scenario
 U1 = PREFIX + "user_1/"
 
 
@@ -80,19 +80,41 @@ def storage(tmp_path_factory, data):
         yield endpoint
 
 
-@pytest.fixture(scope="module")
-def review(storage, project_dir, tmp_path_factory):
+@pytest.fixture
+def review(storage, project_dir, tmp_path):
+    """A review session of the test's own: the rule's queue as the tables are now, the review list as the module
+    starts it (no decision) and put back so when the test ends, an empty thumbnail cache."""
+    overrides = project_dir / "seeds" / "label_overrides.csv"
+    before = overrides.read_bytes()
     database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
-    queue = database.load_queue("rule")
-    session = ReviewSession(database, queue, project_dir / "seeds" / "label_overrides.csv", user="tester")
-    thumbnails = ThumbnailStore(tmp_path_factory.mktemp("thumbs"), UrlMapping.from_env(), s3_client())
-    settings = ReviewSettings(token=TOKEN, allowed_hosts=["testserver", "127.0.0.1"])
-    app = create_app(session, thumbnails, settings)
-    with TestClient(app, base_url="http://testserver") as client:
-        client.session_state = session  # type: ignore[attr-defined]
-        client.thumbnails = thumbnails  # type: ignore[attr-defined]
-        yield client
-    database.close()
+    try:
+        queue = database.load_queue("rule")
+        session = ReviewSession(database, queue, overrides, user="tester")
+        thumbnails = ThumbnailStore(tmp_path / "thumbs", UrlMapping.from_env(), s3_client())
+        settings = ReviewSettings(token=TOKEN, allowed_hosts=["testserver", "127.0.0.1"])
+        app = create_app(session, thumbnails, settings)
+        with TestClient(app, base_url="http://testserver") as client:
+            client.session_state = session  # type: ignore[attr-defined]
+            client.thumbnails = thumbnails  # type: ignore[attr-defined]
+            yield client
+    finally:
+        database.close()
+        overrides.write_bytes(before)
+
+
+@pytest.fixture
+def tables_put_back(conn, dbt, project_dir):
+    """For a test that applies the review list: afterwards the list is as before and applied again, and the
+    tenants' tables are checked to be exactly as the test found them."""
+    overrides = project_dir / "seeds" / "label_overrides.csv"
+    before = overrides.read_bytes()
+    columns = "id, product_id, position, url, is_label, label_source"
+    tables = {tenant: table_rows(conn, tenant, columns) for tenant in ("user_1", "user_2")}
+    yield
+    overrides.write_bytes(before)
+    assert dbt("seed").success
+    assert dbt("run", "--select", "product_images").success
+    assert {tenant: table_rows(conn, tenant, columns) for tenant in ("user_1", "user_2")} == tables
 
 
 def image_ids(conn, tenant: str, product_id: int) -> list[int]:
@@ -286,7 +308,15 @@ def test_the_all_queue_and_the_tenant_filter(review):
     database.close()
 
 
-def test_applying_the_decisions_gives_label_source_override(review, conn, project_dir, capfd):
+def test_applying_the_decisions_gives_label_source_override(review, tables_put_back, conn, project_dir):
+    # the decisions to apply: product 1's third photo is the price tag, product 5's b.jpg (its last)
+    third = image_ids(conn, "user_1", 1)[2]
+    other = image_ids(conn, "user_1", 5)[2]
+    for product_id, label in [(1, third), (5, other)]:
+        response = post(
+            review, "/api/decision", {"tenant_schema": "user_1", "product_id": product_id, "label_image_id": label}
+        )
+        assert response.status_code == 200, response.text
     out = io.StringIO()
     outcome = apply_decisions(
         {"user_1"}, out, project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles"
@@ -399,7 +429,7 @@ def test_the_command_refuses_an_unknown_tenant(review):
     assert "Error: no tenant 'user_9'" in result.stderr
 
 
-def test_ctrl_c_ends_the_session_and_apply_still_runs(review, conn, project_dir):
+def test_ctrl_c_ends_the_session_and_apply_still_runs(review, tables_put_back, conn, project_dir):
     """The command as a person runs it: start, decide one product over HTTP, Ctrl-C, the decision applied."""
     import os
     import signal
