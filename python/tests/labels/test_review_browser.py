@@ -5,8 +5,10 @@ POST without the token refused, and the session's end applying the decisions (la
 Chromium is Debian's (``apt-get install chromium``; ``.ci/run`` installs it). Without one these tests skip,
 except under CI (the variable ``CI`` set), where a missing browser fails them.
 
-The tests are the steps of one review session (one server, one page, the decisions adding up, the
-last step ending the session): a ``scenario`` module, run in the order written.
+One server and one browser serve the module; each test has a page of its own, puts in place the decisions it
+builds on (through the API, as the page would) and takes back what it decided, so the review list is empty again.
+Ending the session stops the server: that test starts a server of its own and puts the tables back afterwards.
+So the tests run in any order, and each passes alone.
 """
 
 from __future__ import annotations
@@ -15,14 +17,18 @@ import io
 import os
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from helpers.legacy_data import make_tenant, photo
 from product_images.connection import connect
 from product_images.demo.data import DEMO_URL_PREFIX, load_demo_data
 from product_images.labels.overrides import read_overrides_file
+from product_images.labels.review.app import TOKEN_HEADER
 from product_images.labels.review.queue import ReviewDatabase
 from product_images.labels.review.server import serve_review
 
@@ -38,8 +44,6 @@ CHROMIUM_FLAGS = [
 XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 XSS_URL = DEMO_URL_PREFIX + 'user_9/1/"><img src=x onerror="window.__xss = 3">.jpg'
 SHOTS = os.environ.get("REVIEW_SCREENSHOTS")  # a folder: the tests save their screenshots there
-
-pytestmark = pytest.mark.scenario
 
 
 def find_chromium() -> str | None:
@@ -97,9 +101,10 @@ def storage(demo, conn):
         yield running
 
 
-@pytest.fixture(scope="module")
-def server(storage, project_dir, tmp_path_factory):
-    """`product-images labels review --apply` on the demo, in a thread, on a free port."""
+@contextmanager
+def review_server(project_dir: Path, cache_dir: Path) -> Iterator[dict[str, object]]:
+    """`product-images labels review --apply` on the demo, in a thread, on a free port; its session is ended
+    (the decisions applied) when the block ends, unless it has ended already."""
     started = threading.Event()
     found: dict[str, object] = {"out": io.StringIO()}
 
@@ -114,7 +119,7 @@ def server(storage, project_dir, tmp_path_factory):
             apply=True,
             project_dir=project_dir,
             profiles_dir=project_dir / "target" / "profiles",
-            cache_dir=tmp_path_factory.mktemp("thumbnails"),
+            cache_dir=cache_dir,
             out=found["out"],  # type: ignore[arg-type]
             ready=ready,
         )
@@ -125,14 +130,51 @@ def server(storage, project_dir, tmp_path_factory):
     assert started.wait(60), "the review page did not start"
     assert "url" in found, found["out"].getvalue()  # type: ignore[attr-defined]
     found["thread"] = thread
-    yield found
-    if thread.is_alive():  # a test failed before the session was finished: end it
-        import httpx
+    try:
+        yield found
+    finally:
+        if thread.is_alive():  # the session was not finished by a test: end it
+            httpx.post(str(found["url"]) + "api/finish", json={}, headers={TOKEN_HEADER: token_of(found)})
+            thread.join(120)
 
-        page = httpx.get(str(found["url"]) + "done").text
-        token = page.split('name="review-token" content="', 1)[1].split('"', 1)[0]
-        httpx.post(str(found["url"]) + "api/finish", json={}, headers={"X-Review-Token": token})
-        thread.join(120)
+
+def token_of(server: dict[str, object]) -> str:
+    page = httpx.get(str(server["url"]) + "done").text
+    return page.split('name="review-token" content="', 1)[1].split('"', 1)[0]
+
+
+def decide(server: dict[str, object], tenant: str, product_id: int, label_image_id: int | None) -> None:
+    """A decision through the API, as the page makes it (a test's set-up)."""
+    response = httpx.post(
+        str(server["url"]) + "api/decision",
+        json={"tenant_schema": tenant, "product_id": product_id, "label_image_id": label_image_id},
+        headers={TOKEN_HEADER: token_of(server)},
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture(scope="module")
+def module_server(storage, project_dir, tmp_path_factory):
+    """The server the module's tests share (one session; each test takes back its decisions)."""
+    with review_server(project_dir, tmp_path_factory.mktemp("thumbnails")) as found:
+        yield found
+
+
+@pytest.fixture
+def server(module_server, project_dir):
+    """The shared server with no decision in its session nor in the review list; when the test ends, every
+    decision it made is undone (through the API) and the review list is checked to be as before, byte for byte."""
+    overrides = project_dir / "seeds" / "label_overrides.csv"
+    before = overrides.read_bytes()
+    assert review_list(project_dir) == {}
+    yield module_server
+    token = token_of(module_server)
+    for _ in range(100):
+        undone = httpx.post(str(module_server["url"]) + "api/undo", json={}, headers={TOKEN_HEADER: token})
+        if undone.status_code == 409:  # nothing (more) to undo in this session
+            break
+        assert undone.status_code == 200, undone.text
+    assert overrides.read_bytes() == before
 
 
 @pytest.fixture(scope="module")
@@ -151,12 +193,14 @@ def browser(chromium, tmp_path_factory):
         context.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def page(browser):
+    """A tab of the test's own (its dialogs recorded)."""
     page = browser.new_page()
     page.dialogs = []  # type: ignore[attr-defined]
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
-    return page
+    yield page
+    page.close()
 
 
 def review_list(project_dir: Path) -> dict[tuple[str, int], list[tuple[str, bool]]]:
@@ -173,6 +217,24 @@ def photos_of(conn, tenant: str, product_id: int) -> list[str]:
             f"select url from {tenant}.product_images where product_id = %s order by position", (product_id,)
         ).fetchall()
     ]
+
+
+def image_ids(conn, tenant: str, product_id: int) -> list[int]:
+    return [
+        image_id
+        for (image_id,) in conn.execute(
+            f"select id from {tenant}.product_images where product_id = %s order by position", (product_id,)
+        ).fetchall()
+    ]
+
+
+def queue_start(count: int) -> list[tuple[str, int]]:
+    """The first ``count`` products of the page's queue (the rule's: the detector has not run)."""
+    database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
+    try:
+        return [entry.key for entry in database.load_queue("rule").entries[:count]]
+    finally:
+        database.close()
 
 
 def current_product(page) -> tuple[str, int]:
@@ -225,7 +287,9 @@ def test_the_page_lists_the_demos_doubtful_products_with_their_thumbnails(server
 
 
 def test_a_click_on_a_photo_decides_the_product_and_goes_on(server, page, conn, project_dir):
+    page.goto(str(server["url"]), wait_until="networkidle")
     product = current_product(page)
+    assert product == queue_start(1)[0]
     urls = photos_of(conn, *product)
     following = go_on(page, lambda: page.locator('.photo[data-key="1"] button.pick').click())
     assert following != product
@@ -234,7 +298,12 @@ def test_a_click_on_a_photo_decides_the_product_and_goes_on(server, page, conn, 
 
 
 def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_dir):
+    # the queue's first product is decided already (its first photo, as the click test does)
+    first, second = queue_start(2)
+    decide(server, *first, image_ids(conn, *first)[0])
+    page.goto(str(server["url"]), wait_until="networkidle")
     none_product = current_product(page)
+    assert none_product == second
     picked = go_on(page, lambda: (page.keyboard.press("0"), page.keyboard.press("Enter")))
     assert review_list(project_dir)[none_product] == sorted((url, False) for url in photos_of(conn, *none_product))
 
@@ -277,6 +346,7 @@ def test_markup_and_javascript_urls_from_the_database_render_inert(server, page)
 
 
 def test_a_post_without_the_token_is_refused(server, page, project_dir):
+    page.goto(str(server["url"]) + "review/user_9/1", wait_until="networkidle")
     before = (project_dir / "seeds" / "label_overrides.csv").read_bytes()
     status, body = page.evaluate(
         """async () => {
@@ -292,16 +362,42 @@ def test_a_post_without_the_token_is_refused(server, page, project_dir):
     assert (project_dir / "seeds" / "label_overrides.csv").read_bytes() == before
 
 
-def test_finishing_the_session_applies_the_decisions(server, page, conn, project_dir):
-    decided = review_list(project_dir)
-    assert len(decided) == 3
-    page.goto(str(server["url"]) + "done", wait_until="networkidle")
-    assert "3 of 1,691 reviewed" in page.locator(".done").inner_text()
-    page.locator("#finish").click()
-    page.wait_for_selector("#message:not([hidden])")
-    assert "Session ended" in page.locator("#message").inner_text()
-    shot(page, "finished")
-    server["thread"].join(180)  # type: ignore[attr-defined]
+@pytest.fixture
+def tables_put_back(module_server, conn, dbt, project_dir):
+    """For the test that applies the review list: afterwards the list is as before and applied again, and the
+    tables are checked to be exactly as the test found them."""
+    overrides = project_dir / "seeds" / "label_overrides.csv"
+    before = overrides.read_bytes()
+    query = (
+        "select tenant_schema, product_id, url, is_label, label_source from product_images.product_images"
+        " order by tenant_schema, product_id, url"
+    )
+    tables = conn.execute(query).fetchall()
+    yield
+    overrides.write_bytes(before)
+    assert dbt("seed").success
+    assert dbt("run", "--select", "product_images").success
+    assert conn.execute(query).fetchall() == tables
+
+
+def test_finishing_the_session_applies_the_decisions(tables_put_back, page, conn, project_dir, tmp_path):
+    # ending the session stops the server: a server of the test's own, with the three decisions the click and
+    # keyboard tests make (the first product's first photo, none for the second, the third's rule pick)
+    assert review_list(project_dir) == {}
+    first, second, third = queue_start(3)
+    with review_server(project_dir, tmp_path / "thumbnails") as server:
+        decide(server, *first, image_ids(conn, *first)[0])
+        decide(server, *second, None)
+        decide(server, *third, image_ids(conn, *third)[-1])
+        decided = review_list(project_dir)
+        assert len(decided) == 3
+        page.goto(str(server["url"]) + "done", wait_until="networkidle")
+        assert "3 of 1,691 reviewed" in page.locator(".done").inner_text()
+        page.locator("#finish").click()
+        page.wait_for_selector("#message:not([hidden])")
+        assert "Session ended" in page.locator("#message").inner_text()
+        shot(page, "finished")
+        server["thread"].join(180)  # type: ignore[attr-defined]
     out = server["out"].getvalue()  # type: ignore[attr-defined]
     assert server["code"] == 0, out
     assert "applied: the reviewed images now have label_source = 'override'" in out
