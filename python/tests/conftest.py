@@ -18,28 +18,6 @@ from product_images.embedded import start_embedded_postgres
 from product_images.migration.dbt_runner import DbtResult
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "scenario: the module's tests are the steps of one session (one browser, one server), run in the order "
-        "they are written; pytest-randomly still decides when the module runs",
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests run in a random order (pytest-randomly, which shuffles first), except inside a module marked
-    ``scenario``: its tests go back to the order they are written in, where the shuffle put the module."""
-    start = 0
-    while start < len(items):
-        module = getattr(items[start], "module", None)
-        end = start
-        while end < len(items) and getattr(items[end], "module", None) is module:
-            end += 1
-        if items[start].get_closest_marker("scenario") is not None:
-            items[start:end] = sorted(items[start:end], key=lambda item: item.reportinfo()[1] or 0)
-        start = end
-
-
 @pytest.fixture(scope="session")
 def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """libpq variables of the server the tests use: $PGHOST's, or a fresh embedded one."""
