@@ -130,45 +130,17 @@ FEATURES: tuple[str, ...] = (
 # --------------------------------------------------------------------------- features & model
 
 
+def _feature_run(first: str, last: str) -> tuple[str, ...]:
+    """The names of :data:`FEATURES` from ``first`` to ``last``, both included, in order."""
+    return FEATURES[FEATURES.index(first) : FEATURES.index(last) + 1]
+
+
 #: Features that are a text cue as :func:`evidence.text_cues` gives it (same name), after ``strong_code``.
-_CUE_FEATURES: tuple[str, ...] = (
-    "ean_instore",
-    "ean_retail",
-    "code_price",
-    "price_dec",
-    "price_int",
-    "price_word",
-    "field_price",
-    "price_sign",
-    "sign_blank",
-    "sign_first",
-    "cents_99",
-    "cents_round",
-    "size_number",
-    "small_number",
-    "ocr_ean_instore",
-    "ocr_ean_retail",
-    "care",
-    "degree",
-    "size",
-    "sku",
-    "ref",
-    "long_digits",
-    "price_h",
-    "number_h",
-    "text_h",
-)
+_CUE_FEATURES: tuple[str, ...] = _feature_run("ean_instore", "text_h")
 #: Text cues that are counts: their features are log1p of the count.
-_COUNT_CUES: tuple[str, ...] = ("n_lines", "n_words", "n_alpha_words")
+_COUNT_CUES: tuple[str, ...] = _feature_run("n_lines", "n_alpha_words")
 #: The second read's cues, features as they are.
-_SECOND_READ_CUES: tuple[str, ...] = (
-    "euro_whole",
-    "euro_dec",
-    "euro_first",
-    "euro_99",
-    "euro_any",
-    "second_price_word",
-)
+_SECOND_READ_CUES: tuple[str, ...] = _feature_run("euro_whole", "second_price_word")
 
 
 def features(ev: Evidence, prof: ShopProfile | None = None) -> np.ndarray:
