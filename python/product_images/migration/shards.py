@@ -177,7 +177,12 @@ def _start_shard(dbt: Path, project: Path, profiles: Path, jobs: int, shard: int
         "--target-path", str(folder / "target"), "--log-path", str(folder / "logs"),
     ]  # fmt: skip
     output = log_path.open("w", encoding="utf-8")
-    return shard, subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT), output, log_path
+    try:
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
+    except BaseException:
+        output.close()
+        raise
+    return shard, process, output, log_path
 
 
 def _read_run_log(conn: psycopg.Connection, outcome: ShardsOutcome, since: datetime) -> None:
