@@ -11,6 +11,9 @@ evidence that means "price tag" on any photo, whoever drew or took it. Per photo
   Code 128 or QR, an EAN-13 with the GS1 in-store prefix 20–29). A bare number ("12",
   "41") counts only when the shop's own confirmed tags look like the photo (its profile
   matches): on a printed tee, a measuring tape or a size label a number is no price.
+* ``too_much_text``: the score says "tag", but more lines of text were read on the
+  photo than a price tag holds (:data:`TAG_LINES`): a till receipt's "TOTAL 42.00", a
+  tape measure's numbers, a booklet. Unless the shop's own confirmed tags look like it.
 * ``retail_price``: the score says "tag", but the price is written as brands print it
   (currency sign first, ",95"–",99" cents, a retail EAN) and no in-store code or price
   field backs it: a brand's "new with tags" hang tag, which the listing may show, unless
@@ -61,11 +64,12 @@ __all__ = [
 ]
 
 #: Version of the rules below: part of the detector's version, so a change rescores every photo.
-ABSTENTION_RULES = "abstain-7"
+ABSTENTION_RULES = "abstain-8"
 
 #: Reason → what it means, as the review page and ``labels detect`` say it.
 REASONS: dict[str, str] = {
     "no_tag_evidence": "scored as a tag, but no price, price word or in-store code was read on it",
+    "too_much_text": "scored as a tag, but it holds more lines of text than a tag (a receipt, a tape measure?)",
     "retail_price": "scored as a tag, but its price is written as brands print it (a retail tag?)",
     "price_without_tag": "scored as no tag, but a shop's kind of price was read on it",
     "evidence_disagrees": "the model chose one photo, the price read on another",
@@ -139,7 +143,7 @@ def abstain_reason(
             cold start, no profile).
 
     Returns:
-        ``"no_tag_evidence"``, ``"retail_price"``, ``"price_without_tag"`` (see
+        ``"no_tag_evidence"``, ``"too_much_text"``, ``"retail_price"``, ``"price_without_tag"`` (see
         :data:`REASONS`) or None.
     """
     cues = _trusted(cues)
@@ -148,6 +152,8 @@ def abstain_reason(
         has_price = _any(cues, _PRICE_CUES) or _any(cues, _INSTORE_CODE_CUES)
         if not has_price and not (shop_like and _any(cues, _BARE_NUMBER_CUES)):
             return "no_tag_evidence"
+        if float(cues.get("n_lines", 0.0)) > TAG_LINES and not shop_like:
+            return "too_much_text"
         if _retail(cues) and not shop_like:
             return "retail_price"
         return None

@@ -22,6 +22,10 @@ T, F = 0.88, 0.0015
         ({"price_int": 1}, 0.97, 0.8, None),  # the shop's own tags look like this
         ({"euro_dec": 1}, 0.97, 0.0, None),  # "12,50 €"
         ({"code128": 1}, 0.97, 0.0, None),  # a SKU code
+        ({"price_dec": 1, "price_word": 1, "n_lines": 10}, 0.94, 0.0, "too_much_text"),  # a receipt's "TOTAL 42.00"
+        ({"euro_whole": 1, "n_lines": 11}, 0.90, 0.0, "too_much_text"),  # a tape measure's numbers
+        ({"euro_dec": 1, "n_lines": 6}, 0.97, 0.0, None),  # a tag's six lines
+        ({"euro_dec": 1, "n_lines": 9}, 0.97, 0.8, None),  # the shop's own tags hold that much
         ({"price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, 0.0, "retail_price"),  # "€49.99"
         ({"price_dec": 1, "cents_99": 1, "price_word": 1, "ean_retail": 1}, 0.97, 0.0, "retail_price"),  # "EUR 59.99"
         ({"price_dec": 1, "cents_99": 1, "ean_instore": 1}, 0.97, 0.0, None),  # an in-store code backs it
