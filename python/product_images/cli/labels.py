@@ -160,6 +160,7 @@ def labels_evaluate(renderer: str, set_name: str, products: int | None, processe
     the shop profile learned from them. Evaluation renderers are for measuring only.
     """
     from product_images.labels.evaluation.measure import evaluate, known_renderers, renderer_module
+    from product_images.labels.renderer_holdout import figure_line
 
     try:
         module = renderer_module(renderer)
@@ -174,13 +175,7 @@ def labels_evaluate(renderer: str, set_name: str, products: int | None, processe
         return
     click.echo(f"{renderer} seed {report['seed']}: {report['products']} products, {report['photos']} photos")
     for stage in ("cold", "after_review"):
-        f = report[stage]
-        click.echo(
-            f"{stage}: precision {f['precision']:.3f} {f['precision_interval']} on {f['labels']} labels,"
-            f" recall {f['recall']:.3f} on {f['decided_tags']} tags, doubtful {f['doubtful_share']:.1%},"
-            f" unflagged {f['unflagged_share']:.1%} of {f['tags']} tags,"
-            f" retail tags flagged {f['retail_flagged']} of {f['retail_tags']}"
-        )
+        click.echo(figure_line(stage, report[stage]))
     click.echo(f"reviewed: {report['reviewed']} products")
 
 
@@ -190,7 +185,8 @@ def labels_evaluate(renderer: str, set_name: str, products: int | None, processe
     "set_names",
     multiple=True,
     metavar="NAME",
-    help="Development set to train on (repeatable). Default: every set of training.DEV_SETS.",
+    help="Development set to train on (repeatable): one of training.DEV_SETS (the demo's generator) or "
+    "training.RENDERER_SETS (the other development renderers). Default: every set of training.DEV_SETS.",
 )
 @click.option(
     "--processes",
@@ -217,6 +213,13 @@ def labels_evaluate(renderer: str, set_name: str, products: int | None, processe
     is_flag=True,
     help="Write the model even when its thresholds miss a target out of fold (for a study, not to ship).",
 )
+@click.option(
+    "--leave-one-renderer-out",
+    "holdout",
+    is_flag=True,
+    help="Write nothing: per renderer of the sets, fit on the others and measure on it (with the installed "
+    "model's thresholds), cold and after one review round; then the worst held-out renderer.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
 def labels_train(
     set_names: tuple[str, ...],
@@ -225,6 +228,7 @@ def labels_train(
     output: Path | None,
     dry_run: bool,
     allow_missed_targets: bool,
+    holdout: bool,
     as_json: bool,
 ) -> None:
     """Refit the price-tag model and choose its two thresholds on the synthetic development sets.
@@ -235,23 +239,25 @@ def labels_train(
     miss a target out of fold is reported and not written (unless --allow-missed-targets).
     Exit 0 when trained, 1 when a target is missed or scikit-learn is missing, 2 on a bad argument.
     """
-    from product_images.labels import scoring, training
+    from product_images.labels import renderer_holdout, scoring, training
 
-    known = {dev.name: dev for dev in training.DEV_SETS}
+    every: list[training.DevSet | training.RendererSet] = [*training.DEV_SETS, *training.RENDERER_SETS]
+    known = {dev.name: dev for dev in every}
     unknown = [name for name in set_names if name not in known]
     if unknown:
         fail(2, f"--set: unknown set {', '.join(unknown)}; the sets are {', '.join(known)}")
     sets = [known[name] for name in set_names] or list(training.DEV_SETS)
     console = Console(stderr=True)
+
+    def progress(name: str, done: int, total: int) -> None:
+        if done == total or done % 500 == 0:
+            console.print(f"{name}: {done}/{total} products measured")
+
     try:
-        report = training.train(
-            sets,
-            cache_dir=cache_dir,
-            processes=processes,
-            progress=lambda name, done, total: (
-                console.print(f"{name}: {done}/{total} products measured") if done == total or done % 500 == 0 else None
-            ),
-        )
+        if holdout:
+            print_summary(renderer_holdout.measure_sets(sets, cache_dir, processes, progress), as_json)
+            return
+        report = training.train(sets, cache_dir=cache_dir, processes=processes, progress=progress)
     except training.TrainingError as error:
         fail(1, str(error))
     refused = bool(report.missed) and not allow_missed_targets

@@ -3,11 +3,11 @@
 This is how ``model.json`` is made (``product-images labels train``). Needs scikit-learn
 (``pip install -e '.[train]'``); scoring never does.
 
-* :data:`DEV_SETS`: the synthetic development sets (seed + :class:`DatasetParams`) the
-  model and the thresholds are chosen on. Their seeds are never the demo's or a held-out
-  set's (:data:`HELD_OUT_SEEDS`): accuracy is measured on data nothing was tuned on.
-* :func:`load_set`: renders a set's photos and extracts their evidence, in worker
-  processes, cached on disk per set and per version of the evidence code.
+* :data:`DEV_SETS`, :data:`RENDERER_SETS` and :func:`load_set` (in
+  :mod:`product_images.labels.training_sets`, re-exported here): the synthetic development
+  sets the model and the thresholds are chosen on, and their photos' evidence, cached.
+  Their seeds are never the demo's or a held-out set's (:data:`HELD_OUT_SEEDS`): accuracy
+  is measured on data nothing was tuned on.
 * :func:`train`: fits a gradient-boosted tree model on every set (cold rows, and warm
   rows scored with a shop profile learned from the other half of the shop's products),
   computes shop-grouped out-of-fold scores cold and warm (profiles learned from
@@ -19,99 +19,49 @@ This is how ``model.json`` is made (``product-images labels train``). Needs scik
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 import os
 import random
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from product_images.labels import evidence as _evidence
 from product_images.labels import scoring
-from product_images.labels.detector import Detector
-from product_images.labels.development import clothing
-from product_images.labels.development.clothing import DEMO_SEED
-from product_images.labels.evidence import Evidence
+from product_images.labels.training_sets import (
+    DEV_SETS,
+    HELD_OUT_SEEDS,
+    RENDERER_SETS,
+    DevSet,
+    ProductEvidence,
+    RendererSet,
+    TrainingError,
+    load_set,
+)
 
 __all__ = [
     "DEV_SETS",
     "HELD_OUT_SEEDS",
+    "RENDERER_SETS",
     "TARGETS",
     "ROOM_TOLERANCE",
     "GBM_PARAMS",
     "DevSet",
+    "RendererSet",
     "ProductEvidence",
     "Figures",
     "TrainingReport",
     "TrainingError",
     "load_set",
+    "load_sets",
+    "fit",
+    "as_model",
     "figures",
     "choose_thresholds",
     "train",
 ]
 
-
-class TrainingError(RuntimeError):
-    """Training cannot run: scikit-learn is missing, a set is unknown, or no threshold pair meets the targets."""
-
-
-@dataclass(frozen=True)
-class DevSet:
-    """One development set: ``name``, the generator's ``seed`` and ``params``, the tenants' name prefix."""
-
-    name: str
-    seed: int
-    params: clothing.DatasetParams
-    tenant_prefix: str
-
-
-#: The development sets. Four shapes: the demo's (at a third of its size), the
-#: generator's defaults, many small shops, and fewer shops with harder photos (blur, low
-#: light, small photos, steep angles, more hard negatives, some tags not last).
-DEV_SETS: tuple[DevSet, ...] = (
-    DevSet(
-        "dev",
-        101,
-        clothing.demo_params(tenant_products=(400, 330, 215, 150), tenant_tags=(75, 61, 40, 28)),
-        "dev_",
-    ),
-    DevSet("devb", 102, clothing.DatasetParams(tenant_products=(200,) * 6), "devb_"),
-    DevSet(
-        "devc",
-        103,
-        clothing.DatasetParams(tenant_products=(60,) * 20, two_styles_rate=0.5, tag_rate=0.22),
-        "devc_",
-    ),
-    DevSet(
-        "deve",
-        105,
-        clothing.DatasetParams(
-            tenant_products=(150,) * 6,
-            tag_rate=0.22,
-            hard_negative_rate=0.26,
-            tag_not_last_rate=0.1,
-            on_garment_rate=0.4,
-            angle_rate=0.5,
-            max_angle=40.0,
-            blur_rate=0.25,
-            max_blur=3.2,
-            low_light_rate=0.25,
-            small_rate=0.35,
-            quality=(72, 90),
-        ),
-        "deve_",
-    ),
-)
-
-#: Seeds that must never be a development set's: the demo's and the held-out sets'
-#: (``python/tests/labels/test_accuracy.py`` and the README's third held-out set).
-HELD_OUT_SEEDS: frozenset[int] = frozenset({DEMO_SEED, 909, 531, 404})
 
 #: The issue's targets: precision and recall on the products the evidence decides, the
 #: share of products left doubtful, and the share of real tags left unflagged before any
@@ -150,16 +100,6 @@ FLOOR_GRID: tuple[float, ...] = (
     0.04,
     0.05,
 )
-
-
-@dataclass
-class ProductEvidence:
-    """A development product: ``tenant``, ``product_id``, ``label_index`` (the truth, or None), its photos' evidence."""
-
-    tenant: str
-    product_id: int
-    label_index: int | None
-    evidences: list[Evidence]
 
 
 @dataclass(frozen=True)
@@ -250,79 +190,6 @@ class TrainingReport:
             f"label_score_floor: {self.model.floor}"
         )
         return out
-
-
-# --------------------------------------------------------------------------- evidence of a set
-
-
-def _code_version() -> str:
-    """12 hex digits of a hash of the code a set's cached evidence depends on (evidence, generator)."""
-    h = hashlib.sha256()
-    sources = [*sorted(Path(_evidence.__file__ or "").parent.glob("*.py")), *clothing.SOURCE_FILES]
-    for source in sources:  # every module of the evidence package, then the renderer's
-        h.update(source.read_bytes())
-    return h.hexdigest()[:12]
-
-
-def _cache_path(dev: DevSet, cache_dir: Path) -> Path:
-    key = hashlib.sha256(repr((dev.seed, dev.params, dev.tenant_prefix)).encode()).hexdigest()[:8]
-    return cache_dir / f"{dev.name}-{key}-{_code_version()}.jsonl.gz"
-
-
-def _extract_product(product: clothing.Product) -> dict[str, Any]:
-    evs = [_evidence.extract(clothing.render_photo(spec)) for spec in product.photos]
-    return {
-        "tenant": product.tenant,
-        "product_id": product.product_id,
-        "label_index": product.label_index,
-        "evidence": [ev.to_json(with_hist=True) for ev in evs],
-    }
-
-
-def load_set(
-    dev: DevSet,
-    cache_dir: Path,
-    processes: int = 2,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[ProductEvidence]:
-    """Every product of ``dev`` with its photos' evidence (product context filled).
-
-    Renders and measures the photos in ``processes`` worker processes (about 0.2 s of CPU
-    a photo), then caches them in ``cache_dir`` as gzipped JSON lines; the cache file's
-    name holds the set's parameters and a hash of the evidence and generator code, so a
-    change there measures again.
-
-    Args:
-        progress: called with (products done, products) as the work goes.
-
-    Raises:
-        TrainingError: ``dev.seed`` is the demo's or a held-out set's.
-    """
-    if dev.seed in HELD_OUT_SEEDS:
-        raise TrainingError(f"set {dev.name}: seed {dev.seed} is held out (HELD_OUT_SEEDS): never train on it")
-    path = _cache_path(dev, cache_dir)
-    if not path.exists():
-        dataset = clothing.generate_dataset(dev.seed, dev.params, tenant_prefix=dev.tenant_prefix)
-        rows = []
-        with ProcessPoolExecutor(max(1, processes)) as pool:
-            for i, row in enumerate(pool.map(_extract_product, dataset.products, chunksize=4), 1):
-                rows.append(row)
-                if progress:
-                    progress(i, len(dataset.products))
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with gzip.open(tmp, "wt") as fh:
-            for row in rows:
-                fh.write(json.dumps(row) + "\n")
-        tmp.replace(path)
-    products = []
-    with gzip.open(path, "rt") as fh:
-        for line in fh:
-            row = json.loads(line)
-            evs = [Detector.evidence_from_json(e) for e in row["evidence"]]
-            _evidence.product_context(evs)
-            products.append(ProductEvidence(row["tenant"], row["product_id"], row["label_index"], evs))
-    return products
 
 
 # --------------------------------------------------------------------------- figures and thresholds
@@ -430,7 +297,11 @@ def _classifier():
     return HistGradientBoostingClassifier(**GBM_PARAMS)
 
 
-def _as_model(clf, **kw: Any) -> scoring.Model:
+def as_model(clf: Any, **kw: Any) -> scoring.Model:
+    """The fitted classifier as a :class:`scoring.Model` (plain JSON trees).
+
+    ``kw``: the model's ``threshold``, ``floor``, ``high_bar`` and ``trained_on``.
+    """
     trees, baseline = scoring.export_trees(clf)
     return scoring.Model(weights={}, trees=trees, baseline=baseline, features=list(scoring.FEATURES), **kw)
 
@@ -473,7 +344,12 @@ def _warm_training_rows(products: Sequence[ProductEvidence], seed: int = 0) -> t
     return np.vstack(xs), np.concatenate(ys)
 
 
-def _fit(products: Sequence[ProductEvidence]):
+def fit(products: Sequence[ProductEvidence]) -> Any:
+    """A scikit-learn classifier fitted on ``products``: cold rows, and warm rows scored with shop profiles.
+
+    Raises:
+        TrainingError: scikit-learn is missing.
+    """
     x_cold, y_cold = _rows(products, {})
     x_warm, y_warm = _warm_training_rows(products)
     clf = _classifier()
@@ -521,7 +397,7 @@ def out_of_fold(
     warm: list[list[float]] = [[] for _ in products]
     for fold in _folds(products, n_folds):
         held = set(fold)
-        clf = _fit([p for i, p in enumerate(products) if i not in held])
+        clf = fit([p for i, p in enumerate(products) if i not in held])
         part = [products[i] for i in fold]
         part_cold = _scores(clf, part, {}, provisional_floor)
         profiles: dict[str, scoring.ShopProfile | None] = {
@@ -539,8 +415,40 @@ def _named(progress: Callable[[str, int, int], None] | None, name: str) -> Calla
     return lambda done, total: progress(name, done, total)
 
 
+def load_sets(
+    sets: Sequence[DevSet | RendererSet],
+    cache_dir: Path | None = None,
+    processes: int = 2,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[ProductEvidence], dict[str, dict[str, int]]]:
+    """Every product of ``sets`` (:func:`load_set`, in order) and each set's size.
+
+    Args:
+        cache_dir: default ``$XDG_CACHE_HOME/product-images/label-training``.
+
+    Returns:
+        ``(products, {set name: {"products", "photos", "tags"}})``.
+
+    Raises:
+        TrainingError: as :func:`load_set`.
+    """
+    if cache_dir is None:
+        cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "product-images/label-training"
+    products: list[ProductEvidence] = []
+    sizes: dict[str, dict[str, int]] = {}
+    for dev in sets:
+        part = load_set(dev, cache_dir, processes, _named(progress, dev.name))
+        sizes[dev.name] = {
+            "products": len(part),
+            "photos": sum(len(p.evidences) for p in part),
+            "tags": sum(p.label_index is not None for p in part),
+        }
+        products += part
+    return products, sizes
+
+
 def train(
-    sets: Sequence[DevSet] = DEV_SETS,
+    sets: Sequence[DevSet | RendererSet] = DEV_SETS,
     cache_dir: Path | None = None,
     processes: int = 2,
     n_folds: int = 8,
@@ -567,18 +475,7 @@ def train(
             least, and ``report.missed`` names what they miss.
     """
     _classifier()  # fail early when scikit-learn is missing
-    if cache_dir is None:
-        cache_dir = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "product-images/label-training"
-    products: list[ProductEvidence] = []
-    sizes: dict[str, dict[str, int]] = {}
-    for dev in sets:
-        part = load_set(dev, cache_dir, processes, _named(progress, dev.name))
-        sizes[dev.name] = {
-            "products": len(part),
-            "photos": sum(len(p.evidences) for p in part),
-            "tags": sum(p.label_index is not None for p in part),
-        }
-        products += part
+    products, sizes = load_sets(sets, cache_dir, processes, progress)
     cold, warm = out_of_fold(products, n_folds, high_bar)
     threshold, floor = choose_thresholds(products, cold, warm)
     note = (
@@ -587,7 +484,7 @@ def train(
         f" {n_folds}-fold shop-grouped out-of-fold scores (smallest slack within {ROOM_TOLERANCE} of the"
         " best, then the largest sum of slacks)"
     )
-    model = _as_model(_fit(products), threshold=threshold, floor=floor, high_bar=high_bar, trained_on=note)
+    model = as_model(fit(products), threshold=threshold, floor=floor, high_bar=high_bar, trained_on=note)
     return TrainingReport(
         model=model,
         cold=figures(products, cold, threshold, floor),

@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from product_images.labels import scoring, training
+from product_images.labels import renderer_holdout, scoring, training
 from product_images.labels.development import clothing
-from product_images.labels.training import DevSet, ProductEvidence
+from product_images.labels.evaluation import measure
+from product_images.labels.training import DevSet, ProductEvidence, RendererSet
 
 pytest.importorskip("sklearn")
 
@@ -91,7 +92,7 @@ def test_the_exported_trees_score_exactly_as_scikit_learn() -> None:
     x[rng.random(x.shape) < 0.05] = np.nan  # missing values take the learned side
     y = (np.nan_to_num(x[:, 1]) + 0.5 * np.nan_to_num(x[:, 5]) > 0.3).astype(int)
     clf = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=8, random_state=0).fit(x, y)
-    model = training._as_model(clf)
+    model = training.as_model(clf)
     ours = np.array([model.raw(row) for row in x])
     assert np.allclose(ours, clf.decision_function(x), atol=1e-5)
 
@@ -128,4 +129,64 @@ def test_the_command_names_the_sets_when_one_is_unknown() -> None:
         text=True,
     )
     assert result.returncode == 2
-    assert "--set: unknown set nope; the sets are dev, devb, devc, deve" in result.stderr
+    assert (
+        "--set: unknown set nope; the sets are dev, devb, devc, deve, market_a, atelier_a, vintage_a, resale_a"
+        in result.stderr
+    )
+
+
+def test_an_evaluation_renderer_or_a_measuring_seed_is_never_trained_on(tmp_path) -> None:
+    with pytest.raises(training.TrainingError, match="thrift is an evaluation renderer: it measures, never trains"):
+        training.load_set(RendererSet("oops", "thrift", 1, 4), tmp_path)
+    with pytest.raises(training.TrainingError, match="seed 7202 is one of market's SEEDS, which measure it"):
+        training.load_set(RendererSet("oops", "market", 7202, 4), tmp_path)
+    with pytest.raises(training.TrainingError, match="unknown renderer 'nope'"):
+        training.load_set(RendererSet("oops", "nope", 1, 4), tmp_path)
+    assert not list(tmp_path.iterdir())
+    assert not {(dev.renderer, dev.seed) for dev in training.RENDERER_SETS} & {
+        (name, seed)
+        for name in ("market", "atelier", "vintage", "resale")
+        for seed in measure.renderer_module(name).SEEDS.values()
+    }
+
+
+@pytest.fixture(scope="module")
+def two_renderers(tmp_path_factory) -> list[ProductEvidence]:
+    """Eight products of the demo's generator and eight of market's, measured."""
+    cache = tmp_path_factory.mktemp("cache")
+    clothing_set = DevSet("tiny", 7, clothing.DatasetParams(tenant_products=(8,), tag_rate=0.5, small_rate=1.0), "t_")
+    products, sizes = training.load_sets([clothing_set, RendererSet("market_t", "market", 17, 8)], cache, 1)
+    assert [size["products"] for size in sizes.values()] == [8, 8]
+    return products
+
+
+def test_a_renderer_set_keeps_its_renderer_and_what_each_photo_shows(two_renderers) -> None:
+    market = [p for p in two_renderers if p.renderer == "market"]
+    assert len(market) == 8 and all(p.tenant.startswith("market_t:") for p in market)
+    for p in market:
+        assert len(p.kinds) == len(p.evidences)
+        assert [i for i, kind in enumerate(p.kinds) if kind == "shop_tag"] == (
+            [] if p.label_index is None else [p.label_index]
+        )
+
+
+def test_each_renderer_is_measured_by_a_model_that_never_saw_it(two_renderers) -> None:
+    found = renderer_holdout.leave_one_renderer_out(two_renderers, 0.88, 0.0015)
+    assert sorted(found) == ["clothing", "market"]
+    assert [found[r]["products"] for r in ("clothing", "market")] == [8, 8]
+    worst = renderer_holdout.worst(found)
+    lowest = min(found, key=lambda r: found[r]["cold"]["precision"])
+    assert worst["cold"]["precision"] == [found[lowest]["cold"]["precision"], lowest]
+    with pytest.raises(training.TrainingError, match="two renderers or more; these are all market"):
+        renderer_holdout.leave_one_renderer_out([p for p in two_renderers if p.renderer == "market"], 0.88, 0.0015)
+
+
+def test_leaving_a_renderer_out_needs_two_renderers_before_anything_is_measured() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "product_images", "labels", "train", "--set", "dev", "--leave-one-renderer-out"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "leave-one-renderer-out needs sets of two renderers or more; these are all clothing" in result.stderr
+    assert "measured" not in result.stderr

@@ -352,13 +352,19 @@ def evaluate(eval_set: EvalSet, processes: int | None = None, review_share: floa
     return {"renderer": eval_set.renderer, "seed": eval_set.seed, **evaluate_measured(items, review_share)}
 
 
-def evaluate_measured(items: Sequence[MeasuredProduct], review_share: float = 0.05) -> dict[str, Any]:
+def evaluate_measured(
+    items: Sequence[MeasuredProduct], review_share: float = 0.05, detector: Detector | None = None
+) -> dict[str, Any]:
     """:func:`evaluate` on products already measured (:func:`extract_set`).
+
+    Args:
+        detector: the detector to measure (default: the installed model's, :func:`load_detector`);
+            training passes a model fitted without the renderer that drew ``items``.
 
     Returns:
         ``{"products", "photos", "reviewed", "cold", "after_review"}`` as :func:`evaluate`.
     """
-    detector = load_detector()
+    detector = detector or load_detector()
     cold = _outcomes(detector, items, {})
     reviewed, profiles = review_round(detector, items, cold, review_share)
     warm = _outcomes(detector, items, profiles)
