@@ -32,7 +32,7 @@ import numpy as np
 
 from product_images.labels import abstention
 from product_images.labels.abstention import ABSTENTION_RULES, Assessment, assess
-from product_images.labels.evidence import Evidence
+from product_images.labels.evidence import EVIDENCE_VERSION, Evidence
 from product_images.labels.shop_profile import ShopProfile, StyleCluster, learn_profile, profile_features, shop_match
 
 __all__ = [
@@ -250,7 +250,8 @@ class Model:
         return float(total)
 
     def version(self) -> str:
-        """ "labels-" + 10 hex digits of a hash of the features, model, thresholds and abstention rules."""
+        """ "labels-" + 10 hex digits of a hash of the features, model, thresholds, abstention rules
+        and :data:`~product_images.labels.evidence.EVIDENCE_VERSION`."""
         blob = json.dumps(
             {
                 "f": FEATURES,
@@ -261,6 +262,7 @@ class Model:
                 "fl": self.floor,
                 "hb": self.high_bar,
                 "abstention": ABSTENTION_RULES,
+                "evidence": EVIDENCE_VERSION,
             },
             sort_keys=True,
         )

@@ -103,3 +103,28 @@ def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
 )
 def test_shop_price(cues, match, expected):
     assert shop_price(cues, match) is expected
+
+
+def _read(*texts: str) -> dict[str, float]:
+    from product_images.labels.evidence import OcrLine, text_cues
+
+    return text_cues([OcrLine(text, 0.9, 0.1) for text in texts], [])
+
+
+def test_a_size_chart_is_no_shop_price():
+    """A size label printing "EUR 38 / UK 5 / US 6": its "EUR" is a size system, not a currency
+    (the shipped detector labelled such a label on a development set, promoted as a shop's price)."""
+    chart = _read("EUR", "UK", "US", "38")
+    assert (chart["size"], chart["price_word"]) == (1.0, 0.0)
+    assert not shop_price(chart)
+    assert abstain_reason(chart, 0.0001, T, F) is None
+    one_line = _read("EUR 38 UK 5 US 6")
+    assert (one_line["size"], one_line["price_word"]) == (1.0, 0.0)
+
+
+def test_a_price_in_euros_beside_a_size_chart_is_still_a_price():
+    tag = _read("EUR", "12,00")
+    assert (tag["size"], tag["price_word"]) == (0.0, 1.0)
+    assert shop_price(tag)
+    both = _read("PRIX", "12,00", "EUR 38 UK 5")
+    assert (both["size"], both["price_word"]) == (1.0, 1.0)

@@ -72,6 +72,7 @@ from product_images.labels.evidence.records import (
 from product_images.labels.evidence.visual import _decode, _normalise_exposure, _visual
 
 __all__ = [
+    "EVIDENCE_VERSION",
     "DECODE_SIDE",
     "VISUAL_SIDE",
     "OCR_SIDE",
@@ -92,6 +93,12 @@ __all__ = [
 
 
 cv2.setNumThreads(1)
+
+#: What the evidence measures and what its text cues mean, as one name: part of the detector's
+#: version (:meth:`product_images.labels.scoring.Model.version`), so a change here makes
+#: ``labels detect`` extract every photo's evidence again rather than mix old and new cues.
+#: 2: two size systems read ("EUR", "UK", "US") make a size chart, and its "EUR" no price word.
+EVIDENCE_VERSION = "evidence-2"
 
 
 # --------------------------------------------------------------------------- entry points

@@ -43,6 +43,9 @@ _FIELD_PRICE = re.compile(
 _CARE = re.compile(r"%|COTON|COTTON|POLY|ELAST|LAINE|WOOL|VISCOSE|NYLON|\bLIN\b|MADE ?IN|\bRN ?\d", re.I)
 _DEGREE = re.compile(r"\d{2}\s*°")
 _SIZE = re.compile(r"^(XXS|XS|S|M|L|XL|XXL|\d{2}/\d{2}|T\.?\s?\d{2}|EU\s?\d{2}(\s?US\s?\d{1,2})?)$", re.I)
+# Size systems as a size label or a shoe box prints them side by side ("EUR 38 / UK 5 / US 6"):
+# two of them on a photo make it a size chart, and its "EUR" no currency.
+_SIZE_SYSTEM = re.compile(r"\b(EUR?|UK|US)\b")
 _SKU = re.compile(r"\b(?=[A-Z0-9-]{5,14}\b)(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]+(?:-[A-Z0-9]+)*\b")
 _REF = re.compile(r"\b(REF|ART)\b", re.I)
 _LONG_DIGITS = re.compile(r"\d{8,14}")
@@ -142,9 +145,20 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str 
     c["n_lines"] = float(sum(1 for ln in lines if ln.conf >= 0.5))
     c["n_words"] = float(words)
     c["n_alpha_words"] = float(alpha)
+    _size_chart_cues(c, [ln.text.strip() for ln in lines if ln.conf >= 0.5])
     _code_cues(c, codes)
     c.update(second_read_cues(second_read))
     return c
+
+
+def _size_chart_cues(c: dict[str, float], texts: Sequence[str]) -> None:
+    """Two size systems read on a photo ("EUR", "UK", "US"): a size chart. It sets ``size``, and
+    ``price_word`` only stays when a line says price without the size systems' "EUR"."""
+    systems = {m.group(1).upper().rstrip("R") for t in texts for m in _SIZE_SYSTEM.finditer(t.upper())}
+    if len(systems) < 2:
+        return
+    c["size"] = 1.0
+    c["price_word"] = float(any(_PRICE_WORD.search(_SIZE_SYSTEM.sub(" ", t.upper())) for t in texts))
 
 
 def _line_cues(c: dict[str, float], ln: OcrLine, t: str) -> None:
