@@ -5,6 +5,14 @@
 {%- endmacro %}
 
 
+{% macro tenant_schema_is_plain(tenant_schema) %}
+    {#- True when the schema name is written the same quoted or not and inside a
+        string literal (unquoted identifier syntax): SQL rendered for the
+        placeholder becomes this tenant's by a plain replace. -#}
+    {{ return(modules.re.match('^[A-Za-z_][A-Za-z0-9_$]*$', tenant_schema) is not none) }}
+{% endmacro %}
+
+
 {% macro tenant_source(identifier) -%}
     {#- A table of the tenant being migrated. The model is compiled once; the
         materialization substitutes the placeholder per tenant. -#}

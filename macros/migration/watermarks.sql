@@ -126,6 +126,62 @@
 {% endmacro %}
 
 
+{% macro record_unchanged_tenant_sql(tenant_schema, overrides_sql, watermarks_relation, runs_relation, started_at) -%}
+    {#- One SQL statement: the tenant's run-log row (`success`, mode `unchanged`),
+        written only when tenant_unchanged_sql holds. -#}
+    insert into {{ runs_relation }} (
+        invocation_id, tenant_schema, status, mode, started_at, finished_at, attempts, message
+    )
+    select
+        {{ quote_literal(invocation_id) }}, {{ quote_literal(tenant_schema) }}, 'success', 'unchanged',
+        {{ started_at }}, clock_timestamp(), 1,
+        'unchanged since the last sync (products watermark, overrides, no pending label score): not read'
+    where {{ tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks_relation) }}
+{%- endmacro %}
+
+
+{% macro unchanged_check_block(plain_schemas, other_schemas, runs_relation, overrides_relation_sql, watermarks_relation) -%}
+    {#- One batch's DO block. The check is rendered once, for the placeholder, and
+        run for each plain schema name (unquoted identifier syntax, as
+        run_tenant_blocks substitutes them) with the placeholder replaced; a name
+        that needs quoting gets the check rendered for it. Each tenant's check is a
+        subtransaction of its own. -#}
+    {%- set placeholder = tenant_placeholder() -%}
+    {%- set check_sql = record_unchanged_tenant_sql(
+        placeholder, tenant_overrides_sql(overrides_relation_sql, placeholder), watermarks_relation, runs_relation, '$1'
+    ) -%}
+do $product_images_unchanged$
+declare
+    v_started_at timestamptz;
+    v_tenant_schema text;
+    v_check constant text := $product_images_check${{ check_sql }}$product_images_check$;
+begin
+    perform pg_catalog.set_config('lock_timeout', {{ quote_literal(lock_settings().lock_timeout) }}, true);
+    foreach v_tenant_schema in array array[
+        {%- for tenant_schema in plain_schemas %}{{ quote_literal(tenant_schema) }}{{ ", " if not loop.last }}{% endfor -%}
+    ]::text[] loop
+        v_started_at := clock_timestamp();
+        begin
+            execute replace(v_check, {{ quote_literal(placeholder) }}, v_tenant_schema) using v_started_at;
+        exception when others then
+            null;  -- not known to be unchanged: its sync step runs and reports
+        end;
+    end loop;
+    {%- for tenant_schema in other_schemas %}
+    v_started_at := clock_timestamp();
+    begin
+        {{ record_unchanged_tenant_sql(
+            tenant_schema, tenant_overrides_sql(overrides_relation_sql, tenant_schema), watermarks_relation, runs_relation, 'v_started_at'
+        ) }};
+    exception when others then
+        null;
+    end;
+    {%- endfor %}
+end
+$product_images_unchanged$
+{%- endmacro %}
+
+
 {% macro unchanged_tenants(tenants, runs_relation, overrides_relation_sql) %}
     {#- The tenants (schema names) whose sync step this run need not send: each
         candidate (migrated, tables up to date, constraints valid) is checked
@@ -151,33 +207,14 @@
     {%- endif -%}
     {%- set unchanged = [] -%}
     {%- for batch in candidates | batch(batch_size | int) -%}
-        {%- set check_sql -%}
-            do $product_images_unchanged$
-            declare
-                v_started_at timestamptz;
-            begin
-                perform pg_catalog.set_config('lock_timeout', {{ quote_literal(lock_settings().lock_timeout) }}, true);
-                {%- for tenant_schema in batch %}
-                {%- set overrides_sql = tenant_overrides_sql(overrides_relation_sql, tenant_schema) %}
-                v_started_at := clock_timestamp();
-                begin
-                    if {{ tenant_unchanged_sql(tenant_schema, overrides_sql, watermarks) }} then
-                        insert into {{ runs_relation }} (
-                            invocation_id, tenant_schema, status, mode, started_at, finished_at, attempts, message
-                        ) values (
-                            {{ quote_literal(invocation_id) }}, {{ quote_literal(tenant_schema) }}, 'success', 'unchanged',
-                            v_started_at, clock_timestamp(), 1,
-                            'unchanged since the last sync (products watermark, overrides, no pending label score): not read'
-                        );
-                    end if;
-                exception when others then
-                    null;  -- not known to be unchanged: its sync step runs and reports
-                end;
-                {%- endfor %}
-            end
-            $product_images_unchanged$
-        {%- endset -%}
-        {% do adapter.execute(check_sql, auto_begin=True) %}
+        {%- set plain_schemas = [] -%}
+        {%- set other_schemas = [] -%}
+        {%- for tenant_schema in batch -%}
+            {%- do (plain_schemas if tenant_schema_is_plain(tenant_schema) else other_schemas).append(tenant_schema) -%}
+        {%- endfor -%}
+        {% do adapter.execute(
+            unchanged_check_block(plain_schemas, other_schemas, runs_relation, overrides_relation_sql, watermarks), auto_begin=True
+        ) %}
         {% do adapter.commit() %}
     {%- endfor -%}
     {%- if candidates -%}
