@@ -464,6 +464,13 @@
         (…100 selects…) as tenants_<n>`), so that the UNION ALL tree is about 200 deep
         rather than one level per tenant: a flat union of 10,000 tenants exceeds
         PostgreSQL's default max_stack_depth when the view is created. -#}
+    {#- The column list is the same for every tenant: rendered once (it was
+        about 6,000 macro calls at 200 tenants); the same text as before. -#}
+    {%- set quoted_columns = [] -%}
+    {%- for column in columns -%}
+        {%- do quoted_columns.append(quote_identifier(column.name)) -%}
+    {%- endfor -%}
+    {%- set column_list = quoted_columns | join(',\n            ') -%}
     create or replace view {{ view_relation }} as
     {%- for group in tenant_schemas | batch(group_size) %}
     {%- set outer = loop %}
@@ -471,9 +478,7 @@
         {%- for tenant_schema in group %}
         select
             {{ quote_literal(tenant_schema) }}::text as tenant_schema,
-            {%- for column in columns %}
-            {{ quote_identifier(column.name) }}{{ "," if not loop.last }}
-            {%- endfor %}
+            {{ column_list }}
         from {{ tenant_relation(tenant_schema, identifier) }}
         {{ "union all" if not loop.last }}
         {%- endfor %}
