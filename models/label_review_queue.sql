@@ -5,6 +5,6 @@
     decides, the legacy rule decides their label. One row per product, numbered
     in the order to work through them (tenant, then product).
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='recorded_view') }}
 
 {{ label_review_queue_sql(ref('product_images')) }}
