@@ -143,7 +143,36 @@
     {%- set offset = '(?:Z|z|[+-](?:0[0-9]|1[0-5])(?::?[0-5][0-9])?)?' -%}
     {#- PostgreSQL refuses a negative offset right after a date ("2024-01-01-05:30"). -#}
     {%- set date_offset = '(?:Z|z|[+](?:0[0-9]|1[0-5])(?::?[0-5][0-9])?)?' -%}
+    {#- The fast path: the shape every app writes (`YYYY-MM-DDTHH:MM:SSZ`,
+        JavaScript's and Python's UTC ISO string without fractions) is checked with
+        LIKE, translate and integer ranges, about 1 µs an element instead of the
+        regular expression's 3 (10 ms of a 5,000-image first load). It accepts
+        exactly the strings of that shape the regular expression accepts; the
+        nested CASE keeps the integer casts behind the shape check. -#}
+    {%- set part = {
+        'year': 'substr(' ~ text_expression ~ ', 1, 4)::integer',
+        'month': 'substr(' ~ text_expression ~ ', 6, 2)::integer',
+        'day': 'substr(' ~ text_expression ~ ', 9, 2)::integer',
+    } -%}
     case
+        when {{ text_expression }} like '____-__-__T__:__:__Z' and translate({{ text_expression }}, '0123456789', '') = '--T::Z'
+            then case
+                when {{ part.year }} >= 1
+                    and {{ part.month }} between 1 and 12
+                    and {{ part.day }} between 1 and case
+                        when {{ part.month }} = 2
+                            then case
+                                when ({{ part.year }} % 4 = 0 and {{ part.year }} % 100 <> 0) or {{ part.year }} % 400 = 0 then 29
+                                else 28
+                            end
+                        when {{ part.month }} in (4, 6, 9, 11) then 30
+                        else 31
+                    end
+                    and substr({{ text_expression }}, 12, 2)::integer <= 23
+                    and substr({{ text_expression }}, 15, 2)::integer <= 59
+                    and substr({{ text_expression }}, 18, 2)::integer <= 59
+                    then ({{ text_expression }})::timestamptz
+            end
         when {{ text_expression }} ~ {{ quote_literal(
             '^(?:' ~ year ~ '-' ~ month_and_day ~ '|' ~ leap_year ~ '-02-29)'
             ~ '(?:' ~ time_of_day ~ offset ~ '|' ~ date_offset ~ ')$'
