@@ -212,12 +212,14 @@ $product_images_unchanged$
         {%- for tenant_schema in batch -%}
             {%- do (plain_schemas if tenant_schema_is_plain(tenant_schema) else other_schemas).append(tenant_schema) -%}
         {%- endfor -%}
+        {#- Committed in the same round trip (`commit; begin`; dbt commits the last, empty one). -#}
         {% do adapter.execute(
-            unchanged_check_block(plain_schemas, other_schemas, runs_relation, overrides_relation_sql, watermarks), auto_begin=True
+            unchanged_check_block(plain_schemas, other_schemas, runs_relation, overrides_relation_sql, watermarks)
+            ~ ';\ncommit;\nbegin', auto_begin=True
         ) %}
-        {% do adapter.commit() %}
     {%- endfor -%}
     {%- if candidates -%}
+        {% do adapter.commit() %}
         {%- set found = run_query(
             "select tenant_schema from " ~ runs_relation ~ " where invocation_id = " ~ quote_literal(invocation_id)
             ~ " and mode = 'unchanged'"
