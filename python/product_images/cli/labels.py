@@ -159,8 +159,7 @@ def labels_evaluate(renderer: str, set_name: str, products: int | None, processe
     person decide the first products of the review queue and decides the rest again with
     the shop profile learned from them. Evaluation renderers are for measuring only.
     """
-    from product_images.labels.evaluation.measure import evaluate, known_renderers, renderer_module
-    from product_images.labels.renderer_holdout import figure_line
+    from product_images.labels.evaluation.measure import evaluate, figure_line, known_renderers, renderer_module
 
     try:
         module = renderer_module(renderer)

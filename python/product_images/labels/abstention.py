@@ -125,8 +125,12 @@ def _retail(cues: Mapping[str, float]) -> bool:
     return _any(cues, _RETAIL_CUES) and not _any(cues, _INSTORE_CUES)
 
 
+def _more_text_than_a_tag(cues: Mapping[str, float]) -> bool:
+    return float(cues.get("n_lines", 0.0)) > TAG_LINES
+
+
 def _short_text(cues: Mapping[str, float]) -> bool:
-    return float(cues.get("n_lines", 0.0)) <= TAG_LINES and not _any(cues, _NOT_PRICE_CUES)
+    return not _more_text_than_a_tag(cues) and not _any(cues, _NOT_PRICE_CUES)
 
 
 def abstain_reason(
@@ -152,7 +156,7 @@ def abstain_reason(
         has_price = _any(cues, _PRICE_CUES) or _any(cues, _INSTORE_CODE_CUES)
         if not has_price and not (shop_like and _any(cues, _BARE_NUMBER_CUES)):
             return "no_tag_evidence"
-        if float(cues.get("n_lines", 0.0)) > TAG_LINES and not shop_like:
+        if _more_text_than_a_tag(cues) and not shop_like:
             return "too_much_text"
         if _retail(cues) and not shop_like:
             return "retail_price"

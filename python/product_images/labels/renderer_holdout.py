@@ -24,7 +24,7 @@ from product_images.labels.evaluation import measure
 from product_images.labels.evaluation.sets import EvalPhoto, EvalProduct
 from product_images.labels.training_sets import DevSet, ProductEvidence, RendererSet, TrainingError
 
-__all__ = ["HoldoutReport", "as_measured", "figure_line", "leave_one_renderer_out", "measure_sets", "worst"]
+__all__ = ["HoldoutReport", "as_measured", "leave_one_renderer_out", "measure_sets", "worst"]
 
 
 def as_measured(products: Sequence[ProductEvidence]) -> list[measure.MeasuredProduct]:
@@ -98,16 +98,6 @@ def worst(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def figure_line(stage: str, f: dict[str, Any]) -> str:
-    """One stage's figures (:meth:`measure.Figures.as_dict`) as a person reads them."""
-    return (
-        f"{stage}: precision {f['precision']:.3f} {f['precision_interval']} on {f['labels']} labels,"
-        f" recall {f['recall']:.3f} on {f['decided_tags']} tags, doubtful {f['doubtful_share']:.1%},"
-        f" unflagged {f['unflagged_share']:.1%} of {f['tags']} tags,"
-        f" retail tags flagged {f['retail_flagged']} of {f['retail_tags']}"
-    )
-
-
 @dataclass
 class HoldoutReport:
     """What ``labels train --leave-one-renderer-out`` found: per held-out renderer, its figures.
@@ -138,7 +128,7 @@ class HoldoutReport:
         out = [f"threshold {self.threshold}, floor {self.floor}; each renderer scored by a model that never saw it"]
         for renderer, found in self.results.items():
             out.append(f"{renderer} held out: {found['products']} products, {found['photos']} photos")
-            out += [f"  {figure_line(stage, found[stage])}" for stage in ("cold", "after_review")]
+            out += [f"  {measure.figure_line(stage, found[stage])}" for stage in ("cold", "after_review")]
         for stage, figures in worst(self.results).items():
             out.append(
                 f"worst held-out renderer, {stage}: "
@@ -159,7 +149,7 @@ def measure_sets(
     Raises:
         TrainingError: as :func:`training.load_sets` and :func:`leave_one_renderer_out`.
     """
-    _enough_renderers({"clothing" if isinstance(dev, DevSet) else dev.renderer for dev in sets})
+    _enough_renderers({dev.renderer for dev in sets})
     products, sizes = training.load_sets(sets, cache_dir, processes, progress)
     installed = scoring.load_model()
     threshold, floor = float(installed.threshold), float(installed.floor)

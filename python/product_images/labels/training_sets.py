@@ -58,6 +58,11 @@ class DevSet:
     params: clothing.DatasetParams
     tenant_prefix: str
 
+    @property
+    def renderer(self) -> str:
+        """``"clothing"``: the demo's generator draws every :class:`DevSet`."""
+        return "clothing"
+
 
 #: The development sets. Four shapes: the demo's (at a third of its size), the
 #: generator's defaults, many small shops, and fewer shops with harder photos (blur, low
@@ -187,21 +192,18 @@ def _extract_product(product: clothing.Product) -> dict[str, Any]:
     }
 
 
-def _extract_renderer_product(item: tuple[str, Any]) -> dict[str, Any] | None:
-    """A renderer set's product as a cache row, or None when a photo does not decode."""
-    renderer, product = item
-    module = measure.renderer_module(renderer)
-    try:
-        evs = [_evidence.extract(module.render_photo(photo)) for photo in product.photos]
-    except ValueError:
-        return None
-    return {
-        "tenant": product.tenant,
-        "product_id": product.product_id,
-        "label_index": product.label_index,
-        "kinds": [photo.kind for photo in product.photos],
-        "evidence": [ev.to_json(with_hist=True) for ev in evs],
-    }
+def _renderer_rows(items: list[measure.MeasuredProduct]) -> Iterator[dict[str, Any]]:
+    """A renderer set's measured products as cache rows; a product with a photo that does not decode is left out."""
+    for item in items:
+        if any(ev is None for ev in item.evidence):
+            continue
+        yield {
+            "tenant": item.product.tenant,
+            "product_id": item.product.product_id,
+            "label_index": item.product.label_index,
+            "kinds": [photo.kind for photo in item.product.photos],
+            "evidence": [ev.to_json(with_hist=True) for ev in item.evidence if ev is not None],
+        }
 
 
 def _check(dev: DevSet | RendererSet) -> None:
@@ -220,20 +222,16 @@ def _check(dev: DevSet | RendererSet) -> None:
 
 
 def _rows(dev: DevSet | RendererSet, processes: int, progress: Callable[[int, int], None] | None) -> Iterator[dict]:
-    work: Callable[[Any], dict[str, Any] | None]
-    items: list[Any]
-    if isinstance(dev, DevSet):
-        dataset = clothing.generate_dataset(dev.seed, dev.params, tenant_prefix=dev.tenant_prefix)
-        work, items = _extract_product, list(dataset.products)
-    else:
+    if isinstance(dev, RendererSet):
         drawn = measure.renderer_module(dev.renderer).generate_set(dev.seed, dev.products)
-        work, items = _extract_renderer_product, [(dev.renderer, p) for p in drawn.products]
+        yield from _renderer_rows(measure.extract_set(drawn, max(1, processes), progress))
+        return
+    dataset = clothing.generate_dataset(dev.seed, dev.params, tenant_prefix=dev.tenant_prefix)
     with ProcessPoolExecutor(max(1, processes)) as pool:
-        for i, row in enumerate(pool.map(work, items, chunksize=4), 1):
+        for i, row in enumerate(pool.map(_extract_product, dataset.products, chunksize=4), 1):
             if progress:
-                progress(i, len(items))
-            if row is not None:
-                yield row
+                progress(i, len(dataset.products))
+            yield row
 
 
 def load_set(
@@ -267,7 +265,7 @@ def load_set(
             for row in rows:
                 fh.write(json.dumps(row) + "\n")
         tmp.replace(path)
-    renderer, prefix = ("clothing", "") if isinstance(dev, DevSet) else (dev.renderer, f"{dev.name}:")
+    prefix = "" if isinstance(dev, DevSet) else f"{dev.name}:"
     products = []
     with gzip.open(path, "rt") as fh:
         for line in fh:
@@ -276,6 +274,6 @@ def load_set(
             _evidence.product_context(evs)
             kinds = tuple(row.get("kinds") or ())
             products.append(
-                ProductEvidence(prefix + row["tenant"], row["product_id"], row["label_index"], evs, renderer, kinds)
+                ProductEvidence(prefix + row["tenant"], row["product_id"], row["label_index"], evs, dev.renderer, kinds)
             )
     return products

@@ -42,6 +42,7 @@ __all__ = [
     "known_renderers",
     "evaluate",
     "evaluate_measured",
+    "figure_line",
     "extract_set",
     "figures",
     "interim_flag",
@@ -174,6 +175,16 @@ class Figures:
             "doubtful_share": round(self.doubtful_share, 4),
             "unflagged_share": round(self.unflagged_share, 4),
         }
+
+
+def figure_line(stage: str, f: dict[str, Any]) -> str:
+    """One stage's figures (:meth:`Figures.as_dict`) as a person reads them."""
+    return (
+        f"{stage}: precision {f['precision']:.3f} {f['precision_interval']} on {f['labels']} labels,"
+        f" recall {f['recall']:.3f} on {f['decided_tags']} tags, doubtful {f['doubtful_share']:.1%},"
+        f" unflagged {f['unflagged_share']:.1%} of {f['tags']} tags,"
+        f" retail tags flagged {f['retail_flagged']} of {f['retail_tags']}"
+    )
 
 
 def _extract_product(item: tuple[str, EvalProduct]) -> list[Evidence | None]:
