@@ -15,12 +15,13 @@ database's demo data; :mod:`product_images.demo.storage` stores them in moto's S
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import random
-from collections.abc import Collection, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 import psycopg
@@ -32,7 +33,7 @@ from product_images.demo.pictures import DemoImage, demo_image_catalog, render_i
 from product_images.labels.development.clothing import PhotoSpec, render_photo
 from product_images.migration.tenants import discover_tenants
 
-__all__ = ["SPECIAL_CASES", "demo_objects", "demo_urls", "plan_demo_objects"]
+__all__ = ["SPECIAL_CASES", "demo_objects", "demo_object_batches", "demo_urls", "drawing_pool", "plan_demo_objects"]
 
 #: The awkward cases given to a few non-label ``.jpg`` keys, in this order, with how many keys
 #: get each: (case, catalog key whose bytes they get or None for "missing", count).
@@ -125,23 +126,54 @@ def _one_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _render_clothing(jobs: Mapping[str, tuple[PhotoSpec, str]], workers: int | None) -> dict[str, DemoImage]:
-    """Draw the clothing photos of ``jobs`` (key → (spec, format)), in ``workers`` processes."""
+@contextlib.contextmanager
+def drawing_pool(workers: int | None = None) -> Iterator[Executor | None]:
+    """Worker processes drawing clothing photos, kept for several :func:`plan_demo_objects` calls.
+
+    Args:
+        workers: processes (default: the cores this process may use, a container's CPU set, not
+            the machine's); 1 yields None: the photos are drawn in this process.
+
+    Yields:
+        A process pool (spawned, not forked: this process may already run threads, moto's
+        server or a database pool; each worker uses one OpenCV thread), or None. Shut down
+        when the block ends.
+    """
+    if not workers:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if workers == 1:
+        yield None
+        return
+    import multiprocessing
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
+    ) as pool:
+        yield pool
+
+
+def _render_clothing(
+    jobs: Mapping[str, tuple[PhotoSpec, str]],
+    workers: int | None,
+    *,
+    pool: Executor | None = None,
+    on_drawn: Callable[[int], None] | None = None,
+) -> dict[str, DemoImage]:
+    """Draw the clothing photos of ``jobs`` (key → (spec, format)) in ``pool``, else in ``workers``
+    new processes (:func:`drawing_pool`); ``on_drawn(n)`` after every n photos drawn."""
     if not jobs:
         return {}
-    if not workers:  # the cores this process may use (a container's CPU set), not the machine's
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     items = list(jobs.items())
-    if workers == 1 or len(items) < 32:
-        drawn = [_draw(job) for _, job in items]
-    else:
-        import multiprocessing
-
-        # spawn, not fork: this process may already run threads (moto's server, a database pool)
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
-        ) as pool:
-            drawn = list(pool.map(_draw, [job for _, job in items], chunksize=16))
+    specs = [job for _, job in items]
+    drawn: list[tuple[bytes, int, int]] = []
+    with contextlib.ExitStack() as stack:
+        if pool is None and len(items) >= 32:
+            pool = stack.enter_context(drawing_pool(workers))
+        results = map(_draw, specs) if pool is None else pool.map(_draw, specs, chunksize=16)
+        for picture in results:
+            drawn.append(picture)
+            if on_drawn is not None:
+                on_drawn(1)
     result = {}
     for (key, (spec, fmt)), (data, width, height) in zip(items, drawn, strict=True):
         result[key] = DemoImage(
@@ -166,6 +198,8 @@ def plan_demo_objects(
     url_prefix: str = DEMO_URL_PREFIX,
     only: Collection[str] | None = None,
     workers: int | None = None,
+    pool: Executor | None = None,
+    on_drawn: Callable[[int], None] | None = None,
 ) -> list[DemoImage]:
     """Decide the object behind each demo image URL, deterministically.
 
@@ -183,6 +217,8 @@ def plan_demo_objects(
             special cases are still chosen among all ``urls``, so each key gets the object
             the full plan gives it.
         workers: processes drawing the clothing photos (default: one per CPU; 1 draws in this process).
+        pool: draw in these processes instead (:func:`drawing_pool`, kept across calls).
+        on_drawn: called with 1 after each clothing photo is drawn (a progress bar).
 
     Returns:
         One :class:`~product_images.demo.pictures.DemoImage` per distinct key, sorted by key,
@@ -206,6 +242,8 @@ def plan_demo_objects(
             if key in by_key and key not in special and (wanted is None or key in wanted)
         },
         workers,
+        pool=pool,
+        on_drawn=on_drawn,
     )
     plan = []
     for key in sorted(keys):
@@ -332,9 +370,46 @@ def demo_objects(conn: psycopg.Connection, only: Collection[str] | None = None) 
     Raises:
         psycopg.Error: database errors.
     """
+    urls, labels = demo_urls(conn)
+    return plan_demo_objects(urls, labels, specs=_demo_specs(conn), only=only)
+
+
+def demo_object_batches(
+    conn: psycopg.Connection, batch_size: int, *, on_drawn: Callable[[int], None] | None = None
+) -> Iterator[list[DemoImage]]:
+    """Every object of :func:`demo_objects`, ``batch_size`` URLs at a time (sorted by URL), so that
+    a caller can store one batch before the next is drawn and hold only one batch's bytes.
+
+    The URLs and the photos' specs are read once and one :func:`drawing_pool` draws every batch
+    (a new pool a batch spawned its workers again; the full demo's 9,152 photos are 7 batches of
+    1,500).
+
+    Args:
+        conn: a connection to the demo database (after ``dbt run``); read before the first batch only.
+        batch_size: URLs a batch (>= 1).
+        on_drawn: called with 1 after each clothing photo is drawn (a progress bar).
+
+    Yields:
+        Lists of :class:`~product_images.demo.pictures.DemoImage`, each sorted by key.
+
+    Raises:
+        ValueError: ``batch_size`` < 1. psycopg.Error: database errors.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    urls, labels = demo_urls(conn)
+    specs = _demo_specs(conn)
+    distinct = sorted(set(urls))
+    with drawing_pool() as pool:
+        for start in range(0, len(distinct), batch_size):
+            yield plan_demo_objects(
+                urls, labels, specs=specs, only=distinct[start : start + batch_size], pool=pool, on_drawn=on_drawn
+            )
+
+
+def _demo_specs(conn: psycopg.Connection) -> dict[str, PhotoSpec] | None:
+    """What each URL of the loaded ``demo.dataset`` shows, or None when no full/small demo is loaded."""
     from product_images.demo.data import demo_photo_specs, loaded_dataset
 
-    urls, labels = demo_urls(conn)
     dataset = loaded_dataset(conn)
-    specs = demo_photo_specs(*dataset) if dataset is not None and dataset[1] in ("full", "small") else None
-    return plan_demo_objects(urls, labels, specs=specs, only=only)
+    return demo_photo_specs(*dataset) if dataset is not None and dataset[1] in ("full", "small") else None

@@ -44,9 +44,16 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from rich.console import Console
+from rich.progress import MofNCompleteColumn, Progress
 
 from product_images.demo.data import DEMO_URL_PREFIX
-from product_images.demo.objects import SPECIAL_CASES, demo_objects, demo_urls, plan_demo_objects
+from product_images.demo.objects import (
+    SPECIAL_CASES,
+    demo_object_batches,
+    demo_objects,
+    demo_urls,
+    plan_demo_objects,
+)
 from product_images.demo.pictures import DemoImage
 from product_images.migration.tenants import discover_tenants
 
@@ -385,21 +392,28 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         return
     with connect(autocommit=True) as conn:
         waiting = photos_waiting(conn)
-        urls = sorted(set(demo_urls(conn)[0])) if waiting else []
+        urls = demo_urls(conn)[0] if waiting else []
     if not waiting:  # the connection is closed before the block runs
         yield None
         return
     storage = start_demo_storage([])
     rendered = 0.0
     try:
-        # A part at a time: all of the demo's photos at once held about 3 GB in this process.
-        for start in range(0, len(urls), DEMO_PHOTOS_AT_A_TIME):
+        # A batch at a time: all of the demo's photos at once held about 3 GB in this process.
+        # The bar shows on a terminal only (a log gets the summary line below).
+        columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as progress, connect(autocommit=True) as conn:
+            task = progress.add_task("drawing the demo's photos", total=len(urls))
+            done = 0
             started = time.perf_counter()
-            with connect(autocommit=True) as conn:
-                objects = demo_objects(conn, only=urls[start : start + DEMO_PHOTOS_AT_A_TIME])
-            rendered += time.perf_counter() - started
-            store_demo_objects(storage, objects)
-            del objects  # moto holds them now (the large ones in temporary files)
+            batches = demo_object_batches(conn, DEMO_PHOTOS_AT_A_TIME, on_drawn=lambda n: progress.advance(task, n))
+            for objects in batches:
+                rendered += time.perf_counter() - started
+                store_demo_objects(storage, objects)
+                done += len(objects)  # with the objects not drawn (the awkward cases)
+                progress.update(task, completed=done)
+                del objects  # moto holds them now (the large ones in temporary files)
+                started = time.perf_counter()
     except BaseException:
         storage.stop()
         raise

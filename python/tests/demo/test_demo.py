@@ -152,3 +152,10 @@ def test_demo_accounts_for_every_product_and_reruns_insert_nothing(conn, databas
 def test_an_unknown_demo_size_names_the_allowed_ones():
     with pytest.raises(DemoDataError, match=r"^size must be one of 'full', 'small'; got 'huge'$"):
         generate_demo_products(size="huge")
+
+
+def test_demo_object_batches_refuses_an_empty_batch():
+    from product_images.demo.objects import demo_object_batches
+
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        next(demo_object_batches(None, 0))  # type: ignore[arg-type]
