@@ -203,10 +203,19 @@ def explain_select(conn: psycopg.Connection, select_sql: str, *, repeat: int = 3
     return best
 
 
-def compiled_model_select(project: Path, tenant: str) -> str:
-    """The model's compiled SQL (``target/compiled``) for ``tenant``, runnable as a plain ``SELECT``."""
+def compiled_model_select(project: Path, tenant: str, template: str = "template_tenant") -> str:
+    """The model's compiled SQL (``target/compiled``) for ``tenant``, runnable as a plain ``SELECT``.
+
+    dbt compiles the source ``legacy.products`` against the template schema ``template``
+    (var ``tenant_template_schema``), which the materialization swaps for each tenant's own
+    table at run time: so is it swapped here, or the plan would read the empty template.
+    """
     compiled = next((project / "target" / "compiled").rglob("product_images.sql")).read_text(encoding="utf-8")
-    return _THREE_PART.sub(r"\1", compiled.replace("__tenant_schema__", tenant))
+    select = _THREE_PART.sub(r"\1", compiled.replace("__tenant_schema__", tenant))
+    source = f'"{template}"."products"'
+    if source not in select:
+        raise ValueError(f"the compiled model reads no {source}: has the source changed?")
+    return select.replace(source, f'"{tenant}"."products"')
 
 
 def timed(conn: psycopg.Connection, statement: str) -> float:
