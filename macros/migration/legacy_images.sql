@@ -27,27 +27,36 @@
 
 {% macro legacy_image_elements(products) %}
     {#- One row per element of the JSONB arrays in `products` (product_id, images),
-        with the reason it cannot be loaded, or null when it can. -#}
+        with the reason it cannot be loaded, or null when it can. Each field of
+        an element is read from the JSONB once, in `element_fields`: its `limit
+        all` (a no-op, like `offset 0`, which sqlfluff cannot parse here) keeps
+        PostgreSQL from pulling the subquery up, which would copy each field's
+        expression into every place that names it (safe_timestamptz names the
+        created_at text 15 times): 46 → 33 ms of the model's SELECT for a tenant
+        of 5,000 images. -#}
     select
         {{ products }}.product_id,
         (image_elements.element_number - 1)::integer as source_index,
         image_elements.element as legacy_element,
         case
-            when jsonb_typeof(image_elements.element -> 'url') = 'string'
-                then image_elements.element ->> 'url'
+            when element_fields.url_type = 'string'
+                then element_fields.url_text
         end as url,
-        {{ legacy_order_value('image_elements.element') }} as legacy_order,
-        {{ safe_timestamptz("element_text.created_at") }} as legacy_created_at,
         case
-            when jsonb_typeof(image_elements.element) <> 'object'
-                then 'element is not an object (' || jsonb_typeof(image_elements.element) || ')'
+            when element_fields.order_number = trunc(element_fields.order_number)
+                then element_fields.order_number
+        end as legacy_order,
+        {{ safe_timestamptz("element_fields.created_at") }} as legacy_created_at,
+        case
+            when element_fields.element_type <> 'object'
+                then 'element is not an object (' || element_fields.element_type || ')'
             when not image_elements.element ? 'url'
                 then 'url is missing'
-            when jsonb_typeof(image_elements.element -> 'url') = 'null'
+            when element_fields.url_type = 'null'
                 then 'url is null'
-            when jsonb_typeof(image_elements.element -> 'url') <> 'string'
-                then 'url is not a string (' || jsonb_typeof(image_elements.element -> 'url') || ')'
-            when image_elements.element ->> 'url' ~ '^\s*$'
+            when element_fields.url_type <> 'string'
+                then 'url is not a string (' || element_fields.url_type || ')'
+            when element_fields.url_text ~ '^\s*$'
                 then 'url is empty'
         end as reject_reason
     from {{ products }}
@@ -59,11 +68,19 @@
     ) with ordinality as image_elements (element, element_number)
     cross join lateral (
         select
+            jsonb_typeof(image_elements.element) as element_type,
+            jsonb_typeof(image_elements.element -> 'url') as url_type,
+            image_elements.element ->> 'url' as url_text,
+            case
+                when jsonb_typeof(image_elements.element -> 'order') = 'number'
+                    then (image_elements.element ->> 'order')::numeric
+            end as order_number,
             case
                 when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
                     then image_elements.element ->> 'created_at'
             end as created_at
-    ) as element_text
+        limit all
+    ) as element_fields
 {% endmacro %}
 
 
