@@ -74,7 +74,7 @@ format: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/cog -r README.md
 
-## bench: the benchmarks, not part of `make test` (bench/README.md): about 10 minutes on 2 cores
+## bench: the benchmarks, not part of `make test` (bench/README.md): about 12 minutes on 2 cores
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
