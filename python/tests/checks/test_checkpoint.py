@@ -64,6 +64,21 @@ def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
     assert report.data_docs_index.read_text().count("template_tenant … user_2 (3 tenants)") >= 1
 
 
+def test_a_passing_run_in_failed_mode_renders_no_validation_page(migrated, gx_dir):
+    # GX renders a page for every validation result it keeps when given no result: a passing run in
+    # `failed` mode re-rendered every earlier run's pages, a cost that grew with each run
+    assert run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="all").success
+    pages = gx_dir / "uncommitted" / "data_docs" / "local_site" / "validations"
+    kept = sorted(pages.rglob("*.html"))
+    assert kept
+    for page in kept:
+        page.unlink()
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="failed")
+    assert report.success
+    assert sorted(pages.rglob("*.html")) == []
+    assert report.data_docs_index is not None and report.data_docs_index.exists()
+
+
 def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     url = conn.execute("select url from user_1.product_images where product_id = 2 and position = 1").fetchone()[0]
     conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
