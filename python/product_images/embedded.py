@@ -10,6 +10,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,12 @@ def start_embedded_postgres(
         ImportError: ``pgserver`` is not installed (``pip install -e '.[demo]'``).
         RuntimeError: the server did not start (pgserver's message, with its log).
     """
-    import pgserver  # imported here: only the demo and the tests need it
+    with warnings.catch_warnings():
+        # pgserver keeps its lock file in platformdirs' runtime folder, which warns on every start where
+        # XDG_RUNTIME_DIR is unset (root in a container) and falls back to /tmp/runtime-<uid>: fine for a
+        # lock file, and noise on the terminal of `make demo`.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import pgserver  # imported here: only the demo and the tests need it
 
     data_dir = reachable_data_dir(Path(data_dir))
     server: Any = pgserver.get_server(
