@@ -296,20 +296,14 @@ def _batch_size(parameters: dict[str, float], tenants_per_batch: int) -> int:
 
 
 def _build_data_docs(context: Any, checkpoint: Any, results: dict[Any, bool], data_docs: str) -> None:
-    """The checkpoint's UpdateDataDocsAction, once for the whole run, over the results ``data_docs`` wants.
+    """The checkpoint's UpdateDataDocsAction, once for the run (per batch: quadratic at thousands), over the
+    results ``data_docs`` wants, or the suites when none (GX renders every result it keeps for an empty list)."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier as Suite
 
-    Run per batch it would rebuild the Data Docs index after every batch (quadratic at thousands).
-    With no result wanted (``failed`` and every expectation passed) the checkpoint's suites are named
-    instead: GX renders a page for every validation result it keeps when given an empty list, so a
-    passing run re-rendered every earlier run's pages (9.5 s with 1,262 results kept, growing with each run).
-    """
-    if data_docs == "none" or not any(action.type == "update_data_docs" for action in checkpoint.actions):
-        return
-    wanted = [key for key, success in results.items() if data_docs == "all" or not success]
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
-    suites = [ExpectationSuiteIdentifier(name=each.suite.name) for each in checkpoint.validation_definitions]
-    context.build_data_docs(resource_identifiers=wanted or suites)
+    if data_docs != "none" and any(action.type == "update_data_docs" for action in checkpoint.actions):
+        wanted = [key for key, success in results.items() if data_docs == "all" or not success]
+        suites = [Suite(name=each.suite.name) for each in checkpoint.validation_definitions]
+        context.build_data_docs(resource_identifiers=wanted or suites)
 
 
 def _data_docs_index(gx_dir: Path) -> Path | None:

@@ -216,8 +216,8 @@ def plan_demo_objects(
         only: return (and render) only the objects of these URLs; None: of every URL. The
             special cases are still chosen among all ``urls``, so each key gets the object
             the full plan gives it.
-        workers: processes drawing the clothing photos (default: one per CPU; 1 draws in this process).
-        pool: draw in these processes instead (:func:`drawing_pool`, kept across calls).
+        workers, pool: the processes drawing the clothing photos: ``pool`` (:func:`drawing_pool`, kept
+            across calls), else ``workers`` new ones (default: one per CPU; 1 draws in this process).
         on_drawn: called with 1 after each clothing photo is drawn (a progress bar).
 
     Returns:
@@ -245,17 +245,11 @@ def plan_demo_objects(
         pool=pool,
         on_drawn=on_drawn,
     )
-    plan = []
-    for key in sorted(keys):
-        if wanted is not None and key not in wanted:
-            continue
-        if key in special:
-            plan.append(special[key])
-        elif key in drawn:
-            plan.append(drawn[key])
-        else:
-            plan.append(_generic_object(key, keys[key], cache))
-    return plan
+    return [
+        special[key] if key in special else drawn[key] if key in drawn else _generic_object(key, keys[key], cache)
+        for key in sorted(keys)
+        if wanted is None or key in wanted
+    ]
 
 
 def _demo_keys(urls: Iterable[str], label_urls: Collection[str], url_prefix: str) -> dict[str, bool]:

@@ -397,23 +397,8 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         yield None
         return
     storage = start_demo_storage([])
-    rendered = 0.0
     try:
-        # A batch at a time: all of the demo's photos at once held about 3 GB in this process.
-        # The bar shows on a terminal only (a log gets the summary line below).
-        columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-        with Progress(*columns, console=console, transient=True) as progress, connect(autocommit=True) as conn:
-            task = progress.add_task("drawing the demo's photos", total=len(urls))
-            done = 0
-            started = time.perf_counter()
-            batches = demo_object_batches(conn, DEMO_PHOTOS_AT_A_TIME, on_drawn=lambda n: progress.advance(task, n))
-            for objects in batches:
-                rendered += time.perf_counter() - started
-                store_demo_objects(storage, objects)
-                done += len(objects)  # with the objects not drawn (the awkward cases)
-                progress.update(task, completed=done)
-                del objects  # moto holds them now (the large ones in temporary files)
-                started = time.perf_counter()
+        rendered = _draw_and_store(console, storage, len(urls))
     except BaseException:
         storage.stop()
         raise
@@ -428,6 +413,30 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         yield storage
     finally:
         storage.stop(delete_objects=delete_objects)
+
+
+def _draw_and_store(console: Console, storage: DemoStorage, photos: int) -> float:
+    """Draw the demo's objects a batch at a time and store each batch in ``storage``; seconds spent drawing.
+
+    A batch at a time: all of the demo's photos at once held about 3 GB in this process. The progress
+    bar shows on a terminal only (a log gets the summary line of :func:`running_demo_storage`).
+    """
+    from product_images.connection import connect
+
+    rendered = 0.0
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress, connect(autocommit=True) as conn:
+        task = progress.add_task("drawing the demo's photos", total=photos)
+        done = 0
+        started = time.perf_counter()
+        for objects in demo_object_batches(conn, DEMO_PHOTOS_AT_A_TIME, on_drawn=lambda n: progress.advance(task, n)):
+            rendered += time.perf_counter() - started
+            store_demo_objects(storage, objects)
+            done += len(objects)  # with the objects not drawn (the awkward cases)
+            progress.update(task, completed=done)
+            del objects  # moto holds them now (the large ones in temporary files)
+            started = time.perf_counter()
+    return rendered
 
 
 def run_demo_backfill(console: Console, *, concurrency: int = 32) -> int:
