@@ -22,6 +22,7 @@ import os
 import random
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -33,7 +34,15 @@ from product_images.demo.pictures import DemoImage, demo_image_catalog, render_i
 from product_images.labels.development.clothing import PhotoSpec, render_photo
 from product_images.migration.tenants import discover_tenants
 
-__all__ = ["SPECIAL_CASES", "demo_objects", "demo_object_batches", "demo_urls", "drawing_pool", "plan_demo_objects"]
+__all__ = [
+    "SPECIAL_CASES",
+    "demo_object_batches",
+    "demo_objects",
+    "demo_specs",
+    "demo_urls",
+    "drawing_pool",
+    "plan_demo_objects",
+]
 
 #: The awkward cases given to a few non-label ``.jpg`` keys, in this order, with how many keys
 #: get each: (case, catalog key whose bytes they get or None for "missing", count).
@@ -230,26 +239,58 @@ def plan_demo_objects(
     Raises:
         Nothing expected (Pillow's own errors if an encoder is missing).
     """
-    keys = _demo_keys(urls, label_urls, url_prefix)
-    special = _special_objects(keys)
+    plan = _Plan.of(urls, label_urls, specs, url_prefix)
     wanted = None if only is None else {url[len(url_prefix) :] for url in only if url.startswith(url_prefix)}
-    cache: dict[tuple[str, str, int], DemoImage] = {}
-    by_key = {url[len(url_prefix) :]: spec for url, spec in (specs or {}).items() if url.startswith(url_prefix)}
-    drawn = _render_clothing(
-        {
-            key: (by_key[key], _key_format(key))
-            for key in sorted(keys)
-            if key in by_key and key not in special and (wanted is None or key in wanted)
-        },
-        workers,
-        pool=pool,
-        on_drawn=on_drawn,
-    )
-    return [
-        special[key] if key in special else drawn[key] if key in drawn else _generic_object(key, keys[key], cache)
-        for key in sorted(keys)
-        if wanted is None or key in wanted
-    ]
+    return plan.objects(wanted, workers=workers, pool=pool, on_drawn=on_drawn)
+
+
+@dataclass
+class _Plan:
+    """What every key of a set of demo URLs gets, decided once: a price-tag photo or not (``keys``),
+    the awkward cases (``special``), the clothing photo to draw (``by_key``); generic pictures cached."""
+
+    keys: dict[str, bool]
+    special: dict[str, DemoImage]
+    by_key: dict[str, PhotoSpec]
+    cache: dict[tuple[str, str, int], DemoImage] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, urls: Iterable[str], label_urls: Collection[str], specs: Mapping[str, PhotoSpec] | None, url_prefix: str
+    ) -> _Plan:
+        keys = _demo_keys(urls, label_urls, url_prefix)
+        by_key = {url[len(url_prefix) :]: spec for url, spec in (specs or {}).items() if url.startswith(url_prefix)}
+        return cls(keys, _special_objects(keys), by_key)
+
+    def objects(
+        self,
+        wanted: Collection[str] | None,
+        *,
+        workers: int | None = None,
+        pool: Executor | None = None,
+        on_drawn: Callable[[int], None] | None = None,
+    ) -> list[DemoImage]:
+        """The objects of the ``wanted`` keys (None: every key), sorted by key, their photos drawn."""
+        chosen = [key for key in sorted(self.keys) if wanted is None or key in wanted]
+        drawn = _render_clothing(
+            {
+                key: (self.by_key[key], _key_format(key))
+                for key in chosen
+                if key in self.by_key and key not in self.special
+            },
+            workers,
+            pool=pool,
+            on_drawn=on_drawn,
+        )
+        plan = []
+        for key in chosen:
+            if key in self.special:
+                plan.append(self.special[key])
+            elif key in drawn:
+                plan.append(drawn[key])
+            else:
+                plan.append(_generic_object(key, self.keys[key], self.cache))
+        return plan
 
 
 def _demo_keys(urls: Iterable[str], label_urls: Collection[str], url_prefix: str) -> dict[str, bool]:
@@ -365,44 +406,54 @@ def demo_objects(conn: psycopg.Connection, only: Collection[str] | None = None) 
         psycopg.Error: database errors.
     """
     urls, labels = demo_urls(conn)
-    return plan_demo_objects(urls, labels, specs=_demo_specs(conn), only=only)
+    return plan_demo_objects(urls, labels, specs=demo_specs(conn), only=only)
 
 
 def demo_object_batches(
-    conn: psycopg.Connection, batch_size: int, *, on_drawn: Callable[[int], None] | None = None
+    urls: Iterable[str],
+    label_urls: Collection[str],
+    batch_size: int,
+    *,
+    specs: Mapping[str, PhotoSpec] | None = None,
+    url_prefix: str = DEMO_URL_PREFIX,
+    on_drawn: Callable[[int], None] | None = None,
 ) -> Iterator[list[DemoImage]]:
-    """Every object of :func:`demo_objects`, ``batch_size`` URLs at a time (sorted by URL), so that
-    a caller can store one batch before the next is drawn and hold only one batch's bytes.
+    """The objects of :func:`plan_demo_objects`, ``batch_size`` keys at a time (in key order), so that a
+    caller can store one batch before the next is drawn and hold only one batch's bytes.
 
-    The URLs and the photos' specs are read once and one :func:`drawing_pool` draws every batch
-    (a new pool a batch spawned its workers again; the full demo's 9,152 photos are 7 batches of
-    1,500).
+    The plan (keys, awkward cases, specs by key) is decided once and one :func:`drawing_pool` draws
+    every batch: planning 9,152 URLs costs about 0.45 s, and a pool spawns its workers again (the full
+    demo is 7 batches of 1,500). The batches together are exactly ``plan_demo_objects(urls, label_urls,
+    specs=specs)``.
 
     Args:
-        conn: a connection to the demo database (after ``dbt run``); read before the first batch only.
-        batch_size: URLs a batch (>= 1).
+        urls, label_urls, specs, url_prefix: as :func:`plan_demo_objects` (:func:`demo_urls` and
+            :func:`demo_specs` give the demo database's).
+        batch_size: keys a batch (>= 1).
         on_drawn: called with 1 after each clothing photo is drawn (a progress bar).
 
     Yields:
         Lists of :class:`~product_images.demo.pictures.DemoImage`, each sorted by key.
 
     Raises:
-        ValueError: ``batch_size`` < 1. psycopg.Error: database errors.
+        ValueError: ``batch_size`` < 1.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    urls, labels = demo_urls(conn)
-    specs = _demo_specs(conn)
-    distinct = sorted(set(urls))
+    plan = _Plan.of(urls, label_urls, specs, url_prefix)
+    keys = sorted(plan.keys)
     with drawing_pool() as pool:
-        for start in range(0, len(distinct), batch_size):
-            yield plan_demo_objects(
-                urls, labels, specs=specs, only=distinct[start : start + batch_size], pool=pool, on_drawn=on_drawn
-            )
+        for start in range(0, len(keys), batch_size):
+            yield plan.objects(set(keys[start : start + batch_size]), pool=pool, on_drawn=on_drawn)
 
 
-def _demo_specs(conn: psycopg.Connection) -> dict[str, PhotoSpec] | None:
-    """What each URL of the loaded ``demo.dataset`` shows, or None when no full/small demo is loaded."""
+def demo_specs(conn: psycopg.Connection) -> dict[str, PhotoSpec] | None:
+    """What each URL of the database's demo data shows (URL → spec, rebuilt from the seed and size
+    recorded in ``demo.dataset``), or None when no full or small demo is loaded.
+
+    Raises:
+        psycopg.Error: database errors.
+    """
     from product_images.demo.data import demo_photo_specs, loaded_dataset
 
     dataset = loaded_dataset(conn)

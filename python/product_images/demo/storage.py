@@ -36,7 +36,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,10 +51,12 @@ from product_images.demo.objects import (
     SPECIAL_CASES,
     demo_object_batches,
     demo_objects,
+    demo_specs,
     demo_urls,
     plan_demo_objects,
 )
 from product_images.demo.pictures import DemoImage
+from product_images.labels.development.clothing import PhotoSpec
 from product_images.migration.tenants import discover_tenants
 
 __all__ = [
@@ -392,13 +394,14 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         return
     with connect(autocommit=True) as conn:
         waiting = photos_waiting(conn)
-        urls = demo_urls(conn)[0] if waiting else []
+        urls, label_urls = demo_urls(conn) if waiting else ([], set())
+        specs = demo_specs(conn) if waiting else None
     if not waiting:  # the connection is closed before the block runs
         yield None
         return
     storage = start_demo_storage([])
     try:
-        rendered = _draw_and_store(console, storage, len(urls))
+        rendered = _draw_and_store(console, storage, urls, label_urls, specs)
     except BaseException:
         storage.stop()
         raise
@@ -415,21 +418,29 @@ def running_demo_storage(console: Console, *, delete_objects: bool = True) -> It
         storage.stop(delete_objects=delete_objects)
 
 
-def _draw_and_store(console: Console, storage: DemoStorage, photos: int) -> float:
-    """Draw the demo's objects a batch at a time and store each batch in ``storage``; seconds spent drawing.
+def _draw_and_store(
+    console: Console,
+    storage: DemoStorage,
+    urls: Sequence[str],
+    label_urls: Collection[str],
+    specs: Mapping[str, PhotoSpec] | None,
+) -> float:
+    """Draw the objects of ``urls`` a batch at a time (:func:`demo_object_batches`) and store each batch in
+    ``storage``; the seconds spent drawing.
 
     A batch at a time: all of the demo's photos at once held about 3 GB in this process. The progress
     bar shows on a terminal only (a log gets the summary line of :func:`running_demo_storage`).
     """
-    from product_images.connection import connect
-
     rendered = 0.0
     columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as progress, connect(autocommit=True) as conn:
-        task = progress.add_task("drawing the demo's photos", total=photos)
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("drawing the demo's photos", total=len(urls))
         done = 0
         started = time.perf_counter()
-        for objects in demo_object_batches(conn, DEMO_PHOTOS_AT_A_TIME, on_drawn=lambda n: progress.advance(task, n)):
+        batches = demo_object_batches(
+            urls, label_urls, DEMO_PHOTOS_AT_A_TIME, specs=specs, on_drawn=lambda n: progress.advance(task, n)
+        )
+        for objects in batches:
             rendered += time.perf_counter() - started
             store_demo_objects(storage, objects)
             done += len(objects)  # with the objects not drawn (the awkward cases)

@@ -158,4 +158,4 @@ def test_demo_object_batches_refuses_an_empty_batch():
     from product_images.demo.objects import demo_object_batches
 
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
-        next(demo_object_batches(None, 0))  # type: ignore[arg-type]
+        next(demo_object_batches(["https://images.example.com/user_1/1/a.jpg"], set(), 0))

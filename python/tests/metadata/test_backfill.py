@@ -41,6 +41,7 @@ from helpers.legacy_data import make_tenant, photo
 from helpers.s3 import PREFIX, moto_endpoint
 from product_images.cli import main
 from product_images.connection import connect
+from product_images.demo.objects import demo_object_batches
 from product_images.demo.pictures import demo_image_catalog, render_image
 from product_images.demo.storage import MEMORY_OBJECT_BYTES, SPECIAL_CASES, plan_demo_objects, start_demo_storage
 from product_images.metadata.backfill import BackfillError, BackfillSummary, backfill
@@ -681,6 +682,15 @@ def test_cli_exits_1_when_it_cannot_run(conn: psycopg.Connection, tenants: None)
     assert broken.exit_code == 1
     assert broken.stderr.startswith("Error: database error while claiming rows in user_7.product_images: column ")
     assert "does not exist" in broken.stderr
+
+
+def test_demo_object_batches_are_the_plan_in_parts() -> None:
+    # the awkward cases are chosen among every key, not per batch, so batching changes no object
+    urls = [f"{PREFIX}user_9/{i}/{i:010x}.jpg" for i in range(24)] + [f"{PREFIX}user_9/{i}/p{i}.png" for i in range(3)]
+    labels = {urls[0], urls[1]}
+    batches = list(demo_object_batches(urls + [UNMAPPED_URL], labels, 10))
+    assert [len(batch) for batch in batches] == [10, 10, 7]
+    assert [item for batch in batches for item in batch] == plan_demo_objects(urls, labels)
 
 
 def test_demo_storage_serves_every_planned_object(endpoint: str) -> None:
