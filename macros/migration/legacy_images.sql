@@ -42,10 +42,7 @@
             when element_fields.url_type = 'string'
                 then element_fields.url_text
         end as url,
-        case
-            when element_fields.order_number = trunc(element_fields.order_number)
-                then element_fields.order_number
-        end as legacy_order,
+        element_fields.legacy_order,
         {{ safe_timestamptz("element_fields.created_at") }} as legacy_created_at,
         case
             when element_fields.element_type <> 'object'
@@ -71,10 +68,7 @@
             jsonb_typeof(image_elements.element) as element_type,
             jsonb_typeof(image_elements.element -> 'url') as url_type,
             image_elements.element ->> 'url' as url_text,
-            case
-                when jsonb_typeof(image_elements.element -> 'order') = 'number'
-                    then (image_elements.element ->> 'order')::numeric
-            end as order_number,
+            {{ legacy_order_value('image_elements.element') }} as legacy_order,
             case
                 when jsonb_typeof(image_elements.element -> 'created_at') = 'string'
                     then image_elements.element ->> 'created_at'
