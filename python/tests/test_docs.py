@@ -127,3 +127,39 @@ def test_the_make_targets_the_readme_names_exist(command: str) -> None:
     target = command.split()[1]
     assert command in README.read_text(encoding="utf-8")
     assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+
+
+def repeated_sections(readme: str) -> list[str]:
+    """The ``##`` and ``###`` headings that head more than one section of ``readme``, in order.
+
+    Lines inside fenced code blocks (a shell comment starting with ``#``) are not headings.
+    Subsection names may repeat under different parents (``### Commands``), so a ``###``
+    heading counts as its parent ``##`` heading plus its own text.
+    """
+    seen: set[str] = set()
+    repeated: list[str] = []
+    parent, fenced = "", False
+    for line in readme.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced or not line.startswith(("## ", "### ")):
+            continue
+        if line.startswith("## "):
+            parent = key = line
+        else:
+            key = f"{parent} / {line}"
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    return repeated
+
+
+def test_no_readme_section_is_there_twice() -> None:
+    """A README edited by a script once held 880 lines twice (the labels chapter to the benchmarks)."""
+    assert repeated_sections(README.read_text()) == []
+
+
+def test_a_section_pasted_twice_is_named() -> None:
+    readme = "## A\n\n```sh\n# not a heading\n```\n### Commands\n## B\n### Commands\n## A\n"
+    assert repeated_sections(readme) == ["## A"]
