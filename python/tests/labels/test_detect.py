@@ -26,7 +26,7 @@ from helpers.s3 import PREFIX, moto_endpoint
 from product_images.cli import main
 from product_images.demo.pictures import render_image
 from product_images.labels import scoring
-from product_images.labels.detect import detect_labels
+from product_images.labels.detect import DetectError, detect_labels
 from product_images.labels.detector import load_detector
 from product_images.metadata.storage import UrlMapping, s3_client
 from product_images.project import dbt_vars
@@ -314,6 +314,32 @@ def test_a_killed_worker_leaves_its_products_to_the_next_after_the_lease(conn, c
     assert conn.execute(f"select count(*) from {T}.product_images where label_claimed_by is not null").fetchone() == (
         0,
     )
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_database_error_while_scoring_names_the_tenant(conn, client, mapping, first_detection, concurrency):
+    # A worker process's database error reached the terminal without the tenant it happened in.
+    conn.execute(
+        f"create function {T}.refuse_scores() returns trigger language plpgsql as $$ "
+        "begin raise exception 'scores refused by a test trigger'; end $$"
+    )
+    conn.execute(
+        f"create trigger refuse_scores before update of label_detected_at on {T}.product_images for each row "
+        f"when (new.label_detected_at is distinct from old.label_detected_at) execute function {T}.refuse_scores()"
+    )
+    conn.execute(f"update {T}.product_images set label_detector = 'older' where product_id = 3")
+    try:
+        with pytest.raises(DetectError) as raised:
+            detect(conn, client, mapping, concurrency=concurrency)
+    finally:
+        conn.execute(f"drop trigger refuse_scores on {T}.product_images")
+        conn.execute(f"drop function {T}.refuse_scores()")
+    assert str(raised.value).startswith(f"database error while scoring in {T}.product_images: ")
+    assert "scores refused by a test trigger" in str(raised.value)
+    assert conn.execute(f"select count(*) from {T}.product_images where label_claimed_by is not null").fetchone() == (
+        0,
+    )
+    assert detect(conn, client, mapping).products == 1
 
 
 def test_the_cli_prints_json_and_names_bad_arguments(first_detection, endpoint):

@@ -90,17 +90,25 @@ def check_second_reader() -> None:
 
 
 def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
-    """Entry point of a worker process (``--concurrency`` > 1): its own connection and S3 client."""
+    """Entry point of a worker process (``--concurrency`` > 1): its own connection and S3 client.
+
+    Raises:
+        DetectError: a database error, naming the tenant it happened in (the parent re-raises it).
+    """
     from product_images.connection import connect
     from product_images.metadata.storage import s3_client
 
     detector = load_detector()
-    with connect(autocommit=True, application_name="product-images labels detect") as conn:
-        client = s3_client(max_pool_connections=job["fetch_threads"])
-        worker = _new_worker(conn, client, detector, job, worker_id=job["worker_id"], advance=queue.put)
-        for tenant, (profile_json, profile_hash) in job["profiles"].items():
-            profile = detector.profile_from_json(profile_json) if profile_json is not None else None
-            worker.run_tenant(tenant, profile, profile_hash)
+    where = RunStep(DetectError, "scoring (connecting)")
+    with where.reporting_database_errors():
+        with connect(autocommit=True, application_name="product-images labels detect") as conn:
+            client = s3_client(max_pool_connections=job["fetch_threads"])
+            worker = _new_worker(conn, client, detector, job, worker_id=job["worker_id"], advance=queue.put)
+            where.step = "scoring"
+            for tenant, (profile_json, profile_hash) in job["profiles"].items():
+                where.tenant = tenant
+                profile = detector.profile_from_json(profile_json) if profile_json is not None else None
+                worker.run_tenant(tenant, profile, profile_hash)
     return asdict(worker.summary)
 
 
