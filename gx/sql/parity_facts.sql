@@ -9,6 +9,14 @@
 -- the check holds the evidence to (the dbt vars, written in at install), all
 -- real like the column, so a score compares to a threshold as in the model.
 
+-- The dbt var label_min_images, written in at install: the rows suite expects the
+-- rule's label on products with at least this many images, as the model does.
+create or replace function {schema}.product_images_label_min_images()
+returns integer
+language sql
+immutable
+as $function$ select {label_min_images}::integer $function$;
+
 -- Dropped first: create or replace cannot change the columns a function returns.
 drop function if exists {schema}.product_images_parity_facts(text);
 

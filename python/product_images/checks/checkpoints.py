@@ -28,6 +28,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from product_images.checks.settings import (
+    CheckpointConfigError,
+    label_min_images_setting,
+    label_score_settings,
+    project_vars,
+)
 from product_images.checks.suites import DETAIL_SUITE, DETAILED_CHECKS, PARITY_SUITE
 from product_images.connection import connect, dbt_schema
 from product_images.project import gx_dir as default_gx_dir
@@ -41,10 +47,6 @@ DATA_DOCS_CHOICES = ("all", "failed", "none")
 
 DEFAULT_TENANTS_PER_BATCH = 25
 """Tenants validated together in one checkpoint run (see :func:`run_checkpoint`)."""
-
-
-class CheckpointConfigError(RuntimeError):
-    """The checkpoint cannot run: unknown name, no database, missing seed or tables (exit code 2)."""
 
 
 @dataclass(frozen=True)
@@ -105,48 +107,12 @@ NO_OVERRIDES_SQL = (
 """Stands for the overrides seed when it was never loaded."""
 
 
-def label_score_settings(found: Mapping[str, Any] | None = None) -> tuple[float, float]:
-    """The dbt vars ``label_score_threshold`` and ``label_score_floor`` of ``dbt_project.yml``.
-
-    The parity suite holds the evidence's decisions to the same two numbers as the
-    model and ``dbt test`` (macros/migration/label_decisions.sql).
-
-    Args:
-        found: the vars to read instead of ``dbt_project.yml``'s (:func:`product_images.project.dbt_vars`).
-
-    Returns:
-        ``(threshold, floor)``, scores in [0, 1] with floor <= threshold.
-
-    Raises:
-        CheckpointConfigError: ``dbt_project.yml`` cannot be read as YAML, a var is missing or
-            not a number in [0, 1], or floor > threshold.
-    """
-    from product_images.project import dbt_vars
-
-    if found is None:
-        try:
-            found = dbt_vars()
-        except ValueError as error:
-            raise CheckpointConfigError(str(error)) from error
-    values = []
-    for name in ("label_score_threshold", "label_score_floor"):
-        value = found.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise CheckpointConfigError(f"dbt var {name} in dbt_project.yml must be a number in [0, 1]; got {value!r}")
-        values.append(float(value))
-    threshold, floor = values
-    if floor > threshold:
-        raise CheckpointConfigError(
-            f"dbt var label_score_floor ({floor}) must not exceed label_score_threshold ({threshold})"
-        )
-    return threshold, floor
-
-
 def install_parity_functions(
     conn: psycopg.Connection,
     schema: str,
     gx_dir: Path | None = None,
     label_scores: tuple[float, float] | None = None,
+    label_min_images: int | None = None,
 ) -> None:
     """Create or replace the functions the GX assets read (gx/sql/parity_facts.sql) in ``schema``.
 
@@ -160,13 +126,16 @@ def install_parity_functions(
         gx_dir: the GX project folder (default: the checkout's ``gx/``).
         label_scores: ``(threshold, floor)`` the evidence is held to (default:
             :func:`label_score_settings`, the dbt vars).
+        label_min_images: photos a product needs for the rule's label (default:
+            :func:`label_min_images_setting`, the dbt var).
 
     Raises:
-        CheckpointConfigError: as :func:`label_score_settings`.
+        CheckpointConfigError: as :func:`label_score_settings` and :func:`label_min_images_setting`.
         psycopg.Error: the functions could not be created.
     """
     gx_dir = gx_dir or default_gx_dir()
     threshold, floor = label_scores if label_scores is not None else label_score_settings()
+    min_images = label_min_images if label_min_images is not None else label_min_images_setting()
     overrides = f'"{schema}"."label_overrides"'
     found = conn.execute("select to_regclass(%s)", (overrides,)).fetchone()
     if not found or found[0] is None:
@@ -178,6 +147,7 @@ def install_parity_functions(
             overrides=sql.Literal(overrides),
             label_score_threshold=sql.Literal(float(threshold)),
             label_score_floor=sql.Literal(float(floor)),
+            label_min_images=sql.Literal(int(min_images)),
         )
     )
     conn.commit()
@@ -220,13 +190,12 @@ def run_checkpoint(
     max_failures_per_check: int = 50,
     data_docs: str = "all",
     tenants_per_batch: int = DEFAULT_TENANTS_PER_BATCH,
+    dbt_vars: Mapping[str, Any] | None = None,
 ) -> CheckpointReport:
     """Run a checkpoint of ``gx/`` over every tenant, a batch of tenants at a time, and gather its results.
 
-    Each batch is one run of the checkpoint's validation definitions over the batch's
-    tenants; a batch where any expectation fails is run again one tenant at a time,
-    so the report and Data Docs name each failing tenant. With a ``mostly`` below 1
-    the share is a tenant's own: every tenant is then validated on its own.
+    A batch where any expectation fails is run again one tenant at a time, so the report and
+    Data Docs name each failing tenant; with a ``mostly`` below 1 every tenant is validated alone.
 
     Args:
         name: the checkpoint (``gx/checkpoints/<name>.json``).
@@ -235,18 +204,19 @@ def run_checkpoint(
         gx_dir: the GX project folder.
         progress: called with a description of each batch or tenant before it is validated.
         max_failures_per_check: offending rows kept per expectation (the rest are counted).
-        data_docs: which validation results get a Data Docs page: ``all``, ``failed``
-            (at thousands of tenants: rendering is GX's slowest part) or ``none``
-            (the index is rebuilt unless ``none``).
+        data_docs: which validation results get a Data Docs page: ``all``, ``failed`` (at thousands
+            of tenants: rendering is GX's slowest part) or ``none`` (no index rebuilt either).
         tenants_per_batch: tenants validated together (>= 1). Each of a batch's
             queries locks each tenant's tables (about 12 locks a tenant).
+        dbt_vars: dbt vars over ``dbt_project.yml``'s, as given to ``dbt run --vars`` (the label
+            rule's, ``label_min_images``, ``label_score_threshold``, ``label_score_floor``, must be the run's).
 
     Returns:
         A :class:`CheckpointReport`; Data Docs are written by the checkpoint's action.
 
     Raises:
         CheckpointConfigError: unknown checkpoint, database unreachable,
-            ``data_docs`` not one of all, failed, none, or ``tenants_per_batch`` < 1.
+            ``data_docs`` not one of all, failed, none, ``tenants_per_batch`` < 1, or a bad dbt var.
     """
     gx_dir = gx_dir or default_gx_dir()
     import great_expectations as gx
@@ -255,7 +225,7 @@ def run_checkpoint(
     started = time.perf_counter()
     schema = dbt_schema()
     os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
-    tenant_list = _prepare_database(schema, gx_dir, tenants)
+    tenant_list = _prepare_database(schema, gx_dir, tenants, project_vars(dbt_vars))
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
     checkpoint = _checkpoint(context, name)
@@ -312,15 +282,20 @@ def _data_docs_index(gx_dir: Path) -> Path | None:
     return index if index.exists() else None
 
 
-def _prepare_database(schema: str, gx_dir: Path, tenants: Iterable[str] | None) -> list[str]:
-    """Install the parity functions in ``schema``; the tenants to validate (``tenants``, or every tenant).
+def _prepare_database(
+    schema: str, gx_dir: Path, tenants: Iterable[str] | None, found_vars: Mapping[str, Any]
+) -> list[str]:
+    """Install the parity functions in ``schema`` for the dbt vars ``found_vars``; the tenants to validate
+    (``tenants``, or every tenant).
 
     Raises:
         CheckpointConfigError: the server cannot be reached.
     """
     try:
         with connect() as conn:
-            install_parity_functions(conn, schema, gx_dir)
+            install_parity_functions(
+                conn, schema, gx_dir, label_score_settings(found_vars), label_min_images_setting(found_vars)
+            )
             return list(tenants) if tenants is not None else tenants_to_validate(conn)
     except psycopg.OperationalError as error:
         raise CheckpointConfigError(

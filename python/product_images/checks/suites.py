@@ -107,8 +107,8 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         """,
     ),
     "one_label_per_product": (
-        "At most one label per product; exactly one on a product with 2 or more images and none on "
-        "one-photo products, unless a person decided otherwise (label_overrides or the app) or the "
+        "At most one label per product; exactly one on a product with label_min_images (the dbt var, "
+        "default 2) or more images and none on products with fewer, unless a person decided otherwise (label_overrides or the app) or the "
         "evidence did (label_source evidence): then the label is the best-scoring open photo, above "
         "label_score_threshold, or there is none and every open photo scores below label_score_floor "
         "(open: loaded from the JSONB, not decided by a person).",
@@ -164,8 +164,8 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
             or has_ignored_override
             or has_evidence_label_not_best
             or has_evidence_none_above_floor
-            or (images >= 2 and labels = 0 and not has_human_no_label and not has_evidence)
-            or (images < 2 and labels = 1 and not has_human_label and not has_evidence)
+            or (images >= product_images_label_min_images() and labels = 0 and not has_human_no_label and not has_evidence)
+            or (images < product_images_label_min_images() and labels = 1 and not has_human_label and not has_evidence)
         """,
     ),
     "positions_contiguous": (

@@ -15,6 +15,28 @@ def fail(code: int, message: str) -> NoReturn:
     sys.exit(code)
 
 
+def parse_dbt_vars(text: str | None) -> dict[str, Any]:
+    """A ``--vars`` argument as dbt reads one: a YAML mapping (JSON is YAML), e.g. ``{label_min_images: 3}``.
+
+    Returns:
+        ``{name: value}``; empty when ``text`` is None or empty.
+
+    Exits:
+        2 when ``text`` is not a mapping, naming the option.
+    """
+    import yaml
+
+    if not text:
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        fail(2, f"--vars must be a YAML or JSON mapping: {error}")
+    if not isinstance(parsed, dict):
+        fail(2, "--vars must be a YAML or JSON mapping, e.g. '{label_min_images: 3}'")
+    return parsed
+
+
 def connect_or_fail(**options: Any) -> Any:
     """A connection from the PG* variables (:func:`product_images.connection.connect` with ``options``),
     or exit 1 naming the server it could not reach."""

@@ -7,7 +7,7 @@ import sys
 import click
 from rich.console import Console
 
-from product_images.cli._common import fail
+from product_images.cli._common import fail, parse_dbt_vars
 
 
 @click.group()
@@ -62,6 +62,13 @@ def checkpoint_list() -> None:
     show_default=True,
     help="Tenants validated together; a batch that fails is validated again tenant by tenant.",
 )
+@click.option(
+    "--vars",
+    "dbt_vars",
+    default=None,
+    help="dbt vars over dbt_project.yml's, as given to dbt run --vars (the label rule's must be the run's), "
+    "e.g. '{label_min_images: 3}'.",
+)
 def checkpoint_run(
     name: str,
     tenants: tuple[str, ...],
@@ -70,6 +77,7 @@ def checkpoint_run(
     dimensions_mostly: float,
     file_size_mostly: float,
     tenants_per_batch: int,
+    dbt_vars: str | None,
 ) -> None:
     """Run checkpoint NAME (default product_images_migration) over every tenant, in batches.
 
@@ -93,6 +101,7 @@ def checkpoint_run(
             },
             progress=lambda tenant: console.print(f"validating {tenant}", style="dim") if console.is_terminal else None,
             tenants_per_batch=tenants_per_batch,
+            dbt_vars=parse_dbt_vars(dbt_vars),
         )
     except CheckpointConfigError as error:
         fail(2, str(error))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from product_images.cli._common import connect_or_fail, fail
+from product_images.cli._common import connect_or_fail, fail, parse_dbt_vars
 
 
 @click.command()
@@ -22,7 +22,7 @@ from product_images.cli._common import connect_or_fail, fail
     "--vars",
     "dbt_vars",
     default=None,
-    help='More dbt vars for every shard, as a JSON object, e.g. \'{"lock_timeout": "2s"}\'.',
+    help="More dbt vars for every shard, a YAML or JSON mapping as dbt's --vars, e.g. '{lock_timeout: 2s}'.",
 )
 @click.option(
     "--project-dir",
@@ -36,16 +36,9 @@ def migrate(jobs: int, dbt_vars: str | None, project_dir: Path | None) -> None:
     Exit code: 0 when every shard succeeded, 1 when a tenant failed (the others are
     committed), 2 when dbt could not run. Each shard's output: target/shards/<i>/dbt.out.
     """
-    import json
-
     from product_images.migration.shards import run_shards
 
-    try:
-        parsed = json.loads(dbt_vars) if dbt_vars else {}
-    except json.JSONDecodeError as error:
-        fail(2, f"--vars must be a JSON object: {error}")
-    if not isinstance(parsed, dict):
-        fail(2, '--vars must be a JSON object, e.g. \'{"lock_timeout": "2s"}\'')
+    parsed = parse_dbt_vars(dbt_vars)
     conn = connect_or_fail(autocommit=True, application_name="product-images migrate")
     try:
         outcome = run_shards(jobs, conn, dbt_vars=parsed, project_dir=project_dir)

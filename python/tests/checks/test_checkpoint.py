@@ -9,11 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo, photos, set_images
 from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings, run_checkpoint
+from product_images.checks.settings import label_min_images_setting
 from product_images.checks.suites import build_gx_project
+from product_images.cli import main
 
 U = "https://images.example.com/"
 
@@ -201,6 +204,41 @@ def test_bad_threshold_vars_are_a_configuration_error(found, message):
     with pytest.raises(CheckpointConfigError) as raised:
         label_score_settings(found)
     assert message in str(raised.value)
+
+
+def test_the_label_rule_is_held_to_the_runs_label_min_images(conn, migrated, gx_dir, dbt, rebuild_user_1):
+    # A shop that sets label_min_images: 3 has two-photo products without a label; the rows suite
+    # assumed 2 and failed every one of them.
+    set_images(conn, "user_1", 5, photos(5, 2, "user_1"), insert=True)
+    try:
+        _held_to_three(conn, gx_dir, dbt)
+    finally:
+        conn.execute("delete from user_1.products where id = 5")
+
+
+def _held_to_three(conn, gx_dir, dbt):
+    assert dbt("run", "--select", "product_images", "--vars", "{label_min_images: 3}").success
+    labels = "select count(*) filter (where is_label) from user_1.product_images where product_id = 5"
+    assert conn.execute(labels).fetchone() == (0,)
+    default = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none")
+    assert one_label_problems(default) == [("user_1", 5, "0 labels on 2 images")]
+    held = CliRunner().invoke(
+        main, ["checkpoint", "run", "--tenant", "user_1", "--data-docs", "none", "--vars", "{label_min_images: 3}"]
+    )
+    assert held.exit_code == 0, held.output
+    assert conn.execute("select product_images.product_images_label_min_images()").fetchone() == (3,)
+
+
+def test_the_rules_vars_come_from_dbt_project_yml_and_bad_ones_are_named():
+    assert label_min_images_setting() == 2  # dbt_project.yml's label_min_images
+    assert label_min_images_setting({"label_min_images": 3}) == 3
+    for bad in (0, "3", True, 2.5):
+        with pytest.raises(CheckpointConfigError) as raised:
+            label_min_images_setting({"label_min_images": bad})
+        assert str(raised.value) == f"dbt var label_min_images must be a whole number >= 1; got {bad!r}"
+    refused = CliRunner().invoke(main, ["checkpoint", "run", "--vars", "[3]"])
+    assert refused.exit_code == 2
+    assert "--vars must be a YAML or JSON mapping" in refused.output
 
 
 def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, rebuild_user_1):

@@ -92,10 +92,10 @@ def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenan
     assert (project_dir / "target" / "shards" / "1" / "dbt.out").read_text(encoding="utf-8").count("shard 1 of 2") == 1
 
 
-def test_migrate_refuses_vars_that_are_not_a_json_object():
+def test_migrate_refuses_vars_that_are_not_a_mapping():
     result = CliRunner().invoke(main, ["migrate", "--vars", "[1, 2]"])
     assert result.exit_code == 2
-    assert "--vars must be a JSON object" in result.output
+    assert "--vars must be a YAML or JSON mapping" in result.output
 
 
 def test_over_many_tenants_the_union_views_are_unions_of_part_views(conn, dbt, tenants):
