@@ -182,3 +182,67 @@ def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated)
     assert run.success
     assert all_rows(conn) == rows_before
     assert dbt("test").success
+
+
+def rows_of(conn, tenant):
+    return conn.execute(
+        f"select product_id, url, position, is_label, source_index, legacy_element from {tenant}.product_images "
+        "order by product_id, position"
+    ).fetchall()
+
+
+def exists(conn, relation):
+    return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
+
+
+TABLES = ("product_images", "product_images_rejects", "product_images_sync")
+
+
+def test_rolling_back_a_tenant_reports_first_then_drops_only_its_tables(conn, dbt, migrated):
+    before = rows_of(conn, "user_6")
+    assert operation(dbt, "rollback_product_images", "{tenants: [user_6]}").success
+    assert operations_log(conn, "rollback_product_images")["user_6"] == (
+        "would_do",
+        f"would drop product_images ({len(before)} rows), product_images_rejects and product_images_sync; "
+        "products is not touched (confirm: true to do it)",
+    )
+    assert all(exists(conn, f"user_6.{table}") for table in TABLES)
+
+    assert operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
+    status, message = operations_log(conn, "rollback_product_images")["user_6"]
+    assert status == "done" and message.startswith(f"dropped product_images ({len(before)} rows)")
+    assert not any(exists(conn, f"user_6.{table}") for table in TABLES)
+    assert not exists(conn, "product_images.product_images")  # the union view went with them (cascade)
+    assert all(exists(conn, f"user_1.{table}") for table in TABLES)
+    assert images_by_product(conn, "user_6") == migrated["user_6"]  # products untouched
+
+    assert dbt("run", "--select", "product_images").success  # loads the tenant again, builds the views again
+    assert rows_of(conn, "user_6") == before
+    assert exists(conn, "product_images.label_review_queue")
+
+
+def test_rollback_refuses_to_drop_what_exists_nowhere_else(conn, dbt, migrated):
+    before = rows_of(conn, "user_6")
+    conn.execute("insert into user_6.product_images (product_id, url, position) values (3, %s, 0)", (U + "app",))
+    confirm = "{tenants: [user_6], confirm: true"
+    try:
+        assert not operation(dbt, "rollback_product_images", confirm + "}").success
+        assert operations_log(conn, "rollback_product_images")["user_6"] == (
+            "refused",
+            "1 photo(s) the app added and 1 label decision(s) made through the app live only in product_images: "
+            "write the photos back with dbt run-operation restore_images_jsonb, or pass discard_app_changes: true "
+            "to lose them with the table",
+        )
+        assert exists(conn, "user_6.product_images")
+        conn.execute("alter table user_6.products rename column images to images_elsewhere")
+        try:
+            assert not operation(dbt, "rollback_product_images", confirm + ", discard_app_changes: true}").success
+            status, message = operations_log(conn, "rollback_product_images")["user_6"]
+            assert status == "refused" and message.startswith("products.images was dropped")
+        finally:
+            conn.execute("alter table user_6.products rename column images_elsewhere to images")
+        assert operation(dbt, "rollback_product_images", confirm + ", discard_app_changes: true}").success
+        assert not exists(conn, "user_6.product_images")
+    finally:
+        assert dbt("run", "--select", "product_images").success
+    assert rows_of(conn, "user_6") == before
