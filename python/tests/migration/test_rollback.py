@@ -11,6 +11,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import JSON_NULL, make_tenant, photo
+from product_images.connection import connect
 from product_images.demo.data import load_demo_data
 
 U = "https://images.example.com/"
@@ -245,4 +246,28 @@ def test_rollback_refuses_to_drop_what_exists_nowhere_else(conn, dbt, migrated):
         assert not exists(conn, "user_6.product_images")
     finally:
         assert dbt("run", "--select", "product_images").success
+    assert rows_of(conn, "user_6") == before
+
+
+def test_rollback_waits_for_the_apps_lock_only_briefly_and_names_who_holds_it(conn, dbt, migrated):
+    before = rows_of(conn, "user_6")
+    holder = connect(application_name="long app transaction")
+    holder.execute("update user_6.products set title = 'held' where id = 1")
+    try:
+        result = dbt(
+            "run-operation", "rollback_product_images", "--args", "{tenants: [user_6], confirm: true}",
+            "--vars", "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}",
+        )  # fmt: skip
+        assert not result.success
+        status, message = operations_log(conn, "rollback_product_images")["user_6"]
+        assert status == "error"
+        held = f"pid {holder.info.backend_pid} holds RowExclusiveLock on user_6.products (idle in transaction"
+        assert held in message
+    finally:
+        holder.rollback()
+        holder.close()
+    assert all(exists(conn, f"user_6.{table}") for table in TABLES)
+    assert conn.execute(
+        "select count(*) from pg_catalog.pg_constraint where contype = 'f' and confrelid = 'user_6.products'::regclass"
+    ).fetchone() == (3,)  # the foreign keys' phase was rolled back whole
     assert rows_of(conn, "user_6") == before
