@@ -22,12 +22,14 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import (
     CheckpointConfigError,
     label_min_images_setting,
@@ -86,6 +88,7 @@ class CheckpointReport:
         outcomes: one :class:`ExpectationOutcome` per expectation, in suite order.
         data_docs_index: path of Data Docs' ``index.html``, or None when not built.
         seconds: wall time of the whole run.
+        results_pruned: validation results removed for being older than ``keep_results_days``.
     """
 
     checkpoint: str
@@ -93,6 +96,7 @@ class CheckpointReport:
     outcomes: list[ExpectationOutcome]
     data_docs_index: Path | None
     seconds: float
+    results_pruned: int = 0
 
     @property
     def success(self) -> bool:
@@ -191,6 +195,7 @@ def run_checkpoint(
     data_docs: str = "all",
     tenants_per_batch: int = DEFAULT_TENANTS_PER_BATCH,
     dbt_vars: Mapping[str, Any] | None = None,
+    keep_results_days: float | None = None,
 ) -> CheckpointReport:
     """Run a checkpoint of ``gx/`` over every tenant, a batch of tenants at a time, and gather its results.
 
@@ -210,18 +215,21 @@ def run_checkpoint(
             queries locks each tenant's tables (about 12 locks a tenant).
         dbt_vars: dbt vars over ``dbt_project.yml``'s, as given to ``dbt run --vars`` (the label
             rule's, ``label_min_images``, ``label_score_threshold``, ``label_score_floor``, must be the run's).
+        keep_results_days: remove kept validation results older than this many days (>= 0), with
+            their Data Docs pages (:mod:`~product_images.checks.retention`); None keeps all, as GX does.
 
     Returns:
         A :class:`CheckpointReport`; Data Docs are written by the checkpoint's action.
 
     Raises:
         CheckpointConfigError: unknown checkpoint, database unreachable,
-            ``data_docs`` not one of all, failed, none, ``tenants_per_batch`` < 1, or a bad dbt var.
+            ``data_docs`` not one of all, failed, none, ``tenants_per_batch`` < 1, ``keep_results_days`` < 0,
+            or a bad dbt var.
     """
     gx_dir = gx_dir or default_gx_dir()
     import great_expectations as gx
 
-    _check_options(data_docs, tenants_per_batch)
+    _check_options(data_docs, tenants_per_batch, keep_results_days)
     started = time.perf_counter()
     schema = dbt_schema()
     os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
@@ -232,22 +240,33 @@ def run_checkpoint(
     parameters = {**DEFAULT_EXPECTATION_PARAMETERS, **(expectation_parameters or {})}
     run = _BatchRun(checkpoint, parameters, progress, max_failures_per_check)
     outcomes, results = run.validate_all(schema, tenant_list, _batch_size(parameters, tenants_per_batch))
+    pruned = _prune_and_build_data_docs(context, checkpoint, results, data_docs, keep_results_days)
+    seconds = time.perf_counter() - started
+    return CheckpointReport(name, tenant_list, list(outcomes.values()), _data_docs_index(gx_dir), seconds, pruned)
+
+
+def _prune_and_build_data_docs(
+    context: Any, checkpoint: Any, results: dict[Any, bool], data_docs: str, keep_results_days: float | None
+) -> int:
+    """Remove the kept validation results older than ``keep_results_days`` (None: none), then build Data Docs
+    (:func:`_build_data_docs`); how many results were removed."""
+    if keep_results_days is None:
+        pruned = 0
+    else:
+        pruned = prune_validation_results(context, timedelta(days=keep_results_days), keep=set(results))
     _build_data_docs(context, checkpoint, results, data_docs)
-    return CheckpointReport(
-        checkpoint=name,
-        tenants=tenant_list,
-        outcomes=list(outcomes.values()),
-        data_docs_index=_data_docs_index(gx_dir),
-        seconds=time.perf_counter() - started,
-    )
+    return pruned
 
 
-def _check_options(data_docs: str, tenants_per_batch: int) -> None:
-    """Raise CheckpointConfigError when ``data_docs`` or ``tenants_per_batch`` is out of range."""
+def _check_options(data_docs: str, tenants_per_batch: int, keep_results_days: float | None = None) -> None:
+    """Raise CheckpointConfigError when ``data_docs``, ``tenants_per_batch`` or ``keep_results_days`` is out of
+    range."""
     if data_docs not in DATA_DOCS_CHOICES:
         raise CheckpointConfigError(f"data_docs must be one of {', '.join(DATA_DOCS_CHOICES)}; got {data_docs!r}")
     if tenants_per_batch < 1:
         raise CheckpointConfigError(f"tenants_per_batch must be at least 1; got {tenants_per_batch}")
+    if keep_results_days is not None and not keep_results_days >= 0:
+        raise CheckpointConfigError(f"keep_results_days must be a number of days >= 0; got {keep_results_days}")
 
 
 def _checkpoint(context: Any, name: str) -> Any:

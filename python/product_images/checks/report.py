@@ -36,5 +36,7 @@ def print_report(console: Console, report: CheckpointReport) -> None:
 
     verdict = "passed" if report.success else "FAILED"
     console.print(f"\ncheckpoint {report.checkpoint} {verdict} on {tenants} tenant(s) in {report.seconds:.1f} s")
+    if report.results_pruned:
+        console.print(f"{report.results_pruned} validation result(s) older than --keep-results removed (and pages)")
     if report.data_docs_index:
         console.print(f"Data Docs: {report.data_docs_index}")

@@ -69,6 +69,14 @@ def checkpoint_list() -> None:
     help="dbt vars over dbt_project.yml's, as given to dbt run --vars (the label rule's must be the run's), "
     "e.g. '{label_min_images: 3}'.",
 )
+@click.option(
+    "--keep-results",
+    "keep_results_days",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Remove the validation results GX keeps (gx/uncommitted) from runs older than this many days, with "
+    "their Data Docs pages (default: keep all, as GX does; each run adds a result per batch and suite).",
+)
 def checkpoint_run(
     name: str,
     tenants: tuple[str, ...],
@@ -78,6 +86,7 @@ def checkpoint_run(
     file_size_mostly: float,
     tenants_per_batch: int,
     dbt_vars: str | None,
+    keep_results_days: float | None,
 ) -> None:
     """Run checkpoint NAME (default product_images_migration) over every tenant, in batches.
 
@@ -102,6 +111,7 @@ def checkpoint_run(
             progress=lambda tenant: console.print(f"validating {tenant}", style="dim") if console.is_terminal else None,
             tenants_per_batch=tenants_per_batch,
             dbt_vars=parse_dbt_vars(dbt_vars),
+            keep_results_days=keep_results_days,
         )
     except CheckpointConfigError as error:
         fail(2, str(error))

@@ -6,14 +6,18 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import great_expectations as gx
 import pytest
 from click.testing import CliRunner
 
 from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo, photos, set_images
 from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings, run_checkpoint
+from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import label_min_images_setting
 from product_images.checks.suites import build_gx_project
 from product_images.cli import main
@@ -206,10 +210,11 @@ def test_bad_threshold_vars_are_a_configuration_error(found, message):
     assert message in str(raised.value)
 
 
-def test_the_label_rule_is_held_to_the_runs_label_min_images(conn, migrated, gx_dir, dbt, rebuild_user_1):
+def test_the_label_rule_is_held_to_the_runs_label_min_images(conn, migrated, gx_dir, dbt, rebuild_user_1, monkeypatch):
     # A shop that sets label_min_images: 3 has two-photo products without a label; the rows suite
     # assumed 2 and failed every one of them.
     set_images(conn, "user_1", 5, photos(5, 2, "user_1"), insert=True)
+    monkeypatch.setenv("PRODUCT_IMAGES_GX_DIR", str(gx_dir))
     try:
         _held_to_three(conn, gx_dir, dbt)
     finally:
@@ -239,6 +244,43 @@ def test_the_rules_vars_come_from_dbt_project_yml_and_bad_ones_are_named():
     refused = CliRunner().invoke(main, ["checkpoint", "run", "--vars", "[3]"])
     assert refused.exit_code == 2
     assert "--vars must be a YAML or JSON mapping" in refused.output
+
+
+def kept_results(gx_dir) -> set[tuple[str, ...]]:
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
+    return {key.to_tuple() for key in context.validation_results_store.list_keys()}
+
+
+def result_pages(gx_dir) -> set[Path]:
+    return set((gx_dir / "uncommitted" / "data_docs" / "local_site" / "validations").rglob("*.html"))
+
+
+def test_old_validation_results_go_with_their_pages_and_the_current_run_stays(migrated, gx_dir, monkeypatch):
+    # GX keeps every result of every run, and Data Docs' index lists them all: a daily run grew slower.
+    run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="all")
+    between = datetime.now(UTC)
+    earlier, earlier_pages = kept_results(gx_dir), result_pages(gx_dir)
+    time.sleep(0.01)
+    later = run_checkpoint(gx_dir=gx_dir, tenants=["user_2"], data_docs="all")
+    assert later.results_pruned == 0  # keep_results_days None: GX's own behaviour, nothing removed
+    newest = kept_results(gx_dir) - earlier
+    assert len(newest) == 3  # one result per suite of the one batch: parity, rows, metadata
+    context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
+    removed = prune_validation_results(context, timedelta(days=1), now=between + timedelta(days=1))
+    assert removed == len(earlier)
+    assert kept_results(gx_dir) == newest
+    assert result_pages(gx_dir) & earlier_pages == set()
+    assert len(result_pages(gx_dir)) == 3
+
+    monkeypatch.setenv("PRODUCT_IMAGES_GX_DIR", str(gx_dir))
+    result = CliRunner().invoke(
+        main, ["checkpoint", "run", "--tenant", "user_1", "--data-docs", "none", "--keep-results", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 validation result(s) older than --keep-results removed (and pages)" in result.output
+    assert len(kept_results(gx_dir)) == 3 and kept_results(gx_dir).isdisjoint(newest)  # the run's own results stay
+    refused = CliRunner().invoke(main, ["checkpoint", "run", "--keep-results", "-1"])
+    assert refused.exit_code == 2 and "--keep-results" in refused.output
 
 
 def test_an_element_appended_after_the_run_is_drift(conn, migrated, gx_dir, rebuild_user_1):
