@@ -6,15 +6,13 @@ and in public."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
-from pathlib import Path
 
-import pgserver
 import psycopg
 import pytest
 
+from helpers.pg_dump import pg_dump
 from product_images.connection import connect
 from product_images.demo.studio import app
 from product_images.demo.studio.schema import create_studio_schema
@@ -30,14 +28,6 @@ def change(dbt, action, *extra, args=""):
 
 def error_of(result) -> str:
     return " ".join(str(r.message) for r in result.node_results()) + str(result.exception or "")
-
-
-def pg_dump(schema: str) -> str:
-    """pg_dump --schema-only of one schema (pgserver's client binaries: any server 13-17)."""
-    binary = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    return subprocess.run(
-        [str(binary), "--schema-only", "--no-owner", "-n", schema], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def states(conn):

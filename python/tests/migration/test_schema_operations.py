@@ -4,11 +4,9 @@ public. One change per kind, all run by one run-operation per action."""
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-import pgserver
 import pytest
+
+from helpers.pg_dump import pg_dump
 
 SCHEMAS = ("public", "user_1")
 
@@ -127,13 +125,6 @@ EXPECTED = {
     "drop_column": ((1,), (0,)),
     "drop_table": ((True,), (False,)),
 }
-
-
-def pg_dump(schema: str) -> str:
-    binary = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    return subprocess.run(
-        [str(binary), "--schema-only", "--no-owner", "-n", schema], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def observe(conn) -> dict[str, dict[str, tuple]]:
