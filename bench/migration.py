@@ -16,8 +16,9 @@ PGHOST is set):
    as dbt (``bench/verify.py``);
 4. (c) one new image appended to 1% of the products, and the incremental rerun;
 5. ``dbt test``; the GX checkpoint (``run_checkpoint``, Data Docs for failures only)
-   on a sample of tenants, extrapolated; where the first load's time goes inside
-   the plpgsql block (``bench/profile_dbt.py``).
+   on every tenant (or a sample, extrapolated), then over every tenant once more as a
+   user runs it (``product-images checkpoint run``, its own process); where the first
+   load's time goes inside the plpgsql block (``bench/profile_dbt.py``).
 
 Prints a summary and writes ``bench/results/<name>.json``.
 
@@ -233,6 +234,19 @@ def checkpoint_sample(project: Path, tenants: list[str], all_tenants: int) -> di
     }
 
 
+def checkpoint_again(project: Path, work: Path) -> dict[str, Any]:
+    """The checkpoint over every tenant once more, as a user runs it (``product-images checkpoint run`` in a
+    process of its own, GX's import included), on the database it already ran on.
+
+    A checkpoint's later runs on one database were slower than its first (2026-12-06, 200 tenants:
+    20 s, then 25–40 s), so the first run alone flatters it.
+    """
+    command = [str(VENV_BIN / "product-images"), "checkpoint", "run", "--data-docs", "failed"]
+    env = child_env(PRODUCT_IMAGES_GX_DIR=str(project / "gx"))
+    run = run_measured(command, log_path=work / "logs" / "checkpoint_again.log", env=env)
+    return {"seconds": round(run.seconds, 3), "returncode": run.returncode}
+
+
 def time_baseline(spec: DatasetSpec, database: str, run_started_at: str) -> dict[str, Any]:
     """(d): the hand-written baseline over every tenant of ``database``."""
     with connect(dbname=database) as conn:
@@ -418,6 +432,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         log(f"GX checkpoint over {len(sample)} tenants")
         result["checkpoint"] = checkpoint_sample(project, sample, spec.tenants)
+        if not result["checkpoint"]["extrapolated"]:
+            result["checkpoint"]["again"] = checkpoint_again(project, work)
         log(f"checkpoint: {result['checkpoint']}")
     if args.profile_tenants:
         result["profile"] = profile(project, spec, databases["dbt"], args.profile_tenants)
@@ -540,11 +556,15 @@ def targets(result: dict[str, Any], spec: DatasetSpec) -> list[dict[str, Any]]:
     )
     if "checkpoint" in result and not result["checkpoint"]["extrapolated"]:
         check = result["checkpoint"]
+        again = check.get("again", {"seconds": check["seconds"], "returncode": 0 if check["success"] else 1})
         out.append(
             {
-                "target": "GX checkpoint over every tenant ≤ the dbt first load, and passing",
-                "measured": f"{check['seconds']:.1f} s vs {first['seconds']:.1f} s, success {check['success']}",
-                "met": check["seconds"] <= first["seconds"] and check["success"],
+                "target": "GX checkpoint over every tenant ≤ the dbt first load, and passing (first run and next)",
+                "measured": f"{check['seconds']:.1f} s, then {again['seconds']:.1f} s, vs {first['seconds']:.1f} s; "
+                f"success {check['success']}, exit {again['returncode']}",
+                "met": max(check["seconds"], again["seconds"]) <= first["seconds"]
+                and check["success"]
+                and again["returncode"] == 0,
             }
         )
     statuses = first["run_log"].get("statuses", {})
@@ -617,6 +637,7 @@ def print_summary(result: dict[str, Any]) -> None:
             f"{chk['extrapolated_seconds_all_tenants']:.0f} s "
             f"({'extrapolated' if chk['extrapolated'] else 'measured'}); "
             f"success {chk['success']}"
+            + (f"; again: {chk['again']['seconds']:.1f} s, exit {chk['again']['returncode']}" if "again" in chk else "")
         )
     if "profile" in result and "mean_seconds_per_statement" in result["profile"]["first_load_block"]:
         block = result["profile"]["first_load_block"]

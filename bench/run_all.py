@@ -129,17 +129,21 @@ def summary_table(total_seconds: float | None) -> str:
             rows.append(("`dbt test` on 1M images (no target)", f"{migration['dbt_test']['seconds']:.1f} s", "–"))
         if "checkpoint" in migration:
             check = migration["checkpoint"]
+            again = check.get("again")
+            slowest = max(check["seconds"], again["seconds"]) if again else check["seconds"]
             rows.append(
                 (
-                    "`product-images checkpoint run` on 1M images ≤ the dbt first load (a)",
+                    "`product-images checkpoint run` on 1M images ≤ the dbt first load (a), its first run and the next",
                     f"≈ {check['extrapolated_seconds_all_tenants']:.0f} s "
                     "("
                     + (f"extrapolated from {check['tenants_sampled']} tenants" if check["extrapolated"] else "measured")
+                    + (f"; run again: {again['seconds']:.1f} s" if again else "")
                     + f") vs {migration['first_load']['seconds']:.1f} s",
                     "yes"
                     if not check["extrapolated"]
                     and check["success"]
-                    and check["seconds"] <= migration["first_load"]["seconds"]
+                    and (again is None or again["returncode"] == 0)
+                    and slowest <= migration["first_load"]["seconds"]
                     else "**no**",
                 )
             )
