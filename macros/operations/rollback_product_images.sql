@@ -4,12 +4,11 @@
     confirm: true drops. See _macros.yml. -#}
 
 {% macro rollback_product_images(confirm=false, tenants=none, discard_app_changes=false) %}
-    {#- Two phases a tenant, each a transaction of its own: the foreign keys to
-        products first (dropping a table that references products would take
-        ACCESS EXCLUSIVE on products for the whole drop), then the tables. -#}
+    {#- One transaction a tenant, under the lock discipline: dropping the tables is a
+        catalog change of milliseconds, so the ACCESS EXCLUSIVE lock the foreign keys
+        need on products is held that long. -#}
     {{ return(run_tenant_operations(
-        'rollback_product_images', operation_tenants(tenants),
-        [rollback_product_images_unlink, rollback_product_images_drop],
+        'rollback_product_images', operation_tenants(tenants), [rollback_product_images_body],
         dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock',
         lock_relations=['products', 'product_images', 'product_images_rejects', 'product_images_sync'],
         phase_kwargs={'discard_app_changes': discard_app_changes}
@@ -17,9 +16,13 @@
 {% endmacro %}
 
 
-{% macro rollback_product_images_unlink(tenant_schema, dry_run, discard_app_changes=false) -%}
-    {#- The checks (nothing is dropped that exists nowhere else), then the foreign keys. -#}
+{% macro rollback_product_images_body(tenant_schema, dry_run, discard_app_changes=false) -%}
+    {#- The checks (nothing is dropped that exists nowhere else), then the drop. With
+        confirm the tables are locked before the checks, so no row the app commits
+        after them is dropped unchecked; a report locks nothing. -#}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
+    {%- set synced = tenant_relation(tenant_schema, 'product_images_sync') -%}
     if to_regclass({{ quote_literal(images) }}) is null then
         v_status := 'skipped';
         v_message := 'not migrated: no product_images to drop';
@@ -28,6 +31,9 @@
         v_message := 'products.images was dropped: product_images holds the only copy of the photos; '
             || 'run dbt run-operation restore_legacy_images_column first';
     else
+        {%- if not dry_run %}
+        lock table {{ images }} in access exclusive mode;
+        {%- endif %}
         select
             count(*),
             count(*) filter (where source_index is null),
@@ -44,30 +50,14 @@
             v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync; '
                 || 'products is not touched (confirm: true to do it)';
         else
-            {{ drop_foreign_keys_to_products(tenant_schema) }}
-            v_message := 'foreign keys to products dropped';
+            -- cascade: the union views, their part views and label_review_queue select
+            -- from every tenant's tables; dbt run --select product_images builds them again.
+            drop table if exists {{ images }}, {{ rejects }}, {{ synced }} cascade;
+            delete from {{ product_images_watermarks_relation() }} where tenant_schema = {{ quote_literal(tenant_schema) }};
+            v_message := 'dropped product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync, '
+                || 'and with them the union views and label_review_queue; products is not touched. '
+                || 'dbt run --select product_images builds the views again, and loads this tenant again unless '
+                || 'var tenant_schema_regex leaves it out';
         end if;
-    end if;
-{%- endmacro %}
-
-
-{% macro rollback_product_images_drop(tenant_schema, dry_run, discard_app_changes=false) -%}
-    {#- Second phase: runs only when the first ended 'done' (never in a dry run).
-        cascade: the union views, their part views and label_review_queue select
-        from every tenant's tables; `dbt run --select product_images` builds them
-        again. The tenant's watermark goes too. -#}
-    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
-    if to_regclass({{ quote_literal(images) }}) is null then
-        v_status := 'skipped';
-        v_message := 'product_images was dropped meanwhile';
-    else
-        select count(*) into v_rows from {{ images }};
-        drop table if exists {{ images }}, {{ tenant_relation(tenant_schema, 'product_images_rejects') }},
-            {{ tenant_relation(tenant_schema, 'product_images_sync') }} cascade;
-        delete from {{ product_images_watermarks_relation() }} where tenant_schema = {{ quote_literal(tenant_schema) }};
-        v_message := 'dropped product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync, '
-            || 'and with them the union views and label_review_queue; products is not touched. '
-            || 'dbt run --select product_images builds the views again, and loads this tenant again unless '
-            || 'var tenant_schema_regex leaves it out';
     end if;
 {%- endmacro %}

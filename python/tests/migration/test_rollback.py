@@ -7,6 +7,9 @@ its tables in parity with it), makes the backup it needs itself, and leaves them
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from psycopg.types.json import Jsonb
 
@@ -269,5 +272,43 @@ def test_rollback_waits_for_the_apps_lock_only_briefly_and_names_who_holds_it(co
     assert all(exists(conn, f"user_6.{table}") for table in TABLES)
     assert conn.execute(
         "select count(*) from pg_catalog.pg_constraint where contype = 'f' and confrelid = 'user_6.products'::regclass"
-    ).fetchone() == (3,)  # the foreign keys' phase was rolled back whole
+    ).fetchone() == (3,)  # the tenant's transaction was rolled back whole
+    assert rows_of(conn, "user_6") == before
+
+
+def test_a_photo_the_app_commits_while_the_rollback_waits_is_seen_and_kept(conn, dbt, migrated):
+    # The check runs under the lock the drop needs: a row the app was inserting when the rollback
+    # started, committed while it waited, makes it refuse instead of dropping the row unchecked.
+    before = rows_of(conn, "user_6")
+    app = connect(application_name="app inserting a photo")
+    app.execute("insert into user_6.product_images (product_id, url, position) values (3, %s, 0)", (U + "late",))
+    outcome: dict[str, object] = {}
+    args = "{tenants: [user_6], confirm: true}"
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            result=dbt("run-operation", "rollback_product_images", "--args", args, "--vars", "{lock_timeout: 10s}")
+        )
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        waiting = (
+            "select count(*) from pg_catalog.pg_stat_activity "
+            "where wait_event_type = 'Lock' and query like '%%tenant_operation%%'"
+        )
+        while not conn.execute(waiting).fetchone()[0]:
+            assert time.monotonic() < deadline and worker.is_alive()
+            time.sleep(0.05)
+        app.commit()
+        worker.join(60)
+    finally:
+        app.close()
+    assert not outcome["result"].success
+    status, message = operations_log(conn, "rollback_product_images")["user_6"]
+    assert (status, message.split(":")[0]) == (
+        "refused",
+        "1 photo(s) the app added and 1 label decision(s) made through the app live only in product_images",
+    )
+    assert conn.execute("select count(*) from user_6.product_images where url = %s", (U + "late",)).fetchone() == (1,)
+    conn.execute("delete from user_6.product_images where url = %s", (U + "late",))
     assert rows_of(conn, "user_6") == before
