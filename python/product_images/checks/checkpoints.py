@@ -138,8 +138,9 @@ def install_parity_functions(
         psycopg.Error: the functions could not be created.
     """
     gx_dir = gx_dir or default_gx_dir()
-    threshold, floor = label_scores if label_scores is not None else label_score_settings()
-    min_images = label_min_images if label_min_images is not None else label_min_images_setting()
+    found_vars = project_vars() if label_scores is None or label_min_images is None else {}
+    threshold, floor = label_scores if label_scores is not None else label_score_settings(found_vars)
+    min_images = label_min_images if label_min_images is not None else label_min_images_setting(found_vars)
     overrides = f'"{schema}"."label_overrides"'
     found = conn.execute("select to_regclass(%s)", (overrides,)).fetchone()
     if not found or found[0] is None:
