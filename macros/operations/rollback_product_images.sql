@@ -31,33 +31,38 @@
         v_message := 'products.images was dropped: product_images holds the only copy of the photos; '
             || 'run dbt run-operation restore_legacy_images_column first';
     else
-        {%- if not dry_run %}
-        lock table {{ images }} in access exclusive mode;
-        {%- endif %}
-        select
-            count(*),
-            count(*) filter (where source_index is null),
-            (count(*) filter (where label_source = 'app'))::text
-        into v_rows, v_count, v_example
-        from {{ images }};
-        if (v_count > 0 or v_example <> '0') and not {{ 'true' if discard_app_changes else 'false' }} then
-            v_status := 'refused';
-            v_message := v_count || ' photo(s) the app added and ' || v_example || ' label decision(s) made through the app '
-                || 'live only in product_images: write the photos back with dbt run-operation restore_images_jsonb, '
-                || 'or pass discard_app_changes: true to lose them with the table';
-        elsif {{ 'true' if dry_run else 'false' }} then
-            v_status := 'would_do';
-            v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync; '
-                || 'products is not touched (confirm: true to do it)';
-        else
-            -- cascade: the union views, their part views and label_review_queue select
-            -- from every tenant's tables; dbt run --select product_images builds them again.
-            drop table if exists {{ images }}, {{ rejects }}, {{ synced }} cascade;
-            delete from {{ product_images_watermarks_relation() }} where tenant_schema = {{ quote_literal(tenant_schema) }};
-            v_message := 'dropped product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync, '
-                || 'and with them the union views and label_review_queue; products is not touched. '
-                || 'dbt run --select product_images builds the views again, and loads this tenant again unless '
-                || 'var tenant_schema_regex leaves it out';
-        end if;
+        declare
+            v_app_photos bigint;
+            v_app_labels bigint;
+        begin
+            {%- if not dry_run %}
+            lock table {{ images }} in access exclusive mode;
+            {%- endif %}
+            select
+                count(*),
+                count(*) filter (where source_index is null),
+                count(*) filter (where label_source = 'app')
+            into v_rows, v_app_photos, v_app_labels
+            from {{ images }};
+            if (v_app_photos > 0 or v_app_labels > 0) and not {{ 'true' if discard_app_changes else 'false' }} then
+                v_status := 'refused';
+                v_message := v_app_photos || ' photo(s) the app added and ' || v_app_labels || ' label decision(s) made '
+                    || 'through the app live only in product_images: write the photos back with dbt run-operation '
+                    || 'restore_images_jsonb, or pass discard_app_changes: true to lose them with the table';
+            elsif {{ 'true' if dry_run else 'false' }} then
+                v_status := 'would_do';
+                v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and '
+                    || 'product_images_sync; products is not touched (confirm: true to do it)';
+            else
+                -- cascade: the union views, their part views and label_review_queue select
+                -- from every tenant's tables; dbt run --select product_images builds them again.
+                drop table if exists {{ images }}, {{ rejects }}, {{ synced }} cascade;
+                delete from {{ product_images_watermarks_relation() }} where tenant_schema = {{ quote_literal(tenant_schema) }};
+                v_message := 'dropped product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync, '
+                    || 'and with them the union views and label_review_queue; products is not touched. '
+                    || 'dbt run --select product_images builds the views again, and loads this tenant again unless '
+                    || 'var tenant_schema_regex leaves it out';
+            end if;
+        end;
     end if;
 {%- endmacro %}
