@@ -35,12 +35,21 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0) -> 
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+# The seconds from the statement's arrival to its row written, as the server counts them. The
+# writes go as simple queries (a ClientCursor): with the extended protocol the table's lock is
+# taken at Parse and statement_timestamp() set again at Bind, so a lock wait would not show.
+SERVER_WAIT = " returning extract(epoch from clock_timestamp() - statement_timestamp())"
+
+
 class AppWriter(threading.Thread):
     """The app, in a thread: appends one photo to a random product and commits, again and again.
 
     Attributes:
         appended: (product_id, url) of every photo it committed.
-        latencies: seconds each write took, commit included.
+        latencies: seconds each write spent in the server before its row was written (lock waits
+            included), measured by the server (``clock_timestamp() - statement_timestamp()``), so a
+            pause of this test process (the GIL held by an in-process dbt run, a garbage collection)
+            is not counted as the app waiting for the migration.
         errors: exceptions raised by writes (a test expects none).
     """
 
@@ -68,25 +77,27 @@ class AppWriter(threading.Thread):
     def write_once(self, conn: psycopg.Connection) -> None:
         product_id = self.rng.choice(self.product_ids)
         self._count += 1
-        started = time.perf_counter()
         if self.table_write == "append":
             url = f"https://images.example.com/{self.tenant}/app/{product_id}/{self._count}.jpg"
-            conn.execute(
+            cursor = psycopg.ClientCursor(conn).execute(
                 sql.SQL(
                     "update {} set images = coalesce(images, '[]'::jsonb) || jsonb_build_array(jsonb_build_object("
                     "'url', %s::text, 'order', 1000 + %s::integer, 'created_at', '2026-12-01T10:00:00Z')) where id = %s"
+                    + SERVER_WAIT
                 ).format(sql.Identifier(self.tenant, "products")),
                 (url, self._count, product_id),
             )
             self.appended.append((product_id, url))
         else:  # an ordinary write of another column, e.g. a price change
-            conn.execute(
-                sql.SQL("update {} set price = price + 1 where id = %s").format(
+            cursor = psycopg.ClientCursor(conn).execute(
+                sql.SQL("update {} set price = price + 1 where id = %s" + SERVER_WAIT).format(
                     sql.Identifier(self.tenant, "products")
                 ),
                 (product_id,),
             )
-        self.latencies.append(time.perf_counter() - started)
+        waited = cursor.fetchone()
+        if waited is not None:
+            self.latencies.append(float(waited[0]))
 
     def run(self) -> None:
         with connect(autocommit=True, application_name="app") as conn:
