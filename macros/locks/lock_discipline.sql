@@ -169,6 +169,9 @@
                     v_lock_sqlstate = returned_sqlstate,
                     v_lock_message = message_text,
                     v_lock_context = pg_exception_context;
+                -- pg_stat_activity is read once a transaction: without this, the
+                -- blockers' state and query would be those of the first attempt.
+                perform pg_catalog.pg_stat_clear_snapshot();
                 v_lock_blockers := {{ lock_blockers_sql(relations, wanted_mode, tenant_literal) }};
                 if v_lock_attempt > {{ settings.retries }} then
                     raise exception using

@@ -180,6 +180,35 @@ def test_a_held_row_lock_never_stalls_the_app_and_fails_that_tenant_alone_naming
     assert parity_problems(conn, LIVE) == []
 
 
+def test_the_blocker_named_is_what_it_does_when_the_retries_run_out(conn, dbt, live):
+    """pg_stat_activity is read once per transaction unless cleared: the report must not be stale."""
+    holder = connect(application_name="long app transaction")
+    holder.execute(sql.SQL("update {} set title = 'held' where id = 1").format(sql.Identifier(LIVE, "products")))
+    results = []
+    run = threading.Thread(
+        target=lambda: results.append(
+            dbt(*RUN, "--vars", "{lock_timeout: '300ms', lock_retries: 1, lock_retry_wait: 2}")
+        )
+    )
+    run.start()
+    try:
+
+        def dbt_waits(event):
+            return conn.execute(
+                "select count(*) from pg_stat_activity where application_name = 'dbt' and wait_event = %s", (event,)
+            ).fetchone()[0]
+
+        wait_for(lambda: dbt_waits("PgSleep"), "dbt to sleep after its first attempt")
+        holder.execute("select 'the holder''s second statement'")
+        run.join(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    message = results[0].node_results()[0].message
+    assert "gave up after 2 attempts" in message
+    assert "application 'long app transaction'): select 'the holder''s second statement'" in message, message
+
+
 def test_an_app_schema_change_holding_products_fails_the_first_load_naming_it(conn, dbt, live):
     holder = connect(application_name="app migration")
     holder.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.Identifier(LIVE, "products")))
