@@ -9,14 +9,15 @@ doubtful <= 10 %, tags left unflagged before review <= 1 %.
 
 * ``FRESH`` (seed 909, 4 shops, 500 products, 108 tags, 1,484 photos): precision 0.990
   (102/103), recall 1.000, doubtful 8.4 % (42/500), unflagged 0.00 %.
-* ``SEED`` 531 (3 shops, 420 products, 86 tags, about 1,180 photos): precision 1.000,
-  recall 1.000, doubtful 8.1 % (34/420), unflagged 0.00 %.
 
-Both meet every target and the tests assert the targets. Two more held-out sets,
-measured once outside the tests (README, "How accurate it is"): seed 2718 and the
-parameters of the demo with seed 404.
+It meets every target and the tests assert the targets. More sets of this generator,
+measured once outside the tests (README, "How accurate it is"): seed 531 (in these tests
+until 2026-12-06, taken out to keep ``make test`` under 20 minutes on a slow machine: it
+measured the same generator a second time), seed 2718 and the parameters of the demo with
+seed 404. The sets that measure the detector are those of ``labels/evaluation``
+(test_evaluation_sets.py).
 
-Cost: about 4 minutes of CPU on 2 processes for both sets.
+Cost: about 2 minutes of CPU on 2 processes.
 """
 
 from __future__ import annotations
@@ -30,27 +31,6 @@ from product_images.labels import evidence, scoring
 from product_images.labels.development import clothing
 from product_images.labels.evaluation import measure
 from product_images.labels.evaluation.sets import EvalPhoto, EvalProduct
-
-SEED = 531
-PARAMS = clothing.demo_params(
-    tenant_products=(170, 140, 110),
-    tenant_tags=(34, 30, 22),
-    style_weights=(0.25, 0.3, 0.2, 0.25),
-    two_styles_rate=0.6,
-    hard_negative_rate=0.22,
-    negative_weights=(1.2, 1.0, 0.8, 1.2, 0.6, 1.4),
-    tag_not_last_rate=0.0,
-    on_garment_rate=0.35,
-    angle_rate=0.45,
-    max_angle=36.0,
-    blur_rate=0.15,
-    max_blur=2.8,
-    low_light_rate=0.15,
-    small_rate=0.28,
-    large_sides=(1600, 2048),
-    quality=(78, 91),
-)
-
 
 FRESH_SEED = 909
 FRESH_PARAMS = clothing.demo_params(
@@ -96,11 +76,6 @@ def _evaluate(items: list[measure.MeasuredProduct]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def results() -> dict:
-    return _evaluate(_measure(clothing.generate_dataset(SEED, PARAMS, tenant_prefix="store_")))
-
-
-@pytest.fixture(scope="module")
 def fresh_results() -> dict:
     return _evaluate(_measure(clothing.generate_dataset(FRESH_SEED, FRESH_PARAMS, tenant_prefix="fresh_")))
 
@@ -113,38 +88,35 @@ def assert_meets_every_target(measured: dict) -> None:
     assert measured["unflagged_share"] <= 0.01, measured
 
 
-def test_the_held_out_sets_are_what_they_say(results, fresh_results) -> None:
-    assert (results["products"], results["cold"]["tags"]) == (420, 86)
+def test_the_held_out_set_is_what_it_says(fresh_results) -> None:
     assert (fresh_results["products"], fresh_results["cold"]["tags"]) == (500, 108)
 
 
-@pytest.mark.parametrize("name", ["results", "fresh_results"])
-def test_cold_the_evidence_is_never_wrong_with_confidence(name, request) -> None:
-    cold = request.getfixturevalue(name)["cold"]
+def test_cold_the_evidence_is_never_wrong_with_confidence(fresh_results) -> None:
+    cold = fresh_results["cold"]
     assert cold["precision"] >= 0.99 and cold["labels"] >= 50, cold
     assert cold["recall"] >= 0.99, cold
 
 
-@pytest.mark.parametrize("name", ["results", "fresh_results"])
-def test_after_one_review_round_every_target_is_met(name, request) -> None:
-    found = request.getfixturevalue(name)
+def test_after_one_review_round_every_target_is_met(fresh_results) -> None:
+    found = fresh_results
     assert 0 < found["reviewed"] <= 0.05 * found["products"]
     assert_meets_every_target(found["after_review"])
 
 
-def test_the_evidence_beats_the_rule_by_far(results) -> None:
+def test_the_evidence_beats_the_rule_by_far(fresh_results) -> None:
     """The legacy rule on the same set: the last photo of every product with 2+ photos."""
     flags = [
         (item.product.label_index, scoring.legacy_rule(len(item.product.photos)))
-        for item in results["items"]
+        for item in fresh_results["items"]
         if scoring.legacy_rule(len(item.product.photos)) is not None
     ]
     rule_precision = sum(truth == index for truth, index in flags) / len(flags)
-    assert rule_precision < 0.5 < results["cold"]["precision"]
+    assert rule_precision < 0.5 < fresh_results["cold"]["precision"]
 
 
-def test_scores_do_not_depend_on_photo_order(results) -> None:
-    item = next(i for i in results["items"] if i.product.label_index is not None and len(i.product.photos) >= 3)
+def test_scores_do_not_depend_on_photo_order(fresh_results) -> None:
+    item = next(i for i in fresh_results["items"] if i.product.label_index is not None and len(i.product.photos) >= 3)
     evs = list(item.evidence)
     evidence.product_context(evs)
     forward = scoring.score_product(evs, None)
