@@ -390,10 +390,10 @@ def _add_assets(context: Any) -> dict[str, Any]:
     images_asset = datasource.add_query_asset(
         name=IMAGES_ASSET,
         query=(
-            "select images.tenant_schema, images.id, images.product_id, images.url, images.mime_type, "
-            "images.file_size, images.width, images.height, images.metadata_probed_at, images.metadata_error "
-            "from jsonb_array_elements_text(current_setting('product_images.tenants')::jsonb) as tenants (tenant) "
-            "cross join lateral product_images_tenant_images(tenants.tenant) as images"
+            "select facts.tenant_schema, facts.image_id as id, facts.product_id, facts.url, facts.mime_type, "
+            "facts.file_size, facts.width, facts.height, facts.metadata_probed_at, facts.metadata_error "
+            "from product_images_parity_batch(current_setting('product_images.tenants')::jsonb, "
+            "current_setting('product_images.parity_run', true), array['image_row']) as facts"
         ),
     )
     return {

@@ -86,6 +86,54 @@ def test_a_passing_run_in_failed_mode_renders_no_validation_page(migrated, gx_di
     assert report.data_docs_index is not None and report.data_docs_index.exists()
 
 
+def test_bad_metadata_is_named_by_product_and_url(conn, migrated, gx_dir, rebuild_user_1):
+    svg, empty = conn.execute(
+        "select url from user_1.product_images where product_id in (1, 2) and position = 0 order by product_id"
+    ).fetchall()
+    conn.execute("update user_1.product_images set mime_type = 'image/jpeg', width = 10, height = 10, file_size = 10")
+    conn.execute("update user_1.product_images set mime_type = 'image/svg+xml' where url = %s", svg)
+    conn.execute("update user_1.product_images set file_size = 0 where url = %s", empty)  # width has a constraint
+    report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1", "user_2"], data_docs="none")
+    assert failures(report) == {"mime_type_allowed": {("user_1", 1)}, "file_size_positive": {("user_1", 2)}}
+    problems = {o.check: [f.problem for f in o.failures] for o in report.outcomes if not o.success}
+    assert problems == {
+        "mime_type_allowed": [f"mime_type = 'image/svg+xml' ({svg[0]})"],
+        "file_size_positive": [f"file_size = 0 ({empty[0]})"],
+    }
+
+
+def test_a_parity_store_from_an_earlier_version_is_upgraded(conn, migrated, gx_dir):
+    # Before 2026-12-06 the store had no metadata columns and the metadata suite read its own function.
+    schema = conn.execute(
+        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
+    ).fetchone()
+    schema = schema[0] if schema else "product_images"
+    conn.execute(f'drop table if exists "{schema}".product_images_parity_runs cascade')
+    conn.execute(
+        f'create unlogged table "{schema}".product_images_parity_runs (run_token text not null, '
+        "stored_at timestamptz not null default now(), tenant_schema text, fact text, product_id bigint, "
+        "source_index integer, url text, image_position integer, is_label boolean, label_source text, "
+        "override_is_label boolean, product_exists boolean, legacy_column boolean, label_score real, "
+        "label_score_threshold real, label_score_floor real, jsonb_elements bigint, jsonb_elements_hash numeric, "
+        "accounted_elements bigint, accounted_elements_hash numeric, jsonb_urls bigint, jsonb_urls_hash numeric, "
+        "loaded_urls bigint, loaded_urls_hash numeric)"
+    )
+    conn.execute(
+        f'create or replace function "{schema}".product_images_tenant_images(tenant text) returns setof text '
+        "language sql as $$ select tenant $$"
+    )
+    report = run_checkpoint(gx_dir=gx_dir, data_docs="none")
+    assert report.success, [f.problem for o in report.outcomes for f in o.failures]
+    assert [o.tenants_passed for o in report.outcomes if o.check == "mime_type_allowed"] == [3]
+    columns = conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s "
+        "and table_name = 'product_images_parity_runs' and column_name in ('image_id', 'mime_type', 'metadata_error')",
+        (schema,),
+    ).fetchall()
+    assert len(columns) == 3
+    assert conn.execute("select to_regproc(%s)", (f'"{schema}".product_images_tenant_images',)).fetchone()[0] is None
+
+
 def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     url = conn.execute("select url from user_1.product_images where product_id = 2 and position = 1").fetchone()[0]
     conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
