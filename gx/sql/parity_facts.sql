@@ -175,9 +175,12 @@ create index if not exists product_images_parity_runs_token_idx
 -- (the detail suite), so a failure is still named by product and url.
 drop function if exists {schema}.product_images_parity_summary(text);
 drop function if exists {schema}.product_images_parity_summary(text, text);
+drop function if exists {schema}.product_images_parity_summary(text, text, text[]);
 
--- Rows of product_images_parity_runs, with run_token as given and stored_at now().
-create function {schema}.product_images_parity_summary(tenant text, run_token text)
+-- Rows of product_images_parity_runs, with run_token as given and stored_at now():
+-- the facts of the kinds asked for, every kind when kinds is null (a live read
+-- of the image rows alone skips the pass over the JSONB).
+create function {schema}.product_images_parity_summary(tenant text, run_token text, kinds text[] default null)
 returns setof {schema}.product_images_parity_runs
 language plpgsql
 stable
@@ -204,85 +207,89 @@ begin
             and attname = 'images' and not attisdropped
     ) into v_has_legacy_column;
 
-    if v_has_legacy_column then
-        -- Per element: its product, and its (product, url) when the url is usable
-        -- (the same test as the detail suite's). A non-array value counts as one.
+    if kinds is null or 'summary' = any(kinds) then
+        if v_has_legacy_column then
+            -- Per element: its product, and its (product, url) when the url is usable
+            -- (the same test as the detail suite's). A non-array value counts as one.
+            execute format(
+                $query$
+                with elements as (
+                    select products.id as product_id, elements.element
+                    from %1$I.products as products
+                    cross join lateral jsonb_array_elements(
+                        case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
+                    ) as elements (element)
+                    union all
+                    select products.id, null::jsonb
+                    from %1$I.products as products
+                    where jsonb_typeof(products.images) not in ('array', 'null')
+                )
+                select
+                    count(*) as elements,
+                    coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash,
+                    count(*) filter (where usable) as urls,
+                    coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || (element ->> 'url'), 0)::numeric)
+                        filter (where usable), 0) as urls_hash
+                from (
+                    select product_id, element,
+                        coalesce(jsonb_typeof(element) = 'object' and jsonb_typeof(element -> 'url') = 'string'
+                            and element ->> 'url' !~ '^[[:space:]]*$', false) as usable
+                    from elements
+                ) as classified_elements
+                $query$,
+                tenant
+            ) into v_jsonb;
+            execute format(
+                $query$
+                select count(*) as elements, coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash
+                from (
+                    select product_id from %1$I.product_images
+                    union all
+                    select product_id from %1$I.product_images_rejects
+                ) as accounted
+                $query$,
+                tenant
+            ) into v_accounted;
+        end if;
         execute format(
             $query$
-            with elements as (
-                select products.id as product_id, elements.element
-                from %1$I.products as products
-                cross join lateral jsonb_array_elements(
-                    case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
-                ) as elements (element)
-                union all
-                select products.id, null::jsonb
-                from %1$I.products as products
-                where jsonb_typeof(products.images) not in ('array', 'null')
-            )
-            select
-                count(*) as elements,
-                coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash,
-                count(*) filter (where usable) as urls,
-                coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || (element ->> 'url'), 0)::numeric)
-                    filter (where usable), 0) as urls_hash
-            from (
-                select product_id, element,
-                    coalesce(jsonb_typeof(element) = 'object' and jsonb_typeof(element -> 'url') = 'string'
-                        and element ->> 'url' !~ '^[[:space:]]*$', false) as usable
-                from elements
-            ) as classified_elements
+            select count(*) as urls,
+                coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || url, 0)::numeric), 0) as urls_hash
+            from %1$I.product_images
             $query$,
             tenant
-        ) into v_jsonb;
-        execute format(
-            $query$
-            select count(*) as elements, coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash
-            from (
-                select product_id from %1$I.product_images
-                union all
-                select product_id from %1$I.product_images_rejects
-            ) as accounted
-            $query$,
-            tenant
-        ) into v_accounted;
+        ) into v_loaded;
+
+        return query select run_token, now(), tenant, 'summary'::text, null::bigint, null::integer, null::text,
+            null::integer, null::boolean, null::text, null::boolean, null::boolean, v_has_legacy_column,
+            null::real, null::real, null::real,
+            v_jsonb.elements, v_jsonb.elements_hash, v_accounted.elements, v_accounted.elements_hash,
+            v_jsonb.urls, v_jsonb.urls_hash, v_loaded.urls, v_loaded.urls_hash,
+            null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text;
     end if;
-    execute format(
-        $query$
-        select count(*) as urls,
-            coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || url, 0)::numeric), 0) as urls_hash
-        from %1$I.product_images
-        $query$,
-        tenant
-    ) into v_loaded;
 
-    return query select run_token, now(), tenant, 'summary'::text, null::bigint, null::integer, null::text,
-        null::integer, null::boolean, null::text, null::boolean, null::boolean, v_has_legacy_column,
-        null::real, null::real, null::real,
-        v_jsonb.elements, v_jsonb.elements_hash, v_accounted.elements, v_accounted.elements_hash,
-        v_jsonb.urls, v_jsonb.urls_hash, v_loaded.urls, v_loaded.urls_hash,
-        null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text;
-
-    return query execute format(
-        $query$
-        select %4$L::text, now(), %1$L::text, 'image_row'::text, images.product_id, images.source_index, images.url,
-            images.position, images.is_label, images.label_source, overrides.is_label,
-            products.id is not null, %2$L::boolean, images.label_score::real,
-            {label_score_threshold}::real, {label_score_floor}::real,
-            null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
-            images.id, images.mime_type, images.file_size, images.width, images.height, images.metadata_probed_at,
-            images.metadata_error
-        from %1$I.product_images as images
-        left join %1$I.products as products on products.id = images.product_id
-        left join %3$s as overrides
-            on overrides.tenant_schema = %1$L and overrides.product_id = images.product_id
-            and overrides.url = images.url
-        $query$,
-        tenant,
-        v_has_legacy_column,
-        {overrides},
-        run_token
-    );
+    if kinds is null or 'image_row' = any(kinds) then
+        return query execute format(
+            $query$
+            select %4$L::text, now(), %1$L::text, 'image_row'::text, images.product_id, images.source_index, images.url,
+                images.position, images.is_label, images.label_source, overrides.is_label,
+                products.id is not null, %2$L::boolean, images.label_score::real,
+                {label_score_threshold}::real, {label_score_floor}::real,
+                null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
+                images.id, images.mime_type, images.file_size, images.width, images.height, images.metadata_probed_at,
+                images.metadata_error
+            from %1$I.product_images as images
+            left join %1$I.products as products on products.id = images.product_id
+            left join %3$s as overrides
+                on overrides.tenant_schema = %1$L and overrides.product_id = images.product_id
+                and overrides.url = images.url
+            $query$,
+            tenant,
+            v_has_legacy_column,
+            {overrides},
+            run_token
+        );
+    end if;
 end
 $function$;
 
@@ -311,7 +318,7 @@ as $function$
     union all
     select facts.*
     from jsonb_array_elements_text($1) as batch (tenant)
-    cross join lateral {schema}.product_images_parity_summary(batch.tenant, coalesce($2, '')) as facts
+    cross join lateral {schema}.product_images_parity_summary(batch.tenant, coalesce($2, ''), $3) as facts
     where
         facts.fact = any($3)
         and not exists (

@@ -134,6 +134,32 @@ def test_a_parity_store_from_an_earlier_version_is_upgraded(conn, migrated, gx_d
     assert conn.execute("select to_regproc(%s)", (f'"{schema}".product_images_tenant_images',)).fetchone()[0] is None
 
 
+def test_facts_read_live_are_those_a_run_stores(conn, migrated, gx_dir):
+    # GX run on its own (no stored facts) reads them live: each kind alone, the same rows as stored.
+    assert run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none").success  # installs the functions
+    schema = conn.execute(
+        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
+    ).fetchone()[0]
+    read = (
+        f'select fact, product_id, url, image_position, image_id, jsonb_elements, loaded_urls from "{schema}".'
+        "product_images_parity_batch('[\"user_1\"]', %s, %s) order by fact, product_id, image_position"
+    )
+    live_rows = conn.execute(read, (None, ["image_row"])).fetchall()
+    assert len(live_rows) == conn.execute("select count(*) from user_1.product_images").fetchone()[0] == 12
+    assert {row[0] for row in live_rows} == {"image_row"} and all(row[4] is not None for row in live_rows)
+    live_summary = conn.execute(read, (None, ["summary"])).fetchall()
+    assert [(row[0], row[5], row[6]) for row in live_summary] == [("summary", 12, 12)]
+    conn.execute(
+        f'insert into "{schema}".product_images_parity_runs '
+        f"select * from \"{schema}\".product_images_parity_summary('user_1', 'test-token')"
+    )
+    try:
+        assert conn.execute(read, ("test-token", ["image_row"])).fetchall() == live_rows
+        assert conn.execute(read, ("test-token", ["summary"])).fetchall() == live_summary
+    finally:
+        conn.execute(f'delete from "{schema}".product_images_parity_runs where run_token = %s', ("test-token",))
+
+
 def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
     url = conn.execute("select url from user_1.product_images where product_id = 2 and position = 1").fetchone()[0]
     conn.execute("delete from user_1.product_images where product_id = 2 and position = 1")
