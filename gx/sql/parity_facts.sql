@@ -151,15 +151,29 @@ create unlogged table if not exists {schema}.product_images_parity_runs (
 );
 
 -- The image rows' metadata (the metadata suite reads it from here too), on a
--- store an earlier version created without it.
-alter table {schema}.product_images_parity_runs
-    add column if not exists image_id bigint,
-    add column if not exists mime_type text,
-    add column if not exists file_size bigint,
-    add column if not exists width integer,
-    add column if not exists height integer,
-    add column if not exists metadata_probed_at timestamptz,
-    add column if not exists metadata_error text;
+-- store an earlier version created without it. Altered only then: an ALTER
+-- TABLE takes ACCESS EXCLUSIVE even when every column is there, and another
+-- checkpoint may be reading the store.
+do $upgrade$
+begin
+    if not exists (
+        select from pg_catalog.pg_attribute as columns
+        join pg_catalog.pg_class as tables on tables.oid = columns.attrelid
+        join pg_catalog.pg_namespace as schemas on schemas.oid = tables.relnamespace
+        where schemas.nspname = {schema_name} and tables.relname = 'product_images_parity_runs'
+            and columns.attname = 'metadata_error' and not columns.attisdropped
+    ) then
+        alter table {schema}.product_images_parity_runs
+            add column if not exists image_id bigint,
+            add column if not exists mime_type text,
+            add column if not exists file_size bigint,
+            add column if not exists width integer,
+            add column if not exists height integer,
+            add column if not exists metadata_probed_at timestamptz,
+            add column if not exists metadata_error text;
+    end if;
+end
+$upgrade$;
 
 create index if not exists product_images_parity_runs_token_idx
     on {schema}.product_images_parity_runs (run_token, fact, tenant_schema);

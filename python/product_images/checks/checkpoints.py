@@ -149,6 +149,7 @@ def install_parity_functions(
     conn.execute(
         sql.SQL(text).format(
             schema=sql.Identifier(schema),
+            schema_name=sql.Literal(schema),
             overrides=sql.Literal(overrides),
             label_score_threshold=sql.Literal(float(threshold)),
             label_score_floor=sql.Literal(float(floor)),

@@ -16,11 +16,17 @@ from click.testing import CliRunner
 
 from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo, photos, set_images
-from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings, run_checkpoint
+from product_images.checks.checkpoints import (
+    CheckpointConfigError,
+    install_parity_functions,
+    label_score_settings,
+    run_checkpoint,
+)
 from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import label_min_images_setting
 from product_images.checks.suites import build_gx_project
 from product_images.cli import main
+from product_images.connection import connect
 
 U = "https://images.example.com/"
 
@@ -158,6 +164,19 @@ def test_facts_read_live_are_those_a_run_stores(conn, migrated, gx_dir):
         assert conn.execute(read, ("test-token", ["summary"])).fetchall() == live_summary
     finally:
         conn.execute(f'delete from "{schema}".product_images_parity_runs where run_token = %s', ("test-token",))
+
+
+def test_installing_the_functions_waits_for_no_reader_of_the_store(conn, migrated, gx_dir):
+    # Another checkpoint reading the store holds ACCESS SHARE on it; installing again (every run does)
+    # must not need ACCESS EXCLUSIVE (an ALTER TABLE) once the store has its columns.
+    assert run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none").success
+    schema = conn.execute(
+        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
+    ).fetchone()[0]
+    with connect() as reader, connect(options="-c lock_timeout=1s") as installer:
+        reader.execute(f'select count(*) from "{schema}".product_images_parity_runs')  # transaction left open
+        install_parity_functions(installer, schema, gx_dir)
+        reader.rollback()
 
 
 def test_a_deleted_row_is_named(conn, migrated, gx_dir, rebuild_user_1):
