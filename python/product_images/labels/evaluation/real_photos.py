@@ -47,6 +47,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +77,14 @@ COMPANION_SEED = 5151
 """The ``thrift`` set whose tagless products give the garment photos (its ``small`` seed)."""
 
 
+@dataclass(frozen=True)
 class RealPhoto:
     """One real photo: ``set_name`` (a :data:`PHOTO_SETS` key), ``path``, and ``truth``, the code's value
     from the ``.txt`` beside it ("" when there is none)."""
 
-    def __init__(self, set_name: str, path: Path, truth: str) -> None:
-        self.set_name = set_name
-        self.path = path
-        self.truth = truth
+    set_name: str
+    path: Path
+    truth: str
 
 
 def read_photos(blackbox: Path, sets: Sequence[str] = tuple(PHOTO_SETS)) -> list[RealPhoto]:
