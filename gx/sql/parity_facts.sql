@@ -189,12 +189,13 @@ create index if not exists product_images_parity_runs_token_idx
 -- (the detail suite), so a failure is still named by product and url.
 drop function if exists {schema}.product_images_parity_summary(text);
 drop function if exists {schema}.product_images_parity_summary(text, text);
-drop function if exists {schema}.product_images_parity_summary(text, text, text[]);
 
 -- Rows of product_images_parity_runs, with run_token as given and stored_at now():
 -- the facts of the kinds asked for, every kind when kinds is null (a live read
 -- of the image rows alone skips the pass over the JSONB).
-create function {schema}.product_images_parity_summary(tenant text, run_token text, kinds text[] default null)
+create or replace function {schema}.product_images_parity_summary(
+    tenant text, run_token text, kinds text[] default null
+)
 returns setof {schema}.product_images_parity_runs
 language plpgsql
 stable
@@ -307,8 +308,6 @@ begin
 end
 $function$;
 
-drop function if exists {schema}.product_images_parity_batch(jsonb, text, text[]);
-
 -- The facts of the kinds asked for (the parity suite reads 'summary' and
 -- 'missing_table', the rows and metadata suites 'image_row'): those stored under
 -- run_token when there are any, else computed live. One SQL statement, stable,
@@ -316,7 +315,7 @@ drop function if exists {schema}.product_images_parity_batch(jsonb, text, text[]
 -- reads the store through its index instead of a materialized function result
 -- (half the time of the plpgsql version it replaces). The live branch runs
 -- only when nothing is stored under run_token (a one-time filter).
-create function {schema}.product_images_parity_batch(tenants jsonb, run_token text, kinds text[])
+create or replace function {schema}.product_images_parity_batch(tenants jsonb, run_token text, kinds text[])
 returns setof {schema}.product_images_parity_runs
 language sql
 stable

@@ -128,6 +128,10 @@ def test_a_parity_store_from_an_earlier_version_is_upgraded(conn, migrated, gx_d
         f'create or replace function "{schema}".product_images_tenant_images(tenant text) returns setof text '
         "language sql as $$ select tenant $$"
     )
+    conn.execute(  # the batch function was plpgsql, same signature
+        f'create function "{schema}".product_images_parity_batch(tenants jsonb, run_token text, kinds text[]) '
+        f'returns setof "{schema}".product_images_parity_runs language plpgsql stable as $$ begin return; end $$'
+    )
     report = run_checkpoint(gx_dir=gx_dir, data_docs="none")
     assert report.success, [f.problem for o in report.outcomes for f in o.failures]
     assert [o.tenants_passed for o in report.outcomes if o.check == "mime_type_allowed"] == [3]
