@@ -39,6 +39,7 @@ from product_images.labels.evaluation.sets import EvalProduct, EvalSet
 __all__ = [
     "Figures",
     "MeasuredProduct",
+    "decide_photos",
     "known_renderers",
     "evaluate",
     "evaluate_measured",
@@ -225,10 +226,22 @@ def extract_set(
     return [MeasuredProduct(product, evs) for product, evs in zip(eval_set.products, results, strict=True)]
 
 
-def _assess(detector: Detector, item: MeasuredProduct, profile: ShopProfile | None) -> list[Assessment | None]:
-    readable = [ev for ev in item.evidence if ev is not None]
+def decide_photos(
+    detector: Detector, evidence: Sequence[Evidence | None], profile: ShopProfile | None = None
+) -> tuple[scoring.Decision, list[Assessment | None]]:
+    """Decide one product from its photos' evidence (in photo order; None for a photo that could not be
+    read) as ``labels detect`` then ``dbt run`` do: each photo assessed with the product's context and
+    ``profile`` (None: cold), then :func:`product_images.labels.scoring.decide`; an unreadable photo
+    makes the product doubtful (a person looks).
+
+    Returns:
+        ``(decision, assessments)``, the assessments in photo order, None where the evidence is. The
+        evidences' product context is filled in place.
+    """
+    readable = [ev for ev in evidence if ev is not None]
     found = iter(detector.assess(readable, profile) if readable else [])
-    return [next(found) if ev is not None else None for ev in item.evidence]
+    assessments = [next(found) if ev is not None else None for ev in evidence]
+    return _decision(detector, assessments), assessments
 
 
 def _decision(detector: Detector, assessments: Sequence[Assessment | None]) -> scoring.Decision:
@@ -298,8 +311,8 @@ def _outcomes(
 ) -> list[_Outcome]:
     out = []
     for item in items:
-        assessments = _assess(detector, item, profiles.get(item.product.tenant))
-        out.append(_Outcome(_decision(detector, assessments), assessments))
+        decision, assessments = decide_photos(detector, item.evidence, profiles.get(item.product.tenant))
+        out.append(_Outcome(decision, assessments))
     return out
 
 

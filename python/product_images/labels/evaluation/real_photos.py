@@ -51,10 +51,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from product_images.labels import scoring
 from product_images.labels.detector import Detector, Evidence, load_detector
+from product_images.labels.evaluation.measure import decide_photos
 
-__all__ = ["PHOTO_SETS", "RealPhoto", "decide_product", "main", "measure", "read_photos"]
+__all__ = ["PHOTO_SETS", "RealPhoto", "main", "measure", "read_photos"]
 
 PHOTO_SETS: dict[str, str] = {
     "ean13-1": "EAN-13 on real retail products (cans, jars, bottles, tubes, books, a CD), colour",
@@ -120,15 +120,6 @@ def _extract_companion(product: Any) -> list[Evidence | None]:
 
     detector = load_detector()
     return [detector.extract(thrift.render_photo(photo)) for photo in product.photos]
-
-
-def decide_product(detector: Detector, evidences: Sequence[Evidence]) -> tuple[str, int | None, list[str | None]]:
-    """Decide one product as ``dbt run`` does: ``(decision, label index, abstention reasons)``; decision is
-    ``"label"``, ``"none"`` or ``"doubtful"`` (:func:`product_images.labels.scoring.decide`), cold (no shop
-    profile). The evidences' product context is filled in place."""
-    assessments = detector.assess(list(evidences), None)
-    decision = scoring.decide([a.score for a in assessments], detector.threshold, detector.floor)
-    return decision.status, decision.index, [a.abstain for a in assessments]
 
 
 def _companions(count: int, processes: int) -> list[list[Evidence]]:
@@ -202,14 +193,14 @@ def _count_photo(
     if photo.truth:
         counts["codes_with_truth"] += 1
         counts["decoded_right"] += int(any(code.text == photo.truth for code in evidence.codes))
-    kind, _, reasons = decide_product(detector, [copy.deepcopy(evidence)])
-    counts["alone"][kind] += 1
-    counts["abstained"].update(reason for reason in reasons if reason)
+    decision, assessments = decide_photos(detector, [copy.deepcopy(evidence)])
+    counts["alone"][decision.status] += 1
+    counts["abstained"].update(a.abstain for a in assessments if a is not None and a.abstain)
     if garments is not None:
         product = [copy.deepcopy(ev) for ev in garments] + [copy.deepcopy(evidence)]
-        kind, index, _ = decide_product(detector, product)
-        counts["among_garments"][kind] += 1
-        counts["hidden_real_photo"] += int(kind == "label" and index == len(product) - 1)
+        decision, _ = decide_photos(detector, product)
+        counts["among_garments"][decision.status] += 1
+        counts["hidden_real_photo"] += int(decision.status == "label" and decision.index == len(product) - 1)
 
 
 def _add_counts(total: dict[str, Any], counts: dict[str, Any]) -> None:
