@@ -26,7 +26,7 @@ from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import label_min_images_setting
 from product_images.checks.suites import build_gx_project
 from product_images.cli import main
-from product_images.connection import connect
+from product_images.connection import connect, dbt_schema
 
 U = "https://images.example.com/"
 
@@ -110,10 +110,7 @@ def test_bad_metadata_is_named_by_product_and_url(conn, migrated, gx_dir, rebuil
 
 def test_a_parity_store_from_an_earlier_version_is_upgraded(conn, migrated, gx_dir):
     # Before 2026-12-06 the store had no metadata columns and the metadata suite read its own function.
-    schema = conn.execute(
-        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
-    ).fetchone()
-    schema = schema[0] if schema else "product_images"
+    schema = dbt_schema()
     conn.execute(f'drop table if exists "{schema}".product_images_parity_runs cascade')
     conn.execute(
         f'create unlogged table "{schema}".product_images_parity_runs (run_token text not null, '
@@ -147,9 +144,7 @@ def test_a_parity_store_from_an_earlier_version_is_upgraded(conn, migrated, gx_d
 def test_facts_read_live_are_those_a_run_stores(conn, migrated, gx_dir):
     # GX run on its own (no stored facts) reads them live: each kind alone, the same rows as stored.
     assert run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none").success  # installs the functions
-    schema = conn.execute(
-        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
-    ).fetchone()[0]
+    schema = dbt_schema()
     read = (
         f'select fact, product_id, url, image_position, image_id, jsonb_elements, loaded_urls from "{schema}".'
         "product_images_parity_batch('[\"user_1\"]', %s, %s) order by fact, product_id, image_position"
@@ -174,9 +169,7 @@ def test_installing_the_functions_waits_for_no_reader_of_the_store(conn, migrate
     # Another checkpoint reading the store holds ACCESS SHARE on it; installing again (every run does)
     # must not need ACCESS EXCLUSIVE (an ALTER TABLE) once the store has its columns.
     assert run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none").success
-    schema = conn.execute(
-        "select table_schema from information_schema.tables where table_name = 'product_images_parity_runs'"
-    ).fetchone()[0]
+    schema = dbt_schema()
     with connect() as reader, connect(options="-c lock_timeout=1s") as installer:
         reader.execute(f'select count(*) from "{schema}".product_images_parity_runs')  # transaction left open
         install_parity_functions(installer, schema, gx_dir)
