@@ -64,11 +64,19 @@ def test_the_command_prints_a_line_a_set_and_refuses_a_set_that_is_not_real(blac
     with pytest.raises(SystemExit) as exited:
         real_photos.main([str(blackbox), "--set", "qrcode-2"])
     assert exited.value.code == 2
-    assert "invalid choice: 'qrcode-2'" in capsys.readouterr().err
+    assert "Invalid value for '--set': 'qrcode-2' is not one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        real_photos.main([str(blackbox), "--processes", "0"])
+    assert exited.value.code == 2
+    assert "Invalid value for '--processes': 0 is not in the range 1<=x<=64." in capsys.readouterr().err
 
 
-def test_a_set_missing_from_the_folder_is_named(tmp_path):
+def test_a_set_missing_from_the_folder_is_named(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"no photo in .*ean13-1 \(fetch the package"):
         real_photos.read_photos(tmp_path, ["ean13-1"])
     with pytest.raises(ValueError, match="set 'code128-1' is not a set of real photos"):
         real_photos.read_photos(tmp_path, ["code128-1"])
+    with pytest.raises(SystemExit) as exited:
+        real_photos.main([str(tmp_path), "--set", "ean13-1"])
+    assert exited.value.code == 2
+    assert "Invalid value for BLACKBOX: no photo in" in capsys.readouterr().err

@@ -39,7 +39,6 @@ parsers. Debian's ``zxing`` source holds 22 such photos under a clear Apache-2.0
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os
@@ -50,6 +49,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import click
 
 from product_images.labels.detector import Detector, Evidence, load_detector
 from product_images.labels.evaluation.measure import decide_photos
@@ -221,32 +222,43 @@ def _line(name: str, c: dict[str, Any]) -> str:
     )
 
 
+@click.command(name="python -m product_images.labels.evaluation.real_photos")
+@click.argument("blackbox", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--set", "sets", multiple=True, type=click.Choice(sorted(PHOTO_SETS)), help="A set (repeatable).")
+@click.option(
+    "--companions", type=click.IntRange(0, 60), default=30, show_default=True, help="Tagless thrift products (0: none)."
+)
+@click.option("--processes", type=click.IntRange(1, 64), default=min(2, os.cpu_count() or 1), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the measure() dict as JSON.")
+def _command(blackbox: Path, sets: tuple[str, ...], companions: int, processes: int, as_json: bool) -> None:
+    """Measure the detector on ZXing's real photos under BLACKBOX (the package's src/test/resources/blackbox)."""
+    try:
+        photos = read_photos(blackbox, sets or tuple(PHOTO_SETS))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="BLACKBOX") from error
+    result = measure(photos, companions=companions, processes=processes)
+    if as_json:
+        click.echo(json.dumps(result, indent=1, default=dict))
+        return
+    click.echo(f"detector {result['detector']} (threshold {result['threshold']}, floor {result['floor']}), cold")
+    for name, counts in result["sets"].items():
+        click.echo(_line(name, counts))
+    click.echo(_line("all", result["all"]))
+    click.echo(f"abstained (alone): {dict(result['all']['abstained'])}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m product_images.labels.evaluation.real_photos BLACKBOX [--set NAME …] [--json]``.
 
-    Prints one line per set and the total (or the :func:`measure` dict as JSON); exit 0, or 2 on a bad
-    argument (argparse's message, or the :func:`read_photos` error naming the set or folder).
+    Prints one line per set and the total (or the :func:`measure` dict as JSON) and returns 0. A bad
+    argument (click's message naming it and what is allowed, or the :func:`read_photos` error naming the
+    set or folder) exits 2 (``SystemExit``), as click does.
     """
-    parser = argparse.ArgumentParser(prog="python -m product_images.labels.evaluation.real_photos")
-    parser.add_argument("blackbox", type=Path, help="the package's src/test/resources/blackbox folder")
-    parser.add_argument("--set", dest="sets", action="append", choices=sorted(PHOTO_SETS), help="repeatable")
-    parser.add_argument("--companions", type=int, default=30, help="tagless thrift products to mix with (0: none)")
-    parser.add_argument("--processes", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
     try:
-        photos = read_photos(args.blackbox, args.sets or tuple(PHOTO_SETS))
-    except ValueError as error:
-        parser.error(str(error))
-    result = measure(photos, companions=args.companions, processes=args.processes)
-    if args.json:
-        print(json.dumps(result, indent=1, default=dict))
-        return 0
-    print(f"detector {result['detector']} (threshold {result['threshold']}, floor {result['floor']}), cold")
-    for name, counts in result["sets"].items():
-        print(_line(name, counts))
-    print(_line("all", result["all"]))
-    print(f"abstained (alone): {dict(result['all']['abstained'])}")
+        _command.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from error
     return 0
 
 
