@@ -8,7 +8,11 @@ evidence that means "price tag" on any photo, whoever drew or took it. Per photo
 * ``no_tag_evidence``: the score says "tag" (above the threshold), but nothing on the
   photo says price tag: no price read (an amount with cents, a price word, an amount
   with its currency sign, a price field in a decoded code), no in-store code (a decoded
-  Code 128 or QR, an EAN-13 with the GS1 in-store prefix 20–29). A bare number ("12",
+  Code 128, a QR code of a stock number, an EAN-13 with the GS1 in-store prefix 20–29). A QR
+  code of a web address or a contact card is no in-store code: brands, packaging and
+  posters print them (on ZXing's real photos, 71% of such QR codes were hidden as tags
+  while it counted); it counts only on a photo that matches the shop's confirmed tags
+  (their payloads' shape is in the profile). A bare number ("12",
   "41") counts only when the shop's own confirmed tags look like the photo (its profile
   matches): on a printed tee, a measuring tape or a size label a number is no price.
 * ``too_much_text``: the score says "tag", but more lines of text were read on the
@@ -27,8 +31,8 @@ evidence that means "price tag" on any photo, whoever drew or took it. Per photo
 Per product (:func:`assess_product`), **a shop's price decides where the model does
 not know the photo** (``shop_price``): when exactly one photo of a product holds a price
 only a shop writes on its own tags (:func:`shop_price`: a price word and an amount, a
-decoded in-store EAN, a price in a decoded code, a SKU code beside an
-amount; not an amount with its sign alone, which is how brands print theirs too), or a
+decoded in-store EAN, a price in a decoded code, a Code 128 or a QR code of a stock number
+beside an amount; not an amount with its sign alone, which is how brands print theirs too), or a
 price on a photo that matches the shop's confirmed tags, that photo is the product's
 label even when the model scored it low: its decision score is raised to
 :data:`PROMOTED` of the band above the threshold. When the model confidently chose
@@ -64,7 +68,7 @@ __all__ = [
 ]
 
 #: Version of the rules below: part of the detector's version, so a change rescores every photo.
-ABSTENTION_RULES = "abstain-8"
+ABSTENTION_RULES = "abstain-9"
 
 #: Reason → what it means, as the review page and ``labels detect`` say it.
 REASONS: dict[str, str] = {
@@ -94,8 +98,9 @@ _PRICE_CUES = (
     "second_price_word",
     "code_price",
 )
-# Codes a shop prints for itself: Code 128 / QR, an EAN-13 with an in-store prefix 20–29.
-_INSTORE_CODE_CUES = ("code128", "qr", "ean_instore")
+# Codes a shop prints for itself: Code 128, a QR code of a stock number, an EAN-13 with an
+# in-store prefix 20–29. (Any QR: only on a photo like the shop's confirmed tags.)
+_INSTORE_CODE_CUES = ("code128", "qr_instore", "ean_instore")
 # A bare number: a price only on a shop's kind of tag.
 _BARE_NUMBER_CUES = ("price_int", "sign_blank", "small_number")
 # Any amount.
@@ -154,7 +159,7 @@ def abstain_reason(
     shop_like = profile_match >= PROFILE_MATCH
     if score > threshold:
         has_price = _any(cues, _PRICE_CUES) or _any(cues, _INSTORE_CODE_CUES)
-        if not has_price and not (shop_like and _any(cues, _BARE_NUMBER_CUES)):
+        if not has_price and not (shop_like and _any(cues, (*_BARE_NUMBER_CUES, "qr"))):
             return "no_tag_evidence"
         if _more_text_than_a_tag(cues) and not shop_like:
             return "too_much_text"
@@ -223,7 +228,7 @@ def shop_price(cues: Mapping[str, float], profile_match: float = 0.0) -> bool:
 
     Returns:
         True for: a price in a decoded code, a decoded in-store EAN, a price word beside
-        an amount, a Code 128 or QR beside an amount; or,
+        an amount, a Code 128 or a QR code of a stock number beside an amount; or,
         on a photo matching the shop's confirmed tags, any amount or bare number. Never for
         a brand's retail price, text longer than :data:`TAG_LINES` lines, or care or size
         text. (Printed 13-digit runs do not count: a measuring tape's numbers hold them.)
@@ -233,7 +238,7 @@ def shop_price(cues: Mapping[str, float], profile_match: float = 0.0) -> bool:
         return False
     if _any(cues, ("code_price", "ean_instore")):
         return True
-    if _any(cues, ("price_word", "second_price_word", "code128", "qr")) and _any(cues, _AMOUNT_CUES):
+    if _any(cues, ("price_word", "second_price_word", "code128", "qr_instore")) and _any(cues, _AMOUNT_CUES):
         return True
     return profile_match >= PROFILE_MATCH and _any(cues, _AMOUNT_CUES)
 

@@ -22,6 +22,10 @@ T, F = 0.88, 0.0015
         ({"price_int": 1}, 0.97, 0.8, None),  # the shop's own tags look like this
         ({"euro_dec": 1}, 0.97, 0.0, None),  # "12,50 €"
         ({"code128": 1}, 0.97, 0.0, None),  # a SKU code
+        ({"qr": 1, "qr_instore": 1}, 0.97, 0.0, None),  # a QR code of a stock number
+        ({"qr": 1}, 0.97, 0.0, "no_tag_evidence"),  # a QR code of a web address, a contact card
+        ({"qr": 1}, 0.97, 0.8, None),  # ... on what looks like the shop's own QR labels
+        ({"qr": 1, "price_dec": 1, "cents_99": 1, "sign_first": 1}, 0.97, 0.0, "retail_price"),  # a brand's QR tag
         ({"price_dec": 1, "price_word": 1, "n_lines": 10}, 0.94, 0.0, "too_much_text"),  # a receipt's "TOTAL 42.00"
         ({"euro_whole": 1, "n_lines": 11}, 0.90, 0.0, "too_much_text"),  # a tape measure's numbers
         ({"euro_dec": 1, "n_lines": 6}, 0.97, 0.0, None),  # a tag's six lines
@@ -93,6 +97,9 @@ def test_the_model_confident_on_another_photo_makes_the_product_doubtful():
         ({"euro_dec": 1, "euro_99": 1}, 0.0, False),  # "19,99 €": a brand's price
         ({"code128": 1, "price_int": 1}, 0.0, True),  # a SKU label with an amount
         ({"code128": 1}, 0.0, False),  # a code alone says nothing of a price
+        ({"qr": 1, "qr_instore": 1, "price_dec": 1}, 0.0, True),  # a QR stock label with its price
+        ({"qr": 1, "price_dec": 1}, 0.0, False),  # a brand's QR (its web address) beside "49,90"
+        ({"qr": 1, "price_dec": 1}, 0.7, True),  # ... unless the shop's own labels look like it
         ({"price_int": 1}, 0.0, False),  # a bare number, cold
         ({"price_int": 1}, 0.7, True),  # a bare number on what looks like the shop's own tags
         ({"ean_instore": 1}, 0.0, True),
@@ -128,3 +135,34 @@ def test_a_price_in_euros_beside_a_size_chart_is_still_a_price():
     assert shop_price(tag)
     both = _read("PRIX", "12,00", "EUR 38 UK 5")
     assert (both["size"], both["price_word"]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "instore"),
+    [
+        ("VT-12345", True),  # a stock number
+        ("100234", True),
+        ("SKU:VT-12345;P:1500", True),  # a label printer's fields
+        ("ref=A12|prix=15", True),
+        ("https://fripes12.fr/p/VT-12345", False),  # a web address: a shop's, or a brand's product page
+        ("fripes12.fr/p/VT-12345", False),  # the same without its scheme
+        ("www.example.com", False),
+        ("MECARD:N:Owen,Sean;TEL:+12125551212;;", False),  # a contact card
+        ("BEGIN:VCARD\nN:Doe;John\nEND:VCARD", False),
+        ("MEBKM:TITLE:ZXing;URL:zxing.org;;", False),  # a bookmark
+        ("WIFI:S:shop;T:WPA;P:secret12;;", False),  # Wi-Fi settings (its "P:" is a password)
+        ("tel:+33123456789", False),
+        ("Hello 42 world", False),  # free text
+        ("ABCDEF", False),  # no digit: a word, not a stock number
+        ("", False),
+    ],
+)
+def test_a_qr_code_is_the_shops_own_only_when_it_holds_a_stock_number(payload, instore):
+    from product_images.labels.evidence import Code, instore_qr_payload, settles_the_tag, text_cues
+
+    assert instore_qr_payload(payload) is instore
+    cues = text_cues([], [Code("QRCode", payload)])
+    assert (cues["qr"], cues["qr_instore"]) == (1.0, float(instore))
+    # only a QR of a stock number spares the text read; a Code 128 always does
+    assert settles_the_tag([Code("QRCode", payload)]) is instore
+    assert settles_the_tag([Code("Code128", payload or "X")])

@@ -68,6 +68,8 @@ from product_images.labels.evidence.records import (
     Evidence,
     OcrLine,
     has_strong_code,
+    instore_qr_payload,
+    settles_the_tag,
 )
 from product_images.labels.evidence.visual import _decode, _normalise_exposure, _visual
 
@@ -86,6 +88,8 @@ __all__ = [
     "get_ocr",
     "get_second_reader",
     "has_strong_code",
+    "instore_qr_payload",
+    "settles_the_tag",
     "require_french_tessdata",
     "SecondReaderUnavailable",
     "shape_of",
@@ -98,7 +102,9 @@ cv2.setNumThreads(1)
 #: version (:meth:`product_images.labels.scoring.Model.version`), so a change here makes
 #: ``labels detect`` extract every photo's evidence again rather than mix old and new cues.
 #: 2: two size systems read ("EUR", "UK", "US") make a size chart, and its "EUR" no price word.
-EVIDENCE_VERSION = "evidence-2"
+#: 3: a QR code counts as the shop's own (cue ``qr_instore``, and no text read after it) only when its
+#: payload is a stock number or stock fields, not a web address or a contact card.
+EVIDENCE_VERSION = "evidence-3"
 
 
 # --------------------------------------------------------------------------- entry points
@@ -130,10 +136,10 @@ def extract(data: bytes, *, ocr: bool | None = None) -> Evidence:
     if ev.char_blobs >= 3 or ev.bar_blobs >= 4 or ev.code_blocks >= 2:
         _read_codes(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), region, angle, ev)
     t3 = time.process_time()
-    strong_code = has_strong_code(ev.codes)
-    if _wants_ocr(ocr, region, strong_code, ev):
+    settled = settles_the_tag(ev.codes)
+    if _wants_ocr(ocr, region, settled, ev):
         _read_text(rgb, region, angle, ev)
-    if ev.glyph_region is not None and not strong_code:
+    if ev.glyph_region is not None and not settled:
         _read_glyphs(rgb, ev.glyph_region, angle, ev)
     t4 = time.process_time()
     ev.cues = text_cues(
@@ -192,15 +198,14 @@ def _read_upscaled_codes(grey: np.ndarray, region: tuple[int, int, int, int], an
         ev.code_stage = "upscaled" if ev.codes else ""
 
 
-def _wants_ocr(ocr: bool | None, region: tuple[int, int, int, int] | None, strong_code: bool, ev: Evidence) -> bool:
+def _wants_ocr(ocr: bool | None, region: tuple[int, int, int, int] | None, settled: bool, ev: Evidence) -> bool:
     """Whether stage 4 runs: as ``ocr`` says, or (None) when a text region exists (3+ character
-    blobs, or 1+ with a glyph >= 6 % of the short side) and no Code 128 / QR decided."""
+    blobs, or 1+ with a glyph >= 6 % of the short side) and no code settled the tag
+    (:func:`settles_the_tag`: a Code 128, a QR code of a stock number)."""
     if ocr is not None:
         return ocr
     return (
-        region is not None
-        and (ev.region_chars >= 3 or (ev.region_chars >= 1 and ev.big_glyph >= 0.06))
-        and not strong_code
+        region is not None and (ev.region_chars >= 3 or (ev.region_chars >= 1 and ev.big_glyph >= 0.06)) and not settled
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from product_images.labels.evidence.records import Code, OcrLine
+from product_images.labels.evidence.records import Code, OcrLine, instore_qr_payload
 
 # --------------------------------------------------------------------------- text cues
 
@@ -101,6 +101,7 @@ _CUE_KEYS: tuple[str, ...] = (
     "number_h",
     "text_h",
     "n_alpha_words",
+    "qr_instore",
 )
 
 #: The 0/1 cues one read line (stripped) sets by itself: (cue, does the line show it).
@@ -127,7 +128,8 @@ def text_cues(lines: Sequence[OcrLine], codes: Sequence[Code], second_read: str 
     ``care`` (fibre %, "MADE IN", RN), ``degree`` ("40°"), ``size`` (a line that is only
     a size), ``sku`` (a SKU-shaped token), ``ref`` ("REF"/"ART"), ``long_digits`` (an
     8–14 digit number, e.g. a printed EAN), ``n_lines`` (count), ``n_words`` (count),
-    ``code128``/``qr``/``ean13`` (decoded formats), ``ean_instore`` (an EAN-13 with GS1
+    ``code128``/``qr``/``ean13`` (decoded formats), ``qr_instore`` (a QR code whose payload is a
+    stock number, not a web address or a contact card), ``ean_instore`` (an EAN-13 with GS1
     in-store prefix 20–29), ``ean_retail`` (any other EAN-13/UPC), ``code_price``
     (a decoded payload holding a price field), and the :func:`second_read_cues` of
     ``second_read`` (Tesseract's text, "" when it did not run).
@@ -214,13 +216,17 @@ def _printed_ean_cues(c: dict[str, float], tt: str) -> None:
 
 
 def _code_cues(c: dict[str, float], codes: Sequence[Code]) -> None:
-    """The decoded codes' cues: ``code128``, ``qr``, ``ean13`` (in-store or retail) and ``code_price``."""
+    """The decoded codes' cues: ``code128``, ``qr`` (any QR), ``qr_instore`` (a QR of a stock number,
+    :func:`~product_images.labels.evidence.records.instore_qr_payload`), ``ean13`` (in-store or
+    retail) and ``code_price``."""
     for code in codes:
         f = code.format.lower()
         if "128" in f:
             c["code128"] = 1.0
         elif "qr" in f:
             c["qr"] = 1.0
+            if instore_qr_payload(code.text):
+                c["qr_instore"] = 1.0
         elif "ean" in f or "upc" in f:
             c["ean13"] = 1.0
             if code.text[:1] == "2":

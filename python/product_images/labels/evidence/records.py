@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -34,9 +35,52 @@ class Code:
 
 def has_strong_code(codes: Sequence[Code]) -> bool:
     """Whether a Code 128 or a QR code is among ``codes``: internal tags print them, retail
-    tags and shoe boxes print EAN-13 (in the measurements behind the detector, a decoded
-    Code 128 or QR never was a false positive)."""
+    tags and shoe boxes print EAN-13. (The model's ``strong_code`` feature; whether the code
+    is the shop's own is :func:`settles_the_tag`.)"""
     return any(("128" in c.format) or ("QR" in c.format.upper()) for c in codes)
+
+
+# What brands, packaging, posters and business cards put in a QR code: a web address (with
+# its scheme, or a domain and a path), a contact card, a bookmark, Wi-Fi settings, a phone
+# number, an e-mail, a message. The schemes are ZXing's result types (its ``ResultParser``s).
+_NOT_STOCK_SCHEME = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://|www\.|(?:mecard|mebkm|bizcard|begin|wifi|mailto|matmsg|tel|sms|smsto|mms|mmsto"
+    r"|geo|market|otpauth|bitcoin|upi)\s*:)",
+    re.I,
+)
+_DOMAIN = re.compile(r"^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?:[/?#:]|$)", re.I)
+# A stock number alone: letters, digits and separators, at least one digit, no space ("VT-12345", "100234").
+_STOCK_NUMBER = re.compile(r"^(?=[^\d]*\d)[A-Za-z0-9][A-Za-z0-9_./#-]{2,31}$")
+# Fields a shop's label printer writes: a stock number or a price ("SKU:VT-12345;P:1500", "ref=A12|prix=15").
+_STOCK_FIELD = re.compile(r"(?:^|[;,|&\s])(?:SKU|REF|ART|STOCK|ITEM|LOT|P|PRIX|PRICE)\s*[:=#]\s*[A-Za-z0-9-]*\d", re.I)
+
+
+def instore_qr_payload(text: str) -> bool:
+    """Whether a decoded QR code's payload has the shape a shop prints on its own stock label.
+
+    Args:
+        text: the payload as decoded (any string).
+
+    Returns:
+        True for a stock number alone ("VT-12345", "100234": 3–32 letters, digits and
+        ``_./#-``, at least one digit, no space and no domain) or fields naming a stock
+        number or a price ("SKU:VT-12345;P:1500"). False for a web address, with or without
+        its scheme, a contact card (``MECARD:``, ``BEGIN:VCARD``), a bookmark (``MEBKM:``),
+        Wi-Fi settings, a phone number, an e-mail, a message or free text: what brands,
+        packaging, posters and cards carry. A shop whose labels hold its own web address
+        is recognised by its profile (the payload's shape) once people have confirmed some.
+    """
+    payload = text.strip()
+    if not payload or _NOT_STOCK_SCHEME.match(payload) or _DOMAIN.match(payload):
+        return False
+    return bool(_STOCK_NUMBER.match(payload) or _STOCK_FIELD.search(payload))
+
+
+def settles_the_tag(codes: Sequence[Code]) -> bool:
+    """Whether ``codes`` hold a code only a shop's own tag carries, so that the text need not be
+    read: a Code 128, or a QR code whose payload is a stock number (:func:`instore_qr_payload`).
+    A QR code of a web address or a contact card settles nothing: brands print them too."""
+    return any(("128" in c.format) or ("QR" in c.format.upper() and instore_qr_payload(c.text)) for c in codes)
 
 
 @dataclass
