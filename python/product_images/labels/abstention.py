@@ -72,7 +72,8 @@ ABSTENTION_RULES = "abstain-9"
 
 #: Reason → what it means, as the review page and ``labels detect`` say it.
 REASONS: dict[str, str] = {
-    "no_tag_evidence": "scored as a tag, but no price, price word or in-store code was read on it",
+    "no_tag_evidence": "scored as a tag, but no price, price word or in-store code was read on it"
+    " (a QR code of a web address or a contact card is no in-store code)",
     "too_much_text": "scored as a tag, but it holds more lines of text than a tag (a receipt, a tape measure?)",
     "retail_price": "scored as a tag, but its price is written as brands print it (a retail tag?)",
     "price_without_tag": "scored as no tag, but a shop's kind of price was read on it",
