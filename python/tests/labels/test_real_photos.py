@@ -51,6 +51,8 @@ def test_every_photo_is_measured_alone_and_among_garments(blackbox):
     assert (qr["photos"], qr["unreadable"], qr["codes_with_truth"], qr["decoded_right"]) == (1, 0, 1, 1)
     # a retail EAN-13 is no shop's in-store code: never hidden, alone or among a tagless product's photos
     assert ean["alone"]["label"] == 0 and ean["among_garments"]["label"] == 0
+    # nor is a contact card's QR code: it is what brands and business cards print, no stock number
+    assert qr["alone"]["label"] == 0 and qr["among_garments"]["label"] == 0
     assert sum(total["alone"].values()) == sum(total["among_garments"].values()) == 2
     assert total["hidden_real_photo"] <= total["among_garments"]["label"]
     assert result["threshold"] > result["floor"] > 0
