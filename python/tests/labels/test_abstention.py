@@ -166,3 +166,32 @@ def test_a_qr_code_is_the_shops_own_only_when_it_holds_a_stock_number(payload, i
     # only a QR of a stock number spares the text read; a Code 128 always does
     assert settles_the_tag([Code("QRCode", payload)]) is instore
     assert settles_the_tag([Code("Code128", payload or "X")])
+
+
+def test_a_shops_web_address_qr_labels_are_learned_from_three_confirmed_ones():
+    """Cold, a QR code of a web address is no in-store code; once people have confirmed three of
+    the shop's labels holding its own web address, a fourth like them matches the shop's profile,
+    and the same QR code then backs a confident score."""
+    from product_images.labels.evidence import Code, Evidence, text_cues
+    from product_images.labels.shop_profile import learn_profile, shop_match
+
+    def photo(payload: str | None, paper: tuple[int, int, int]) -> Evidence:
+        codes = [Code("QR Code", payload)] if payload else []
+        ev = Evidence(region=(0.3, 0.3, 0.6, 0.6), paper_rgb=paper, codes=codes)
+        ev.cues = text_cues([], codes)
+        return ev
+
+    white = (241, 240, 236)
+    tags = [photo(f"https://fripes12.fr/p/VT-{n}", white) for n in (10234, 10771, 11302)]
+    garments = [photo(None, (60, 70, 90)) for _ in range(6)]
+    profile = learn_profile("user_1", [(ev, True) for ev in tags] + [(ev, False) for ev in garments])
+    assert profile.usable
+
+    fourth = photo("https://fripes12.fr/p/VT-12045", white)
+    brand = photo("https://brand.example/authenticity?id=Z81", white)
+    assert abstain_reason(fourth.cues, 0.97, T, F) == "no_tag_evidence"  # cold
+    assert shop_match(fourth, profile) >= 0.5
+    assert abstain_reason(fourth.cues, 0.97, T, F, shop_match(fourth, profile)) is None
+    # a brand's QR code of another shape stays doubtful, on the same white paper
+    assert shop_match(brand, profile) < 0.5
+    assert abstain_reason(brand.cues, 0.97, T, F, shop_match(brand, profile)) == "no_tag_evidence"
