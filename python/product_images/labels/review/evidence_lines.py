@@ -23,6 +23,7 @@ _CUE_WORDS = {
     "ref": "REF",
     "code128": "Code 128",
     "qr": "QR code",
+    "qr_instore": "a stock number in the QR code",
     "ean13": "EAN-13",
     "ean_retail": "a retail EAN",
     "care": "care-label words",
