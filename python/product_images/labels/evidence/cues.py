@@ -221,9 +221,9 @@ def _code_cues(c: dict[str, float], codes: Sequence[Code]) -> None:
     retail) and ``code_price``."""
     for code in codes:
         f = code.format.lower()
-        if "128" in f:
+        if code.is_code128:
             c["code128"] = 1.0
-        elif "qr" in f:
+        elif code.is_qr:
             c["qr"] = 1.0
             if instore_qr_payload(code.text):
                 c["qr_instore"] = 1.0

@@ -32,12 +32,22 @@ class Code:
     format: str
     text: str
 
+    @property
+    def is_code128(self) -> bool:
+        """Whether zxing's format name is Code 128's ("Code128")."""
+        return "128" in self.format
+
+    @property
+    def is_qr(self) -> bool:
+        """Whether zxing's format name is a QR code's ("QRCode", "QR Code", "MicroQRCode")."""
+        return "QR" in self.format.upper()
+
 
 def has_strong_code(codes: Sequence[Code]) -> bool:
     """Whether a Code 128 or a QR code is among ``codes``: internal tags print them, retail
     tags and shoe boxes print EAN-13. (The model's ``strong_code`` feature; whether the code
     is the shop's own is :func:`settles_the_tag`.)"""
-    return any(("128" in c.format) or ("QR" in c.format.upper()) for c in codes)
+    return any(c.is_code128 or c.is_qr for c in codes)
 
 
 # What brands, packaging, posters and business cards put in a QR code: a web address (with
@@ -80,7 +90,7 @@ def settles_the_tag(codes: Sequence[Code]) -> bool:
     """Whether ``codes`` hold a code only a shop's own tag carries, so that the text need not be
     read: a Code 128, or a QR code whose payload is a stock number (:func:`instore_qr_payload`).
     A QR code of a web address or a contact card settles nothing: brands print them too."""
-    return any(("128" in c.format) or ("QR" in c.format.upper() and instore_qr_payload(c.text)) for c in codes)
+    return any(c.is_code128 or (c.is_qr and instore_qr_payload(c.text)) for c in codes)
 
 
 @dataclass
