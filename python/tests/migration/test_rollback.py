@@ -83,6 +83,9 @@ def test_round_trip_gives_back_every_original_value(conn, dbt, migrated):
 
 def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
     before = images_by_product(conn, "user_6")[1]
+    rows_before = conn.execute(
+        "select id, position, label_source from user_6.product_images where product_id = 1"
+    ).fetchall()
     conn.execute("update user_6.product_images set position = 2 - position, label_source = 'app' where product_id = 1")
     try:
         assert operation(dbt, "restore_images_jsonb", "{tenants: [user_6]}").success
@@ -97,7 +100,14 @@ def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
         ]
         assert restored[0]["extra"] == "kept"
     finally:
-        conn.execute("update user_6.product_images set position = 2 - position where product_id = 1")
+        # every test after this one starts from the migrated tenants: positions and label sources as they were
+        with conn.transaction():
+            conn.execute("set constraints all deferred")
+            for image_id, position, label_source in rows_before:
+                conn.execute(
+                    "update user_6.product_images set position = %s, label_source = %s where id = %s",
+                    (position, label_source, image_id),
+                )
         conn.execute("update user_6.products set images = %s where id = 1", (Jsonb(before),))
 
 
