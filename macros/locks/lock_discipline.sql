@@ -62,20 +62,32 @@
     {#- A text expression: the backends that hold a lock conflicting with
         wanted_mode on one of relations (a regclass[] expression), or the tenant's
         advisory lock, each with pid, lock, state, how long its transaction has
-        been open, application and the start of its query; null when none. -#}
+        been open, role, application and the start of its query; null when none.
+        A role that is no superuser sees the state, times and query of another
+        role's backend only with pg_read_all_stats (PostgreSQL's statistics
+        views hide them): the line then says so, and still names pid, role and
+        application, which every role sees. -#}
     (
         select
             string_agg(
                 format(
-                    'pid %s holds %s on %s (%s, transaction open %s s, application %L): %s',
+                    'pid %s holds %s on %s (%s, transaction open %s s, role %s, application %L): %s',
                     locks.pid,
                     locks.mode,
                     case
                         when locks.locktype = 'advisory' then 'the tenant''s migration lock'
                         else locks.relation::regclass::text
                     end,
-                    coalesce(activity.state, 'unknown state'),
+                    coalesce(
+                        activity.state,
+                        case
+                            when activity.query = '<insufficient privilege>'
+                                then 'state hidden from this role: grant it pg_read_all_stats to see it'
+                            else 'unknown state'
+                        end
+                    ),
                     coalesce(round(extract(epoch from clock_timestamp() - activity.xact_start)::numeric, 1)::text, '?'),
+                    coalesce(activity.usename::text, '?'),
                     coalesce(activity.application_name, ''),
                     left(regexp_replace(coalesce(activity.query, ''), '\s+', ' ', 'g'), 120)
                 ),

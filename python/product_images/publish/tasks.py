@@ -285,7 +285,7 @@ def _try_lock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> N
         return
     holder = conn.execute(
         sql.SQL(
-            "select locks.pid, activity.application_name from pg_locks as locks "
+            "select locks.pid, activity.application_name, activity.usename from pg_locks as locks "
             "left join pg_stat_activity as activity on activity.pid = locks.pid "
             "where locks.locktype = 'advisory' and locks.granted and locks.objsubid = 1 "
             "and locks.classid = (("
@@ -297,7 +297,11 @@ def _try_lock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> N
         (name, name),
     ).fetchone()
     who = (
-        (f"backend pid {holder[0]}" + (f", application {holder[1]!r}" if holder[1] else ""))
+        (
+            f"backend pid {holder[0]}"
+            + (f", role {holder[2]}" if holder[2] else "")
+            + (f", application {holder[1]!r}" if holder[1] else "")
+        )
         if holder
         else "a worker that has just finished"
     )

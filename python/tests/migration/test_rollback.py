@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import JSON_NULL, make_tenant, photo
@@ -284,6 +285,46 @@ def test_rollback_waits_for_the_apps_lock_only_briefly_and_names_who_holds_it(co
         "select count(*) from pg_catalog.pg_constraint where contype = 'f' and confrelid = 'user_6.products'::regclass"
     ).fetchone() == (3,)  # the tenant's transaction was rolled back whole
     assert rows_of(conn, "user_6") == before
+
+
+def test_a_blocker_of_the_apps_own_role_is_named_by_role_even_when_its_query_is_hidden(conn, dbt, migrated):
+    # The app connects as a role of its own. A migration role that is no superuser (a managed
+    # server's) does not see that role's state or query in pg_stat_activity: the message must
+    # still name the pid, role and application, and say how to see the rest.
+    role = f"app_of_{conn.info.dbname}"
+    conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("grant usage on schema user_6 to {}").format(sql.Identifier(role)))
+    conn.execute(sql.SQL("grant select, update on user_6.products to {}").format(sql.Identifier(role)))
+    holder = connect(user=role, application_name="web")
+    try:
+        holder.execute("update user_6.products set title = 'held' where id = 1")
+        result = dbt(
+            "run-operation", "rollback_product_images", "--args", "{tenants: [user_6], confirm: true}",
+            "--vars", "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}",
+        )  # fmt: skip
+        assert not result.success
+        status, message = operations_log(conn, "rollback_product_images")["user_6"]
+        assert status == "error"
+        assert f"pid {holder.info.backend_pid} holds RowExclusiveLock on user_6.products (" in message
+        assert f"role {role}, application 'web')" in message
+        sees_all = conn.execute(
+            "select rolsuper or pg_has_role(current_user, 'pg_read_all_stats', 'usage') from pg_roles "
+            "where rolname = current_user"
+        ).fetchone()[0]
+        if sees_all:
+            assert "(idle in transaction, transaction open " in message
+            assert "'web'): update user_6.products set title" in message
+        else:
+            assert "(state hidden from this role: grant it pg_read_all_stats to see it, transaction open ? s" in message
+            assert "'web'): <insufficient privilege>" in message
+    finally:
+        holder.rollback()
+        holder.close()
+        # revoked one by one: DROP OWNED takes the role's own privileges, which its creator lacks
+        conn.execute(sql.SQL("revoke all on user_6.products from {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("revoke all on schema user_6 from {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+    assert all(exists(conn, f"user_6.{table}") for table in TABLES)
 
 
 def test_a_photo_the_app_commits_while_the_rollback_waits_is_seen_and_kept(conn, dbt, migrated):

@@ -307,7 +307,7 @@ def test_two_workers_never_run_one_job_at_once(conn, prepared, market):
                 with pytest.raises(
                     JobBusyError,
                     match=rf"^job {plan.job_id} is being run by another worker "
-                    rf"\(backend pid {conn_a.info.backend_pid}, application "
+                    rf"\(backend pid {conn_a.info.backend_pid}, role {conn_a.info.user}, application "
                     r"'worker A'\); nothing done here$",
                 ):
                     run_job(conn_b, T, plan.job_id, client, worker="B", **FAST)
