@@ -188,7 +188,25 @@
 
 
 {% macro copy_table_grants(tenant_schema, from_identifier, to_identifier) -%}
-    {#- plpgsql: grants on `to` every privilege `from` grants to roles other than its owner. -#}
+    {#- plpgsql: grants on `to` every privilege `from` grants to roles other than its
+        owner, and every privilege to `from`'s owner when that is another role than the
+        one running (the app's role owns products, the migration's role owns the new
+        table): the app keeps using its tenant's tables as it did. -#}
+    if (
+        select classes.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
+        from pg_catalog.pg_class as classes
+        where classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
+    ) then
+        execute format(
+            'grant all on table %s to %I with grant option',
+            {{ quote_literal(tenant_relation(tenant_schema, to_identifier)) }},
+            (
+                select pg_catalog.pg_get_userbyid(classes.relowner)
+                from pg_catalog.pg_class as classes
+                where classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
+            )
+        );
+    end if;
     for v_grant in
         select
             privileges.privilege_type,
