@@ -244,6 +244,9 @@ def test_a_volatile_default_on_an_existing_table_is_refused_before_anything_runs
 def test_the_old_version_keeps_its_grants_through_the_views(conn, dbt, studio):
     conn.execute("drop role if exists studio_app")
     conn.execute("create role studio_app")
+    # A CREATEROLE role that is no superuser (a managed server's admin) may not SET ROLE to a role
+    # it created unless it is granted it (PostgreSQL 16); a superuser may anyway.
+    conn.execute("grant studio_app to current_user")
     conn.execute("grant usage on schema user_1 to studio_app")
     conn.execute(
         "grant select, insert on user_1.flow, user_1.studio_session, user_1.product, user_1.message to studio_app"
