@@ -18,7 +18,7 @@
     {%- set log_relation = product_images_operations_relation() -%}
     {%- do lock_settings() -%}
     {% do adapter.execute(
-        "create schema if not exists " ~ quote_identifier(target.schema) ~ ";
+        create_schema_if_missing_sql(target.schema) ~ ";
         create table if not exists " ~ log_relation ~ " (
             invocation_id text not null,
             operation text not null,

@@ -173,7 +173,7 @@
 {% macro schema_change_state_table() %}
     {#- Creates the state table when missing: one row per (change, schema). -#}
     {% do adapter.execute(
-        "create schema if not exists " ~ quote_identifier(target.schema) ~ ";
+        create_schema_if_missing_sql(target.schema) ~ ";
         create table if not exists " ~ schema_change_state_relation() ~ " (
             change_name text not null,
             schema_name text not null,

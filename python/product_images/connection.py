@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 
 import psycopg
+import psycopg.sql
 
 LIBPQ_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
 
@@ -20,6 +21,29 @@ def dbt_schema() -> str:
     """The dbt target schema (run log, union views, GX functions): ``PRODUCT_IMAGES_SCHEMA``,
     else ``product_images``, as ``profiles.example.yml`` says."""
     return os.environ.get("PRODUCT_IMAGES_SCHEMA", "product_images")
+
+
+def create_schema_if_missing(conn: psycopg.Connection, schema: str) -> bool:
+    """Create ``schema`` unless the catalog has one of that name; True when it was created.
+
+    Not ``CREATE SCHEMA IF NOT EXISTS``: PostgreSQL checks ``CREATE`` on the database before it
+    looks for the schema, so a role with ``USAGE`` and ``CREATE`` on an existing schema only
+    (the README's migration role) would be refused when there is nothing to create.
+
+    Args:
+        conn: an open connection (the statement runs in its current transaction).
+        schema: the schema name, unquoted.
+
+    Raises:
+        psycopg.errors.InsufficientPrivilege: the schema is missing and the role may not create it.
+    """
+    exists = conn.execute(
+        "select pg_catalog.to_regnamespace(%s) is not null", (psycopg.sql.Identifier(schema).as_string(conn),)
+    ).fetchone()
+    if exists and exists[0]:
+        return False
+    conn.execute(psycopg.sql.SQL("create schema if not exists {}").format(psycopg.sql.Identifier(schema)))
+    return True
 
 
 def connect(*, autocommit: bool = False, env: Mapping[str, str] | None = None, **kwargs: object) -> psycopg.Connection:

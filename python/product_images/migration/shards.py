@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import psycopg
 
-from product_images.connection import dbt_schema
+from product_images.connection import create_schema_if_missing, dbt_schema
 from product_images.migration.dbt_runner import ensure_profiles_dir
 from product_images.project import project_dir as find_project_dir
 
@@ -126,7 +126,7 @@ def _create_dbt_schema(conn: psycopg.Connection) -> None:
     dbt creates it before any model runs; shards started together on a fresh database would race
     on it ("duplicate key value violates unique constraint pg_namespace_nspname_index").
     """
-    conn.execute(psycopg.sql.SQL("create schema if not exists {}").format(psycopg.sql.Identifier(dbt_schema())))
+    create_schema_if_missing(conn, dbt_schema())
     if not conn.autocommit:
         conn.commit()
 

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
+from product_images.connection import create_schema_if_missing
+
 __all__ = [
     "BACKEND_COLUMNS",
     "ORCHESTRATION_COLUMNS",
@@ -73,7 +75,7 @@ def create_marketplace_tasks_table(conn: psycopg.Connection, schema: str) -> Non
         conn: a psycopg connection (the statements run in its current transaction).
         schema: the schema, e.g. ``"public"`` or ``"user_1"`` (created if missing).
     """
-    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    create_schema_if_missing(conn, schema)
     conn.execute(
         sql.SQL(
             """

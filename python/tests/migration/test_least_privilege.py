@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from psycopg import sql
 
 from helpers.legacy_data import make_tenant, photos
 from product_images.checks.checkpoints import run_checkpoint
+from product_images.cli import main
 from product_images.connection import connect
 
 TENANTS = ("user_1", "user_2", "user_3", "user_4", "template_tenant")
@@ -147,3 +149,24 @@ def test_a_tenant_whose_products_the_role_cannot_read_fails_alone_naming_the_pri
         conn.execute(sql.SQL("grant select on user_3.products to {}").format(ident(migrator)))
     assert dbt("run", "--select", "product_images").success
     assert conn.execute("select count(*) from user_3.product_images").fetchone() == (3,)
+
+
+def test_the_rollback_works_as_that_role_and_the_next_run_loads_the_tenant_again(conn, dbt, migrated):
+    # Runbook step 2: dropping product_images drops its foreign key to products, which takes
+    # products' lock but no privilege on it beyond those the README lists.
+    before = conn.execute("select count(*) from user_2.product_images").fetchone()
+    result = dbt("run-operation", "rollback_product_images", "--args", "{tenants: [user_2], confirm: true}")
+    assert result.success, result.exception
+    assert conn.execute("select to_regclass('user_2.product_images')").fetchone() == (None,)
+    assert dbt("run", "--select", "product_images").success
+    assert conn.execute("select count(*) from user_2.product_images").fetchone() == before
+
+
+def test_migrate_with_two_jobs_works_as_that_role(conn, migrated, project_dir, monkeypatch):
+    # `product-images migrate` makes sure dbt's schema exists before the shards start: it exists
+    # here, and the role may not create schemas in the database.
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(project_dir / "target" / "profiles"))
+    conn.execute("update user_1.products set title = 'renamed' where id = 1")
+    result = CliRunner().invoke(main, ["migrate", "--jobs", "2", "--project-dir", str(project_dir)])
+    assert result.exit_code == 0, result.output
+    assert "; exit 0" in result.output
