@@ -192,21 +192,6 @@
         owner, and every privilege to `from`'s owner when that is another role than the
         one running (the app's role owns products, the migration's role owns the new
         table): the app keeps using its tenant's tables as it did. -#}
-    if (
-        select classes.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
-        from pg_catalog.pg_class as classes
-        where classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
-    ) then
-        execute format(
-            'grant all on table %s to %I with grant option',
-            {{ quote_literal(tenant_relation(tenant_schema, to_identifier)) }},
-            (
-                select pg_catalog.pg_get_userbyid(classes.relowner)
-                from pg_catalog.pg_class as classes
-                where classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
-            )
-        );
-    end if;
     for v_grant in
         select
             privileges.privilege_type,
@@ -220,6 +205,15 @@
         where
             classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
             and privileges.grantee <> classes.relowner
+        union all
+        select
+            'all' as privilege_type,
+            true as is_grantable,
+            quote_ident(pg_catalog.pg_get_userbyid(classes.relowner)) as grantee
+        from pg_catalog.pg_class as classes
+        where
+            classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
+            and classes.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
     loop
         execute format(
             'grant %s on table %s to %s%s',
