@@ -263,18 +263,24 @@ def test_rollback_refuses_to_drop_what_exists_nowhere_else(conn, dbt, migrated):
     assert rows_of(conn, "user_6") == before
 
 
+def rollback_failing_on_a_lock(conn, dbt):
+    """Roll user_6 back with a 200 ms lock_timeout and one retry while a test holds a lock; the message logged."""
+    result = dbt(
+        "run-operation", "rollback_product_images", "--args", "{tenants: [user_6], confirm: true}",
+        "--vars", "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}",
+    )  # fmt: skip
+    assert not result.success
+    status, message = operations_log(conn, "rollback_product_images")["user_6"]
+    assert status == "error"
+    return message
+
+
 def test_rollback_waits_for_the_apps_lock_only_briefly_and_names_who_holds_it(conn, dbt, migrated):
     before = rows_of(conn, "user_6")
     holder = connect(application_name="long app transaction")
     holder.execute("update user_6.products set title = 'held' where id = 1")
     try:
-        result = dbt(
-            "run-operation", "rollback_product_images", "--args", "{tenants: [user_6], confirm: true}",
-            "--vars", "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}",
-        )  # fmt: skip
-        assert not result.success
-        status, message = operations_log(conn, "rollback_product_images")["user_6"]
-        assert status == "error"
+        message = rollback_failing_on_a_lock(conn, dbt)
         held = f"pid {holder.info.backend_pid} holds RowExclusiveLock on user_6.products (idle in transaction"
         assert held in message
     finally:
@@ -298,13 +304,7 @@ def test_a_blocker_of_the_apps_own_role_is_named_by_role_even_when_its_query_is_
     holder = connect(user=role, application_name="web")
     try:
         holder.execute("update user_6.products set title = 'held' where id = 1")
-        result = dbt(
-            "run-operation", "rollback_product_images", "--args", "{tenants: [user_6], confirm: true}",
-            "--vars", "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}",
-        )  # fmt: skip
-        assert not result.success
-        status, message = operations_log(conn, "rollback_product_images")["user_6"]
-        assert status == "error"
+        message = rollback_failing_on_a_lock(conn, dbt)
         assert f"pid {holder.info.backend_pid} holds RowExclusiveLock on user_6.products (" in message
         assert f"role {role}, application 'web')" in message
         sees_all = conn.execute(
