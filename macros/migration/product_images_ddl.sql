@@ -134,9 +134,11 @@
 {% macro upgrade_product_images_schema(tenant_schema) -%}
     {#- plpgsql: what a table made by an older version lacks: columns, secondary
         indexes, widened check constraints (added NOT VALID; validated by
-        tenant_validate_block). -#}
+        tenant_validate_block), the grant to products' owner (versions before
+        2026-12-06 gave it none when another role ran the migration). -#}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {{ add_missing_columns(tenant_schema, 'product_images', product_images_columns()) }}
+    {{ copy_table_grants(tenant_schema, 'products', 'product_images', owner_only=true) }}
     {%- for index in product_images_indexes() %}
     create index if not exists {{ index.name }} on {{ images }} {{ index.definition }};
     {%- endfor %}
@@ -187,12 +189,15 @@
 {%- endmacro %}
 
 
-{% macro copy_table_grants(tenant_schema, from_identifier, to_identifier) -%}
+{% macro copy_table_grants(tenant_schema, from_identifier, to_identifier, owner_only=false) -%}
     {#- plpgsql: grants on `to` every privilege `from` grants to roles other than its
-        owner, and every privilege to `from`'s owner when that is another role than the
-        one running (the app's role owns products, the migration's role owns the new
-        table): the app keeps using its tenant's tables as it did. -#}
+        owner (unless owner_only), and every privilege to `from`'s owner when that role
+        does not own `to` and cannot read it (the app's role owns products, the
+        migration's role owns the new table): the app keeps using its tenant's tables
+        as it did. -#}
+    {%- set to_relation = quote_literal(tenant_relation(tenant_schema, to_identifier)) ~ '::regclass' %}
     for v_grant in
+        {%- if not owner_only %}
         select
             privileges.privilege_type,
             privileges.is_grantable,
@@ -206,6 +211,7 @@
             classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
             and privileges.grantee <> classes.relowner
         union all
+        {%- endif %}
         select
             'all' as privilege_type,
             true as is_grantable,
@@ -213,7 +219,8 @@
         from pg_catalog.pg_class as classes
         where
             classes.oid = {{ quote_literal(tenant_relation(tenant_schema, from_identifier)) }}::regclass
-            and classes.relowner <> (select oid from pg_catalog.pg_roles where rolname = current_user)
+            and classes.relowner <> (select to_classes.relowner from pg_catalog.pg_class as to_classes where to_classes.oid = {{ to_relation }})
+            and not pg_catalog.has_table_privilege(classes.relowner, {{ to_relation }}, 'select')
     loop
         execute format(
             'grant %s on table %s to %s%s',

@@ -23,6 +23,7 @@
     v_message text;
     v_detail text;
     v_context text;
+    v_grant record;
 {%- endmacro %}
 
 
@@ -136,7 +137,7 @@ $product_images_{{ step }}$
 
 {% macro tenant_schema_block(tenant_schema, runs_relation) -%}
     {#- A table made by an older version gains the columns, indexes and check
-        constraints it lacks, in a short transaction (ALTER TABLE takes ACCESS
+        constraints it lacks, and products' owner its grant, in a short transaction (ALTER TABLE takes ACCESS
         EXCLUSIVE on it, CREATE INDEX a SHARE lock while it builds). -#}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {%- call tenant_step_block('schema', tenant_schema, runs_relation, after_sync=false) -%}
@@ -173,7 +174,6 @@ declare
     v_images bigint;
     v_rejects bigint;
     v_labels bigint;
-    v_grant record;
     v_changed_ids bigint[] := '{}';
     v_relabel boolean := false;
     v_skipped text;

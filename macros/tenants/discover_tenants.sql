@@ -3,7 +3,7 @@
         Returns one dict per tenant schema, ordered by name:
         {schema, has_products, has_images_column, has_product_images,
         has_outdated_schema (columns, indexes or check constraints a newer
-        version has), has_valid_constraints (every foreign key there and every
+        version has, or products' owner cannot read product_images), has_valid_constraints (every foreign key there and every
         constraint validated)}.
         Tenants: schemas matching var('tenant_schema_regex') plus var('extra_tenant_schemas').
     -#}
@@ -64,7 +64,8 @@
 
             select
                 classes.oid as table_oid,
-                classes.relnamespace as schema_oid
+                classes.relnamespace as schema_oid,
+                classes.relowner as table_owner
             from pg_catalog.pg_class as classes
             where
                 classes.relname = 'products'
@@ -116,6 +117,13 @@
                     where
                         constraints.conrelid = product_images_tables.oid
                         and position(expected_checks.contains in pg_catalog.pg_get_constraintdef(constraints.oid)) = 0
+                )
+                -- products' owner (the app's role) cannot read the table another role made
+                or (
+                    products_tables.table_owner <> product_images_tables.relowner
+                    and not pg_catalog.has_table_privilege(
+                        products_tables.table_owner, product_images_tables.oid, 'select'
+                    )
                 )
             ) as has_outdated_schema,
             (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 from psycopg import sql
@@ -124,6 +125,28 @@ def test_the_apps_role_can_use_product_images_which_the_migration_role_owns(conn
             )
             app_conn.execute("update user_1.product_images set is_label = true where product_id = 1 and position = 3")
             app_conn.execute("delete from user_1.product_images where product_id = 1 and position = 3")
+
+
+def test_a_table_an_older_version_loaded_without_the_owners_grant_gets_it_on_the_next_run(conn, dbt, roles, migrated):
+    # Versions before 2026-12-06 did not grant products' owner anything on product_images: a
+    # tenant they loaded as another role must not stay unreadable to the app after an upgrade.
+    app, migrator = roles
+    with connect(user=migrator, autocommit=True) as migrator_conn:  # the owner, as the old version was
+        migrator_conn.execute(sql.SQL("revoke all on user_1.product_images from {}").format(ident(app)))
+    with connect(user=app, autocommit=True) as app_conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table product_images"):
+            app_conn.execute("select count(*) from user_1.product_images")
+    assert dbt("run", "--select", "product_images").success
+    with connect(user=app, autocommit=True) as app_conn:
+        assert app_conn.execute("select count(*) from user_1.product_images").fetchone() == (15,)
+        with app_conn.transaction(force_rollback=True):
+            app_conn.execute("update user_1.product_images set is_label = false where product_id = 1")
+    # granted once: the next run finds nothing to upgrade and leaves the unchanged tenant alone
+    assert dbt("run", "--select", "product_images").success
+    assert conn.execute(
+        "select mode from product_images.product_images_runs where tenant_schema = 'user_1' "
+        "order by finished_at desc limit 1"
+    ).fetchone() == ("unchanged",)
 
 
 def test_a_tenant_whose_products_the_role_cannot_read_fails_alone_naming_the_privilege(conn, dbt, roles, migrated):
