@@ -265,6 +265,11 @@ begin
                 $query$,
                 tenant
             ) into v_accounted;
+        else
+            -- No JSONB to count (the legacy column was dropped): the JSONB sides are null.
+            select null::bigint as elements, null::numeric as elements_hash, null::bigint as urls, null::numeric as urls_hash
+            into v_jsonb;
+            select null::bigint as elements, null::numeric as elements_hash into v_accounted;
         end if;
         execute format(
             $query$

@@ -38,6 +38,7 @@ from product_images.checks.settings import (
 )
 from product_images.checks.suites import DETAIL_SUITE, DETAILED_CHECKS, PARITY_SUITE
 from product_images.connection import connect, dbt_schema
+from product_images.migration.tenants import select_tenants
 from product_images.project import gx_dir as default_gx_dir
 
 DEFAULT_CHECKPOINT = "product_images_migration"
@@ -157,17 +158,6 @@ def install_parity_functions(
         )
     )
     conn.commit()
-
-
-def tenants_to_validate(conn: psycopg.Connection) -> list[str]:
-    """Every tenant schema that has a ``products`` table (dbt's discovery rules, see product_images.migration.tenants).
-
-    A tenant that has products but no ``product_images`` yet is included on
-    purpose: the parity suite reports it as not migrated.
-    """
-    from product_images.migration.tenants import discover_tenants
-
-    return discover_tenants(conn, require_table="products")
 
 
 def _checkpoint_names(context: Any) -> list[str]:
@@ -310,14 +300,17 @@ def _prepare_database(
     (``tenants``, or every tenant).
 
     Raises:
-        CheckpointConfigError: the server cannot be reached.
+        CheckpointConfigError: the server cannot be reached, or a tenant asked for has no ``products`` table.
     """
     try:
         with connect() as conn:
             install_parity_functions(
                 conn, schema, gx_dir, label_score_settings(found_vars), label_min_images_setting(found_vars)
             )
-            return list(tenants) if tenants is not None else tenants_to_validate(conn)
+            # a tenant without product_images yet is included on purpose: the parity suite reports it not migrated
+            return select_tenants(conn, None if tenants is None else list(tenants), require_table="products")
+    except ValueError as error:
+        raise CheckpointConfigError(str(error)) from error
     except psycopg.OperationalError as error:
         raise CheckpointConfigError(
             f"cannot connect to PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE): {error}".strip()

@@ -11,13 +11,13 @@ from product_images.checks.checkpoints import CheckpointReport
 
 
 def print_report(console: Console, report: CheckpointReport) -> None:
-    """Print ``report``: a line per expectation (PASS/FAIL, tenants passed), the failures
+    """Print ``report``: a line per expectation (PASS/FAIL, in how many tenants it passed), the failures
     grouped by tenant (product and problem, as the expectation's query names them),
     and the path of Data Docs' ``index.html``."""
     tenants = len(report.tenants)
     for outcome in report.outcomes:
         verdict = "[green]PASS[/green]" if outcome.success else "[red]FAIL[/red]"
-        line = f"{verdict} {outcome.suite}.{outcome.check}: {outcome.tenants_passed}/{tenants} tenants"
+        line = f"{verdict} {outcome.suite}.{outcome.check}: passed in {outcome.tenants_passed} of {tenants} tenant(s)"
         if not outcome.success:
             line += f", {outcome.unexpected_total} unexpected in {', '.join(outcome.tenants_failed)}"
         console.print(line + f" [dim]- {escape(outcome.description)}[/dim]")
@@ -34,8 +34,9 @@ def print_report(console: Console, report: CheckpointReport) -> None:
             for line in by_tenant[tenant]:
                 console.print(f"  {escape(line)}")
 
-    verdict = "passed" if report.success else "FAILED"
-    console.print(f"\ncheckpoint {report.checkpoint} {verdict} on {tenants} tenant(s) in {report.seconds:.1f} s")
+    failed = {tenant for outcome in report.outcomes for tenant in outcome.tenants_failed}
+    verdict = f"passed on {tenants}" if report.success else f"FAILED on {len(failed)} of {tenants}"
+    console.print(f"\ncheckpoint {report.checkpoint} {verdict} tenant(s) in {report.seconds:.1f} s")
     if report.results_pruned:
         console.print(f"{report.results_pruned} validation result(s) older than --keep-results removed (and pages)")
     if report.data_docs_index:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import psycopg
 from rich.console import Console
 
 from product_images.cli._common import fail, parse_dbt_vars
@@ -92,7 +93,7 @@ def checkpoint_run(
 
     Prints one line per expectation, the failures per tenant and product, and the
     path of Data Docs' index.html. Exit 0 when everything passed, 1 when an
-    expectation failed, 2 on a configuration or connection error.
+    expectation failed, 2 on a configuration, connection or database error.
     """
     from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
     from product_images.checks.report import print_report
@@ -115,5 +116,7 @@ def checkpoint_run(
         )
     except CheckpointConfigError as error:
         fail(2, str(error))
+    except psycopg.Error as error:  # a query of the checks failed: not a failed expectation (exit 1)
+        fail(2, f"the checkpoint's query failed, nothing was validated to the end: {type(error).__name__}: {error}")
     print_report(console, report)
     sys.exit(0 if report.success else 1)

@@ -90,31 +90,35 @@ def discover_tenants(
     return [row[0] for row in rows]
 
 
-def select_tenants(conn: psycopg.Connection, tenants: Sequence[str] | None = None) -> list[str]:
-    """The tenants a command works on: every tenant with a ``product_images`` table, or the ones asked for.
+def select_tenants(
+    conn: psycopg.Connection, tenants: Sequence[str] | None = None, require_table: str = "product_images"
+) -> list[str]:
+    """The tenants a command works on: every tenant with a ``require_table`` table, or the ones asked for.
 
     Args:
         conn: an open connection.
         tenants: tenant schemas asked for (``--tenant``, duplicates allowed), or None for every one
             :func:`discover_tenants` finds.
+        require_table: as for :func:`discover_tenants` (``products`` for the checkpoint, which
+            also validates tenants the migration has not reached).
 
     Returns:
         Schema names: :func:`discover_tenants`'s list when ``tenants`` is None, else ``tenants`` in the
         order given, each once.
 
     Raises:
-        ValueError: a schema asked for is not a tenant with a ``product_images`` table; the message
+        ValueError: a schema asked for is not a tenant with a ``require_table`` table; the message
             names it and lists the tenants, e.g. ``not a tenant with a product_images table: user_9
             (tenants: template_tenant, user_1)``.
         psycopg.Error: database errors.
     """
-    known = discover_tenants(conn)
+    known = discover_tenants(conn, require_table=require_table)
     if tenants is None:
         return known
     selected = list(dict.fromkeys(tenants))
     unknown = [name for name in selected if name not in known]
     if unknown:
         raise ValueError(
-            f"not a tenant with a product_images table: {', '.join(unknown)} (tenants: {', '.join(known) or 'none'})"
+            f"not a tenant with a {require_table} table: {', '.join(unknown)} (tenants: {', '.join(known) or 'none'})"
         )
     return selected

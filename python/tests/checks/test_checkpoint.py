@@ -429,14 +429,18 @@ def test_cli_exit_codes(conn, migrated, gx_dir):
     env = {**os.environ, "PRODUCT_IMAGES_GX_DIR": str(gx_dir)}
     ok = cli("run", "--tenant", "user_1", "--data-docs", "none", env=env)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "PASS product_images_parity.elements_accounted_for: 1/1 tenants" in ok.stdout
+    assert "PASS product_images_parity.elements_accounted_for: passed in 1 of 1 tenant(s)" in ok.stdout
     assert "checkpoint product_images_migration passed on 1 tenant(s)" in ok.stdout
 
     conn.execute("update user_1.product_images set position = position + 10 where product_id = 1 and position = 0")
     try:
         failed = cli("run", "--tenant", "user_1", env=env)
         assert failed.returncode == 1, failed.stdout + failed.stderr
-        assert "FAIL product_images_rows.positions_contiguous: 0/1 tenants, 1 unexpected in user_1" in failed.stdout
+        assert (
+            "FAIL product_images_rows.positions_contiguous: passed in 0 of 1 tenant(s), 1 unexpected in user_1"
+            in failed.stdout
+        )
+        assert "checkpoint product_images_migration FAILED on 1 of 1 tenant(s)" in failed.stdout
         assert "product 1: positions_contiguous: positions 1,2,10" in failed.stdout
         assert f"Data Docs: {gx_dir}/uncommitted/data_docs/local_site/index.html" in failed.stdout
     finally:
@@ -478,3 +482,12 @@ def test_the_committed_gx_project_is_what_the_builder_writes(database, tmp_path,
     built, committed = _gx_files(target), _gx_files(PROJECT_DIR / "gx")
     assert sorted(built) == sorted(committed)
     assert [name for name in built if built[name] != committed[name]] == []
+
+
+def test_a_misspelt_tenant_is_named_not_reported_as_unmigrated(migrated, gx_dir, monkeypatch):
+    # Every other command refuses a schema that is no tenant (exit 2); the checkpoint validated it
+    # and failed tenant_migrated (exit 1), which reads like a migration that lost a tenant.
+    monkeypatch.setenv("PRODUCT_IMAGES_GX_DIR", str(gx_dir))
+    refused = CliRunner().invoke(main, ["checkpoint", "run", "--tenant", "usr_1", "--data-docs", "none"])
+    assert refused.exit_code == 2, refused.output
+    assert "not a tenant with a products table: usr_1 (tenants: " in refused.output
