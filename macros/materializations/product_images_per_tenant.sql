@@ -350,7 +350,7 @@
 
 {% macro product_images_report(runs_relation, migratable_count) %}
     {%- set results = run_query(
-        "select tenant_schema, status, mode, products_changed, images_inserted, images_updated, images_total, rejects_total, labels_total, "
+        "select tenant_schema, status, mode, products_changed, images_inserted, images_updated, coalesce(images_deleted, 0) as images_deleted, images_total, rejects_total, labels_total, "
         ~ "round(extract(epoch from finished_at - started_at)::numeric, 3) as seconds, error_sqlstate, message, failed_step, attempts from "
         ~ runs_relation ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " order by tenant_schema collate \"C\""
     ) -%}
@@ -368,6 +368,7 @@
         {%- elif row['status'] == 'success' -%}
             {{ log("product_images: " ~ row['tenant_schema'] ~ " " ~ row['mode'] ~ ": "
                 ~ row['images_inserted'] ~ " inserted, " ~ row['images_updated'] ~ " updated, "
+                ~ (row['images_deleted'] ~ " deleted (left the JSONB), " if row['images_deleted'] else "")
                 ~ row['images_total'] ~ " images, " ~ row['rejects_total'] ~ " rejects, " ~ row['labels_total'] ~ " labels in "
                 ~ row['seconds'] ~ " s" ~ (" (" ~ row['attempts'] ~ " attempts)" if row['attempts'] and row['attempts'] > 1 else ""), info=True) }}
         {%- endif -%}

@@ -163,10 +163,20 @@
             and loaded_images.url = desired_images.url
             and loaded_images.url_occurrence = desired_images.url_occurrence;
 
-    -- Elements that moved in the array or changed keys: follow them. Rows whose
-    -- element left the JSONB (or never was in it) keep their data (nothing is
-    -- deleted) and have no source_index; the parity checks report them while
-    -- the legacy column exists.
+    -- Rows loaded from an element that has left the JSONB: the seller deleted the
+    -- photo, and until the cut-over the JSONB says which photos a product has, so
+    -- the row goes (a deleted photo must not be published, nor written back by
+    -- restore_images_jsonb). Rows the app added (never loaded: no source_index)
+    -- are the app's and stay.
+    delete from {{ images }} as images
+    using pg_temp.pi_matched_images as matched_images
+    where
+        images.id = matched_images.id
+        and matched_images.old_source_index is not null
+        and matched_images.source_index is null;
+    get diagnostics v_deleted = row_count;
+
+    -- Elements that moved in the array or changed keys: follow them.
     update {{ images }} as images
     set
         source_index = matched_images.source_index,

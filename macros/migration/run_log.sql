@@ -15,6 +15,7 @@
         products_changed bigint,
         images_inserted bigint,
         images_updated bigint,
+        images_deleted bigint,
         images_total bigint,
         rejects_total bigint,
         labels_total bigint,
@@ -29,7 +30,8 @@
     -- A run log made by an older version gains the new columns.
     alter table {{ relation }}
         add column if not exists failed_step text,
-        add column if not exists attempts integer;
+        add column if not exists attempts integer,
+        add column if not exists images_deleted bigint;
     -- ... and accepts mode 'unchanged' (a tenant its watermark showed untouched).
     do $product_images_runs_mode$
     begin

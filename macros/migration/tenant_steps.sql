@@ -170,6 +170,7 @@ declare
     {{ tenant_step_variables() }}
     v_products_changed bigint := 0;
     v_inserted bigint := 0;
+    v_deleted bigint := 0;
     v_updated bigint := 0;
     v_images bigint;
     v_rejects bigint;
@@ -193,6 +194,7 @@ begin
         v_products_changed := 0;
         v_inserted := 0;
         v_updated := 0;
+        v_deleted := 0;
         v_changed_ids := '{}';
         v_relabel := false;
         v_skipped := null;
@@ -236,10 +238,10 @@ begin
         else
             insert into {{ runs_relation }} (
                 invocation_id, tenant_schema, status, mode, started_at, finished_at, attempts,
-                products_changed, images_inserted, images_updated, images_total, rejects_total, labels_total
+                products_changed, images_inserted, images_updated, images_deleted, images_total, rejects_total, labels_total
             ) values (
                 {{ quote_literal(invocation_id) }}, {{ tenant }}, 'success', v_mode, v_started_at, clock_timestamp(), v_attempts,
-                v_products_changed, v_inserted, v_updated, v_images, v_rejects, v_labels
+                v_products_changed, v_inserted, v_updated, v_deleted, v_images, v_rejects, v_labels
             );
         end if;
     exception when others then

@@ -34,6 +34,7 @@ TENANT = {
     "app_photo": "user_18",
     "app_photo_in_jsonb": "user_19",
     "older_version": "user_20",
+    "removed": "user_21",
 }
 """Each test's own tenant."""
 
@@ -75,6 +76,7 @@ def tenants(conn, dbt):
     make_tenant(conn, t["app_photo"], {1: photos(1, 3, t["app_photo"])})
     make_tenant(conn, t["app_photo_in_jsonb"], {1: photos(1, 3, t["app_photo_in_jsonb"])})
     make_tenant(conn, t["older_version"], {1: photos(1, 4, t["older_version"])})
+    make_tenant(conn, t["removed"], {1: photos(1, 4, t["removed"]), 2: photos(2, 2, t["removed"])})
     assert dbt("seed").success
     run_ok(dbt)
 
@@ -263,6 +265,47 @@ def test_label_min_images_var(conn, dbt, tenants):
         assert dbt("test", "--vars", "{label_min_images: 4}").success
     finally:
         assert dbt(*FULL_REFRESH).success  # every tenant's labels by the default rule again
+
+
+def test_a_photo_the_seller_removed_from_the_jsonb_loses_its_row_and_the_apps_own_photo_stays(conn, dbt, tenants):
+    # Until the cut-over the JSONB says which photos a product has: a row whose element left it
+    # would be published and written back to the JSONB by restore_images_jsonb. A row the app
+    # added (never in the JSONB) is the app's.
+    t = TENANT["removed"]
+    ids = dict(conn.execute(f"select url, id from {t}.product_images where product_id = 1").fetchall())
+    app_id = conn.execute(
+        f"insert into {t}.product_images (product_id, url, position) values (1, %s, 4) returning id",
+        (U + f"{t}/1/app.jpg",),
+    ).fetchone()[0]
+    other_before = [row for row in table_rows(conn, t) if row[1] == 2]
+    try:
+        original = photos(1, 4, t)
+        set_images(conn, t, 1, [original[0], original[2], original[3]])  # the seller deleted 1.jpg
+        run_ok(dbt)
+        assert conn.execute(
+            f"select id, url, position, is_label, source_index from {t}.product_images where product_id = 1 "
+            "order by position"
+        ).fetchall() == [
+            (ids[U + f"{t}/1/0.jpg"], U + f"{t}/1/0.jpg", 0, False, 0),
+            (ids[U + f"{t}/1/2.jpg"], U + f"{t}/1/2.jpg", 1, False, 1),
+            (ids[U + f"{t}/1/3.jpg"], U + f"{t}/1/3.jpg", 2, True, 2),
+            (app_id, U + f"{t}/1/app.jpg", 3, False, None),
+        ]
+        assert [row for row in table_rows(conn, t) if row[1] == 2] == other_before
+        log = run_log(conn)
+        assert (log[t]["images_deleted"], log[t]["images_inserted"], log[t]["images_total"]) == (1, 0, 6)
+
+        set_images(conn, t, 1, [original[0], original[2]])  # then the label, 3.jpg: the rule picks 2.jpg
+        run_ok(dbt)
+        assert conn.execute(
+            f"select url, is_label from {t}.product_images where product_id = 1 and source_index is not null "
+            "order by position"
+        ).fetchall() == [(U + f"{t}/1/0.jpg", False), (U + f"{t}/1/2.jpg", True)]
+        assert run_log(conn)[t]["images_deleted"] == 1
+    finally:
+        conn.execute(f"delete from {t}.product_images where id = %s", (app_id,))
+        set_images(conn, t, 1, photos(1, 4, t))
+        run_ok(dbt)
 
 
 def app_photo_then_jsonb_append(conn, dbt, t):

@@ -77,16 +77,16 @@ def test_a_change_in_one_tenant_is_loaded_and_only_there(conn, dbt, tenants, cha
     }
     assert jsonb_urls <= urls
     if change == "update one element":
-        # the new element is loaded; the row of the one it replaced is kept, out of the JSONB (nothing is deleted)
+        # the new element is loaded; the row of the one it replaced left the JSONB and is deleted
         assert conn.execute(
             "select url, source_index from user_2.product_images where product_id = 3 and url like %s order by url",
             (U + "user_2/3/%",),
         ).fetchall() == [
             (U + "user_2/3/0.jpg", 0),
-            (U + "user_2/3/1.jpg", None),
             (U + "user_2/3/2.jpg", 2),
             (U + "user_2/3/replaced.jpg", 1),
         ]
+        assert run_log(conn)["user_2"]["images_deleted"] == 1
     # and the run after that finds user_2 unchanged again
     run_ok(dbt)
     assert modes(conn)["user_2"] == "unchanged"
