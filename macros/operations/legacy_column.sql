@@ -37,12 +37,15 @@
 {%- endmacro %}
 
 
-{% macro restore_images_jsonb(tenants=none) %}
-    {{ return(run_tenant_operations('restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body])) }}
+{% macro restore_images_jsonb(tenants=none, overwrite_changed=false) %}
+    {{ return(run_tenant_operations(
+        'restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body],
+        refusal_fails=true, phase_kwargs={'overwrite_changed': overwrite_changed}
+    )) }}
 {% endmacro %}
 
 
-{% macro restore_images_jsonb_body(tenant_schema, dry_run) -%}
+{% macro restore_images_jsonb_body(tenant_schema, dry_run, overwrite_changed=false) -%}
     if not {{ has_images_column_sql(tenant_schema) }} then
         v_status := 'skipped';
         v_message := 'products.images does not exist: use restore_legacy_images_column';
@@ -50,11 +53,33 @@
         v_status := 'skipped';
         v_message := 'product_images does not exist (not migrated): products.images left as it is';
     else
-        {{ write_images_jsonb_sql(tenant_schema) }}
-        get diagnostics v_rows = row_count;
-        v_message := 'products.images rebuilt from product_images and product_images_rejects';
+        {{ count_jsonb_changed_since_sync_sql(tenant_schema) }}
+        if v_count > 0 and not {{ 'true' if overwrite_changed else 'false' }} then
+            v_status := 'refused';
+            v_message := v_count || ' product(s) changed in products.images since the last dbt run (e.g. product '
+                || v_example || '): the tables do not hold that change yet, and rebuilding the JSONB from them '
+                || 'would lose it; run dbt run --select product_images first, or pass overwrite_changed: true '
+                || '(a JSONB emptied or damaged by a bad deploy)';
+        else
+            {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=not overwrite_changed) }}
+            v_message := 'products.images rebuilt from product_images and product_images_rejects';
+        end if;
     end if;
 {%- endmacro %}
+
+
+{% macro count_jsonb_changed_since_sync_sql(tenant_schema) -%}
+    {#- plpgsql: v_count, v_example := the products whose images value differs from the
+        one the last sync recorded (the app wrote the JSONB since, and the tables do not
+        hold that change yet). A product the sync never saw is not counted: the rebuild
+        leaves it alone. -#}
+    select count(*), min(products.id)::text into v_count, v_example
+    from {{ tenant_relation(tenant_schema, 'products') }} as products
+    inner join {{ tenant_relation(tenant_schema, 'product_images_sync') }} as synced
+        on products.id = synced.product_id
+    where synced.images_md5 is distinct from md5(products.images::text);
+{%- endmacro %}
+
 
 
 {% macro restore_legacy_images_column(tenants=none) %}
@@ -85,8 +110,7 @@
 {% macro restore_legacy_images_column_fill(tenant_schema, dry_run) -%}
     {#- Second phase: runs only after the column was re-added. Should it fail,
         `dbt run-operation restore_images_jsonb` fills the column as well. -#}
-    {{ write_images_jsonb_sql(tenant_schema) }}
-    get diagnostics v_rows = row_count;
+    {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=false) }}
     v_message := 'products.images re-added and filled from product_images and product_images_rejects';
 {%- endmacro %}
 
@@ -127,7 +151,9 @@
             if v_count > 0 then
                 v_status := 'refused';
                 v_message := 'parity fails for ' || v_count || ' product(s) (e.g. product ' || v_example
-                    || '): JSONB elements and product_images rows + rejects differ; run dbt run and dbt test';
+                    || '): JSONB elements and product_images rows + rejects differ; before the cut-over, '
+                    || 'run dbt run --select product_images; after it (the app writes product_images), write the '
+                    || 'tables back with dbt run-operation restore_images_jsonb, then backup_legacy_images';
             elsif {{ 'true' if dry_run else 'false' }} then
                 v_status := 'would_do';
                 v_message := 'parity holds and the backup is current: would drop products.images (confirm: true to do it)';
@@ -212,16 +238,23 @@
 {%- endmacro %}
 
 
-{% macro write_images_jsonb_sql(tenant_schema) -%}
-    {#- One UPDATE that writes products.images from the tenant's tables, in the
-        legacy shape. A product whose rows are as the migration loaded them (each
+{% macro write_images_jsonb_sql(tenant_schema, unchanged_since_sync=true) -%}
+    {#- One statement that writes products.images from the tenant's tables, in the
+        legacy shape, records the md5 of what it wrote in the sync state (the next
+        dbt run must not load it back as if the app had changed it: after the
+        cut-over a photo the app deleted since would return), and counts the
+        products written into v_rows. With unchanged_since_sync, a product whose
+        value differs from the one the last sync recorded (an app write the tables
+        do not hold yet, even one committed while this statement waits for the row)
+        is left as it is. A product whose rows are as the migration loaded them (each
         row's element kept, positions still in the legacy order, array indexes
         0..n-1 all present across rows and rejects) gets its original value back,
         element for element. Any other gets [{url, order = position, created_at}]
         in position order (extra keys of loaded elements kept), with the rejected
         elements put back before what now stands at their old index. A product
         rejected whole gets its non-array value back; one with nothing gets [], JSON
-        null or NULL as the sync table's md5 says it had. -#}
+        null or NULL as the sync table's md5 says it had; one the sync never saw is
+        left alone. -#}
     {%- set products = tenant_relation(tenant_schema, 'products') -%}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
@@ -338,7 +371,7 @@
                 when synced.images_md5 is not null then '[]'::jsonb
             end as images
         from {{ products }} as products
-        left join {{ synced }} as synced on products.id = synced.product_id
+        inner join {{ synced }} as synced on products.id = synced.product_id
         where
             products.id not in (select product_id from restored_arrays)
             and products.id not in (select product_id from restored_whole)
@@ -350,12 +383,34 @@
         select product_id, images from restored_whole
         union all
         select product_id, images from restored_empty
+    ),
+
+    written as (
+        update {{ products }} as products
+        set images = restored.images
+        from restored
+        where
+            products.id = restored.product_id
+            and products.images is distinct from restored.images
+            {%- if unchanged_since_sync %}
+            and not exists (
+                select 1
+                from {{ synced }} as synced
+                where
+                    synced.product_id = products.id
+                    and synced.images_md5 is distinct from md5(products.images::text)
+            )
+            {%- endif %}
+        returning products.id, products.images
+    ),
+
+    recorded as (
+        update {{ synced }} as synced
+        set images_md5 = md5(written.images::text), synced_at = now()
+        from written
+        where synced.product_id = written.id
+        returning synced.product_id
     )
 
-    update {{ products }} as products
-    set images = restored.images
-    from restored
-    where
-        products.id = restored.product_id
-        and products.images is distinct from restored.images;
+    select count(*) into v_rows from written;
 {%- endmacro %}

@@ -15,6 +15,7 @@ from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import JSON_NULL, make_tenant, photo
 from helpers.live import wait_for
+from product_images.checks.checkpoints import run_checkpoint
 from product_images.connection import connect
 from product_images.demo.data import load_demo_data
 
@@ -76,7 +77,16 @@ def migrated(conn, dbt):
 def test_round_trip_gives_back_every_original_value(conn, dbt, migrated):
     for tenant in ALL_TENANTS:
         conn.execute(f"update {tenant}.products set images = null")
-    result = operation(dbt, "restore_images_jsonb")
+    # a JSONB changed since the last run is not overwritten unless asked: the tables lack that change
+    refused = operation(dbt, "restore_images_jsonb", "{tenants: [user_6]}")
+    assert not refused.success
+    assert operations_log(conn, "restore_images_jsonb")["user_6"] == (
+        "refused",
+        "6 product(s) changed in products.images since the last dbt run (e.g. product 1): the tables do not hold "
+        "that change yet, and rebuilding the JSONB from them would lose it; run dbt run --select product_images "
+        "first, or pass overwrite_changed: true (a JSONB emptied or damaged by a bad deploy)",
+    )
+    result = operation(dbt, "restore_images_jsonb", "{overwrite_changed: true}")
     assert result.success
     assert all_images(conn) == migrated
     assert operations_log(conn, "restore_images_jsonb")["user_6"][0] == "done"
@@ -110,6 +120,34 @@ def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
                     (position, label_source, image_id),
                 )
         conn.execute("update user_6.products set images = %s where id = 1", (Jsonb(before),))
+        # the restore recorded the md5 of what it wrote: the sync state goes back with the value
+        conn.execute(
+            "update user_6.product_images_sync set images_md5 = md5(%s::jsonb::text) where product_id = 1",
+            (Jsonb(before),),
+        )
+
+
+def test_after_the_resync_a_run_does_not_bring_back_a_photo_the_app_deleted(conn, dbt, migrated):
+    # Runbook 7-8: after the cut-over the app writes product_images only, and restore_images_jsonb
+    # writes the tables' state back into the JSONB. A dbt run after that read the JSONB it wrote as
+    # the app's change and loaded a photo the app had deleted since back into product_images.
+    before = images_by_product(conn, "user_6")[7]
+    new_photo = U + "after-cut-over.jpg"
+    conn.execute("insert into user_6.product_images (product_id, url, position) values (7, %s, 2)", (new_photo,))
+    try:
+        assert operation(dbt, "restore_images_jsonb", "{tenants: [user_6]}").success
+        assert [element["url"] for element in images_by_product(conn, "user_6")[7]] == [U + "f", U + "e", new_photo]
+        conn.execute("delete from user_6.product_images where url = %s", (new_photo,))  # the app, later
+        rows = all_rows(conn)
+        assert dbt("run", "--select", "product_images").success
+        assert all_rows(conn) == rows
+    finally:
+        conn.execute("delete from user_6.product_images where url = %s", (new_photo,))
+        conn.execute("update user_6.products set images = %s where id = 7", (Jsonb(before),))
+        conn.execute(
+            "update user_6.product_images_sync set images_md5 = md5(%s::jsonb::text) where product_id = 7",
+            (Jsonb(before),),
+        )
 
 
 def test_drop_without_confirm_only_reports(conn, dbt, migrated):
@@ -165,7 +203,7 @@ def test_unknown_tenant_argument_is_named(dbt, migrated):
     assert not result.success
 
 
-def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated):
+def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated, project_dir):
     rows_before = all_rows(conn)
     assert operation(dbt, "backup_legacy_images").success
     # user_5 cannot drop: a view of the app depends on products.images
@@ -183,10 +221,13 @@ def test_drop_then_downgrade_then_run_gives_the_same_tables(conn, dbt, migrated)
     ).fetchall()
     assert columns == [("user_5",)]
 
-    # the app keeps working from product_images alone; dbt skips the dropped tenants and its tests pass
+    # the app keeps working from product_images alone; dbt skips the dropped tenants and its tests pass,
+    # and so does the checkpoint (it crashed on a tenant without the column: its JSONB sums were unassigned)
     run = dbt("run", "--select", "product_images")
     assert run.success
     assert dbt("test").success
+    report = run_checkpoint(gx_dir=project_dir / "gx", data_docs="none")
+    assert report.success, [outcome.check for outcome in report.outcomes if not outcome.success]
     assert all_rows(conn) == rows_before
 
     # downgrade: the column comes back with every original value
