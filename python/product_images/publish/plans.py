@@ -16,6 +16,9 @@ n + 1                 ``create_listing``          ``Create listing`` (``Update l
                       or ``update_listing``       earlier job of this product listed it there)
 ====================  ==========================  =====================================================
 
+The listing task's type is the plan's guess: when it runs, it updates the listing the product
+has then, or creates one (:mod:`~product_images.publish.task_actions`).
+
 Each task has a payload (what it needs to run, JSON) and an idempotency key
 derived from the job, the task and the photo (:func:`idempotency_key`), so that
 however often a task is tried, the marketplace acts on it once.
@@ -41,6 +44,7 @@ __all__ = [
     "IDEMPOTENCY_NAMESPACE",
     "TASK_TYPES",
     "BadPublishInput",
+    "CurrentListing",
     "NothingToPublishError",
     "PlannedTask",
     "PublishError",
@@ -48,6 +52,7 @@ __all__ = [
     "SchemaNotReadyError",
     "build_plan",
     "check_tenant",
+    "current_listing",
     "idempotency_key",
 ]
 
@@ -212,17 +217,43 @@ def _product_fields(conn: psycopg.Connection, tenant: str, product_id: int) -> d
     return dict(row[0]) if row else {}
 
 
-def _listed_before(conn: psycopg.Connection, tenant: str, product_id: int, marketplace: str) -> str | None:
-    """The listing id the latest successful create/update listing task of this product there returned, or None."""
+@dataclass(frozen=True)
+class CurrentListing:
+    """The listing a product has on a marketplace: the latest successful create/update listing task's answer.
+
+    Attributes: ``listing_id`` (the marketplace's id), ``job_id`` (the job that made or updated it) and
+    ``planned_at`` (that job's ``created_at``).
+    """
+
+    listing_id: str
+    job_id: uuid.UUID
+    planned_at: Any
+
+
+def current_listing(conn: psycopg.Connection, tenant: str, product_id: int, marketplace: str) -> CurrentListing | None:
+    """The listing ``product_id`` of ``tenant`` has on ``marketplace`` now, or None when no job listed it.
+
+    Input: a connection, the tenant, the product id, the marketplace. Output: the
+    :class:`CurrentListing` of the latest (by ``completed_at``) ``SUCCESS`` create or update
+    listing task of that product there, read from ``<tenant>.marketplace_tasks``.
+    Raises psycopg.Error when the database fails.
+    """
     row = conn.execute(
         sql.SQL(
-            "select result ->> 'listing_id' from {} where task_type in ('create_listing', 'update_listing') "
+            "select result ->> 'listing_id', job_id, created_at from {} "
+            "where task_type in ('create_listing', 'update_listing') "
             "and status = 'SUCCESS' and payload ->> 'product_id' = %s and payload ->> 'marketplace' = %s "
             "and result ? 'listing_id' order by completed_at desc, id desc limit 1"
         ).format(sql.Identifier(tenant, "marketplace_tasks")),
         (str(product_id), marketplace),
     ).fetchone()
-    return row[0] if row else None
+    return CurrentListing(row[0], row[1], row[2]) if row else None
+
+
+def _listed_before(conn: psycopg.Connection, tenant: str, product_id: int, marketplace: str) -> str | None:
+    """The listing id the latest successful create/update listing task of this product there returned, or None."""
+    listing = current_listing(conn, tenant, product_id, marketplace)
+    return listing.listing_id if listing else None
 
 
 def build_plan(

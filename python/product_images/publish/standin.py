@@ -211,6 +211,14 @@ class StandInMarketplace:
         with self._lock:
             self._rules.clear()
 
+    def remove_listing(self, listing_id: str) -> None:
+        """End a listing as the seller does on the marketplace's site: a later ``PUT`` of it answers 404.
+
+        Raises ``KeyError`` when there is no such listing.
+        """
+        with self._lock:
+            del self.listings[listing_id]
+
     def uploads_per_url(self) -> Counter[str]:
         """How many times each photo URL was uploaded (carried out, not replayed)."""
         with self._lock:

@@ -10,13 +10,58 @@ outcome of the one that took it.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-__all__ = ["claim_task", "finish_task", "tasks_table"]
+from product_images.publish.plans import PublishError
+
+if TYPE_CHECKING:
+    from product_images.publish.tasks import TaskRow
+
+__all__ = ["LeaseLostError", "TaskLeasedError", "TaskRowLockedError", "claim_task", "finish_task", "tasks_table"]
+
+
+class TaskLeasedError(PublishError):
+    """A task of the job is PROCESSING under a lease that has not expired; the job was left as it was.
+
+    Its worker may still be waiting for the marketplace's answer: retry after
+    ``expires`` (then the task is taken up again). A PROCESSING task without
+    ``lease_expires_at`` (set by someone else) is leased until ``started_at`` + lease_seconds.
+    """
+
+    def __init__(self, task: TaskRow, expires: datetime) -> None:
+        self.task = task
+        self.expires = expires
+        super().__init__(
+            f"task {task.position} ({task.description}) of job {task.job_id} is PROCESSING by worker "
+            f"{task.worker or '?'} since {task.started_at:%Y-%m-%d %H:%M:%S %Z} under a lease until "
+            f"{expires:%Y-%m-%d %H:%M:%S %Z}: its worker may still be waiting for the marketplace; resume after that"
+        )
+
+
+class LeaseLostError(PublishError):
+    """This worker's task was taken over by another after its lease expired; its result was not recorded."""
+
+
+class TaskRowLockedError(PublishError):
+    """Another transaction held a task's row longer than ``lock_timeout``: the task's outcome was not recorded.
+
+    The task stays PROCESSING until its lease ends; then a resume takes it up again and
+    sends its request again with the same idempotency key (the marketplace acts once).
+    """
+
+    def __init__(self, task: TaskRow, status: str, lock_timeout: float) -> None:
+        self.task = task
+        super().__init__(
+            f"task {task.position} ({task.description}) of job {task.job_id}: its outcome ({status}) was not recorded: "
+            f"another transaction held the task's row longer than lock_timeout ({lock_timeout:g} s); the task stays "
+            "PROCESSING until its lease ends, then publish resume takes it up again (its request is sent again "
+            "with the same idempotency key, so the marketplace acts once)"
+        )
 
 
 def tasks_table(tenant: str) -> sql.Composed:
@@ -78,7 +123,8 @@ def finish_task(
     result: dict[str, Any] | None,
     error: str | None,
 ) -> bool:
-    """Record a claimed task's end: ``status`` (SUCCESS or FAILED), ``result`` (kept when None), ``error``.
+    """Record a claimed task's end: ``status`` (SUCCESS or FAILED), ``result`` (kept when None), ``error``
+    (NUL characters removed: a text column refuses them).
 
     Returns:
         True when recorded; False when the row is no longer PROCESSING by ``worker`` (another
@@ -93,7 +139,7 @@ def finish_task(
         {
             "status": status,
             "result": Jsonb(result) if result is not None else None,
-            "error": error,
+            "error": error.replace("\0", "") if error is not None else None,
             "id": task_id,
             "worker": worker,
         },

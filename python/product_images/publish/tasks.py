@@ -25,6 +25,13 @@ Life cycle of a task (``status``)::
   lease has expired (its request is sent again with the same idempotency key,
   so the marketplace does not act twice); before that, :class:`TaskLeasedError`.
 
+Each attempt runs in one transaction (its checks, its request, its SUCCESS; what each task
+checks: :mod:`~product_images.publish.task_actions`), whose statements wait at most
+``lock_timeout`` for a lock: a task row held longer by another transaction raises
+:class:`TaskRowLockedError` (the task stays PROCESSING until its lease ends). Any exception of an
+attempt that is not an :class:`AttemptFailed` records the task FAILED (``unexpected error: ...``)
+before it is re-raised.
+
 Two workers never run the same job at once: :func:`run_job` holds a session
 advisory lock on the job for as long as it runs (a second worker gets
 :class:`JobBusyError` at once), and each claim is one ``UPDATE`` of a row
@@ -65,7 +72,14 @@ from product_images.publish.plans import (
     check_tenant,
 )
 from product_images.publish.task_actions import AttemptFailed, execute_task
-from product_images.publish.task_leases import claim_task, finish_task, tasks_table
+from product_images.publish.task_leases import (
+    LeaseLostError,
+    TaskLeasedError,
+    TaskRowLockedError,
+    claim_task,
+    finish_task,
+    tasks_table,
+)
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -73,8 +87,10 @@ __all__ = [
     "DEFAULT_RETRY_WAIT",
     "JobBusyError",
     "JobOutcome",
+    "DEFAULT_LOCK_TIMEOUT",
     "LeaseLostError",
     "TaskLeasedError",
+    "TaskRowLockedError",
     "TaskRow",
     "create_job",
     "default_worker",
@@ -97,6 +113,10 @@ again after this. Keep it above the client's longest call (HttpMarketplaceClient
 about max_attempts × (connect_timeout + timeout) plus waits: 3 × 15 s + 20 s by default)."""
 
 
+DEFAULT_LOCK_TIMEOUT = 5.0
+"""Seconds a worker's statement waits for a row lock (PostgreSQL's ``lock_timeout``) before giving up."""
+
+
 class JobBusyError(PublishError):
     """Another worker is running this job (it holds the job's advisory lock, or a task's row); nothing was done.
 
@@ -107,28 +127,6 @@ class JobBusyError(PublishError):
         self.job_id = job_id
         self.holder_pid = holder_pid
         super().__init__(message)
-
-
-class TaskLeasedError(PublishError):
-    """A task of the job is PROCESSING under a lease that has not expired; the job was left as it was.
-
-    Its worker may still be waiting for the marketplace's answer: retry after
-    ``expires`` (then the task is taken up again). A PROCESSING task without
-    ``lease_expires_at`` (set by someone else) is leased until ``started_at`` + lease_seconds.
-    """
-
-    def __init__(self, task: TaskRow, expires: datetime) -> None:
-        self.task = task
-        self.expires = expires
-        super().__init__(
-            f"task {task.position} ({task.description}) of job {task.job_id} is PROCESSING by worker "
-            f"{task.worker or '?'} since {task.started_at:%Y-%m-%d %H:%M:%S %Z} under a lease until "
-            f"{expires:%Y-%m-%d %H:%M:%S %Z}: its worker may still be waiting for the marketplace; resume after that"
-        )
-
-
-class LeaseLostError(PublishError):
-    """This worker's task was taken over by another after its lease expired; its result was not recorded."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +324,7 @@ def run_job(
     worker: str | None = None,
     progress: Callable[[str], object] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> JobOutcome:
     """Run (or resume) a job: its tasks in position order, as the module docstring says.
 
@@ -341,6 +340,7 @@ def run_job(
         worker: this worker's name in ``worker`` (default ``host:pid``).
         progress: called with one line of text per event (claim, retry, success, failure).
         sleep: how to wait between attempts (``time.sleep``).
+        lock_timeout: seconds each statement of an attempt waits for a row lock (> 0).
 
     Returns:
         A :class:`JobOutcome` (status ``SUCCESS`` or ``FAILED``).
@@ -352,9 +352,12 @@ def run_job(
         JobBusyError: another worker is running the job (nothing done).
         TaskLeasedError: a task is PROCESSING under a live lease (nothing done).
         LeaseLostError: another worker took this worker's task over (its lease ran out).
-        psycopg.Error: the database failed.
+        TaskRowLockedError: another transaction held a task's row longer than ``lock_timeout``.
+        psycopg.Error: the database failed (the task is recorded FAILED first when it can be).
+        Exception: anything else an attempt raised, once the task is recorded FAILED
+            (``unexpected error: <type>: <message>``; a note on the exception names job and task).
     """
-    _check_run_options(conn, max_attempts, retry_wait, lease_seconds)
+    _check_run_options(conn, max_attempts, retry_wait, lease_seconds, lock_timeout)
     tasks = job_status(conn, tenant, job_id)
     job = tasks[0].job_id
     _check_client(tasks, client)
@@ -362,13 +365,17 @@ def run_job(
     say = progress or (lambda line: None)
     _try_lock_job(conn, tenant, job)
     try:
-        run = _JobRun(conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep)
+        run = _JobRun(
+            conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep, lock_timeout
+        )
         return run.run_locked()
     finally:
         _unlock_job(conn, tenant, job)
 
 
-def _check_run_options(conn: psycopg.Connection, max_attempts: int, retry_wait: float, lease_seconds: float) -> None:
+def _check_run_options(
+    conn: psycopg.Connection, max_attempts: int, retry_wait: float, lease_seconds: float, lock_timeout: float
+) -> None:
     """Raise ValueError naming the first of run_job's options out of range (or a connection not autocommit)."""
     if not conn.autocommit:
         raise ValueError("run_job needs an autocommit connection (connect(autocommit=True))")
@@ -378,6 +385,8 @@ def _check_run_options(conn: psycopg.Connection, max_attempts: int, retry_wait: 
         raise ValueError(f"retry_wait must be >= 0 seconds, got {retry_wait}")
     if lease_seconds <= 0:
         raise ValueError(f"lease_seconds must be > 0, got {lease_seconds}")
+    if lock_timeout <= 0:
+        raise ValueError(f"lock_timeout must be > 0 seconds, got {lock_timeout}")
 
 
 def _check_client(tasks: list[TaskRow], client: MarketplaceClient) -> None:
@@ -405,6 +414,7 @@ class _JobRun:
     worker: str
     say: Callable[[str], object]
     sleep: Callable[[float], None]
+    lock_timeout: float
     outcome: JobOutcome = field(init=False)
     results: dict[int, dict[str, Any]] = field(default_factory=dict)
 
@@ -469,8 +479,33 @@ class _JobRun:
         return True
 
     def attempt(self, task: TaskRow, attempts: list[int]) -> dict[str, Any]:
-        """One attempt: claim the task, execute it, record SUCCESS or FAILED; ``attempts`` counts them."""
+        """One attempt: claim the task, then execute it and record SUCCESS in one transaction (or record FAILED).
+
+        ``attempts`` counts them. An unexpected exception is recorded FAILED too, then re-raised.
+        """
         attempts.append(len(attempts) + 1)
+        previous_status, previous_worker = self.claim(task)
+        try:
+            with self.conn.transaction():
+                self.set_lock_timeout()
+                result = execute_task(self.conn, self.tenant, task, self.client, self.results)
+                result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
+                if previous_status == "PROCESSING":
+                    result["taken_up_from"] = previous_worker
+                self.finish(task, "SUCCESS", result, None)
+        except AttemptFailed as error:
+            self.finish(task, "FAILED", None, str(error))
+            self.say(f"task {task.position} ({task.description}): attempt {len(attempts)} failed: {error}")
+            raise
+        except (LeaseLostError, TaskRowLockedError):
+            raise
+        except Exception as error:
+            self.record_unexpected(task, error)
+            raise
+        return result
+
+    def claim(self, task: TaskRow) -> tuple[str, str | None]:
+        """Claim ``task`` (see claim_task); JobBusyError when another transaction has its row; says a take-over."""
         claimed = claim_task(self.conn, self.tenant, task.id, self.worker, self.lease_seconds)
         if claimed is None:
             raise JobBusyError(
@@ -478,28 +513,43 @@ class _JobRun:
                 f"task {task.position} ({task.description}) of job {self.job} is locked or was "
                 "changed by another transaction; nothing more done here",
             )
-        previous_status, previous_worker = claimed
-        if previous_status == "PROCESSING":
+        if claimed[0] == "PROCESSING":
             self.outcome.taken_over.append(task.position)  # type: ignore[arg-type]
             self.say(
-                f"task {task.position} ({task.description}): taken up from worker {previous_worker} "
-                "after its lease expired"
+                f"task {task.position} ({task.description}): taken up from worker {claimed[1]} after its lease expired"
             )
+        return claimed
+
+    def set_lock_timeout(self) -> None:
+        """Bound the current transaction's waits for a lock to ``lock_timeout`` seconds."""
+        self.conn.execute("select set_config('lock_timeout', %s, true)", (f"{round(self.lock_timeout * 1000)}ms",))
+
+    def record_unexpected(self, task: TaskRow, error: Exception) -> None:
+        """Record ``task`` FAILED for an exception that is no AttemptFailed; notes on ``error`` name job and task."""
+        text = str(error).strip().splitlines()
+        message = f"unexpected error: {type(error).__name__}" + (f": {text[0]}" if text else "")
+        where = f"task {task.position} ({task.description}) of job {task.job_id}"
         try:
-            result = execute_task(self.conn, self.tenant, task, self.client, self.results)
-        except AttemptFailed as error:
-            self.finish(task, "FAILED", None, str(error))
-            self.say(f"task {task.position} ({task.description}): attempt {len(attempts)} failed: {error}")
-            raise
-        result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
-        if previous_status == "PROCESSING":
-            result["taken_up_from"] = previous_worker
-        self.finish(task, "SUCCESS", result, None)
-        return result
+            self.finish(task, "FAILED", None, message)
+        except (PublishError, psycopg.Error) as also:
+            error.add_note(f"{where}: could not be recorded FAILED ({also}); it stays PROCESSING until its lease ends")
+            return
+        error.add_note(f"{where}: recorded FAILED: {message}")
+        self.say(f"{where}: FAILED: {message}")
 
     def finish(self, task: TaskRow, status: str, result: dict[str, Any] | None, error: str | None) -> None:
-        """Record the claimed task's end; raises LeaseLostError when another worker has taken it over."""
-        if not finish_task(self.conn, self.tenant, task.id, self.worker, status, result, error):
+        """Record the claimed task's end, waiting at most ``lock_timeout`` for its row.
+
+        Raises LeaseLostError when another worker has taken it over, TaskRowLockedError when
+        another transaction held its row longer than ``lock_timeout``.
+        """
+        try:
+            with self.conn.transaction():
+                self.set_lock_timeout()
+                recorded = finish_task(self.conn, self.tenant, task.id, self.worker, status, result, error)
+        except psycopg.errors.LockNotAvailable as locked:
+            raise TaskRowLockedError(task, status, self.lock_timeout) from locked
+        if not recorded:
             raise LeaseLostError(
                 f"task {task.position} ({task.description}) of job {task.job_id} was taken over by another worker "
                 f"after this worker's lease expired; its outcome ({status}) was not recorded"
