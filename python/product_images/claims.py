@@ -122,10 +122,12 @@ class Claims:
         ).format(table=self.table, by=by, until=until, claimable=self.claimable())
 
     def release(self) -> sql.Composed:
-        """Gives back the claims of ``ids`` this ``worker`` still holds."""
+        """Gives back the claims of ``ids`` this ``worker`` still holds, never waiting for a row lock: a row another
+        transaction holds (``SKIP LOCKED``) keeps its claim until the lease ends."""
         by, until = self._columns()
         return sql.SQL(
-            "update {table} set {by} = null, {until} = null where id = any(%(ids)s) and {by} = %(worker)s"
+            "update {table} set {by} = null, {until} = null where id in "
+            "(select id from {table} where id = any(%(ids)s) and {by} = %(worker)s for update skip locked)"
         ).format(table=self.table, by=by, until=until)
 
     def count(self) -> sql.Composed:

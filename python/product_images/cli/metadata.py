@@ -47,12 +47,17 @@ def metadata_backfill(
     Storage: AWS_ENDPOINT_URL_S3 (R2: https://<account>.r2.cloudflarestorage.com),
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; URL mapping: IMAGE_URL_PREFIX + IMAGE_BUCKET
     (+ IMAGE_KEY_PREFIX), or IMAGE_URL_MAP_FILE. Database: the PG* variables.
-    Several workers may run at once. Exit 0 when the run completed (failed objects are
-    recorded in metadata_error), 1 when it could not run, 2 on a configuration error.
+    Several workers may run at once. A --dry-run makes no request and needs no AWS
+    credentials. Exit 0 when the run completed (failed objects are recorded in
+    metadata_error; rows another transaction held locked are left for a later run), 1
+    when it could not run (database errors), 2 on a configuration error: a bad option or
+    variable, no AWS credentials, or, once the run started, a bucket that does not exist
+    or credentials the store rejects (the run stops, its claims released, nothing of the
+    batch written).
     """
-    from product_images.metadata.backfill import BackfillError, backfill
+    from product_images.metadata.backfill import BackfillConfigurationError, BackfillError, backfill
 
-    mapping, client = storage_or_fail(concurrency)
+    mapping, client = storage_or_fail(concurrency, mapping_only=dry_run)
     conn = connect_or_fail(autocommit=True)
     try:
         with conn:
@@ -69,7 +74,7 @@ def metadata_backfill(
                 dry_run=dry_run,
                 progress=progress,
             )
-    except ValueError as error:
+    except (ValueError, BackfillConfigurationError) as error:
         fail(2, str(error))
     except BackfillError as error:
         fail(1, str(error))

@@ -19,8 +19,15 @@ Rows go through three short steps, batch by batch, so any number of workers
    object once per batch; unmapped URLs cost no request).
 3. **write** the batch back in ONE statement (``update ... from
    jsonb_to_recordset(...)``), clearing the claim, only on rows still claimed by
-   this worker: if the lease ran out and another worker took a row, its write wins
-   and ours is dropped (counted in ``claims_lost``).
+   this worker and whose ``url`` is still the one probed: if the lease ran out and
+   another worker took a row, its write wins and ours is dropped; if the app pointed
+   the row at another URL meanwhile, ours is dropped and the row's claim cleared, so
+   it stays to do (both counted in ``claims_lost``). The write never waits for a row
+   lock: it locks the batch's rows ``FOR UPDATE SKIP LOCKED``, so a row another
+   transaction holds (an app transaction left open) is not written and stays claimed
+   until its lease ends, for a later run (counted in ``left_locked``); its other locks
+   wait at most :data:`LOCK_TIMEOUT_SECONDS` (a statement that times out is retried a
+   few times with backoff, then the run stops with :class:`BackfillError`).
 
 Claims walk a tenant's primary key in order (keyset: each claim starts after the last
 id this worker claimed), then make one more pass from the first id to pick up rows whose
@@ -61,9 +68,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from product_images.claims import Claims, RunStep, claimed_batches, default_worker_id, transient_retry
+from product_images.claims import RunStep, claimed_batches, default_worker_id, transient_retry
+from product_images.metadata.backfill_queries import SET_LOCK_TIMEOUT, Queries, tenant_queries
 from product_images.metadata.backfill_summary import BackfillSummary
-from product_images.metadata.probe import ProbeError, ProbeResult, probe_many, probe_object
+from product_images.metadata.probe import (
+    ProbeError,
+    ProbeResult,
+    StorageConfigurationError,
+    probe_many,
+    probe_object,
+)
 from product_images.metadata.storage import ObjectRef, UrlMapping
 from product_images.migration.tenants import select_tenants
 
@@ -72,8 +86,10 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_LEASE_SECONDS",
     "INTERNAL_ERROR",
+    "LOCK_TIMEOUT_SECONDS",
     "METADATA_ERRORS",
     "UNMAPPED",
+    "BackfillConfigurationError",
     "BackfillError",
     "BackfillSummary",
     "backfill",
@@ -86,6 +102,9 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_CONCURRENCY = 32
 #: Seconds a claim holds rows; must exceed the time one batch takes to probe.
 DEFAULT_LEASE_SECONDS = 300.0
+#: ``lock_timeout`` (seconds) of the write and release statements: the longest they wait for a lock
+#: (rows locked by another transaction are skipped, not waited for).
+LOCK_TIMEOUT_SECONDS = 1.0
 #: ``metadata_error`` of a row whose URL no mapping rule covers.
 UNMAPPED = "unmapped"
 #: ``metadata_error`` of a row whose probe raised an unexpected exception (a bug).
@@ -109,6 +128,12 @@ class BackfillError(Exception):
     """
 
 
+class BackfillConfigurationError(BackfillError):
+    """The storage configuration fails every object: no credentials, credentials the store rejects, or a bucket
+    that does not exist. The run stops before writing the batch in flight, whose claims are released; the
+    message names the bucket and the variables to check (the command exits 2)."""
+
+
 class _RowsPerSecond(ProgressColumn):
     """Rows per second (rich's speed estimate over the last 30 s)."""
 
@@ -117,72 +142,12 @@ class _RowsPerSecond(ProgressColumn):
         return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
 
 
-@dataclass(frozen=True)
-class _Queries:
-    """The SQL of one tenant table (composed once per tenant)."""
-
-    claim: sql.Composed
-    write: sql.Composed
-    release: sql.Composed
-    count: sql.Composed
-    pending_urls: sql.Composed
-
-
-def _queries(tenant: str, retry_failed: bool) -> _Queries:
-    if retry_failed:
-        todo = sql.SQL(
-            "(metadata_probed_at is null or (metadata_error is not null and metadata_probed_at < %(run_started)s))"
-        )
-    else:
-        todo = sql.SQL("metadata_probed_at is null")
-    claims = Claims(tenant, "metadata", todo)
-    table = claims.table
-    return _Queries(
-        claim=claims.claim(),
-        write=sql.SQL(
-            """
-            with locked as materialized (
-                select images.id
-                from {table} as images
-                where
-                    images.id in (select (value ->> 'id')::bigint from jsonb_array_elements(%(results)s))
-                    and images.metadata_claimed_by = %(worker)s
-                order by images.id
-                for update
-            )
-            update {table} as images
-            set
-                mime_type = results.mime_type,
-                file_size = results.file_size,
-                width = results.width,
-                height = results.height,
-                exif_orientation = results.exif_orientation,
-                metadata_etag = results.etag,
-                metadata_error = results.error,
-                metadata_probed_at = now(),
-                metadata_claimed_by = null,
-                metadata_claimed_until = null
-            from jsonb_to_recordset(%(results)s) as results (
-                id bigint, mime_type text, file_size bigint, width integer, height integer,
-                exif_orientation smallint, etag text, error text
-            )
-            where images.id = results.id and images.id in (select id from locked)
-            returning images.id
-            """
-        ).format(table=table),
-        release=claims.release(),
-        count=claims.count(),
-        pending_urls=sql.SQL("select url from {table} as images where {pending} order by id limit %(cap)s").format(
-            table=table, pending=claims.claimable()
-        ),
-    )
-
-
-def _row_values(row_id: int, result: ProbeResult | None, reason: str | None) -> dict[str, Any]:
-    """One element of the write statement's JSON array."""
+def _row_values(row_id: int, url: str, result: ProbeResult | None, reason: str | None) -> dict[str, Any]:
+    """One element of the write statement's JSON array (``url``: the URL probed, written only if still the row's)."""
     if result is None:  # unmapped or internal error: nothing learned
         return {
             "id": row_id,
+            "url": url,
             "mime_type": None,
             "file_size": None,
             "width": None,
@@ -200,6 +165,7 @@ def _row_values(row_id: int, result: ProbeResult | None, reason: str | None) -> 
     orientation = result.exif_orientation if error is None else None
     return {
         "id": row_id,
+        "url": url,
         "mime_type": result.mime_type,
         "file_size": result.size_bytes,
         "width": width,
@@ -234,9 +200,8 @@ def backfill(
             hold the claims invisible to other workers).
         client: S3 client (``storage.s3_client(max_pool_connections>=concurrency)``); may be None for a dry run.
         mapping: URL → object rules (``UrlMapping.from_env()``).
-        tenants: tenant schemas to visit, in this order; None = every tenant
-            (:func:`~product_images.migration.tenants.discover_tenants`). Each must be a tenant with a
-            ``product_images`` table.
+        tenants: tenant schemas to visit, in this order, each with a ``product_images`` table; None = every
+            tenant (:func:`~product_images.migration.tenants.discover_tenants`).
         limit: claim at most this many rows over all tenants (None = no limit).
         batch_size: rows per claim / write (>= 1).
         concurrency: objects probed at once (>= 1, <= the client's connection pool).
@@ -258,8 +223,9 @@ def backfill(
         ValueError: an argument out of range, a non-autocommit connection, concurrency beyond the client's
             pool, or a requested tenant that is not a tenant with a ``product_images`` table (the message
             lists them).
-        BackfillError: a database error, or a storage error that fails every object (no credentials); the
-            message names the tenant and the step.
+        BackfillError: a database error (a lock held past the retries included), naming the tenant and the step.
+        BackfillConfigurationError: a storage error failing every object (no or rejected credentials, no such
+            bucket), naming the bucket and the variables to check; the batch in flight is released, not written.
     """
     _check_arguments(conn, client, batch_size, concurrency, lease_seconds, limit, dry_run)
     run = _Backfill(conn, client, mapping, concurrency, probe, limit, worker_id or default_worker_id(), dry_run)
@@ -339,7 +305,7 @@ class _Backfill:
     started: float = field(default_factory=time.perf_counter)
     where: RunStep = field(default_factory=lambda: RunStep(BackfillError, "discovering tenants"))
     params: dict[str, Any] = field(default_factory=dict)
-    queries: dict[str, _Queries] = field(default_factory=dict)
+    queries: dict[str, Queries] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.summary = BackfillSummary(worker_id=self.worker_id, dry_run=self.dry_run)
@@ -350,7 +316,7 @@ class _Backfill:
         self.where.step = "reading the clock"
         run_started = self.conn.execute("select now()").fetchone()[0]  # type: ignore[index]
         self.params = {"run_started": run_started, "worker": self.summary.worker_id, "lease": float(lease_seconds)}
-        self.queries = {name: _queries(name, retry_failed) for name in self.summary.tenants}
+        self.queries = {name: tenant_queries(name, retry_failed) for name in self.summary.tenants}
 
     def finish(self) -> BackfillSummary:
         """The summary, with the wall-clock seconds since the call started."""
@@ -415,17 +381,21 @@ class _Backfill:
             advance(len(values))
             if rows_by_ref:
                 values.extend(self._probe_objects(tenant, rows_by_ref, advance))
-            written_ids = self._write(tenant, values)
+            outcomes = self._write(tenant, values)
             written = True
         finally:
             if not written:
                 self._release(tenant, ids)
-        self._count_written(tenant, values, written_ids)
+        self._count_written(tenant, values, outcomes)
 
     def _probe_objects(
-        self, tenant: str, rows_by_ref: dict[ObjectRef, list[int]], advance: Callable[[int], object]
+        self, tenant: str, rows_by_ref: dict[ObjectRef, list[tuple[int, str]]], advance: Callable[[int], object]
     ) -> list[dict[str, Any]]:
-        """Probe each object of a batch once, ``concurrency`` at a time; the values of its rows."""
+        """Probe each object of a batch once, ``concurrency`` at a time; the values of its rows.
+
+        Raises:
+            BackfillConfigurationError: the store refuses the bucket or the credentials, or boto3 has none.
+        """
         guarded = _GuardedProbe(self.probe)
         results = probe_many(
             self.client,
@@ -440,9 +410,14 @@ class _Backfill:
                 ref = ObjectRef(result.bucket, result.key)
                 reason = INTERNAL_ERROR if ref in guarded.crashed else None
                 self._count_object(tenant, result)
-                values.extend(_row_values(row_id, result, reason) for row_id in rows_by_ref[ref])
+                values.extend(_row_values(row_id, url, result, reason) for row_id, url in rows_by_ref[ref])
+        except StorageConfigurationError as error:
+            raise BackfillConfigurationError(
+                f"storage configuration error while probing {tenant}.product_images: {error}; "
+                "the run stopped and wrote nothing of this batch"
+            ) from error
         except BotoCoreError as error:
-            raise BackfillError(
+            raise BackfillConfigurationError(
                 f"storage error while probing {tenant}.product_images (check the endpoint "
                 f"and the AWS credentials): {type(error).__name__}: {error}"
             ) from error
@@ -459,52 +434,73 @@ class _Backfill:
         self.summary.bytes_downloaded += result.bytes_downloaded
         self.summary.object_bytes += result.size_bytes or 0
 
-    def _write(self, tenant: str, values: list[dict[str, Any]]) -> set[int]:
-        """Write a batch's values in one statement, on the rows still claimed by this worker; their ids."""
-        write = self.queries[tenant].write
+    def _bounded(self, statement: sql.Composed, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Run one statement in a transaction whose ``lock_timeout`` is :data:`LOCK_TIMEOUT_SECONDS`; its rows.
+
+        Retried (:data:`~product_images.claims.transient_retry`: 5 attempts, backoff 0.1 s to 2 s) when it times
+        out on a lock or deadlocks; then the last ``psycopg.Error`` propagates.
+        """
+
+        def attempt() -> list[tuple[Any, ...]]:
+            with self.conn.transaction():
+                self.conn.execute(SET_LOCK_TIMEOUT, (f"{round(LOCK_TIMEOUT_SECONDS * 1000)}ms",))
+                cursor = self.conn.execute(statement, params)
+                return cursor.fetchall() if cursor.description else []
+
+        return transient_retry(attempt)
+
+    def _write(self, tenant: str, values: list[dict[str, Any]]) -> dict[str, set[int]]:
+        """Write a batch's values in one statement (see the module doc); the ids by outcome.
+
+        Returns:
+            ``{"written": ids, "url_changed": ids, "locked": ids}`` (an outcome no row had is absent); the
+            batch's other rows were taken over by another worker.
+        """
         try:
-            return {
-                row[0]
-                for row in transient_retry(
-                    lambda: self.conn.execute(write, {**self.params, "results": Jsonb(values)}).fetchall()
-                )
-            }
+            rows = self._bounded(self.queries[tenant].write, {**self.params, "results": Jsonb(values)})
         except psycopg.Error as error:
             raise BackfillError(
                 f"database error while writing a batch of results in {tenant}.product_images: {str(error).strip()}"
             ) from error
+        outcomes: dict[str, set[int]] = {}
+        for row_id, outcome in rows:
+            outcomes.setdefault(outcome, set()).add(row_id)
+        return outcomes
 
     def _release(self, tenant: str, ids: list[int]) -> None:
-        """Give back the claims of a batch that was not written."""
+        """Give back the claims of a batch that was not written (rows another transaction locks keep theirs)."""
         try:
-            self.conn.execute(self.queries[tenant].release, {**self.params, "ids": ids})
+            self._bounded(self.queries[tenant].release, {**self.params, "ids": ids})
         except psycopg.Error:  # the database is gone: the lease will expire
             pass
 
-    def _count_written(self, tenant: str, values: list[dict[str, Any]], written_ids: set[int]) -> None:
-        """Count the rows written, by error, and the rows another worker took over (``claims_lost``)."""
+    def _count_written(self, tenant: str, values: list[dict[str, Any]], outcomes: dict[str, set[int]]) -> None:
+        """Count the rows written, by error; the rows left for a lock; the others as ``claims_lost``."""
         summary = self.summary
+        written_ids = outcomes.get("written", set())
         counts = Counter(value["error"] for value in values if value["id"] in written_ids)
         summary.ok += counts.pop(None, 0)
         for reason, count in counts.items():
             summary.failed[reason] = summary.failed.get(reason, 0) + count
-        summary.claims_lost += len(values) - len(written_ids)
+        left_locked = len(outcomes.get("locked", ()))
+        summary.left_locked += left_locked
+        summary.claims_lost += len(values) - len(written_ids) - left_locked
         summary.rows_probed += len(written_ids)
         summary.by_tenant[tenant] = summary.by_tenant.get(tenant, 0) + len(written_ids)
 
 
 def _unmapped_first(
     rows: list[tuple[int, str]], mapping: UrlMapping
-) -> tuple[list[dict[str, Any]], dict[ObjectRef, list[int]]]:
-    """The values of the rows no mapping rule covers (``unmapped``: no request), and the other rows' ids by object."""
+) -> tuple[list[dict[str, Any]], dict[ObjectRef, list[tuple[int, str]]]]:
+    """The values of the rows no mapping rule covers (``unmapped``: no request), and the other rows by object."""
     values: list[dict[str, Any]] = []
-    rows_by_ref: dict[ObjectRef, list[int]] = {}
+    rows_by_ref: dict[ObjectRef, list[tuple[int, str]]] = {}
     for row_id, url in rows:
         ref = mapping.object_for(url)
         if ref is None:
-            values.append(_row_values(row_id, None, UNMAPPED))
+            values.append(_row_values(row_id, url, None, UNMAPPED))
         else:
-            rows_by_ref.setdefault(ref, []).append(row_id)
+            rows_by_ref.setdefault(ref, []).append((row_id, url))
     return values, rows_by_ref
 
 
@@ -521,8 +517,8 @@ class _GuardedProbe:
     def __call__(self, s3: BaseClient, ref: ObjectRef) -> ProbeResult:
         try:
             return self.probe(s3, ref)
-        except BotoCoreError:
-            raise  # configuration (no credentials...): fails every object
+        except (BotoCoreError, StorageConfigurationError):
+            raise  # configuration (no credentials, no such bucket...): fails every object
         except Exception as error:  # noqa: BLE001
             _log.exception("probe of s3://%s/%s raised", ref.bucket, ref.key)
             self.crashed[ref] = f"{type(error).__name__}: {error}"

@@ -26,7 +26,11 @@ class BackfillSummary:
         objects_probed: distinct objects probed (requests were made for them).
         requests: S3 requests made.
         claims_lost: rows claimed but not written because their lease expired and another
-            worker took them over (that worker writes them).
+            worker took them over (that worker writes them), or because the row's URL changed
+            while its object was probed (the row's claim is cleared: it stays to do).
+        left_locked: rows probed but not written because another transaction held their row
+            lock at the write (the backfill does not wait for it); they stay claimed until the
+            lease ends and a later run probes them.
         seconds: wall-clock duration of the call.
         would_probe: dry run only: rows that a real run would claim (to do, not held by
             a live claim, at most ``limit``).
@@ -45,6 +49,7 @@ class BackfillSummary:
     objects_probed: int = 0
     requests: int = 0
     claims_lost: int = 0
+    left_locked: int = 0
     seconds: float = 0.0
     would_probe: int = 0
     would_be_unmapped: int = 0
@@ -79,5 +84,13 @@ class BackfillSummary:
             f"{self.requests:,} requests for {self.objects_probed:,} objects"
         )
         if self.claims_lost:
-            lines.append(f"  {self.claims_lost:,} rows taken over by another worker after their lease expired")
+            lines.append(
+                f"  {self.claims_lost:,} rows not written: taken over by another worker after their lease expired, "
+                "or their URL changed while being probed (left to do)"
+            )
+        if self.left_locked:
+            lines.append(
+                f"  {self.left_locked:,} rows not written: another transaction held their row lock "
+                "(left claimed until the lease ends, for a later run)"
+            )
         return lines

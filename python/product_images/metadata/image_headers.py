@@ -3,7 +3,9 @@
 The prober (:mod:`product_images.metadata.probe`) decides what to download; this module
 reads what it got. :func:`sniff_image_type` matches the file's first bytes against a
 table of magic numbers; :func:`measure_image` reads the dimensions as stored and the EXIF
-orientation with ``imagesize`` (Pillow for whole files it could not read);
+orientation with ``imagesize`` (Pillow for whole files it could not read), except for two
+formats imagesize 2.0.1 misreads: HEIC/AVIF (:func:`~product_images.metadata.heif.heif_size`)
+and OS/2 BMPs with a 12-byte header (16-bit dimensions);
 :func:`jpeg_header` walks a JPEG's segment chain to its SOF marker, asking its reader only
 for the segment headers that lie beyond the bytes in hand.
 """
@@ -17,6 +19,8 @@ from typing import Protocol
 
 import imagesize
 from PIL import Image
+
+from product_images.metadata.heif import heif_size
 
 __all__ = [
     "EXIF_ORIENTATION_TAG",
@@ -42,6 +46,7 @@ _HEIF_BRANDS = frozenset({b"mif1", b"msf1", b"miaf"})
 # BMP DIB header sizes: BITMAPCOREHEADER (12), OS/2 v2 (16, 64), BITMAPINFOHEADER (40),
 # v2 (52), v3 (56), v4 (108), v5 (124).
 _BMP_DIB_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+_HEIF_TYPES = frozenset({"image/avif", "image/heic", "image/heif"})
 
 
 def _iso_bmff_type(head: bytes) -> str | None:
@@ -128,8 +133,17 @@ def measure_image(data: bytes, *, complete: bool) -> tuple[int, int, int | None]
     Returns:
         ``(width, height, orientation)``: pixels, NOT swapped for the orientation, which is
         the EXIF value 1..8 or None when absent or out of range; None when the size is
-        unreadable. Never raises on bad bytes.
+        unreadable. Never raises on bad bytes. HEIC/HEIF/AVIF are read by
+        :func:`~product_images.metadata.heif.heif_size` first (size as coded, ``irot``/``imir``
+        as the EXIF orientation); an OS/2 BMP (12-byte BITMAPCOREHEADER) has 16-bit dimensions.
     """
+    if sniff_image_type(data[:64]) in _HEIF_TYPES:
+        measured = heif_size(data)
+        if measured is not None:
+            return measured
+    if data[:2] == b"BM" and data[14:18] == (12).to_bytes(4, "little") and len(data) >= 22:
+        width, height = int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
+        return (width, height, None) if width > 0 and height > 0 else None
     try:
         # exif_rotation=False: imagesize 2.x would otherwise swap width/height for orientations 5..8;
         # get_info still reports the orientation in .rotation (-1 when absent).

@@ -18,7 +18,8 @@ full GET when the object is at most ``max_full_bytes``.
 Failures are returned in :class:`ProbeResult` (``error`` is a :class:`ProbeError`),
 never raised: :func:`probe_many` runs over millions of objects and one bad object
 must not stop it. Only programming and configuration errors raise (bad arguments,
-no credentials at all).
+no credentials at all, and :class:`StorageConfigurationError`: a bucket that does not exist
+or credentials the store rejects, which would fail every object alike).
 
 :func:`naive_probe` (full GET + ``PIL.Image.open``) is kept as the baseline for
 the benchmark.
@@ -63,6 +64,7 @@ __all__ = [
     "NEXT_RANGE_BYTES",
     "ProbeError",
     "ProbeResult",
+    "StorageConfigurationError",
     "naive_probe",
     "probe_many",
     "probe_object",
@@ -79,12 +81,16 @@ MAX_HEADER_BYTES = 1_048_576
 MAX_FULL_BYTES = 50 * 1024 * 1024
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$", re.IGNORECASE)
+#: S3 error codes that say the bucket or the credentials are wrong, not the object: every object would fail alike.
+_NO_BUCKET_CODES = frozenset({"NoSuchBucket"})
+_BAD_CREDENTIALS_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 class ProbeError(enum.StrEnum):
     """Why an object has no measurements. A ``str`` enum: ``ProbeError.MISSING == "missing"``.
 
-    * ``missing``: 404, ``NoSuchKey`` or ``NoSuchBucket``.
+    * ``missing``: 404, ``NoSuchKey`` (a bucket that does not exist is no object's
+      failure: :class:`StorageConfigurationError`).
     * ``empty``: a 0-byte object (S3, R2 and moto answer a ranged GET on it with
       416 ``InvalidRange``; the prober confirms the size with one HeadObject).
     * ``not_image``: the bytes carry no known image signature (e.g. an HTML error
@@ -93,8 +99,9 @@ class ProbeError(enum.StrEnum):
       file ends, or is garbled, before its size header).
     * ``too_large``: the size header is not within ``max_header_bytes`` of ranged
       reads and the object is bigger than ``max_full_bytes``.
-    * ``access_denied``: 401/403, e.g. ``AccessDenied``, ``InvalidAccessKeyId``,
-      ``SignatureDoesNotMatch``.
+    * ``access_denied``: 401/403, e.g. ``AccessDenied`` (credentials the store rejects,
+      ``InvalidAccessKeyId`` or ``SignatureDoesNotMatch``, raise
+      :class:`StorageConfigurationError` instead).
     * ``network``: transient or transport-level failure after botocore's retries:
       connection errors, timeouts, 5xx, a short read, the object changing between
       two reads (412 on ``If-Match``), and any other unexpected S3 error response
@@ -153,6 +160,46 @@ class ProbeResult:
     def ok(self) -> bool:
         """True when the object was measured (``error`` is None)."""
         return self.error is None
+
+
+class StorageConfigurationError(Exception):
+    """The store refused a request for a reason every object of the bucket shares: fix the configuration.
+
+    Raised (not recorded in a :class:`ProbeResult`) when S3 answers ``NoSuchBucket`` (the
+    bucket does not exist at this endpoint) or ``InvalidAccessKeyId`` /
+    ``SignatureDoesNotMatch`` (the access key or the secret is wrong). The message names the
+    bucket, the S3 error code and the variables to check.
+
+    Attributes:
+        bucket: the bucket of the request.
+        code: the S3 error code.
+    """
+
+    def __init__(self, bucket: str, code: str, endpoint: str | None) -> None:
+        where = f" at {endpoint}" if endpoint else ""
+        if code in _NO_BUCKET_CODES:
+            message = (
+                f"bucket {bucket!r} does not exist{where} ({code}): check IMAGE_BUCKET (or the bucket of the "
+                "IMAGE_URL_MAP_FILE rule) and AWS_ENDPOINT_URL_S3"
+            )
+        else:
+            message = (
+                f"the store rejected the credentials for bucket {bucket!r}{where} ({code}): "
+                "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        super().__init__(message)
+        self.bucket = bucket
+        self.code = code
+
+
+def _configuration_error(error: Exception, client: BaseClient, bucket: str) -> StorageConfigurationError | None:
+    """The :class:`StorageConfigurationError` an S3 error stands for; None for an error of this object only."""
+    if not isinstance(error, ClientError):
+        return None
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    if code not in _NO_BUCKET_CODES | _BAD_CREDENTIALS_CODES:
+        return None
+    return StorageConfigurationError(bucket, code, getattr(client.meta, "endpoint_url", None))
 
 
 class _Failed(Exception):
@@ -222,6 +269,9 @@ class _Reader:
         try:
             return method(Bucket=self.ref.bucket, Key=self.ref.key, **kwargs)
         except Exception as error:
+            configuration = _configuration_error(error, self.client, self.ref.bucket)
+            if configuration is not None:
+                raise configuration from error
             failure = _classify(error)
             if failure is None:
                 raise
@@ -350,6 +400,8 @@ def probe_object(
         ValueError: arguments out of range.
         botocore.exceptions.NoCredentialsError and other non-HTTP botocore errors:
             configuration problems that would fail every object.
+        StorageConfigurationError: the bucket does not exist (``NoSuchBucket``) or the store
+            rejects the credentials (``InvalidAccessKeyId``, ``SignatureDoesNotMatch``).
 
     Rules: the total size comes from ``Content-Range: bytes 0-65535/TOTAL`` (no HeadObject);
     a 200 answer without Content-Range is the whole object (size = ContentLength). A 416

@@ -780,3 +780,139 @@ def test_demo_storage_keeps_objects_in_memory_when_open_files_are_short() -> Non
     outcome = json.loads(finished.stdout.strip().splitlines()[-1])
     assert outcome["large"] > 64 and outcome["file_bytes"] == 0
     assert outcome["served"] == outcome["stored"] > 190
+
+
+# --------------------------------------------------------------------------- the app writing during a batch
+
+
+@pytest.fixture
+def user_6_to_do(conn: psycopg.Connection, tenants: None, restore_rows: Callable[[str], None]) -> list[tuple[int, str]]:
+    """user_6's 12 rows all to do and unclaimed for the test, as they were again when it ends; their (id, url)."""
+    restore_rows("user_6")
+    conn.execute(
+        "update user_6.product_images set metadata_probed_at = null, metadata_claimed_by = null, "
+        "metadata_claimed_until = null"
+    )
+    return conn.execute("select id, url from user_6.product_images order by id").fetchall()
+
+
+def test_a_row_whose_url_changes_while_probed_is_not_written_and_stays_to_do(
+    conn: psycopg.Connection,
+    client: BaseClient,
+    mapping: UrlMapping,
+    ordinary: dict[str, tuple[bytes, str, int, int]],
+    user_6_to_do: list[tuple[int, str]],
+) -> None:
+    row_id, old_url = user_6_to_do[0]
+    new_key = "ordinary/0-big.jpg"
+
+    def probe_then_app_replaces_the_photo(s3: BaseClient, ref: ObjectRef) -> ProbeResult:
+        result = probe_object(s3, ref)
+        if url_of(ref.key) == old_url:  # the app points the row at another photo while its old one is probed
+            with connect(autocommit=True) as app:
+                app.execute("update user_6.product_images set url = %s where id = %s", (url_of(new_key), row_id))
+        return result
+
+    summary = run(conn, client, mapping, "user_6", probe=probe_then_app_replaces_the_photo)
+    # The old photo's measurements were dropped and the row's claim cleared; still to do, the row was claimed
+    # again by the run's last pass from the first id, and its new photo probed and written.
+    data, mime, width, height = ordinary[new_key]
+    assert conn.execute(
+        "select url, mime_type, file_size, width, height, metadata_etag, metadata_claimed_by "
+        "from user_6.product_images where id = %s",
+        (row_id,),
+    ).fetchone() == (url_of(new_key), mime, len(data), width, height, md5(data), None)
+    assert (summary.rows_probed, summary.ok, summary.claims_lost, summary.left_locked) == (12, 12, 1, 0)
+    assert summary.lines()[3:] == [
+        "  1 rows not written: taken over by another worker after their lease expired, "
+        "or their URL changed while being probed (left to do)"
+    ]
+
+
+def test_a_row_an_app_transaction_holds_is_left_claimed_and_the_batch_written_without_waiting(
+    conn: psycopg.Connection, client: BaseClient, mapping: UrlMapping, user_6_to_do: list[tuple[int, str]]
+) -> None:
+    ids = [row_id for row_id, _ in user_6_to_do]
+    held = ids[5]
+    app = connect()  # an app transaction that updates one row of the batch, then stays idle in transaction
+    holding = threading.Event()
+
+    def probe_while_the_app_holds_a_row(s3: BaseClient, ref: ObjectRef) -> ProbeResult:
+        if not holding.is_set():
+            app.execute("update user_6.product_images set alt_text = 'app' where id = %s", (held,))
+            holding.set()
+        return probe_object(s3, ref)
+
+    outcome: dict[str, BackfillSummary] = {}
+    worker_conn = connect(autocommit=True)  # as the command opens it: no lock_timeout of its own
+    thread = threading.Thread(
+        target=lambda: outcome.update(
+            summary=backfill(
+                worker_conn,
+                client,
+                mapping,
+                tenants=["user_6"],
+                batch_size=12,
+                concurrency=1,
+                lease_seconds=2,
+                progress=False,
+                worker_id="worker-beside-the-app",
+                probe=probe_while_the_app_holds_a_row,
+            )
+        )
+    )
+    thread.start()
+    try:
+        thread.join(20)
+        finished = not thread.is_alive()
+        # The backfill holds no lock of the batch now: the app's update of another of its rows goes through at once.
+        with connect(autocommit=True, options="-c lock_timeout=2s") as other_app:
+            other_app.execute("update user_6.product_images set alt_text = 'other' where id = %s", (ids[0],))
+    finally:
+        app.rollback()
+        app.close()
+        thread.join(60)
+        worker_conn.close()
+    assert finished, "the backfill waited for the row the app transaction holds"
+    summary = outcome["summary"]
+    assert (summary.rows_probed, summary.ok, summary.left_locked, summary.claims_lost) == (11, 11, 1, 0)
+    assert summary.lines()[3:] == [
+        "  1 rows not written: another transaction held their row lock (left claimed until the lease ends, "
+        "for a later run)"
+    ]
+    assert conn.execute(
+        "select id, metadata_probed_at, metadata_claimed_by from user_6.product_images "
+        "where metadata_probed_at is null or metadata_claimed_by is not null"
+    ).fetchall() == [(held, None, "worker-beside-the-app")]
+    while conn.execute("select count(*) from user_6.product_images where metadata_claimed_until >= now()").fetchone()[
+        0
+    ]:
+        time.sleep(0.1)
+    later = run(conn, client, mapping, "user_6")
+    assert (later.rows_probed, later.ok, later.left_locked) == (1, 1, 0)
+
+
+def test_cli_a_bucket_that_does_not_exist_stops_the_run_exit_2_writing_nothing(
+    conn: psycopg.Connection, endpoint: str, user_6_to_do: list[tuple[int, str]]
+) -> None:
+    result = cli("--tenant", "user_6", env={"IMAGE_BUCKET": "backfill-imagez"})
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Error: storage configuration error while probing user_6.product_images: bucket 'backfill-imagez' does not "
+        f"exist at {endpoint} (NoSuchBucket): check IMAGE_BUCKET (or the bucket of the IMAGE_URL_MAP_FILE rule) "
+        "and AWS_ENDPOINT_URL_S3; the run stopped and wrote nothing of this batch\n"
+    )
+    assert conn.execute(
+        "select count(*) from user_6.product_images where metadata_probed_at is null and metadata_error is null "
+        "and metadata_claimed_by is null and metadata_claimed_until is null"
+    ).fetchone() == (12,)
+
+
+def test_cli_dry_run_needs_no_aws_credentials(conn: psycopg.Connection, tenants: None) -> None:
+    pending = conn.execute("select count(*) from user_6.product_images where metadata_probed_at is null").fetchone()[0]
+    result = cli("--tenant", "user_6", "--dry-run", env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None})
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        f"metadata backfill (dry run): {pending} rows would be probed over 1 tenant (0 unmapped: no request); "
+        "nothing changed\n"
+    )

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import json
 import logging
+import random
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from botocore.client import BaseClient
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from PIL import Image
 
 from product_images.demo.pictures import DemoImage, demo_image_catalog, render_image
 from product_images.metadata.probe import (
@@ -29,6 +34,7 @@ from product_images.metadata.probe import (
     NEXT_RANGE_BYTES,
     ProbeError,
     ProbeResult,
+    StorageConfigurationError,
     naive_probe,
     probe_many,
     probe_object,
@@ -37,6 +43,7 @@ from product_images.metadata.probe import (
 from product_images.metadata.storage import MappingRule, ObjectRef, UrlMapping, s3_client
 
 BUCKET = "product-images"
+EXIF_ORIENTATION = 0x0112
 CATALOG = demo_image_catalog()
 BY_KEY = {item.key: item for item in CATALOG}
 STUDIO = BY_KEY["products/p-1003/studio.jpg"]  # 120 KB ICC profile before the SOF
@@ -125,6 +132,10 @@ class _S3ErrorStub(http.server.BaseHTTPRequestHandler):
         key = self.path.split("?", 1)[0].split("/", 2)[2]
         if key == "denied.jpg":
             self._error(403, "AccessDenied", "Access Denied")
+        elif key == "bad-key.jpg":
+            self._error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+        elif key == "bad-secret.jpg":
+            self._error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match.")
         elif key == "broken.jpg":
             self._error(500, "InternalError", "We encountered an internal error. Please try again.")
         elif key == "ignores-range.jpg":  # a store that ignores Range: 200, whole body, no Content-Range
@@ -439,7 +450,9 @@ def test_large_ordinary_jpeg_costs_one_64k_range(client: BaseClient, bucket: str
     assert (result.requests, result.bytes_downloaded) == (1, 65_536)
 
 
-def test_missing_key_and_missing_bucket(client: BaseClient, bucket: str) -> None:
+def test_missing_key_is_missing_and_a_missing_bucket_raises_naming_it(
+    client: BaseClient, bucket: str, moto_endpoint: str
+) -> None:
     missing = probe_object(client, ObjectRef(bucket, "products/nope.jpg"))
     assert (missing.error, missing.requests, missing.bytes_downloaded, missing.size_bytes) == (
         ProbeError.MISSING,
@@ -448,11 +461,13 @@ def test_missing_key_and_missing_bucket(client: BaseClient, bucket: str) -> None
         None,
     )
     assert missing.error_detail == "NoSuchKey (HTTP 404): The specified key does not exist."
-    no_bucket = probe_object(client, ObjectRef("no-such-bucket", "a.jpg"))
-    assert (no_bucket.error, no_bucket.error_detail) == (
-        ProbeError.MISSING,
-        "NoSuchBucket (HTTP 404): The specified bucket does not exist",
+    with pytest.raises(StorageConfigurationError) as raised:  # every object of the bucket would fail alike
+        probe_object(client, ObjectRef("no-such-bucket", "a.jpg"))
+    assert str(raised.value) == (
+        f"bucket 'no-such-bucket' does not exist at {moto_endpoint} (NoSuchBucket): check IMAGE_BUCKET "
+        "(or the bucket of the IMAGE_URL_MAP_FILE rule) and AWS_ENDPOINT_URL_S3"
     )
+    assert (raised.value.bucket, raised.value.code) == ("no-such-bucket", "NoSuchBucket")
 
 
 def test_empty_object(client: BaseClient, bucket: str) -> None:
@@ -506,6 +521,20 @@ def test_access_denied(stub_endpoint: str) -> None:
         ProbeError.ACCESS_DENIED,
         "AccessDenied (HTTP 403): Access Denied",
         1,
+    )
+
+
+@pytest.mark.parametrize(
+    "key, code", [("bad-key.jpg", "InvalidAccessKeyId"), ("bad-secret.jpg", "SignatureDoesNotMatch")]
+)
+def test_rejected_credentials_raise_naming_the_bucket_and_the_variables(
+    stub_endpoint: str, key: str, code: str
+) -> None:
+    with pytest.raises(StorageConfigurationError) as raised:
+        probe_object(s3_client(endpoint_url=stub_endpoint), ObjectRef("images", key))
+    assert str(raised.value) == (
+        f"the store rejected the credentials for bucket 'images' at {stub_endpoint} ({code}): "
+        "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     )
 
 
@@ -564,3 +593,78 @@ def test_naive_probe_agrees_but_downloads_everything(client: BaseClient, bucket:
         result = results[item.key]
         _assert_matches_catalog(result, item)
         assert (result.requests, result.bytes_downloaded) == (1, len(item.data))
+
+
+# --------------------------------------------------------------------------- HEIC/AVIF orientation, OS/2 BMP
+
+
+def _avif(orientation: int | None, *, noisy: bool = False) -> bytes:
+    """A 400 x 300 AVIF encoded by Pillow (libavif), which turns an EXIF orientation into irot/imir properties."""
+    size = (400, 300)
+    if noisy:  # random pixels: over 64 KiB, so a whole download would show in the bytes downloaded
+        picture = Image.frombytes("RGB", size, random.Random(7).randbytes(size[0] * size[1] * 3))
+    else:
+        picture = Image.new("RGB", size, "red")
+    options: dict[str, Any] = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[EXIF_ORIENTATION] = orientation
+        options["exif"] = exif.tobytes()
+    out = io.BytesIO()
+    picture.save(out, "AVIF", quality=90, **options)
+    return out.getvalue()
+
+
+def _os2_bmp(width: int, height: int) -> bytes:
+    """A 24-bit BMP with the 12-byte BITMAPCOREHEADER of OS/2 1.x (16-bit width and height)."""
+    pixels = bytes((width * 3 + 3) // 4 * 4 * height)
+    dib = struct.pack("<IHHHH", 12, width, height, 1, 24)
+    return b"BM" + struct.pack("<IHHI", 14 + len(dib) + len(pixels), 0, 0, 14 + len(dib)) + dib + pixels
+
+
+@pytest.fixture(scope="module")
+def heif_keys(client: BaseClient, bucket: str) -> dict[str, tuple[int | None, bytes]]:
+    """AVIFs for EXIF orientations none and 1..8, the same files branded heic, a rotated AVIF over 64 KiB, uploaded;
+    key → (orientation, bytes)."""
+    objects: dict[str, tuple[int | None, bytes]] = {}
+    for orientation in (None, *range(1, 9)):
+        data = _avif(orientation)
+        objects[f"heif/{orientation}.avif"] = (orientation, data)
+        objects[f"heif/{orientation}.heic"] = (orientation, data.replace(b"avif", b"heic"))  # what an iPhone brands
+    objects["heif/big-6.avif"] = (6, _avif(6, noisy=True))
+    for key, (_, data) in objects.items():
+        client.put_object(Bucket=bucket, Key=key, Body=data)
+    return objects
+
+
+def test_rotated_heic_and_avif_are_measured_from_their_first_range(
+    client: BaseClient, bucket: str, heif_keys: dict[str, tuple[int | None, bytes]]
+) -> None:
+    assert len(heif_keys["heif/big-6.avif"][1]) > FIRST_RANGE_BYTES
+    for key, (orientation, data) in heif_keys.items():
+        result = probe_object(client, ObjectRef(bucket, key))
+        mime = "image/heic" if key.endswith(".heic") else "image/avif"
+        expected = orientation if orientation != 1 else None
+        assert (result.mime_type, result.width, result.height, result.exif_orientation, result.error) == (
+            mime,
+            400,
+            300,
+            expected,
+            None,
+        ), key
+        assert (result.requests, result.bytes_downloaded) == (1, min(len(data), FIRST_RANGE_BYTES)), key
+        if mime == "image/avif":  # Pillow (libavif) reads the same size as coded and orientation back
+            with Image.open(io.BytesIO(data)) as picture:
+                assert (picture.size, picture.getexif().get(EXIF_ORIENTATION)) == ((400, 300), expected), key
+
+
+def test_os2_bmp_dimensions_are_16_bit(client: BaseClient, bucket: str) -> None:
+    client.put_object(Bucket=bucket, Key="bmp/os2.bmp", Body=_os2_bmp(300, 200))
+    result = probe_object(client, ObjectRef(bucket, "bmp/os2.bmp"))
+    assert (result.mime_type, result.width, result.height, result.error, result.requests) == (
+        "image/bmp",
+        300,
+        200,
+        None,
+        1,
+    )
