@@ -1,6 +1,10 @@
 {#- What `dbt seed` loaded, so that a run never applies a stale review list.
     The checksum compared is dbt's own: the sha256 of the seed file it parsed
-    (graph node `checksum`). See macros/seeds/_macros.yml. -#}
+    (graph node `checksum`). For a seed over 1 MiB dbt keeps only the file's path
+    (dbt.constants.MAXIMUM_SEED_SIZE), and its Jinja context cannot read a file:
+    a run of another invocation than the one that loaded such a list warns that
+    it cannot check it (`product-images overrides diff` can).
+    See macros/seeds/_macros.yml. -#}
 
 {% macro seed_loads_relation() %}
     {{ return(project_table_relation('product_images_seed_loads')) }}
@@ -46,6 +50,8 @@
     {%- set seed = ref('label_overrides') -%}
     {%- set node = (graph.nodes.values() | selectattr('resource_type', 'equalto', 'seed') | selectattr('name', 'equalto', 'label_overrides') | first) -%}
     {%- set file_checksum = node.checksum.checksum -%}
+    {#- dbt hashes a seed's contents up to 1 MiB; over that its checksum is the path, which no edit changes -#}
+    {%- set contents_hashed = node.checksum.name == 'sha256' -%}
     {%- set loads = seed_loads_relation() -%}
     {%- set state_sql -%}
         select
@@ -61,7 +67,8 @@
     {%- set load = none -%}
     {%- if state['loads_exist'] -%}
         {%- set loaded = run_query(
-            "select file_checksum, row_count, to_char(loaded_at, 'YYYY-MM-DD HH24:MI:SS TZ') as loaded_at from " ~ loads
+            "select file_checksum, row_count, to_char(loaded_at, 'YYYY-MM-DD HH24:MI:SS TZ') as loaded_at, invocation_id from "
+            ~ loads
             ~ " where seed_name = 'label_overrides'"
         ) -%}
         {%- if loaded | length > 0 -%}
@@ -90,6 +97,16 @@
         {{ exceptions.raise_compiler_error(
             "The seed label_overrides (" ~ seed ~ ", " ~ rows ~ " rows) was loaded without a record of which file it came from "
             ~ "(before this check existed), so it may not be seeds/label_overrides.csv as it is now. " ~ apply_hint
+        ) }}
+    {%- endif -%}
+    {%- if not contents_hashed and load['invocation_id'] != invocation_id -%}
+        {#- a warning, not a refusal: every routine rerun of a shop with that many decisions would stop -#}
+        {{ exceptions.warn(
+            "seeds/label_overrides.csv is over 1 MiB: dbt keeps no checksum of a seed that big (only its path), so "
+            ~ "this run cannot tell whether the file changed since the last `dbt seed` (" ~ load['loaded_at'] ~ ", "
+            ~ load['row_count'] ~ " rows loaded into " ~ seed ~ "); it applies the list loaded then. If you edited "
+            ~ "the file since, run `dbt seed` first, or `dbt build --select +product_images`; "
+            ~ "`product-images overrides diff` lists the rows that differ."
         ) }}
     {%- endif -%}
     {%- if load['file_checksum'] != file_checksum -%}

@@ -300,7 +300,8 @@ def review_page_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "path",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="The review list (default: seeds/label_overrides.csv of the dbt project).",
+            help="The review list (default: seeds/label_overrides.csv of the dbt project). With another file "
+            "--apply is refused: dbt seed loads only the project's.",
         ),
         click.option(
             "--cache-dir",
@@ -353,6 +354,7 @@ def labels_review(**options: Any) -> None:
     written to seeds/label_overrides.csv before the page moves on. Ctrl-C or the
     page's Finish button ends the session. Storage: as for `metadata backfill`
     (AWS_ENDPOINT_URL_S3, IMAGE_URL_PREFIX + IMAGE_BUCKET or IMAGE_URL_MAP_FILE).
-    Exit 0; 1 when --apply's dbt commands failed; 2 when the page could not start.
+    Exit 0; 1 when --apply's dbt commands failed; 2 when the page could not start
+    (or --apply with a --file that is not the project's seeds/label_overrides.csv).
     """
     serve_review_page(None, **options)

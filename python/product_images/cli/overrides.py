@@ -24,10 +24,14 @@ def overrides() -> None:
     help="The review list (default: seeds/label_overrides.csv of the dbt project).",
 )
 def overrides_diff(path: Path | None) -> None:
-    """List the rows added, removed or changed in the file since the last `dbt seed`.
+    """List the rows added, removed or changed in the file since the last `dbt seed`, and the rows that match no image.
 
-    Exit 0 when the file is what is loaded, 1 when they differ (run `dbt seed`),
-    2 when the file cannot be read or the database cannot be reached.
+    A row matches no image when its tenant has no product_images table, its product no
+    photo, or no photo of the product has exactly its URL (e.g. another case): `dbt run`
+    ignores such a row without a word. Exit 0 when the file is what is loaded and every
+    row matches an image, 1 when the file and the loaded seed differ (run `dbt seed`),
+    2 when the file cannot be read or the database cannot be reached, 3 when the file is
+    what is loaded but some rows match no image.
     """
     import psycopg
 
@@ -37,6 +41,7 @@ def overrides_diff(path: Path | None) -> None:
         diff_overrides,
         loaded_overrides,
         read_overrides_file,
+        unmatched_overrides,
     )
     from product_images.project import project_dir
 
@@ -48,17 +53,25 @@ def overrides_diff(path: Path | None) -> None:
     try:
         with connect() as conn:
             loaded = loaded_overrides(conn, dbt_schema())
+            unmatched = unmatched_overrides(conn, file_rows)
     except psycopg.Error as error:
         fail(2, f"cannot read the loaded seed at {describe_target()}: {str(error).strip()}")
     diff = diff_overrides(file_rows, loaded)
-    for line in diff.lines():
+    for line in diff.lines() + [row.line() for row in unmatched]:
         click.echo(line)
-    if diff.same:
+    if not diff.same:
+        click.echo(
+            f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`",
+            err=True,
+        )
+    elif unmatched:
+        click.echo(
+            f"{len(unmatched)} row(s) of {path} match no image: dbt run ignores them; "
+            "correct the tenant, product id or URL (exactly as in the JSONB), or delete the row",
+            err=True,
+        )
+    else:
         click.echo(
             f"{path}: {len(file_rows)} row(s), the same as loaded" + ("" if loaded is not None else " (never seeded)")
         )
-        sys.exit(0)
-    click.echo(
-        f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`", err=True
-    )
-    sys.exit(1)
+    sys.exit(1 if not diff.same else 3 if unmatched else 0)

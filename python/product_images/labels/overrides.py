@@ -29,13 +29,16 @@ from psycopg import sql
 __all__ = [
     "OVERRIDES_COLUMNS",
     "Override",
+    "OverridesChangedError",
     "OverridesDiff",
     "OverridesFileError",
+    "UnmatchedOverride",
     "diff_overrides",
     "loaded_overrides",
     "read_overrides_file",
     "review_note",
     "set_product_rows",
+    "unmatched_overrides",
     "write_overrides_file",
 ]
 
@@ -47,7 +50,11 @@ _FALSE = {"false", "f", "no", "n", "0"}
 
 
 class OverridesFileError(ValueError):
-    """The CSV cannot be read as the seed: wrong header, bad value (names the line and column)."""
+    """The CSV cannot be read as the seed: wrong header, bad value, a key twice (names the line and column)."""
+
+
+class OverridesChangedError(RuntimeError):
+    """A product's rows in the review list are not what the writer expected (someone else changed them)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -113,12 +120,14 @@ def _parse_bool(text: str, where: str) -> bool:
     raise OverridesFileError(f"{where}: is_label must be true or false, got {text!r}")
 
 
-def read_overrides_file(path: Path) -> list[Override]:
+def read_overrides_file(path: Path, *, unique: bool = False) -> list[Override]:
     """Read the review list CSV as ``dbt seed`` would load it.
 
     Args:
         path: the CSV, e.g. ``seeds/label_overrides.csv``; its header must be
             :data:`OVERRIDES_COLUMNS`.
+        unique: refuse a key (tenant_schema, product_id, url) on two lines (a
+            hand-edited file; ``dbt run`` refuses it too).
 
     Returns:
         The rows in file order (blank lines skipped).
@@ -127,29 +136,50 @@ def read_overrides_file(path: Path) -> list[Override]:
         FileNotFoundError: no such file.
         OverridesFileError: another header, a row with the wrong number of fields,
             an empty tenant_schema or url, a product_id that is not an integer, an
-            is_label that is not true/false; the message names the line.
+            is_label that is not true/false, with ``unique`` a key twice; the message
+            names the line(s).
     """
     rows: list[Override] = []
+    lines: dict[tuple[str, int, str], list[int]] = {}
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(name.strip() for name in header) != OVERRIDES_COLUMNS:
             raise OverridesFileError(f"{path}: the header must be {','.join(OVERRIDES_COLUMNS)}, got {header}")
         for record in reader:
-            where = f"{path}, line {reader.line_num}"
             if not record or all(not value.strip() for value in record):
                 continue
-            if len(record) != len(OVERRIDES_COLUMNS):
-                raise OverridesFileError(f"{where}: expected {len(OVERRIDES_COLUMNS)} fields, got {len(record)}")
-            tenant, product, url, is_label, note = record
-            if not tenant.strip() or not url.strip():
-                raise OverridesFileError(f"{where}: tenant_schema and url must not be empty")
-            try:
-                product_id = int(product)
-            except ValueError:
-                raise OverridesFileError(f"{where}: product_id must be an integer, got {product!r}") from None
-            rows.append(Override(tenant, product_id, url, _parse_bool(is_label, where), note))
+            row = _parse_record(record, f"{path}, line {reader.line_num}")
+            lines.setdefault(row.key, []).append(reader.line_num)
+            rows.append(row)
+    if unique:
+        _refuse_duplicates(path, lines)
     return rows
+
+
+def _parse_record(record: list[str], where: str) -> Override:
+    """One CSV record as an :class:`Override` (``where`` names the line in errors)."""
+    if len(record) != len(OVERRIDES_COLUMNS):
+        raise OverridesFileError(f"{where}: expected {len(OVERRIDES_COLUMNS)} fields, got {len(record)}")
+    tenant, product, url, is_label, note = record
+    if not tenant.strip() or not url.strip():
+        raise OverridesFileError(f"{where}: tenant_schema and url must not be empty")
+    try:
+        product_id = int(product)
+    except ValueError:
+        raise OverridesFileError(f"{where}: product_id must be an integer, got {product!r}") from None
+    return Override(tenant, product_id, url, _parse_bool(is_label, where), note)
+
+
+def _refuse_duplicates(path: Path, lines: dict[tuple[str, int, str], list[int]]) -> None:
+    """Raise :class:`OverridesFileError` naming the first key found on several lines, if any."""
+    for (tenant, product_id, url), numbers in lines.items():
+        if len(numbers) > 1:
+            listed = ", ".join(str(number) for number in numbers[:-1]) + f" and {numbers[-1]}"
+            raise OverridesFileError(
+                f"{path}: {tenant} product {product_id} {url} is on lines {listed}; the list has one row per "
+                "image: keep the right one and delete the other(s)"
+            )
 
 
 def loaded_overrides(conn: psycopg.Connection, schema: str) -> list[Override] | None:
@@ -299,6 +329,7 @@ def set_product_rows(
     rows: Sequence[Override],
     *,
     replace_product: bool = False,
+    expect: Sequence[Override] | None = None,
 ) -> list[Override]:
     """Record one product's decision in the review list, atomically (:func:`write_overrides_file`).
 
@@ -313,13 +344,17 @@ def set_product_rows(
             with its key, if any.
         replace_product: drop every other row of the product as well (what an
             undo needs, to put back exactly what was there).
+        expect: write only if the product's rows on disk are exactly these (in any
+            order); None: whatever they are.
 
     Returns:
         The product's rows as they were before, ordered by key (empty when it had none).
 
     Raises:
         ValueError: a row of another product.
-        OverridesFileError: the file on disk cannot be read as the seed (it is left as it is).
+        OverridesFileError: the file on disk cannot be read as the seed, or has a key
+            on two lines (it is left as it is; the message names the lines).
+        OverridesChangedError: the product's rows are not ``expect`` (nothing written).
         OSError: as :func:`write_overrides_file`.
     """
     for row in rows:
@@ -327,12 +362,69 @@ def set_product_rows(
             raise ValueError(f"row {row.key} is not of {tenant_schema} product {product_id}")
     with _folder_lock(path.parent):
         try:
-            current = read_overrides_file(path)
+            current = read_overrides_file(path, unique=True)
         except FileNotFoundError:
             current = []
         product = (tenant_schema, product_id)
         of_product = sorted(row for row in current if (row.tenant_schema, row.product_id) == product)
+        if expect is not None and of_product != sorted(expect):
+            raise OverridesChangedError(f"the rows of {tenant_schema} product {product_id} changed in {path}")
         if replace_product:
             current = [row for row in current if (row.tenant_schema, row.product_id) != product]
         write_overrides_file(path, [*current, *rows])
     return of_product
+
+
+@dataclass(frozen=True)
+class UnmatchedOverride:
+    """A row of the review list that matches no image, and why: ``no tenant``, ``no photo of the product``
+    or ``no photo of the product has this URL`` (e.g. another case)."""
+
+    row: Override
+    reason: str
+
+    def line(self) -> str:
+        """e.g. ``matches no image: user_1 product 4 https://… is_label=true (no tenant user_1)``."""
+        row = self.row
+        return (
+            f"matches no image: {row.tenant_schema} product {row.product_id} {row.url} "
+            f"is_label={str(row.is_label).lower()} ({self.reason})"
+        )
+
+
+def unmatched_overrides(conn: psycopg.Connection, rows: Sequence[Override]) -> list[UnmatchedOverride]:
+    """The rows that match no image of ``<tenant_schema>.product_images`` (``dbt run`` ignores them).
+
+    Args:
+        conn: a connection to the database the run writes (each tenant's ``product_images`` table).
+        rows: the review list's rows (:func:`read_overrides_file`).
+
+    Returns:
+        One :class:`UnmatchedOverride` per row whose tenant has no ``product_images`` table, whose
+        product has no photo, or whose product has no photo with exactly that URL; ordered by key.
+
+    Raises:
+        psycopg.Error: the database cannot be read.
+    """
+    by_tenant: dict[str, list[Override]] = {}
+    for row in sorted(rows):
+        by_tenant.setdefault(row.tenant_schema, []).append(row)
+    unmatched: list[UnmatchedOverride] = []
+    for tenant, of_tenant in by_tenant.items():
+        found = conn.execute("select to_regclass(%s)", (f'"{tenant}"."product_images"',)).fetchone()
+        if not found or found[0] is None:
+            unmatched += [
+                UnmatchedOverride(row, f"no table {tenant}.product_images: no such tenant") for row in of_tenant
+            ]
+            continue
+        query = sql.SQL(
+            "select f.ord, exists (select 1 from {table} as i where i.product_id = f.product_id)"
+            " from unnest(%s::bigint[], %s::text[]) with ordinality as f (product_id, url, ord)"
+            " where not exists (select 1 from {table} as i where i.product_id = f.product_id and i.url = f.url)"
+            " order by f.ord"
+        ).format(table=sql.Identifier(tenant, "product_images"))
+        missing = conn.execute(query, ([row.product_id for row in of_tenant], [row.url for row in of_tenant]))
+        for ordinal, has_product in missing.fetchall():
+            reason = "no photo of the product has this URL" if has_product else "no photo of the product"
+            unmatched.append(UnmatchedOverride(of_tenant[ordinal - 1], reason))
+    return unmatched

@@ -9,6 +9,7 @@ import pytest
 
 from product_images.labels.overrides import (
     Override,
+    OverridesChangedError,
     OverridesFileError,
     read_overrides_file,
     review_note,
@@ -108,3 +109,33 @@ def test_a_missing_file_is_created_and_a_broken_one_is_never_overwritten(tmp_pat
 def test_the_note_says_who_and_when():
     assert review_note("alice", date(2026, 12, 1)) == "reviewed by alice on 2026-12-01"
     assert review_note().startswith("reviewed by ") and review_note().endswith(date.today().isoformat())
+
+
+def test_a_key_twice_in_a_hand_edited_file_is_named_and_the_file_left_alone(tmp_path):
+    path = tmp_path / "label_overrides.csv"
+    text = (
+        HEADER + "user_1,5,https://i/x.jpg,true,alice: the tag\n"
+        "user_1,4,https://i/w.jpg,false,\n"
+        "user_1,5,https://i/x.jpg,false,bob: not a tag\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OverridesFileError) as raised:
+        set_product_rows(path, "user_1", 6, [Override("user_1", 6, "https://i/y.jpg", False, "page")])
+    assert str(raised.value) == (
+        f"{path}: user_1 product 5 https://i/x.jpg is on lines 2 and 4; the list has one row per image: "
+        "keep the right one and delete the other(s)"
+    )
+    assert path.read_text(encoding="utf-8") == text
+    assert len(read_overrides_file(path)) == 3  # read as dbt seed would, for overrides diff
+
+
+def test_set_product_rows_with_expect_writes_only_over_those_rows(tmp_path):
+    path = tmp_path / "label_overrides.csv"
+    mine = [Override("user_1", 1, "https://i/a.jpg", True, "mine")]
+    theirs = [Override("user_1", 1, "https://i/a.jpg", False, "theirs")]
+    write_overrides_file(path, theirs)
+    with pytest.raises(OverridesChangedError, match="the rows of user_1 product 1 changed"):
+        set_product_rows(path, "user_1", 1, [], replace_product=True, expect=mine)
+    assert read_overrides_file(path) == theirs
+    assert set_product_rows(path, "user_1", 1, [], replace_product=True, expect=theirs) == theirs
+    assert read_overrides_file(path) == []

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import make_tenant, photo
 from product_images.connection import connect
@@ -144,10 +145,17 @@ def token_of(server: dict[str, object]) -> str:
 
 
 def decide(server: dict[str, object], tenant: str, product_id: int, label_image_id: int | None) -> None:
-    """A decision through the API, as the page makes it (a test's set-up)."""
+    """A decision through the API, as the page makes it, with the URLs of the photos it shows (a test's set-up)."""
+    with connect(autocommit=True) as conn:
+        shown = photos_of(conn, tenant, product_id)
     response = httpx.post(
         str(server["url"]) + "api/decision",
-        json={"tenant_schema": tenant, "product_id": product_id, "label_image_id": label_image_id},
+        json={
+            "tenant_schema": tenant,
+            "product_id": product_id,
+            "label_image_id": label_image_id,
+            "shown_urls": shown,
+        },
         headers={TOKEN_HEADER: token_of(server)},
     )
     assert response.status_code == 200, response.text
@@ -295,6 +303,35 @@ def test_a_click_on_a_photo_decides_the_product_and_goes_on(server, page, conn, 
     assert following != product
     assert review_list(project_dir)[product] == sorted((url, url == urls[0]) for url in urls)
     assert page.locator("#progress").inner_text() == "1 of 1,691 reviewed"
+
+
+@pytest.fixture
+def user_9_put_back(conn, dbt):
+    """For a test that changes user_9's product: its photos back as they were afterwards, the tables rebuilt."""
+    (images,) = conn.execute("select images from user_9.products where id = 1").fetchone()
+    yield
+    conn.execute("update user_9.products set images = %s where id = 1", (Jsonb(images),))
+    assert dbt("run", "--select", "product_images").success
+
+
+def test_a_click_on_photos_that_changed_since_the_page_showed_them_saves_nothing(
+    user_9_put_back, server, page, conn, dbt, project_dir
+):
+    # (user_9_put_back first: it rebuilds the tables once the server's decisions are undone)
+    page.goto(str(server["url"]) + "review/user_9/1", wait_until="networkidle")
+    # meanwhile the seller adds a photo (a price tag, say) and a run puts it in the tables
+    added = Jsonb([photo(DEMO_URL_PREFIX + "user_9/1/tag.jpg", 2)])
+    conn.execute("update user_9.products set images = images || %s where id = 1", (added,))
+    assert dbt("run", "--select", "product_images").success
+    # "no price tag", clicked on the page that shows two photos: refused, the page stays, the list is untouched
+    page.locator(".photo.none-card button.pick").click()
+    page.wait_for_selector("#message:not([hidden])")
+    assert page.locator("#message").inner_text() == (
+        "Not saved: the product's photos changed since the page showed them (1 added, 0 gone): "
+        "reload the page and decide again; nothing was saved"
+    )
+    assert current_product(page) == ("user_9", 1)
+    assert ("user_9", 1) not in review_list(project_dir)
 
 
 def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_dir):

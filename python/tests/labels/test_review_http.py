@@ -130,6 +130,18 @@ def shown_ids(html: str) -> list[int]:
     return [int(value) for value in re.findall(r'<li class="photo[^"]*" data-image-id="(\d+)"', html)]
 
 
+def decision(tenant: str, product_id: int, label: int | None) -> dict[str, object]:
+    """A decision's body as the page sends it: with the URLs of the photos it shows (the product's as it is now)."""
+    with connect(autocommit=True) as conn:
+        urls = [
+            url
+            for (url,) in conn.execute(
+                f"select url from {tenant}.product_images where product_id = %s order by position", (product_id,)
+            )
+        ]
+    return {"tenant_schema": tenant, "product_id": product_id, "label_image_id": label, "shown_urls": urls}
+
+
 def post(client, path, body, **headers):
     return client.post(path, json=body, headers={TOKEN_HEADER: TOKEN, **headers})
 
@@ -224,7 +236,7 @@ def test_titles_and_urls_from_the_database_are_escaped(review):
 
 def test_state_changing_requests_need_the_token_json_and_the_apps_own_origin(review, conn, project_dir):
     before = (project_dir / "seeds" / "label_overrides.csv").read_bytes()
-    body = {"tenant_schema": "user_1", "product_id": 1, "label_image_id": None}
+    body = decision("user_1", 1, None)
     assert review.post("/api/decision", json=body).status_code == 403
     assert "session token" in review.post("/api/decision", json=body).json()["error"]
     assert review.post("/api/decision", json=body, headers={TOKEN_HEADER: "guess"}).status_code == 403
@@ -241,7 +253,7 @@ def test_state_changing_requests_need_the_token_json_and_the_apps_own_origin(rev
 
 def test_a_decision_is_in_the_review_list_when_the_answer_comes_and_undo_takes_it_back(review, conn, project_dir):
     first, second, third = image_ids(conn, "user_1", 1)
-    response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 1, "label_image_id": first})
+    response = post(review, "/api/decision", decision("user_1", 1, first))
     assert response.status_code == 200, response.text
     assert response.json()["next_url"] == "/review/user_1/2"
     assert response.json()["progress"] == "1 of 6 reviewed"
@@ -257,14 +269,14 @@ def test_a_decision_is_in_the_review_list_when_the_answer_comes_and_undo_takes_i
     assert "1 of 6 reviewed" in html
 
     # no price tag for product 2, then undo it: the list is as it was
-    response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 2, "label_image_id": None})
+    response = post(review, "/api/decision", decision("user_1", 2, None))
     assert [row[3] for row in csv_rows(project_dir) if row[1] == 2] == [False, False]
     response = post(review, "/api/undo", {})
     assert response.status_code == 200 and response.json()["url"] == "/review/user_1/2"
     assert [row[1] for row in csv_rows(project_dir)] == [1, 1, 1]
     # deciding again replaces the product's rows, never duplicates them
-    post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 1, "label_image_id": third})
-    post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 1, "label_image_id": second})
+    post(review, "/api/decision", decision("user_1", 1, third))
+    post(review, "/api/decision", decision("user_1", 1, second))
     assert [row[3] for row in csv_rows(project_dir)] == [False, True, False]
     post(review, "/api/undo", {})
     assert [row[3] for row in csv_rows(project_dir)] == [False, False, True]
@@ -273,17 +285,19 @@ def test_a_decision_is_in_the_review_list_when_the_answer_comes_and_undo_takes_i
 def test_decisions_that_cannot_be_recorded_are_refused_with_a_reason(review, conn, project_dir):
     before = csv_rows(project_dir)
     copy, _, other = image_ids(conn, "user_1", 5)
-    response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 5, "label_image_id": copy})
+    response = post(review, "/api/decision", decision("user_1", 5, copy))
     assert response.status_code == 422 and "is in user_1 product 5 2 times" in response.json()["error"]
     foreign = image_ids(conn, "user_2", 1)[0]
-    response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 5, "label_image_id": foreign})
+    response = post(review, "/api/decision", decision("user_1", 5, foreign))
     assert response.status_code == 422 and "is not a photo of user_1 product 5" in response.json()["error"]
-    response = post(review, "/api/decision", {"tenant_schema": "user_9", "product_id": 5, "label_image_id": None})
+    response = post(
+        review, "/api/decision", {"tenant_schema": "user_9", "product_id": 5, "label_image_id": None, "shown_urls": []}
+    )
     assert response.status_code == 404
     response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": "5", "label_image_id": None})
     assert response.status_code == 422
     assert csv_rows(project_dir) == before
-    response = post(review, "/api/decision", {"tenant_schema": "user_1", "product_id": 5, "label_image_id": other})
+    response = post(review, "/api/decision", decision("user_1", 5, other))
     assert response.status_code == 200
     assert [(row[2], row[3]) for row in csv_rows(project_dir) if row[1] == 5] == [
         (U1 + "5/a.jpg", False),
@@ -313,9 +327,7 @@ def test_applying_the_decisions_gives_label_source_override(review, tables_put_b
     third = image_ids(conn, "user_1", 1)[2]
     other = image_ids(conn, "user_1", 5)[2]
     for product_id, label in [(1, third), (5, other)]:
-        response = post(
-            review, "/api/decision", {"tenant_schema": "user_1", "product_id": product_id, "label_image_id": label}
-        )
+        response = post(review, "/api/decision", decision("user_1", product_id, label))
         assert response.status_code == 200, response.text
     out = io.StringIO()
     outcome = apply_decisions(
@@ -458,7 +470,7 @@ def test_ctrl_c_ends_the_session_and_apply_still_runs(review, tables_put_back, c
         second = image_ids(conn, "user_2", 1)[1]
         decided = httpx.post(
             url[1] + "api/decision",
-            json={"tenant_schema": "user_2", "product_id": 1, "label_image_id": None},
+            json=decision("user_2", 1, None),
             headers={TOKEN_HEADER: token},
         )
         assert decided.status_code == 200, decided.text

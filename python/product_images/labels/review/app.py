@@ -10,7 +10,9 @@ Routes:
 * ``GET /thumb/<tenant>/<image id>``: a photo's JPEG thumbnail (from object storage, cached);
 * ``GET /static/review.js``, ``/static/review.css``: served from memory (read at start);
 * ``POST /api/decision``, ``/api/undo``, ``/api/finish``: JSON, each with the session
-  token in the ``X-Review-Token`` header.
+  token in the ``X-Review-Token`` header. A decision names the photos the page showed
+  (``shown_urls``): it is refused (409) when the product's photos changed since, as an
+  undo is when someone changed the product's rows since this session wrote them.
 
 Security of a local tool: requests must name an allowed host (``127.0.0.1``,
 ``localhost`` or the ``--host`` given: a page elsewhere cannot reach the app
@@ -46,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from product_images.labels.overrides import Override, OverridesFileError
 from product_images.labels.review.evidence_lines import evidence_lines
 from product_images.labels.review.queue import ReviewProduct, UnknownProductError, UnknownTenantError
-from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewSession
+from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewConflict, ReviewSession
 from product_images.labels.review.thumbnails import ThumbnailError, ThumbnailStore
 
 __all__ = ["GRID_PAGE_SIZE", "TOKEN_HEADER", "ReviewSettings", "create_app", "product_url"]
@@ -259,6 +261,7 @@ class _ReviewPages:
             settings=self.settings,
             apply_command=APPLY_COMMAND,
             can_undo=self.session.can_undo,
+            file_error=self.session.file_error,
             **context,
         )
         return HTMLResponse(html, status_code=status)
@@ -437,17 +440,39 @@ class _ReviewApi:
         return {"progress": progress.text(), "reviewed": progress.reviewed, "total": progress.total}
 
     @staticmethod
-    def decision_request(body: dict[str, Any]) -> tuple[str, int, int | None] | JSONResponse:
-        """(tenant, product id, label image id or None) from a decision's body, or the 422 that says what is wrong."""
+    def decision_request(body: dict[str, Any]) -> tuple[str, int, int | None, list[str]] | JSONResponse:
+        """(tenant, product id, label image id or None, the URLs of the photos shown) from a decision's body,
+        or the 422 that says what is wrong."""
         tenant, product_id, label = body.get("tenant_schema"), body.get("product_id"), body.get("label_image_id")
-        if not isinstance(tenant, str) or not isinstance(product_id, int) or isinstance(product_id, bool):
+        shown = body.get("shown_urls")
+        if (
+            not isinstance(tenant, str)
+            or not isinstance(product_id, int)
+            or isinstance(product_id, bool)
+            or not isinstance(shown, list)
+            or not all(isinstance(url, str) for url in shown)
+        ):
             return JSONResponse(
-                {"error": "expected {tenant_schema: text, product_id: integer, label_image_id: integer or null}"},
+                {
+                    "error": "expected {tenant_schema: text, product_id: integer, label_image_id: integer or null, "
+                    "shown_urls: the URLs of the photos the page showed}"
+                },
                 status_code=422,
             )
         if label is not None and (not isinstance(label, int) or isinstance(label, bool)):
             return JSONResponse({"error": "label_image_id must be an integer or null"}, status_code=422)
-        return tenant, product_id, label
+        return tenant, product_id, label, shown
+
+    def write_refused(self, error: Exception, what: str) -> JSONResponse:
+        """The answer when the review list could not be changed: 409 (a conflict, a file to fix by hand) or 500."""
+        if isinstance(error, ReviewConflict):
+            return JSONResponse({"error": str(error)}, status_code=409)
+        display = self.settings.overrides_display
+        if isinstance(error, OverridesFileError):
+            return JSONResponse(
+                {"error": f"{display} cannot be used as it is: {error}. Fix it, then reload; {what}"}, status_code=409
+            )
+        return JSONResponse({"error": f"could not write {display}: {error}; {what}"}, status_code=500)
 
     async def decision(self, request: Request) -> Response:
         refusal = self.refused(request)
@@ -459,18 +484,15 @@ class _ReviewApi:
         parsed = self.decision_request(body)
         if isinstance(parsed, JSONResponse):
             return parsed
-        tenant, product_id, label = parsed
+        tenant, product_id, label, shown = parsed
         try:
-            rows = await run_in_threadpool(self.session.decide, tenant, product_id, label)
+            rows = await run_in_threadpool(self.session.decide, tenant, product_id, label, shown_urls=shown)
         except (UnknownTenantError, UnknownProductError) as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         except DecisionError as error:
             return JSONResponse({"error": str(error)}, status_code=422)
-        except (OSError, OverridesFileError) as error:
-            return JSONResponse(
-                {"error": f"could not write {self.settings.overrides_display}: {error}; the decision is NOT saved"},
-                status_code=500,
-            )
+        except (ReviewConflict, OSError, OverridesFileError) as error:
+            return self.write_refused(error, "the decision is NOT saved")
         index = self.session.queue.index_of(tenant, product_id)
         return JSONResponse(
             {
@@ -487,10 +509,8 @@ class _ReviewApi:
             return refusal
         try:
             undone = await run_in_threadpool(self.session.undo)
-        except (OSError, OverridesFileError) as error:
-            return JSONResponse(
-                {"error": f"could not write {self.settings.overrides_display}: {error}"}, status_code=500
-            )
+        except (ReviewConflict, OSError, OverridesFileError) as error:
+            return self.write_refused(error, "nothing was undone")
         if undone is None:
             return JSONResponse({"error": "nothing to undo in this session"}, status_code=409)
         return JSONResponse(

@@ -61,6 +61,10 @@ def apply_decisions(
 ) -> ApplyOutcome:
     """Run ``dbt seed``, then ``dbt run --select product_images`` (only when the seed loaded).
 
+    A review list over 1 MiB, which dbt does not checksum (``macros/seeds/seed_loads.sql``
+    then refuses a ``dbt run`` after a separate ``dbt seed``), is applied by one
+    ``dbt build`` of the seed and the model instead (their tests left out).
+
     Args:
         touched_tenants: the tenants the session decided products of; nothing runs when empty.
         out: where to say what runs.
@@ -76,7 +80,7 @@ def apply_decisions(
         return ApplyOutcome([])
     print(f"applying the decisions for {', '.join(sorted(touched_tenants))}: {APPLY_COMMAND}", file=out)
     commands: list[tuple[str, bool]] = []
-    for args in (["seed"], ["run", "--select", "product_images"]):
+    for args in _apply_commands(project_dir):
         result = run_dbt(args, project_dir=project_dir, profiles_dir=profiles_dir)
         commands.append(("dbt " + " ".join(args), result.success))
         if not result.success:
@@ -85,6 +89,23 @@ def apply_decisions(
     else:
         print("applied: the reviewed images now have label_source = 'override'", file=out)
     return ApplyOutcome(commands)
+
+
+def _apply_commands(project_dir: Path | None) -> list[list[str]]:
+    """dbt seed then dbt run; one dbt build (seed and model, no tests) for a review list dbt does not checksum."""
+    from dbt.constants import MAXIMUM_SEED_SIZE
+
+    from product_images.project import project_dir as find_project_dir
+
+    seed = (project_dir or find_project_dir()) / "seeds" / "label_overrides.csv"
+    try:
+        big = seed.stat().st_size > MAXIMUM_SEED_SIZE
+    except FileNotFoundError:
+        big = False
+    if big:
+        exclude = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+        return [["build", "--select", "label_overrides", "product_images", *exclude]]
+    return [["seed"], ["run", "--select", "product_images"]]
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -140,12 +161,15 @@ def serve_review(
 
     Returns:
         The exit code: 0, or 1 when applying failed, or 2 when the page could not start
-        (the reason printed: no tenant, no dbt run yet, no storage configuration, port in use).
+        (the reason printed: no tenant, no dbt run yet, no storage configuration, port in use,
+        ``apply`` with an ``overrides_path`` other than the project's seed file).
     """
     err = sys.stderr if out is None else out
     out = sys.stdout if out is None else out
     run = _ReviewRun.prepare(queue, tenant, project_dir, overrides_path, cache_dir, err)
     try:
+        if apply:
+            _refuse_apply_elsewhere(run)
         with environment(run.photo_urls, run.cache_dir, out) if environment is not None else _nothing():
             review_queue = run.load()
             if review_queue is None:
@@ -158,6 +182,19 @@ def serve_review(
         return 2
     finally:
         run.database.close()
+
+
+def _refuse_apply_elsewhere(run: _ReviewRun) -> None:
+    """Raise :class:`ReviewServerError` when ``--apply`` would apply another file than the review list written.
+
+    ``dbt seed`` loads the project's ``seeds/label_overrides.csv`` and nothing else.
+    """
+    seed = run.checkout / "seeds" / "label_overrides.csv"
+    if run.overrides_path.resolve() != seed.resolve():
+        raise ReviewServerError(
+            f"--apply applies the project's {seed} (the only file dbt seed loads), not {run.overrides_path}: "
+            "drop --apply, or review into the project's file (leave out --file)"
+        )
 
 
 @dataclass

@@ -11,19 +11,24 @@ has acknowledged.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from product_images.labels.overrides import (
     Override,
+    OverridesChangedError,
+    OverridesFileError,
     read_overrides_file,
     review_note,
     set_product_rows,
 )
 from product_images.labels.review.queue import ReviewDatabase, ReviewProduct, ReviewQueue
 
-__all__ = ["APPLY_COMMAND", "DecisionError", "Progress", "ReviewSession", "UndoResult"]
+__all__ = ["APPLY_COMMAND", "DecisionError", "Progress", "ReviewConflict", "ReviewSession", "UndoResult"]
 
 APPLY_COMMAND = "dbt seed && dbt run --select product_images"
 """What applies the review list to the tables (``dbt run`` refuses a list edited but not seeded)."""
@@ -31,6 +36,11 @@ APPLY_COMMAND = "dbt seed && dbt run --select product_images"
 
 class DecisionError(ValueError):
     """A decision that cannot be recorded as asked (the message says why, for the person)."""
+
+
+class ReviewConflict(RuntimeError):
+    """The page acted on a state that changed since (the product's photos, another session's decision):
+    nothing was written; the message says what to do (reload)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,51 @@ class _Undo:
     tenant_schema: str
     product_id: int
     previous: list[Override]
+    written: list[Override]
+
+
+def _photos_changed(product: ReviewProduct, shown_urls: Sequence[str]) -> str | None:
+    """What changed between the photos the page showed and the product's now (None: the same photos)."""
+    shown, now = Counter(shown_urls), Counter(photo.url for photo in product.photos)
+    if shown == now:
+        return None
+    added, gone = sum((now - shown).values()), sum((shown - now).values())
+    return (
+        f"the product's photos changed since the page showed them ({added} added, {gone} gone): "
+        "reload the page and decide again; nothing was saved"
+    )
+
+
+def _label_url(product: ReviewProduct, label_image_id: int | None) -> str | None:
+    """The URL of the photo chosen as the price tag (None: no price tag).
+
+    Raises:
+        DecisionError: the product has no photos, the image is not one of them, or its URL is
+            in the product twice.
+    """
+    tenant_schema, product_id = product.key
+    if not product.photos:
+        raise DecisionError(f"{tenant_schema} product {product_id} has no photos to decide")
+    if label_image_id is None:
+        return None
+    chosen = product.photo(label_image_id)
+    if chosen is None:
+        raise DecisionError(f"image {label_image_id} is not a photo of {tenant_schema} product {product_id}")
+    copies = sum(1 for photo in product.photos if photo.url == chosen.url)
+    if copies > 1:
+        raise DecisionError(
+            f"this photo's URL is in {tenant_schema} product {product_id} {copies} times; the review list "
+            "is keyed by URL and would mark every copy as the price tag: remove the duplicate in the app first"
+        )
+    return chosen.url
 
 
 @dataclass
 class ReviewSession:
     """The state of one review sitting (thread-safe: the web app calls it from several threads).
+
+    The review list is read again whenever the file changed on disk (another session, a
+    hand edit), so the progress and the next product to review are the file's.
 
     Args:
         database: where the products are read.
@@ -78,58 +128,95 @@ class ReviewSession:
     overrides_path: Path
     user: str | None = None
     touched_tenants: set[str] = field(default_factory=set)
+    file_error: str | None = field(default=None, init=False)
     _rows: dict[tuple[str, int], list[Override]] = field(default_factory=dict, init=False, repr=False)
+    _stamp: tuple[int, int, int] | None = field(default=None, init=False, repr=False)
     _undo: list[_Undo] = field(default_factory=list, init=False, repr=False)
     _decided: int = field(default=0, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.reload()
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self.overrides_path)
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
     def reload(self) -> None:
         """Read the review list again (a missing file counts as empty).
 
         Raises:
-            product_images.labels.overrides.OverridesFileError: the file cannot be read as the seed.
+            product_images.labels.overrides.OverridesFileError: the file cannot be read as the
+                seed, or has a key on two lines (the rows read before are kept).
         """
-        try:
-            rows = read_overrides_file(self.overrides_path)
-        except FileNotFoundError:
-            rows = []
-        by_product: dict[tuple[str, int], list[Override]] = {}
-        for row in rows:
-            by_product.setdefault((row.tenant_schema, row.product_id), []).append(row)
         with self._lock:
-            self._rows = by_product
+            stamp = self._file_stamp()
+            try:
+                rows = read_overrides_file(self.overrides_path, unique=True)
+            except FileNotFoundError:
+                rows = []
+            by_product: dict[tuple[str, int], list[Override]] = {}
+            for row in rows:
+                by_product.setdefault((row.tenant_schema, row.product_id), []).append(row)
+            self._rows, self._stamp, self.file_error = by_product, stamp, None
+
+    def refresh(self) -> None:
+        """Read the review list again when the file changed on disk since it was read (its time, size or inode).
+
+        A file that cannot be read keeps the rows read before; :attr:`file_error` says why
+        (the pages show it), None once the file reads again.
+        """
+        with self._lock:
+            if self._file_stamp() == self._stamp:
+                return
+            try:
+                self.reload()
+            except (OSError, OverridesFileError) as error:
+                self.file_error = str(error)
 
     def rows_of(self, tenant_schema: str, product_id: int) -> list[Override]:
         """The product's rows in the review list (empty when nobody decided it yet)."""
+        self.refresh()
         return list(self._rows.get((tenant_schema, product_id), []))
 
     def is_reviewed(self, tenant_schema: str, product_id: int) -> bool:
         """True when the review list has a row for the product."""
+        self.refresh()
         return bool(self._rows.get((tenant_schema, product_id)))
 
     def progress(self) -> Progress:
         """Products of the queue with rows in the review list, out of the queue's length."""
+        self.refresh()
         reviewed = sum(1 for entry in self.queue.entries if entry.key in self._rows)
         return Progress(reviewed, len(self.queue), self._decided)
 
     def first_unreviewed(self, start: int = 0) -> int | None:
         """The 0-based queue index of the first product from ``start`` on that has no rows, else None."""
+        self.refresh()
         for index in range(max(start, 0), len(self.queue)):
             if self.queue.entries[index].key not in self._rows:
                 return index
         return None
 
     def decide(
-        self, tenant_schema: str, product_id: int, label_image_id: int | None, *, product: ReviewProduct | None = None
+        self,
+        tenant_schema: str,
+        product_id: int,
+        label_image_id: int | None,
+        *,
+        shown_urls: Sequence[str],
+        product: ReviewProduct | None = None,
     ) -> list[Override]:
         """Record that ``label_image_id`` is the product's price tag (None: it has none), on disk.
 
         Args:
             tenant_schema, product_id: the product.
             label_image_id: ``product_images.id`` of the price-tag photo, or None.
+            shown_urls: the URLs of the photos the person saw (the page's); the decision
+                covers exactly those.
             product: the product as just read (default: read it now).
 
         Returns:
@@ -137,26 +224,18 @@ class ReviewSession:
 
         Raises:
             UnknownTenantError, UnknownProductError: no such tenant or product.
+            ReviewConflict: the product's photos are not ``shown_urls`` any more (one added,
+                removed or replaced since the page showed them): nothing is written.
             DecisionError: the image is not one of the product's photos, the product
                 has no photos, or the chosen photo's URL occurs twice in the product
                 (the review list is keyed by URL: it cannot mark one copy alone).
             OSError, OverridesFileError: the review list could not be written (nothing changed).
         """
         product = product or self.database.product(tenant_schema, product_id, self.queue)
-        if not product.photos:
-            raise DecisionError(f"{tenant_schema} product {product_id} has no photos to decide")
-        label_url = None
-        if label_image_id is not None:
-            chosen = product.photo(label_image_id)
-            if chosen is None:
-                raise DecisionError(f"image {label_image_id} is not a photo of {tenant_schema} product {product_id}")
-            copies = sum(1 for photo in product.photos if photo.url == chosen.url)
-            if copies > 1:
-                raise DecisionError(
-                    f"this photo's URL is in {tenant_schema} product {product_id} {copies} times; the review list "
-                    "is keyed by URL and would mark every copy as the price tag: remove the duplicate in the app first"
-                )
-            label_url = chosen.url
+        changed = _photos_changed(product, shown_urls)
+        if changed is not None:
+            raise ReviewConflict(changed)
+        label_url = _label_url(product, label_image_id)
         note = review_note(self.user)
         rows = sorted(
             {
@@ -166,37 +245,50 @@ class ReviewSession:
         )
         with self._lock:
             previous = set_product_rows(self.overrides_path, tenant_schema, product_id, rows)
-            self._undo.append(_Undo(tenant_schema, product_id, previous))
-            merged = {row.key: row for row in self._rows.get((tenant_schema, product_id), [])}
+            merged = {row.key: row for row in previous}
             merged.update({row.key: row for row in rows})
-            self._rows[(tenant_schema, product_id)] = sorted(merged.values())
+            self._undo.append(_Undo(tenant_schema, product_id, previous, sorted(merged.values())))
             self._decided += 1
             self.touched_tenants.add(tenant_schema)
+            self.refresh()
         return rows
 
     def undo(self) -> UndoResult | None:
         """Take back this session's last decision: the product's rows become what they were before it.
 
+        Only while the product's rows are still the ones this session wrote: when someone
+        changed them since (another session, a hand edit), nothing is written and that
+        decision cannot be undone any more.
+
         Returns:
             The product and its rows now, or None when there is nothing to undo.
 
         Raises:
+            ReviewConflict: the product's rows changed since this session wrote them.
             OSError, OverridesFileError: the review list could not be written (the undo stays possible).
         """
         with self._lock:
             if not self._undo:
                 return None
             last = self._undo[-1]
-            set_product_rows(
-                self.overrides_path, last.tenant_schema, last.product_id, last.previous, replace_product=True
-            )
+            try:
+                set_product_rows(
+                    self.overrides_path,
+                    last.tenant_schema,
+                    last.product_id,
+                    last.previous,
+                    replace_product=True,
+                    expect=last.written,
+                )
+            except OverridesChangedError:
+                self._undo.pop()
+                raise ReviewConflict(
+                    f"someone changed this product's decision since ({last.tenant_schema} product "
+                    f"{last.product_id}, in the review list): nothing was undone; reload the page to see it"
+                ) from None
             self._undo.pop()
-            key = (last.tenant_schema, last.product_id)
-            if last.previous:
-                self._rows[key] = list(last.previous)
-            else:
-                self._rows.pop(key, None)
             self._decided -= 1
+            self.refresh()
         return UndoResult(last.tenant_schema, last.product_id, list(last.previous))
 
     @property

@@ -75,8 +75,21 @@
     }
   }
 
-  async function decide(tenant, productId, imageId) {
-    return post("/api/decision", { tenant_schema: tenant, product_id: productId, label_image_id: imageId });
+  // The decision names the photos the page showed: the server refuses it (409) when the product's
+  // photos changed since, so a decision never covers a photo nobody saw.
+  function shownUrls(container) {
+    return Array.from(container.querySelectorAll(".photo[data-url]"), function (card) {
+      return card.getAttribute("data-url");
+    });
+  }
+
+  async function decide(tenant, productId, imageId, container) {
+    return post("/api/decision", {
+      tenant_schema: tenant,
+      product_id: productId,
+      label_image_id: imageId,
+      shown_urls: shownUrls(container),
+    });
   }
 
   async function undo() {
@@ -121,7 +134,7 @@
       busy = true;
       product.classList.add("saving");
       try {
-        const data = await decide(tenant, productId, selected);
+        const data = await decide(tenant, productId, selected, photos);
         window.location.assign(data.next_url);
       } catch (error) {
         say("Not saved: " + error.message, true);
@@ -178,7 +191,7 @@
       button.addEventListener("click", async function () {
         const imageId = imageIdOf(button);
         try {
-          await decide(tenant, productId, imageId);
+          await decide(tenant, productId, imageId, card);
           mark(card, imageId);
           card.classList.add("decided");
           const source = card.querySelector(".decision-source");
