@@ -5,7 +5,7 @@
         dbt run-operation marketplace_tasks_position --args '{direction: down}'
     See _macros.yml. -#}
 
-{% macro marketplace_tasks_position(direction='up', schemas=none, dry_run=false) %}
+{% macro marketplace_tasks_position(direction='up', schemas=none, dry_run=false, discard_new_data=false) %}
     {#- The back end's plan: tasks get an execution order within their job. -#}
     {{ return(schema_change_in_one_go({
         'name': 'marketplace_tasks_position',
@@ -14,11 +14,11 @@
             schema_change_create_index('marketplace_tasks', 'marketplace_tasks_job_id_position_idx', ['job_id', 'position']),
             schema_change_create_index('marketplace_tasks', 'marketplace_tasks_job_id_status_idx', ['job_id', 'status']),
         ],
-    }, direction, schemas, dry_run)) }}
+    }, direction, schemas, dry_run, discard_new_data)) }}
 {% endmacro %}
 
 
-{% macro marketplace_tasks_orchestration(direction='up', schemas=none, dry_run=false) %}
+{% macro marketplace_tasks_orchestration(direction='up', schemas=none, dry_run=false, discard_new_data=false) %}
     {#- This project's orchestrator's columns (product_images.publish.tasks): the
         idempotency key sent with each request, the attempts made, the lease of a
         PROCESSING task and the worker holding it. -#}
@@ -33,13 +33,14 @@
                 'marketplace_tasks', 'marketplace_tasks_idempotency_key_key', ['idempotency_key'], unique=true
             ),
         ],
-    }, direction, schemas, dry_run)) }}
+    }, direction, schemas, dry_run, discard_new_data)) }}
 {% endmacro %}
 
 
-{% macro schema_change_in_one_go(change, direction, schemas, dry_run) %}
+{% macro schema_change_in_one_go(change, direction, schemas, dry_run, discard_new_data=false) %}
     {#- A change made only of additions, applied or undone in one command: up runs
-        start then complete, down runs rollback. -#}
+        start then complete, down runs rollback (refused where what start added
+        holds data, unless discard_new_data). -#}
     {%- if direction not in ['up', 'down'] -%}
         {{ exceptions.raise_compiler_error(change.name ~ ": direction must be one of up, down; got " ~ direction) }}
     {%- endif -%}
@@ -47,7 +48,7 @@
         {{ exceptions.raise_compiler_error(change.name ~ ": only a change made of additions runs in one go; use start, complete and rollback") }}
     {%- endif -%}
     {%- if direction == 'down' -%}
-        {{ return(schema_change(change, 'rollback', schemas, dry_run)) }}
+        {{ return(schema_change(change, 'rollback', schemas, dry_run, discard_new_data)) }}
     {%- endif -%}
     {%- set started = schema_change(change, 'start', schemas, dry_run) -%}
     {%- if dry_run -%}

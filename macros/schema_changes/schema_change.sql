@@ -7,7 +7,7 @@
     the operations log. See _macros.yml and the README's "Tenant-wide schema
     changes". -#}
 
-{% macro schema_change(change, action, schemas=none, dry_run=false) %}
+{% macro schema_change(change, action, schemas=none, dry_run=false, discard_new_data=false) %}
     {#- Runs action (start, complete, rollback, status) of change in every schema;
         logs one line per schema and a summary; raises naming the failed or
         refused schemas, the others being done. Returns the log rows. -#}
@@ -18,7 +18,11 @@
     {%- if dry_run not in [true, false] -%}
         {{ exceptions.raise_compiler_error(change.name ~ ": dry_run must be true or false; got " ~ dry_run) }}
     {%- endif -%}
+    {%- if discard_new_data not in [true, false] -%}
+        {{ exceptions.raise_compiler_error(change.name ~ ": discard_new_data must be true or false; got " ~ discard_new_data) }}
+    {%- endif -%}
     {%- set plan = schema_change_plan(change) -%}
+    {%- do plan.update({'discard_new_data': discard_new_data}) -%}
     {%- set chosen = schema_change_schemas(schemas, 'down' if action == 'rollback' else 'up') -%}
     {%- do schema_change_state_table() -%}
     {%- if action == 'status' -%}
@@ -40,15 +44,16 @@
             'status': row['status'], 'message': row['message'] or '', 'sqlstate': row['error_sqlstate']
         }}) -%}
     {%- endfor -%}
-    {%- do schema_change_record_failures(plan, action, outcomes) -%}
     {%- if action == 'start' -%}
+        {%- set known_blockers = [] -%}
         {%- for schema in chosen if outcomes[schema].status in ['done', 'would_do'] -%}
-            {%- set built = schema_change_build_indexes(plan, schema, dry_run) -%}
-            {%- if built.changed or built.unchanged -%}
+            {%- set built = schema_change_build_indexes(plan, schema, dry_run, known_blockers) -%}
+            {%- if built.changed or built.unchanged or built.error -%}
                 {%- do schema_change_merge_message(outcomes[schema], built, dry_run) -%}
                 {% do adapter.execute(
                     "update " ~ product_images_operations_relation() ~ " set message = " ~ quote_literal(outcomes[schema].message)
                     ~ ", status = " ~ quote_literal(outcomes[schema].status)
+                    ~ ", error_sqlstate = " ~ (quote_literal(outcomes[schema].sqlstate) if outcomes[schema].sqlstate else "null")
                     ~ ", rows_affected = coalesce(rows_affected, 0) + " ~ built.changed | length
                     ~ " where invocation_id = " ~ quote_literal(invocation_id) ~ " and operation = " ~ quote_literal(plan.name ~ ':start')
                     ~ " and tenant_schema = " ~ quote_literal(schema), auto_begin=True) %}
@@ -56,15 +61,17 @@
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
+    {%- do schema_change_record_failures(plan, action, outcomes) -%}
     {{ return(schema_change_report(plan, action, chosen, outcomes, dry_run)) }}
 {% endmacro %}
 
 
 {% macro schema_change_merge_message(outcome, built, dry_run) %}
-    {#- Adds the index builds (built: {changed, unchanged}) to a schema's start
-        message ("<done>; already there: <kept>" or "would run: <statements>"). -#}
+    {#- Adds the index builds (built: {changed, unchanged, error}) to a schema's
+        start message ("<done>; already there: <kept>" or "would run: <statements>");
+        an error fails the schema (55P03), its message appended: "; no index built: <error>". -#}
     {%- set separator = '; already there: ' -%}
-    {%- set parts = (outcome.message ~ separator).split(separator) -%}
+    {%- set parts = (('; ' if outcome.message.startswith('already there: ') else '') ~ outcome.message ~ separator).split(separator) -%}
     {%- set changed = [parts[0]] if parts[0] else [] -%}
     {%- set unchanged = [parts[1]] if parts[1] else [] -%}
     {%- set changed = changed + built.changed -%}
@@ -75,9 +82,11 @@
     {%- endif -%}
     {%- set message = [joined] if joined else [] -%}
     {%- do message.append('already there: ' ~ unchanged | join(', ')) if unchanged else none -%}
+    {%- do message.append('no index built: ' ~ built.error) if built.error else none -%}
     {%- do outcome.update({
         'message': message | join('; '),
-        'status': 'would_do' if dry_run and built.changed else outcome.status,
+        'status': 'error' if built.error else ('would_do' if dry_run and built.changed else outcome.status),
+        'sqlstate': '55P03' if built.error else outcome.sqlstate,
     }) -%}
 {% endmacro %}
 
@@ -171,7 +180,10 @@
 
 
 {% macro schema_change_state_table() %}
-    {#- Creates the state table when missing: one row per (change, schema). -#}
+    {#- Creates the state table when missing: one row per (change, schema);
+        created: what start made there ('column t.c', 'index i', …), which is all
+        rollback drops (null on a row an older version wrote: everything the
+        change names counts as made by it). -#}
     {% do adapter.execute(
         create_schema_if_missing_sql(target.schema) ~ ";
         create table if not exists " ~ schema_change_state_relation() ~ " (
@@ -183,8 +195,20 @@
             message text,
             invocation_id text not null,
             updated_at timestamptz not null,
+            created text [],
             primary key (change_name, schema_name)
-        )", auto_begin=True) %}
+        );
+        do $created$
+        begin
+            if not exists (
+                select 1 from pg_catalog.pg_attribute as attributes
+                where attributes.attrelid = " ~ quote_literal(schema_change_state_relation()) ~ "::regclass
+                    and attributes.attname = 'created' and not attributes.attisdropped
+            ) then
+                alter table " ~ schema_change_state_relation() ~ " add column created text [];
+            end if;
+        end
+        $created$", auto_begin=True) %}
     {% do adapter.commit() %}
 {% endmacro %}
 
@@ -274,17 +298,34 @@
 
 
 {% macro schema_change_set_state(schema, plan, action, state, dry_run) -%}
+    {#- plpgsql: the schema's state after a step. created: start adds what it made
+        (v_created) to what earlier starts made (a row an older version wrote, with
+        no record, keeps none while started or completed); complete keeps it;
+        rollback empties it. -#}
     {%- if not dry_run -%}
     insert into {{ schema_change_state_relation() }} as states (
-        change_name, schema_name, state, previous_state, last_action, message, invocation_id, updated_at
+        change_name, schema_name, state, previous_state, last_action, message, invocation_id, updated_at, created
     ) values (
         {{ quote_literal(plan.name) }}, {{ quote_literal(schema) }}, {{ quote_literal(state) }}, null,
-        {{ quote_literal(action) }}, null, {{ quote_literal(invocation_id) }}, clock_timestamp()
+        {{ quote_literal(action) }}, null, {{ quote_literal(invocation_id) }}, clock_timestamp(),
+        {{ 'v_created' if action == 'start' else "'{}'::text []" }}
     )
     on conflict (change_name, schema_name) do update
     set
         state = excluded.state, previous_state = null, last_action = excluded.last_action, message = null,
-        invocation_id = excluded.invocation_id, updated_at = excluded.updated_at;
+        invocation_id = excluded.invocation_id, updated_at = excluded.updated_at,
+        {%- if action == 'start' %}
+        created = case
+            when states.created is null
+                and (case when states.state = 'failed' then states.previous_state else states.state end) in ('started', 'completed')
+                then null
+            else array(select distinct made.item from unnest(coalesce(states.created, '{}') || excluded.created) as made (item) order by made.item)
+        end;
+        {%- elif action == 'complete' %}
+        created = states.created;
+        {%- else %}
+        created = '{}';
+        {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 
@@ -374,6 +415,8 @@
     declare
         v_changed text[] := '{}';
         v_unchanged text[] := '{}';
+        v_kept text[] := '{}';
+        v_created text[] := '{}';
         v_state text;
         v_found text;
         v_sql text;
@@ -439,6 +482,8 @@
     declare
         v_changed text[] := '{}';
         v_unchanged text[] := '{}';
+        v_kept text[] := '{}';
+        v_created text[] := '{}';
         v_state text;
         v_found text;
         v_sql text;
@@ -472,12 +517,16 @@
 
 {% macro schema_change_revert_phase(schema, dry_run, plan, action) -%}
     {#- rollback, in one transaction: the previous version's views go, then every
-        operation's rollback in reverse order; the state becomes rolled_back. A
+        operation's rollback in reverse order, each undoing only what start made
+        here (the state's created); the state becomes rolled_back. Refused while a
+        table or column start added holds data, unless plan.discard_new_data. A
         change made only of additions (plan.reversible) is undone whatever its
         state; one with renames or drops only where it was started, not completed. -#}
     declare
         v_changed text[] := '{}';
         v_unchanged text[] := '{}';
+        v_kept text[] := '{}';
+        v_created text[] := '{}';
         v_state text;
         v_found text;
         v_sql text;
@@ -499,6 +548,17 @@
         {{ schema_change_missing_tables_sql(schema, plan) }}
         else
         {%- endif %}
+            {{ schema_change_load_created_sql(schema, plan) }}
+            {%- if not plan.discard_new_data %}
+            {{ schema_change_new_data_sql(schema, plan) }}
+            {%- else %}
+            v_found := null;
+            {%- endif %}
+            if v_found is not null then
+                v_status := 'refused';
+                v_message := 'rollback would drop data written since start: ' || v_found
+                    || '; stop the new version and keep that data elsewhere, or pass discard_new_data: true to drop it';
+            else
             {{ schema_change_lock_tables_sql(schema, plan) }}
             {%- call schema_change_dry_run(dry_run) %}
             {{ schema_change_drop_old_views_sql(schema, plan, dry_run) }}
@@ -508,6 +568,7 @@
             {%- endcall %}
             {{ schema_change_set_state(schema, plan, 'rollback', 'rolled_back', dry_run) }}
             {{ schema_change_finish_sql(dry_run, 'already gone') }}
+            end if;
         end if;
     end;
 {%- endmacro %}
@@ -523,317 +584,7 @@
             {%- endif %}
             v_message := concat_ws('; ',
                 {{ quote_literal('would run: ' if dry_run else '') }} || nullif(array_to_string(v_changed, {{ "E';\\n    '" if dry_run else "', '" }}), ''),
-                case when cardinality(v_unchanged) > 0 then {{ quote_literal(unchanged_word ~ ': ') }} || array_to_string(v_unchanged, ', ') end
+                case when cardinality(v_unchanged) > 0 then {{ quote_literal(unchanged_word ~ ': ') }} || array_to_string(v_unchanged, ', ') end,
+                case when cardinality(v_kept) > 0 then 'left alone (there before start): ' || array_to_string(v_kept, ', ') end
             );
 {%- endmacro %}
-
-
-{% macro schema_change_old_views_sql(schema, plan, dry_run) -%}
-    {#- plpgsql: the previous version's schema (<schema>__before_<change>) and in
-        it, for each table renamed or with a column renamed, a view under the
-        table's old name with its old columns (the columns this change added left
-        out), auto-updatable, granted to whoever the table and the schema are
-        granted to. -#}
-    {%- if plan.old_views %}
-    {%- set previous = schema_change_previous_schema(schema, plan) %}
-    if to_regnamespace({{ quote_literal(quote_identifier(previous)) }}) is null then
-        {{ schema_change_ddl(dry_run, 'create schema ' ~ quote_identifier(previous), 'created schema ' ~ previous) }}
-        {%- if true %}
-        v_found := (
-            select string_agg(format('grant usage on schema %I to %s', {{ quote_literal(previous) }},
-                case when acl.grantee = 0 then 'public' else acl.grantee::regrole::text end), '; ')
-            from pg_catalog.pg_namespace as namespaces, aclexplode(namespaces.nspacl) as acl
-            where namespaces.nspname = {{ quote_literal(schema) }} and acl.privilege_type = 'USAGE' and acl.grantee <> namespaces.nspowner
-        );
-        if v_found is not null then
-            execute v_found;
-        end if;
-        {%- endif %}
-    end if;
-    {%- for view in plan.old_views %}
-    {%- set view_relation = tenant_relation(previous, view.name) %}
-    {%- set table_relation = tenant_relation(schema, view.table) %}
-    v_found := (
-        select classes.relkind::text from pg_catalog.pg_class as classes
-        where classes.oid = to_regclass({{ quote_literal(view_relation) }})
-    );
-    if v_found is null then
-        v_found := (
-            select
-                'create view ' || {{ quote_literal(view_relation) }} || ' as select '
-                || string_agg(
-                    case
-                        when {{ quote_literal(tojson(view.columns)) }}::jsonb ? attributes.attname
-                            then format('%I as %I', attributes.attname, {{ quote_literal(tojson(view.columns)) }}::jsonb ->> attributes.attname)
-                        else format('%I', attributes.attname)
-                    end,
-                    ', ' order by attributes.attnum
-                )
-                || ' from ' || {{ quote_literal(table_relation) }}
-            from pg_catalog.pg_attribute as attributes
-            where
-                attributes.attrelid = coalesce(
-                    to_regclass({{ quote_literal(table_relation) }}), to_regclass({{ quote_literal(tenant_relation(schema, view.name)) }})
-                )
-                and attributes.attnum > 0
-                and not attributes.attisdropped
-                and not {{ quote_literal(tojson(view.added)) }}::jsonb ? attributes.attname
-        );
-        execute v_found;
-        {%- if dry_run %}
-        v_changed := array_append(v_changed, v_found);
-        {%- else %}
-        v_found := (
-            select string_agg(format('grant %s on %s to %s', acl.privilege_type, {{ quote_literal(view_relation) }},
-                case when acl.grantee = 0 then 'public' else acl.grantee::regrole::text end), '; ')
-            from pg_catalog.pg_class as classes, aclexplode(classes.relacl) as acl
-            where classes.oid = to_regclass({{ quote_literal(table_relation) }}) and acl.grantee <> classes.relowner
-        );
-        if v_found is not null then
-            execute v_found;
-        end if;
-        v_changed := array_append(v_changed, {{ quote_literal('created view ' ~ previous ~ '.' ~ view.name) }}::text);
-        {%- endif %}
-    elsif v_found <> 'v' then
-        raise exception '% exists and is not a view: rename it or leave this schema out', {{ quote_literal(view_relation) }};
-    else
-        v_unchanged := array_append(v_unchanged, {{ quote_literal('view ' ~ previous ~ '.' ~ view.name) }}::text);
-    end if;
-    {%- endfor %}
-    {%- endif %}
-{%- endmacro %}
-
-
-{% macro schema_change_drop_old_views_sql(schema, plan, dry_run) -%}
-    {#- plpgsql: drops the previous version's views and then its schema, which
-        must hold nothing else (else the schema fails, naming what is there). -#}
-    {%- if plan.old_views %}
-    {%- set previous = schema_change_previous_schema(schema, plan) %}
-    {%- for view in plan.old_views %}
-    if to_regclass({{ quote_literal(tenant_relation(previous, view.name)) }}) is not null then
-        {{ schema_change_ddl(dry_run, 'drop view ' ~ tenant_relation(previous, view.name), 'dropped view ' ~ previous ~ '.' ~ view.name) }}
-    end if;
-    {%- endfor %}
-    if to_regnamespace({{ quote_literal(quote_identifier(previous)) }}) is not null then
-        v_found := (
-            select string_agg(classes.relname, ', ' order by classes.relname)
-            from pg_catalog.pg_class as classes
-            where
-                classes.relnamespace = to_regnamespace({{ quote_literal(quote_identifier(previous)) }})
-                {%- for view in plan.old_views %}
-                and classes.relname <> {{ quote_literal(view.name) }}
-                {%- endfor %}
-        );
-        if v_found is not null then
-            raise exception '% holds objects this change did not make (%): move them, then rerun', {{ quote_literal(previous) }}, v_found;
-        end if;
-        {{ schema_change_ddl(dry_run, 'drop schema ' ~ quote_identifier(previous), 'dropped schema ' ~ previous) }}
-    end if;
-    {%- endif %}
-{%- endmacro %}
-
-
-{% macro schema_change_record_failures(plan, action, outcomes) %}
-    {#- Each schema where the action failed: state failed, with the state it kept
-        (previous_state: the failed step's transaction was rolled back). -#}
-    {%- for schema, outcome in outcomes.items() if outcome.status == 'error' -%}
-        {% do adapter.execute(
-            "insert into " ~ schema_change_state_relation() ~ " as states (change_name, schema_name, state, previous_state, last_action, message, invocation_id, updated_at)
-            values (" ~ quote_literal(plan.name) ~ ", " ~ quote_literal(schema) ~ ", 'failed', null, " ~ quote_literal(action) ~ ", "
-            ~ quote_literal(outcome.message) ~ ", " ~ quote_literal(invocation_id) ~ ", clock_timestamp())
-            on conflict (change_name, schema_name) do update set
-                previous_state = case when states.state = 'failed' then states.previous_state else states.state end,
-                state = 'failed', last_action = excluded.last_action, message = excluded.message,
-                invocation_id = excluded.invocation_id, updated_at = excluded.updated_at", auto_begin=True) %}
-        {% do adapter.commit() %}
-    {%- endfor -%}
-{% endmacro %}
-
-
-{% macro schema_change_build_indexes(plan, schema, dry_run) %}
-    {#- start's last step, outside any transaction: every index the operations
-        build on an existing table, CREATE INDEX CONCURRENTLY (SHARE UPDATE
-        EXCLUSIVE: the app keeps reading and writing; it waits for older
-        transactions, up to var index_lock_timeout). A valid index of the name, or
-        an equivalent one, is kept; an invalid one (a build that failed) is
-        dropped concurrently and built again. Returns the labels of what it did. -#}
-    {%- set done = {'changed': [], 'unchanged': []} -%}
-    {%- for operation in plan.operations -%}
-        {%- set indexes_macro = context.get('schema_change_' ~ operation.kind ~ '__indexes') -%}
-        {%- for index in (indexes_macro(operation) if indexes_macro is not none else []) -%}
-            {%- set found = adapter.execute(schema_change_index_lookup_sql(schema, index), auto_begin=False, fetch=True)[1] -%}
-            {%- set row = found.rows[0] -%}
-            {%- set relation = tenant_relation(schema, index.name) -%}
-            {%- set statement = schema_change_index_ddl(schema, index, concurrently=true) -%}
-            {%- if row['valid'] -%}
-                {%- do done.unchanged.append('index ' ~ index.name) -%}
-            {%- elif row['equivalent'] and not index.get('exact') -%}
-                {%- do done.unchanged.append('index ' ~ index.name ~ ' (as ' ~ row['equivalent'] ~ ')') -%}
-            {%- elif dry_run -%}
-                {%- do done.changed.append(('drop index concurrently ' ~ relation ~ ';\n    ' if row['invalid'] else '') ~ statement) -%}
-            {%- elif not row['table_exists'] -%}
-                {{ exceptions.raise_compiler_error(plan.name ~ " (start) " ~ schema ~ ": no table " ~ index.table ~ " to build index " ~ index.name ~ " on") }}
-            {%- else -%}
-                {%- if row['invalid'] -%}
-                    {{ log(plan.name ~ " (start) " ~ schema ~ ": index " ~ index.name ~ " is invalid (a build that failed): dropping it", info=True) }}
-                    {% do adapter.execute("drop index concurrently if exists " ~ relation, auto_begin=False) %}
-                {%- endif -%}
-                {{ log(plan.name ~ " (start) " ~ schema ~ ": building index " ~ index.name ~ " concurrently", info=True) }}
-                {% do adapter.execute("set lock_timeout = " ~ quote_literal(var('index_lock_timeout', '5min')), auto_begin=False) %}
-                {% do adapter.execute(statement, auto_begin=False) %}
-                {% do adapter.execute("reset lock_timeout", auto_begin=False) %}
-                {%- do done.changed.append(('rebuilt' if row['invalid'] else 'built') ~ ' index ' ~ index.name) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endfor -%}
-    {{ return(done) }}
-{% endmacro %}
-
-
-{% macro schema_change_index_lookup_sql(schema, index) -%}
-    {#- One row: table_exists, valid / invalid (an index of the name on the table),
-        equivalent (a valid index of another name with the same key columns, same
-        uniqueness, no predicate or expression; only for an index without where). -#}
-    {%- set table = tenant_relation(schema, index.table) -%}
-    select
-        to_regclass({{ quote_literal(table) }}) is not null as table_exists,
-        coalesce((
-            select indexes.indisvalid from pg_catalog.pg_index as indexes
-            where indexes.indexrelid = to_regclass({{ quote_literal(tenant_relation(schema, index.name)) }})
-        ), false) as valid,
-        coalesce((
-            select not indexes.indisvalid from pg_catalog.pg_index as indexes
-            where indexes.indexrelid = to_regclass({{ quote_literal(tenant_relation(schema, index.name)) }})
-        ), false) as invalid,
-        {%- if index.where is none %}
-        (
-            select indexes.indexrelid::regclass::text
-            from pg_catalog.pg_index as indexes
-            inner join pg_catalog.pg_class as classes on indexes.indexrelid = classes.oid
-            inner join pg_catalog.pg_am as methods on classes.relam = methods.oid
-            where
-                indexes.indrelid = to_regclass({{ quote_literal(table) }})
-                and indexes.indisvalid
-                and methods.amname = 'btree'
-                and indexes.indisunique = {{ 'true' if index.unique else 'false' }}
-                and indexes.indpred is null
-                and indexes.indexprs is null
-                and indexes.indnkeyatts = {{ index.columns | length }}
-                and (
-                    select array_agg(attributes.attname::text order by keys.ordinality)
-                    from unnest(indexes.indkey::int2 []) with ordinality as keys (attnum, ordinality)
-                    inner join pg_catalog.pg_attribute as attributes
-                        on indexes.indrelid = attributes.attrelid and keys.attnum = attributes.attnum
-                    where keys.ordinality <= {{ index.columns | length }}
-                ) = array[{% for column in index.columns %}{{ quote_literal(column) }}{{ ", " if not loop.last }}{% endfor %}]::text []
-            order by classes.relname
-            limit 1
-        ) as equivalent
-        {%- else %}
-        null::text as equivalent
-        {%- endif %}
-{%- endmacro %}
-
-
-{% macro schema_change_index_ddl(schema, index, concurrently) %}
-    {#- create [unique] index [concurrently] "name" on "schema"."table" (columns) [where predicate], one line. -#}
-    {%- set columns = [] -%}
-    {%- for column in index.columns -%}{%- do columns.append(quote_identifier(column)) -%}{%- endfor -%}
-    {{ return(
-        'create ' ~ ('unique ' if index.unique else '') ~ 'index ' ~ ('concurrently ' if concurrently else '')
-        ~ quote_identifier(index.name) ~ ' on ' ~ tenant_relation(schema, index.table) ~ ' (' ~ columns | join(', ') ~ ')'
-        ~ (' where ' ~ index.where if index.where is not none else '')
-    ) }}
-{% endmacro %}
-
-
-{% macro schema_change_report(plan, action, chosen, outcomes, dry_run) %}
-    {#- One line per schema and a summary; raises naming the failed or refused schemas. -#}
-    {%- set words = {'start': 'started', 'complete': 'completed', 'rollback': 'rolled back'} -%}
-    {%- set counts = {} -%}
-    {%- set failed = [] -%}
-    {%- for schema in chosen -%}
-        {%- set outcome = outcomes[schema] -%}
-        {%- set status = {
-            'done': words[action], 'would_do': 'would change', 'skipped': 'skipped', 'refused': 'refused', 'error': 'failed'
-        }[outcome.status] -%}
-        {%- if outcome.status in ['error', 'refused'] -%}
-            {%- do failed.append(schema ~ " (" ~ (outcome.sqlstate ~ ": " if outcome.sqlstate else "") ~ outcome.message ~ ")") -%}
-        {%- endif -%}
-        {%- do counts.update({status: counts.get(status, 0) + 1}) -%}
-        {%- if outcome.status == 'would_do' %}
-        {{ log(plan.name ~ " (" ~ action ~ ") " ~ schema ~ ": " ~ outcome.message | replace('would run: ', 'would run:\n    ') ~ ";", info=True) }}
-        {%- else %}
-        {{ log(plan.name ~ " (" ~ action ~ ") " ~ schema ~ ": " ~ status
-            ~ (": " ~ (outcome.sqlstate ~ ": " if outcome.sqlstate else "") ~ outcome.message if outcome.message else ""), info=True) }}
-        {%- endif %}
-    {%- endfor -%}
-    {%- set summary = [] -%}
-    {%- for status, count in counts.items() -%}
-        {%- do summary.append(count ~ " " ~ status) -%}
-    {%- endfor -%}
-    {{ log(plan.name ~ " (" ~ action ~ "): " ~ chosen | length ~ " schema(s): " ~ summary | join(", "), info=True) }}
-    {%- if failed -%}
-        {{ exceptions.raise_compiler_error(
-            plan.name ~ " (" ~ action ~ ") failed or was refused in " ~ failed | length ~ " of " ~ chosen | length
-            ~ " schema(s); each was left as it was, the others are done: " ~ failed | join("; ")
-        ) }}
-    {%- endif -%}
-    {{ return(outcomes) }}
-{% endmacro %}
-
-
-{% macro schema_change_status(plan, chosen) %}
-    {#- status: each schema's state of the change (never started, started,
-        completed, rolled_back, or failed with the action and its message). -#}
-    {%- set rows = run_query(
-        "select schema_name, state, previous_state, last_action, message, updated_at from " ~ schema_change_state_relation()
-        ~ " where change_name = " ~ quote_literal(plan.name)
-    ) -%}
-    {%- set states = {} -%}
-    {%- for row in rows -%}
-        {%- do states.update({row['schema_name']: row}) -%}
-    {%- endfor -%}
-    {%- set counts = {} -%}
-    {%- for schema in chosen -%}
-        {%- set row = states.get(schema) -%}
-        {%- if row is none -%}
-            {%- set line = 'never started' -%}
-            {%- set state = 'never started' -%}
-        {%- elif row['state'] == 'failed' -%}
-            {%- set state = 'failed' -%}
-            {%- set line = 'failed (' ~ row['last_action'] ~ ', still ' ~ (row['previous_state'] or 'never started') ~ ') at ' ~ row['updated_at'] ~ ': ' ~ row['message'] -%}
-        {%- else -%}
-            {%- set state = row['state'] -%}
-            {%- set line = row['state'] ~ ' at ' ~ row['updated_at'] -%}
-        {%- endif -%}
-        {%- do counts.update({state: counts.get(state, 0) + 1}) -%}
-        {{ log(plan.name ~ " (status) " ~ schema ~ ": " ~ line, info=True) }}
-    {%- endfor -%}
-    {%- set summary = [] -%}
-    {%- for state, count in counts.items() -%}
-        {%- do summary.append(count ~ " " ~ state) -%}
-    {%- endfor -%}
-    {{ log(plan.name ~ " (status): " ~ chosen | length ~ " schema(s): " ~ summary | join(", "), info=True) }}
-    {{ return(states) }}
-{% endmacro %}
-
-
-{% macro schema_change_schemas(schemas=none, direction='up') %}
-    {#- public and every discovered tenant schema (or the named ones, each one of those),
-        public first on the way up, last on the way down. -#}
-    {%- set known = ['public'] + (discover_tenants() | map(attribute='schema') | reject('equalto', 'public') | list) -%}
-    {%- if schemas is none -%}
-        {%- set chosen = known -%}
-    {%- else -%}
-        {%- set chosen = [schemas] if schemas is string else schemas -%}
-        {%- for schema in chosen if schema not in known -%}
-            {{ exceptions.raise_compiler_error(
-                "schemas: " ~ schema ~ " is neither public nor a tenant schema (var tenant_schema_regex, extra_tenant_schemas); allowed: "
-                ~ known | join(", ")
-            ) }}
-        {%- endfor -%}
-        {%- set chosen = known | select('in', chosen) | list -%}
-    {%- endif -%}
-    {{ return(chosen | reverse | list if direction == 'down' else chosen) }}
-{% endmacro %}

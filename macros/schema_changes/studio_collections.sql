@@ -8,8 +8,8 @@
     "<tenant>__before_studio_collections, <tenant>", the new one to "<tenant>".
     See _macros.yml and the README's "Tenant-wide schema changes". -#}
 
-{% macro studio_collections(action='status', schemas=none, dry_run=false) %}
-    {{ return(schema_change(studio_collections_change(), action, schemas, dry_run)) }}
+{% macro studio_collections(action='status', schemas=none, dry_run=false, discard_new_data=false) %}
+    {{ return(schema_change(studio_collections_change(), action, schemas, dry_run, discard_new_data)) }}
 {% endmacro %}
 
 

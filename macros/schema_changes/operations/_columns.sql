@@ -15,9 +15,19 @@
 
 {% macro schema_change_check_default(change_table, column) %}
     {#- Refuses a volatile default on a column added to an existing table (it
-        rewrites the table under ACCESS EXCLUSIVE: squawk's adding-field-with-default)
-        and NOT NULL without a default (existing rows and the old app's inserts
-        have no value). -#}
+        rewrites the table under ACCESS EXCLUSIVE: squawk's adding-field-with-default),
+        a type that brings a default of its own (serial, identity, generated,
+        default: the same rewrite) and NOT NULL without a default (existing rows
+        and the old app's inserts have no value). -#}
+    {%- set own_default = modules.re.search(
+        '\\b((?:small|big)?serial[248]?|generated|identity|default)\\b', (column.get('type') or '') | lower
+    ) -%}
+    {%- if own_default -%}
+        {{ exceptions.raise_compiler_error(
+            change_table ~ "." ~ column.name ~ ": type " ~ column.type ~ " brings a default of its own (" ~ own_default.group(1)
+            ~ "): on an existing table it rewrites every row under ACCESS EXCLUSIVE; add the column plain, fill it in batches, then set the default"
+        ) }}
+    {%- endif -%}
     {%- set volatile = modules.re.search(
         '(clock_timestamp|random|gen_random_uuid|uuid_generate_v[0-9]|nextval|timeofday|setseed|txid_current)\\s*\\(',
         (column.get('default') or '') | lower
@@ -49,7 +59,9 @@
 
 {% macro schema_change_validate_constraint_sql(schema, table, name, dry_run) -%}
     {#- plpgsql: validates a NOT VALID constraint (SHARE UPDATE EXCLUSIVE on the
-        table, ROW SHARE on a referenced one: writes go on). -#}
+        table, ROW SHARE on a referenced one: writes go on). A dry run only lists
+        the statement: its validation would scan the table while the dry run
+        holds the change's tables in ACCESS EXCLUSIVE. -#}
     if exists (
         select 1 from pg_catalog.pg_constraint as constraints
         where
@@ -57,9 +69,13 @@
             and constraints.conname = {{ quote_literal(name) }}
             and not constraints.convalidated
     ) then
+        {%- if dry_run %}
+        v_changed := array_append(v_changed, {{ quote_literal('alter table ' ~ tenant_relation(schema, table) ~ ' validate constraint ' ~ quote_identifier(name)) }}::text);
+        {%- else %}
         {{ schema_change_ddl(dry_run,
             'alter table ' ~ tenant_relation(schema, table) ~ ' validate constraint ' ~ quote_identifier(name),
             'validated ' ~ name) }}
+        {%- endif %}
     end if;
 {%- endmacro %}
 

@@ -1,7 +1,7 @@
 {#- Operation add_unique: start builds the unique index CONCURRENTLY, outside
     the schema's transaction (see schema_change_build_indexes); complete attaches
     it as a constraint (ADD CONSTRAINT … UNIQUE USING INDEX: no scan); rollback
-    drops the constraint or the index. -#}
+    drops the constraint or the index when start built it, else leaves it alone. -#}
 
 {% macro schema_change_add_unique(table, columns, name=none) %}
     {{ return({'kind': 'add_unique', 'table': table, 'columns': columns, 'name': name or table ~ '_' ~ columns | join('_') ~ '_key'}) }}
@@ -35,7 +35,12 @@
 
 {% macro schema_change_add_unique__rollback(schema, operation, dry_run) -%}
     {%- set relation = tenant_relation(schema, operation.table) %}
-    if {{ schema_change_has_constraint(schema, operation.table, operation.name) }} then
+    if not {{ schema_change_made_sql('index ' ~ operation.name) }} and (
+        {{ schema_change_has_constraint(schema, operation.table, operation.name) }}
+        or to_regclass({{ quote_literal(tenant_relation(schema, operation.name)) }}) is not null
+    ) then
+        {{ schema_change_kept('unique ' ~ operation.name) }}
+    elsif {{ schema_change_has_constraint(schema, operation.table, operation.name) }} then
         {{ schema_change_ddl(dry_run, 'alter table ' ~ relation ~ ' drop constraint ' ~ quote_identifier(operation.name), 'dropped constraint ' ~ operation.name) }}
     elsif to_regclass({{ quote_literal(tenant_relation(schema, operation.name)) }}) is not null then
         {{ schema_change_ddl(dry_run, 'drop index ' ~ tenant_relation(schema, operation.name), 'dropped index ' ~ operation.name) }}

@@ -2,7 +2,8 @@
     outside the schema's transaction (see schema_change_build_indexes: an
     equivalent index is kept, an invalid one rebuilt); on a table this change
     created, in start's transaction. complete checks it is valid; rollback drops
-    it (a moment of ACCESS EXCLUSIVE, under the lock retries). -#}
+    it (a moment of ACCESS EXCLUSIVE, under the lock retries) when start built
+    it: an index of the name that was there before start is left alone. -#}
 
 {% macro schema_change_create_index(table, name, columns, unique=false, where=none) %}
     {{ return({'kind': 'create_index', 'table': table, 'name': name, 'columns': columns, 'unique': unique, 'where': where}) }}
@@ -19,6 +20,7 @@
     if to_regclass({{ quote_literal(tenant_relation(schema, operation.name)) }}) is null then
         {# squawk-ignore require-concurrent-index-creation: the table is new in this change, empty, unseen by the app #}
         {{ schema_change_ddl(dry_run, schema_change_index_ddl(schema, operation, concurrently=false), 'index ' ~ operation.name) }}
+        {{ schema_change_record_made('index ' ~ operation.name) }}
     else
         {{ schema_change_unchanged('index ' ~ operation.name) }}
     end if;
@@ -45,8 +47,10 @@
     ) then
         raise exception '% exists and is not an index on %: rename it or leave this schema out',
             {{ quote_literal(index) }}, {{ quote_literal(tenant_relation(schema, operation.table)) }};
-    elsif to_regclass({{ quote_literal(index) }}) is not null then
+    elsif to_regclass({{ quote_literal(index) }}) is not null and {{ schema_change_made_sql('index ' ~ operation.name) }} then
         {{ schema_change_ddl(dry_run, 'drop index ' ~ index, 'dropped index ' ~ operation.name) }}
+    elsif to_regclass({{ quote_literal(index) }}) is not null then
+        {{ schema_change_kept('index ' ~ operation.name) }}
     else
         {{ schema_change_unchanged('index ' ~ operation.name) }}
     end if;

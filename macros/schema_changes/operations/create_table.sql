@@ -1,6 +1,7 @@
 {#- Operation create_table: a new table with its keys and indexes. start creates
     it (and its indexes: it is empty, so in the transaction); complete has
-    nothing left; rollback drops it. See ../_macros.yml. -#}
+    nothing left; rollback drops it when start created it (a table of the name
+    that was there before start is left alone). See ../_macros.yml. -#}
 
 {% macro schema_change_create_table(table, columns, primary_key=['id'], unique=[], indexes=[]) %}
     {{ return({
@@ -28,6 +29,7 @@
     {%- endfor %}
     if to_regclass({{ quote_literal(relation) }}) is null then
         {{ schema_change_ddl(dry_run, 'create table ' ~ relation ~ ' (' ~ parts | join(', ') ~ ')', 'created table ' ~ operation.table) }}
+        {{ schema_change_record_made('table ' ~ operation.table) }}
         {%- for index in operation.indexes %}
         {# squawk-ignore require-concurrent-index-creation: the table was just created, empty, in this transaction #}
         {{ schema_change_ddl(dry_run,
@@ -43,8 +45,10 @@
 
 {% macro schema_change_create_table__rollback(schema, operation, dry_run) -%}
     {%- set relation = tenant_relation(schema, operation.table) %}
-    if to_regclass({{ quote_literal(relation) }}) is not null then
+    if to_regclass({{ quote_literal(relation) }}) is not null and {{ schema_change_made_sql('table ' ~ operation.table) }} then
         {{ schema_change_ddl(dry_run, 'drop table ' ~ relation, 'dropped table ' ~ operation.table) }}
+    elsif to_regclass({{ quote_literal(relation) }}) is not null then
+        {{ schema_change_kept('table ' ~ operation.table) }}
     else
         {{ schema_change_unchanged('table ' ~ operation.table) }}
     end if;

@@ -2,7 +2,8 @@
     start adds CHECK (column is not null) NOT VALID (new rows are checked at
     once) and validates it in its second transaction (SHARE UPDATE EXCLUSIVE);
     complete sets NOT NULL, which PostgreSQL 12+ proves from the valid check
-    without a scan, and drops the check; rollback drops the check. -#}
+    without a scan, and drops the check; rollback drops the check when start
+    added it. -#}
 
 {% macro schema_change_set_not_null(table, column) %}
     {{ return({'kind': 'set_not_null', 'table': table, 'column': column}) }}
@@ -26,6 +27,7 @@
             'alter table ' ~ tenant_relation(schema, operation.table) ~ ' add constraint ' ~ quote_identifier(name)
             ~ ' check (' ~ quote_identifier(operation.column) ~ ' is not null) not valid',
             'constraint ' ~ name ~ ' (not valid)') }}
+        {{ schema_change_record_made('constraint ' ~ operation.table ~ '.' ~ name) }}
     end if;
 {%- endmacro %}
 
@@ -59,9 +61,12 @@
 
 {% macro schema_change_set_not_null__rollback(schema, operation, dry_run) -%}
     {%- set name = schema_change_set_not_null_name(operation) %}
-    if {{ schema_change_has_constraint(schema, operation.table, name) }} then
+    if {{ schema_change_has_constraint(schema, operation.table, name) }}
+        and {{ schema_change_made_sql('constraint ' ~ operation.table ~ '.' ~ name) }} then
         {{ schema_change_ddl(dry_run,
             'alter table ' ~ tenant_relation(schema, operation.table) ~ ' drop constraint ' ~ quote_identifier(name), 'dropped check ' ~ name) }}
+    elsif {{ schema_change_has_constraint(schema, operation.table, name) }} then
+        {{ schema_change_kept('check ' ~ name) }}
     else
         {{ schema_change_unchanged('check ' ~ name) }}
     end if;

@@ -14,7 +14,9 @@ build statements from pieces, so this lint reads each statement template of
   operations ``operations/rename_*.sql`` (the previous version keeps the old name as a view);
 - ``ban-drop-column`` / ``ban-drop-table``: a drop outside the operations' contract
   (``complete``) and ``rollback`` steps;
-- ``adding-field-with-default``: a volatile default (it rewrites the table).
+- ``adding-field-with-default``: a volatile default, or a column type that brings a default of
+  its own (``serial``, ``identity``, ``generated … stored``, ``default …`` in the type): either
+  rewrites the table.
 
 A deliberate exception carries, on one of the two lines above it, the comment
 ``{# squawk-ignore <rule>: <why> #}``, as squawk's own ``-- squawk-ignore``.
@@ -34,6 +36,13 @@ STATEMENT_CALLS = ("schema_change_ddl(", "schema_change_index_ddl(", "adapter.ex
 
 VOLATILE = re.compile(r"(clock_timestamp|random|gen_random_uuid|uuid_generate_v\d|nextval|timeofday)\s*\(")
 """Volatile functions: a default calling one is evaluated per row, so ADD COLUMN rewrites the table."""
+
+OWN_DEFAULT = re.compile(r"\b((?:small|big)?serial[248]?|generated|identity|default)\b")
+"""What makes a column type bring its own default: ADD COLUMN with it rewrites the table."""
+
+OWN_DEFAULT_MESSAGE = (
+    "a type with a default of its own rewrites the table: add the column plain, backfill, then set the default"
+)
 
 ENGINE = "schema_change.sql"
 """The dispatcher: it runs the statements the operations build, and creates its own state table."""
@@ -110,7 +119,43 @@ def _rules(statement: str, path: Path, macro: str) -> list[tuple[str, str]]:
             found.append((f"ban-drop-{kind}", f"drop a {kind} only in an operation's complete or rollback step"))
     if "default" in lowered and VOLATILE.search(lowered):
         found.append(("adding-field-with-default", "a volatile default rewrites the table under ACCESS EXCLUSIVE"))
+    added = re.search(r"add column (?:if not exists )?\S+ (.*)", lowered)
+    if added and re.search(r"\b(?:small|big)?serial[248]?\b|\bgenerated\b|\bidentity\b", added.group(1)):
+        found.append(("adding-field-with-default", OWN_DEFAULT_MESSAGE))
     return found
+
+
+def _split_arguments(argument: str) -> list[str]:
+    """A call's arguments, split at the commas outside brackets and quotes."""
+    parts: list[str] = []
+    depth, quote, current = 0, "", ""
+    for char in argument:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and not depth:
+            parts.append(current.strip())
+            current = ""
+            continue
+        current += char
+    return [*parts, current.strip()] if current.strip() else parts
+
+
+def _add_column_rules(argument: str, path: Path, macro: str) -> list[tuple[str, str]]:
+    """(rule, message) for a ``schema_change_add_column(…)`` call: its default, and its type (third argument)."""
+    found = [rule for rule in _rules(argument, path, macro) if rule[0] == "adding-field-with-default"]
+    arguments = _split_arguments(argument)
+    positional = [part for part in arguments if not re.match(r"\w+\s*=", part)]
+    named = [part.split("=", 1)[1] for part in arguments if re.match(r"type\s*=", part)]
+    column_type = (positional[2:3] or named or [""])[0]
+    if not found and re.match(r"^['\"]", column_type) and OWN_DEFAULT.search(column_type.lower()):
+        found.append(("adding-field-with-default", OWN_DEFAULT_MESSAGE))
+    return list(dict.fromkeys(found))
 
 
 def lint_file(path: Path) -> list[Violation]:
@@ -130,7 +175,7 @@ def lint_file(path: Path) -> list[Violation]:
             if path.name == ENGINE and call in ("adapter.execute(", "run_query("):
                 continue  # the dispatcher's own state table, and the statements the operations built
             if call == "schema_change_add_column(":
-                rules = [rule for rule in _rules(argument, path, macro) if rule[0] == "adding-field-with-default"]
+                rules = _add_column_rules(argument, path, macro)
             else:
                 rules = _rules(call + argument, path, macro)
             violations += [

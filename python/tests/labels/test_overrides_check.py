@@ -1,5 +1,6 @@
 """What guards the review list on its way to the tables (real dbt, a real PostgreSQL): a list over 1 MiB, which dbt
-does not checksum, is applied as loaded with a warning that the run cannot check it; `product-images overrides diff` names the rows that match no image.
+does not checksum, is applied as loaded with a warning that the run cannot check it; `product-images overrides diff`
+names the rows that match no image.
 
 Each test leaves the review list as it found it, seeded and applied again."""
 

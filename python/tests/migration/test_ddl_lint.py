@@ -58,3 +58,32 @@ def test_an_unsafe_change_is_refused_rule_by_rule_with_its_line(tmp_path):
         in result.stdout
     )
     assert result.stdout.rstrip().endswith("ddl lint: 7 violation(s)")
+
+
+OWN_DEFAULT_TYPES = """\
+{% macro widgets_typed() %}
+    {{ return(schema_change({'name': 'widgets_typed', 'operations': [
+        schema_change_add_column('widgets', 'seq', 'bigserial'),
+        schema_change_add_column('widgets', 'code', 'bigint generated always as identity'),
+        schema_change_add_column('widgets', 'twice', 'bigint generated always as (id * 2) stored'),
+        schema_change_add_column('widgets', 'seen_at', type='timestamptz default now()'),
+        schema_change_add_column('widgets', 'serial_number', 'text', default="'a, b'"),
+    ]}, 'start')) }}
+    {% do run_query("alter table public.widgets add column n serial") %}
+{% endmacro %}
+"""
+
+
+def test_a_column_type_that_brings_its_own_default_is_refused(tmp_path):
+    (tmp_path / "widgets_typed.sql").write_text(OWN_DEFAULT_TYPES, encoding="utf-8")
+    found = [(violation.line, violation.rule, violation.message) for violation in lint_schema_changes(tmp_path)]
+    message = (
+        "a type with a default of its own rewrites the table: add the column plain, backfill, then set the default"
+    )
+    assert found == [
+        (9, "adding-field-with-default", message),
+        (3, "adding-field-with-default", message),
+        (4, "adding-field-with-default", message),
+        (5, "adding-field-with-default", message),
+        (6, "adding-field-with-default", message),
+    ]

@@ -95,10 +95,22 @@ def test_worked_example_both_versions_side_by_side_then_rollback_then_complete(c
     assert result.success, error_of(result)
     assert f"{CHANGE} (status): 4 schema(s): 4 started" in capfd.readouterr().out
 
+    # the new version's values in the columns start added would go with them: refused, then discarded
     result = change(dbt, "rollback")
     out = capfd.readouterr().out
+    assert not result.success
+    assert (
+        f"{CHANGE} (rollback) user_1: refused: rollback would drop data written since start: "
+        "column generation_flow.is_favorite (1 value(s) other than its default), "
+        "column generated_asset.approval_status (1 value(s) other than its default); "
+    ) in out
+    assert f"{CHANGE} (rollback) user_2: rolled back" in out  # nothing of the new version's there
+    assert states(conn) == {"public": "started", "user_1": "started", "user_2": "rolled_back", "user_3": "rolled_back"}
+    result = change(dbt, "rollback", args="discard_new_data: true")
+    out = capfd.readouterr().out
     assert result.success, error_of(result)
-    assert f"{CHANGE} (rollback): 4 schema(s): 4 rolled back" in out
+    assert f"{CHANGE} (rollback): 4 schema(s): 2 skipped, 2 rolled back" in out
+    assert states(conn) == {schema: "rolled_back" for schema in SCHEMAS}
     for schema in ("public", "user_1"):
         assert pg_dump(schema) == before[schema]  # the schema exactly as it was
     assert conn.execute("select count(*) from user_1.flow").fetchone()[0] == flows_before + 2  # data kept

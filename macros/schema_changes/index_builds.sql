@@ -1,0 +1,228 @@
+{#- start's last step: the indexes on existing tables, built CONCURRENTLY outside
+    any transaction, each schema on its own: a schema whose builds would wait
+    past index_lock_timeout for an older transaction fails alone, naming it, and
+    the others go on. See _macros.yml. -#}
+
+{% macro schema_change_build_indexes(plan, schema, dry_run, known_blockers=[]) %}
+    {#- Every index the operations build on an existing table, CREATE INDEX
+        CONCURRENTLY (SHARE UPDATE EXCLUSIVE: the app keeps reading and writing).
+        A valid index of the name, or an equivalent one, is kept; an invalid one
+        (a build that failed) is dropped concurrently and built again. Before the
+        first build it waits, up to var index_lock_timeout, for the transactions a
+        build would wait for; when some are still there, it builds nothing and
+        returns them in error (at once when one of them is in known_blockers, the
+        pids an earlier schema already waited for, which it extends). Each index it
+        builds is recorded first in the schema's state (created), for rollback.
+        Returns {changed, unchanged, error}. -#}
+    {%- set done = {'changed': [], 'unchanged': [], 'error': none} -%}
+    {%- set wanted = [] -%}
+    {%- for operation in plan.operations -%}
+        {%- set indexes_macro = context.get('schema_change_' ~ operation.kind ~ '__indexes') -%}
+        {%- for index in (indexes_macro(operation) if indexes_macro is not none else []) -%}
+            {%- set row = adapter.execute(schema_change_index_lookup_sql(schema, index), auto_begin=False, fetch=True)[1].rows[0] -%}
+            {%- if row['valid'] -%}
+                {%- do done.unchanged.append('index ' ~ index.name) -%}
+            {%- elif row['equivalent'] and not index.get('exact') -%}
+                {%- do done.unchanged.append('index ' ~ index.name ~ ' (as ' ~ row['equivalent'] ~ ')') -%}
+            {%- elif dry_run -%}
+                {%- do done.changed.append(('drop index concurrently ' ~ tenant_relation(schema, index.name) ~ ';\n    ' if row['invalid'] else '')
+                    ~ schema_change_index_ddl(schema, index, concurrently=true)) -%}
+            {%- elif not row['table_exists'] -%}
+                {{ exceptions.raise_compiler_error(plan.name ~ " (start) " ~ schema ~ ": no table " ~ index.table ~ " to build index " ~ index.name ~ " on") }}
+            {%- else -%}
+                {%- do wanted.append({'index': index, 'invalid': row['invalid']}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if wanted -%}
+        {%- do done.update({'error': schema_change_wait_for_older_transactions(schema, wanted | map(attribute='index') | list, known_blockers)}) -%}
+    {%- endif -%}
+    {%- for build in wanted if done.error is none -%}
+        {%- do schema_change_build_index(plan, schema, build.index, build.invalid) -%}
+        {%- do done.changed.append(('rebuilt' if build.invalid else 'built') ~ ' index ' ~ build.index.name) -%}
+    {%- endfor -%}
+    {{ return(done) }}
+{% endmacro %}
+
+
+{% macro schema_change_build_index(plan, schema, index, invalid) %}
+    {#- Records the index in the schema's state (created: rollback drops only what
+        start made), drops the invalid index of its name if any, then builds it
+        CONCURRENTLY under lock_timeout = var index_lock_timeout. -#}
+    {%- set relation = tenant_relation(schema, index.name) -%}
+    {% do adapter.execute(
+        "update " ~ schema_change_state_relation() ~ " set created = case when created is null then null"
+        ~ " else array_append(array_remove(created, " ~ quote_literal('index ' ~ index.name) ~ "), " ~ quote_literal('index ' ~ index.name) ~ ") end"
+        ~ " where change_name = " ~ quote_literal(plan.name) ~ " and schema_name = " ~ quote_literal(schema), auto_begin=False) %}
+    {%- if invalid -%}
+        {{ log(plan.name ~ " (start) " ~ schema ~ ": index " ~ index.name ~ " is invalid (a build that failed): dropping it", info=True) }}
+        {% do adapter.execute("drop index concurrently if exists " ~ relation, auto_begin=False) %}
+    {%- endif -%}
+    {{ log(plan.name ~ " (start) " ~ schema ~ ": building index " ~ index.name ~ " concurrently", info=True) }}
+    {% do adapter.execute("set lock_timeout = " ~ quote_literal(var('index_lock_timeout', '5min')), auto_begin=False) %}
+    {% do adapter.execute(schema_change_index_ddl(schema, index, concurrently=true), auto_begin=False) %}
+    {% do adapter.execute("reset lock_timeout", auto_begin=False) %}
+{% endmacro %}
+
+
+{% macro schema_change_wait_for_older_transactions(schema, indexes, known_blockers) %}
+    {#- Waits, up to var index_lock_timeout, until no other backend of this
+        database whose transaction began before the wait holds a snapshot (a
+        concurrent build waits for every older snapshot, whatever it reads) or a
+        lock on a table to index that a build waits for; at once when one of them
+        is in known_blockers (pids an earlier schema waited for: a session left
+        open fails every schema fast, not each after the timeout), to which it
+        adds the ones left. Returns null when none is left, else what each one is
+        doing (pid, role, application, state, how long its transaction has been
+        open, its query). -#}
+    {%- set timeout = var('index_lock_timeout', '5min') | string -%}
+    {%- set tables = [] -%}
+    {%- for index in indexes -%}{%- do tables.append(quote_literal(tenant_relation(schema, index.table)) ~ '::regclass') -%}{%- endfor -%}
+    {%- set block -%}
+do $wait$
+declare
+    v_began timestamptz := clock_timestamp();
+    v_blockers text;
+    v_pids integer[];
+begin
+    loop
+        perform pg_catalog.pg_stat_clear_snapshot();
+        select
+            string_agg({{ schema_change_older_transaction_line_sql() }}, '; ' order by activity.xact_start, activity.pid),
+            array_agg(activity.pid)
+        into v_blockers, v_pids
+        {{ schema_change_older_transactions_sql('array[' ~ tables | unique | join(', ') ~ ']') }};
+        exit when v_blockers is null
+            or clock_timestamp() >= v_began + {{ quote_literal(timeout) }}::interval
+            or v_pids && array[{{ known_blockers | join(', ') }}]::integer [];
+        perform pg_catalog.pg_sleep(0.1);
+    end loop;
+    perform pg_catalog.set_config('product_images.index_build_blockers', coalesce(v_blockers, ''), false);
+    perform pg_catalog.set_config('product_images.index_build_blocker_pids', coalesce(array_to_string(v_pids, ','), ''), false);
+end
+$wait$
+    {%- endset -%}
+    {% do adapter.execute(block, auto_begin=False) %}
+    {%- set found = adapter.execute(
+        "select current_setting('product_images.index_build_blockers', true) as blockers,"
+        ~ " current_setting('product_images.index_build_blocker_pids', true) as pids", auto_begin=False, fetch=True
+    )[1].rows[0] -%}
+    {%- if not found['blockers'] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set pids = found['pids'].split(',') | map('int') | list -%}
+    {%- set known = pids | select('in', known_blockers) | list -%}
+    {%- do known_blockers.extend(pids | reject('in', known_blockers) | list) -%}
+    {{ return(
+        ("a concurrent build would wait for transactions an earlier schema waited index_lock_timeout " ~ timeout ~ " for: "
+            if known else "after index_lock_timeout " ~ timeout ~ " a concurrent build would still wait for: ")
+        ~ found['blockers'] ~ "; rerun start once they end"
+    ) }}
+{% endmacro %}
+
+
+{% macro schema_change_older_transaction_line_sql() -%}
+    {#- A text expression over pg_stat_activity (activity): one backend the
+        wait found, "pid N holds a snapshot (state, transaction open S s, role R,
+        application 'A'): query". -#}
+    format(
+        'pid %s holds %s (%s, transaction open %s s, role %s, application %L): %s',
+        activity.pid,
+        case when activity.backend_xmin is not null then 'a snapshot' else 'a write lock on a table to index' end,
+        coalesce(activity.state, 'state hidden from this role: grant it pg_read_all_stats to see it'),
+        coalesce(round(extract(epoch from clock_timestamp() - activity.xact_start)::numeric, 1)::text, '?'),
+        coalesce(activity.usename::text, '?'),
+        coalesce(activity.application_name, ''),
+        left(regexp_replace(coalesce(activity.query, ''), '\s+', ' ', 'g'), 120)
+    )
+{%- endmacro %}
+
+
+{% macro schema_change_older_transactions_sql(tables) -%}
+    {#- The from and where of the wait's query (v_began its start):
+        pg_stat_activity as activity, the other backends of this database whose
+        transaction began before v_began and that hold a snapshot, or a lock
+        conflicting with a build's ShareLock on one of tables (a regclass[]
+        expression). -#}
+        from pg_catalog.pg_stat_activity as activity
+        where
+            activity.datname = current_database()
+            and activity.pid <> pg_catalog.pg_backend_pid()
+            and activity.backend_type is distinct from 'autovacuum worker'
+            and activity.xact_start < v_began
+            and (
+                activity.backend_xmin is not null
+                or exists (
+                    select 1 from pg_catalog.pg_locks as locks
+                    where
+                        locks.pid = activity.pid
+                        and locks.granted
+                        and locks.locktype = 'relation'
+                        and locks.relation = any({{ tables }})
+                        and locks.mode in (
+                            {%- for mode in conflicting_lock_modes('ShareLock') %}
+                            {{ quote_literal(mode) }}{{ "," if not loop.last }}
+                            {%- endfor %}
+                        )
+                )
+            )
+{%- endmacro %}
+
+
+{% macro schema_change_index_lookup_sql(schema, index) -%}
+    {#- One row: table_exists, valid / invalid (an index of the name on the table),
+        equivalent (a valid index of another name with the same key columns, same
+        uniqueness, no predicate or expression; only for an index without where). -#}
+    {%- set table = tenant_relation(schema, index.table) -%}
+    select
+        to_regclass({{ quote_literal(table) }}) is not null as table_exists,
+        coalesce((
+            select indexes.indisvalid from pg_catalog.pg_index as indexes
+            where indexes.indexrelid = to_regclass({{ quote_literal(tenant_relation(schema, index.name)) }})
+        ), false) as valid,
+        coalesce((
+            select not indexes.indisvalid from pg_catalog.pg_index as indexes
+            where indexes.indexrelid = to_regclass({{ quote_literal(tenant_relation(schema, index.name)) }})
+        ), false) as invalid,
+        {%- if index.where is none %}
+        (
+            select indexes.indexrelid::regclass::text
+            from pg_catalog.pg_index as indexes
+            inner join pg_catalog.pg_class as classes on indexes.indexrelid = classes.oid
+            inner join pg_catalog.pg_am as methods on classes.relam = methods.oid
+            where
+                indexes.indrelid = to_regclass({{ quote_literal(table) }})
+                and indexes.indisvalid
+                and methods.amname = 'btree'
+                and indexes.indisunique = {{ 'true' if index.unique else 'false' }}
+                and indexes.indpred is null
+                and indexes.indexprs is null
+                and indexes.indnkeyatts = {{ index.columns | length }}
+                and (
+                    select array_agg(attributes.attname::text order by keys.ordinality)
+                    from unnest(indexes.indkey::int2 []) with ordinality as keys (attnum, ordinality)
+                    inner join pg_catalog.pg_attribute as attributes
+                        on indexes.indrelid = attributes.attrelid and keys.attnum = attributes.attnum
+                    where keys.ordinality <= {{ index.columns | length }}
+                ) = array[{% for column in index.columns %}{{ quote_literal(column) }}{{ ", " if not loop.last }}{% endfor %}]::text []
+            order by classes.relname
+            limit 1
+        ) as equivalent
+        {%- else %}
+        null::text as equivalent
+        {%- endif %}
+{%- endmacro %}
+
+
+{% macro schema_change_index_ddl(schema, index, concurrently) %}
+    {#- create [unique] index [concurrently] "name" on "schema"."table" (columns) [where predicate], one line. -#}
+    {%- set columns = [] -%}
+    {%- for column in index.columns -%}{%- do columns.append(quote_identifier(column)) -%}{%- endfor -%}
+    {{ return(
+        'create ' ~ ('unique ' if index.unique else '') ~ 'index ' ~ ('concurrently ' if concurrently else '')
+        ~ quote_identifier(index.name) ~ ' on ' ~ tenant_relation(schema, index.table) ~ ' (' ~ columns | join(', ') ~ ')'
+        ~ (' where ' ~ index.where if index.where is not none else '')
+    ) }}
+{% endmacro %}
+
+
