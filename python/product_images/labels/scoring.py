@@ -417,9 +417,10 @@ class Decision:
 def decide(scores: Sequence[float], threshold: float, floor: float) -> Decision:
     """The SQL decision's reference.
 
-    best score > ``threshold`` → Decision("label", argmax); every score < ``floor`` →
-    Decision("none", None); otherwise Decision("doubtful", None). A product without
-    photos is "none".
+    ``scores`` are in position order. Best score > ``threshold`` → Decision("label", its
+    index; on a tie the last position, as the SQL's ``order by label_score desc, position
+    desc``); every score < ``floor`` → Decision("none", None); otherwise
+    Decision("doubtful", None). A product without photos is "none".
 
     Raises:
         ValueError: ``floor`` > ``threshold``.
@@ -428,7 +429,7 @@ def decide(scores: Sequence[float], threshold: float, floor: float) -> Decision:
         raise ValueError("floor above threshold")
     if not scores:
         return Decision("none", None)
-    best = int(np.argmax(scores))
+    best = len(scores) - 1 - int(np.argmax(np.asarray(scores)[::-1]))
     if scores[best] > threshold:
         return Decision("label", best)
     if max(scores) < floor:

@@ -129,5 +129,7 @@ def test_decide_is_the_sql_decision() -> None:
     assert scoring.decide([0.1, 0.95], 0.9, 0.05) == scoring.Decision("label", 1)
     assert scoring.decide([0.01, 0.02], 0.9, 0.05) == scoring.Decision("none", None)
     assert scoring.decide([0.01, 0.5], 0.9, 0.05) == scoring.Decision("doubtful", None)
+    # a tie goes to the last position, as the SQL's `order by label_score desc, position desc`
+    assert scoring.decide([0.95, 0.2, 0.95], 0.9, 0.05) == scoring.Decision("label", 2)
     with pytest.raises(ValueError):
         scoring.decide([0.5], 0.1, 0.2)
