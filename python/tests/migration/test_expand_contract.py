@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from helpers.pg_dump import pg_dump
+from helpers.schema_changes import error_of, states
 from product_images.connection import connect
 from product_images.demo.studio import app
 from product_images.demo.studio.schema import create_studio_schema
@@ -24,19 +25,6 @@ CHANGE = "studio_collections"
 
 def change(dbt, action, *extra, args=""):
     return dbt("run-operation", CHANGE, "--args", "{action: " + action + (", " + args if args else "") + "}", *extra)
-
-
-def error_of(result) -> str:
-    return " ".join(str(r.message) for r in result.node_results()) + str(result.exception or "")
-
-
-def states(conn):
-    return dict(
-        conn.execute(
-            "select schema_name, state from product_images.product_images_schema_changes where change_name = %s",
-            (CHANGE,),
-        ).fetchall()
-    )
 
 
 @pytest.fixture
@@ -69,7 +57,7 @@ def test_worked_example_both_versions_side_by_side_then_rollback_then_complete(c
         "dropped not null on generation_flow.collection_session_id, added column generation_flow.is_favorite"
     ) in out
     assert "built index generated_asset_pending_idx, built index product_store_connection_id_idx" in out
-    assert states(conn) == {schema: "started" for schema in SCHEMAS}
+    assert states(conn, CHANGE) == {schema: "started" for schema in SCHEMAS}
 
     for schema in ("public", "user_1"):
         old = app.smoke(conn, schema, "old", tag=f"old-{schema}")
@@ -105,12 +93,17 @@ def test_worked_example_both_versions_side_by_side_then_rollback_then_complete(c
         "column generated_asset.approval_status (1 value(s) other than its default); "
     ) in out
     assert f"{CHANGE} (rollback) user_2: rolled back" in out  # nothing of the new version's there
-    assert states(conn) == {"public": "started", "user_1": "started", "user_2": "rolled_back", "user_3": "rolled_back"}
+    assert states(conn, CHANGE) == {
+        "public": "started",
+        "user_1": "started",
+        "user_2": "rolled_back",
+        "user_3": "rolled_back",
+    }
     result = change(dbt, "rollback", args="discard_new_data: true")
     out = capfd.readouterr().out
     assert result.success, error_of(result)
     assert f"{CHANGE} (rollback): 4 schema(s): 2 skipped, 2 rolled back" in out
-    assert states(conn) == {schema: "rolled_back" for schema in SCHEMAS}
+    assert states(conn, CHANGE) == {schema: "rolled_back" for schema in SCHEMAS}
     for schema in ("public", "user_1"):
         assert pg_dump(schema) == before[schema]  # the schema exactly as it was
     assert conn.execute("select count(*) from user_1.flow").fetchone()[0] == flows_before + 2  # data kept
@@ -124,7 +117,7 @@ def test_worked_example_both_versions_side_by_side_then_rollback_then_complete(c
     out = capfd.readouterr().out
     assert result.success, error_of(result)
     assert f"{CHANGE} (complete): 4 schema(s): 4 completed" in out
-    assert states(conn) == {schema: "completed" for schema in SCHEMAS}
+    assert states(conn, CHANGE) == {schema: "completed" for schema in SCHEMAS}
     assert app.smoke(conn, "user_2", "new", tag="after")["flow"] == (
         "prompt after",
         pytest.approx(31, abs=30),
@@ -203,7 +196,7 @@ def test_a_locked_tenant_fails_alone_and_the_rerun_resumes(conn, dbt, studio, ca
     assert not result.success
     assert f"{CHANGE} (start) failed or was refused in 1 of 4 schema(s)" in out
     assert f"pid {pid} holds AccessShareLock on user_2.flow (idle in transaction" in out
-    assert states(conn) == {"public": "started", "user_1": "started", "user_2": "failed", "user_3": "started"}
+    assert states(conn, CHANGE) == {"public": "started", "user_1": "started", "user_2": "failed", "user_3": "started"}
     assert conn.execute("select to_regclass('user_2.flow') is not null").fetchone() == (True,)  # left as it was
 
     assert change(dbt, "status").success
@@ -214,7 +207,7 @@ def test_a_locked_tenant_fails_alone_and_the_rerun_resumes(conn, dbt, studio, ca
     assert result.success, error_of(result)
     assert f"{CHANGE} (start) user_2: started: renamed table studio_session to collection_session" in out
     assert f"{CHANGE} (start) user_1: started: already there: table studio_session renamed collection_session" in out
-    assert states(conn) == {schema: "started" for schema in SCHEMAS}
+    assert states(conn, CHANGE) == {schema: "started" for schema in SCHEMAS}
 
 
 def test_an_invalid_index_left_by_a_failed_build_is_rebuilt(conn, dbt, studio, capfd):

@@ -14,6 +14,7 @@ import re
 import pytest
 from psycopg import sql
 
+from helpers.schema_changes import error_of, shape, states
 from product_images.connection import connect
 from product_images.publish.backend import create_marketplace_tasks_table
 
@@ -29,26 +30,6 @@ FAST_LOCKS = "{lock_timeout: 200ms, lock_retries: 1, lock_retry_wait: 0}"
 
 def operation(dbt, name, args=None, *extra):
     return dbt("run-operation", name, *(["--args", args] if args else []), *extra)
-
-
-def error_of(result) -> str:
-    """What dbt says of a failed command, for assertion messages (a run-operation's error is in its output)."""
-    return " ".join(str(r.message) for r in result.node_results()) + str(result.exception or "")
-
-
-def shape(conn, schema):
-    """(type of <schema>.marketplace_tasks.position or None, names of the table's indexes but the pkey)."""
-    column = conn.execute(
-        "select atttypid::regtype::text from pg_attribute where attrelid = to_regclass(%s) "
-        "and attname = 'position' and not attisdropped",
-        (f'"{schema}".marketplace_tasks',),
-    ).fetchone()
-    indexes = conn.execute(
-        "select indexname from pg_indexes where schemaname = %s and tablename = 'marketplace_tasks' "
-        "and indexname not in ('marketplace_tasks_pkey', 'marketplace_tasks_job_id_idx') order by indexname",
-        (schema,),
-    ).fetchall()
-    return (column[0] if column else None, tuple(name for (name,) in indexes))
 
 
 def index_oids(conn):
@@ -71,16 +52,6 @@ def log(conn, operation_name):
         (operation_name, operation_name),
     ).fetchall()
     return {schema: (status, message, affected) for schema, status, message, affected in rows}
-
-
-def states(conn, change):
-    """{schema: state} of a change in the state table."""
-    return dict(
-        conn.execute(
-            "select schema_name, state from product_images.product_images_schema_changes where change_name = %s",
-            (change,),
-        ).fetchall()
-    )
 
 
 @pytest.fixture

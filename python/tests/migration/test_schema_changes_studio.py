@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from helpers.schema_changes import error_of
 from product_images.connection import connect
 from product_images.demo.studio import app
 from product_images.demo.studio.schema import create_studio_schema
@@ -27,10 +28,6 @@ STUDIO_TABLES = ("client", "product", "studio_session", "message", "flow", "gene
 
 def change(dbt, action, args=""):
     return dbt("run-operation", CHANGE, "--args", "{action: " + action + (", " + args if args else "") + "}")
-
-
-def error_of(result) -> str:
-    return " ".join(str(r.message) for r in result.node_results()) + str(result.exception or "")
 
 
 def state(conn, schema):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 from psycopg import sql
 
+from helpers.schema_changes import error_of, shape, states
 from product_images.connection import connect
 from product_images.publish.backend import create_marketplace_tasks_table
 
@@ -18,34 +19,6 @@ CHANGE = "marketplace_tasks_position"
 POSITION_IDX = "marketplace_tasks_job_id_position_idx"
 STATUS_IDX = "marketplace_tasks_job_id_status_idx"
 SCHEMAS = ("public", "user_1", "user_2")
-
-
-def error_of(result) -> str:
-    return " ".join(str(r.message) for r in result.node_results()) + str(result.exception or "")
-
-
-def shape(conn, schema):
-    """(type of <schema>.marketplace_tasks.position or None, its indexes but the back end's own two)."""
-    column = conn.execute(
-        "select atttypid::regtype::text from pg_attribute where attrelid = to_regclass(%s) "
-        "and attname = 'position' and not attisdropped",
-        (f'"{schema}".marketplace_tasks',),
-    ).fetchone()
-    indexes = conn.execute(
-        "select indexname from pg_indexes where schemaname = %s and tablename = 'marketplace_tasks' "
-        "and indexname not in ('marketplace_tasks_pkey', 'marketplace_tasks_job_id_idx') order by indexname",
-        (schema,),
-    ).fetchall()
-    return (column[0] if column else None, tuple(name for (name,) in indexes))
-
-
-def states(conn):
-    return dict(
-        conn.execute(
-            "select schema_name, state from product_images.product_images_schema_changes where change_name = %s",
-            (CHANGE,),
-        ).fetchall()
-    )
 
 
 @pytest.fixture
@@ -127,7 +100,7 @@ def test_an_old_snapshot_fails_the_schemas_whose_builds_it_holds_up_and_the_othe
     assert f"{CHANGE} (start): 2 schema(s): 2 failed" in out
     assert f"{CHANGE} (start) failed or was refused in 2 of 2 schema(s)" in out
     assert shape(conn, "user_1") == ("integer", ())
-    assert states(conn) == {"user_1": "failed", "user_2": "failed"}
+    assert states(conn, CHANGE) == {"user_1": "failed", "user_2": "failed"}
     assert conn.execute("select count(*) from pg_index where not indisvalid").fetchone() == (0,)
 
     # the snapshot gone, the rerun builds the indexes
@@ -135,7 +108,7 @@ def test_an_old_snapshot_fails_the_schemas_whose_builds_it_holds_up_and_the_othe
     assert result.success, error_of(result)
     for schema in ("user_1", "user_2"):
         assert shape(conn, schema) == ("integer", (POSITION_IDX, STATUS_IDX))
-    assert states(conn) == {"user_1": "completed", "user_2": "completed"}
+    assert states(conn, CHANGE) == {"user_1": "completed", "user_2": "completed"}
 
 
 def test_one_schema_waiting_for_an_old_snapshot_does_not_stop_the_others(conn, dbt, tasks, capfd):
@@ -158,7 +131,7 @@ def test_one_schema_waiting_for_an_old_snapshot_does_not_stop_the_others(conn, d
         f"already there: index {POSITION_IDX}, index {STATUS_IDX}"
     ) in out
     assert f"{CHANGE} (start): 2 schema(s): 1 failed, 1 started" in out
-    assert states(conn) == {"user_1": "failed", "user_2": "started"}
+    assert states(conn, CHANGE) == {"user_1": "failed", "user_2": "started"}
 
 
 @pytest.mark.parametrize(
