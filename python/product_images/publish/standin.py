@@ -59,12 +59,13 @@ class Upload:
 @dataclass
 class _Rule:
     kind: str
-    action: str  # fail, delay, hold
+    action: str  # fail, delay, hold, extra
     times: int
     after: int
     status: int = 503
     retry_after: float | None = None
     seconds: float = 0.0
+    fields: dict[str, Any] = field(default_factory=dict)
     seen: int = 0
     event: threading.Event = field(default_factory=threading.Event)
 
@@ -192,6 +193,14 @@ class StandInMarketplace:
         """Carry out ``times`` requests of ``kind`` (after ``after`` others), then answer ``seconds`` late."""
         self._add(_Rule(kind, "delay", times, after, seconds=seconds))
 
+    def extra(self, kind: str, fields: dict[str, Any], *, times: int = 1, after: int = 0) -> None:
+        """Carry out ``times`` requests of ``kind`` (after ``after`` others) and add ``fields`` to their answer.
+
+        For answers a real gateway may send and this one does not (an odd note, a NUL character):
+        the fields are JSON-encoded like the rest of the answer and stored with it for replays.
+        """
+        self._add(_Rule(kind, "extra", times, after, fields=dict(fields)))
+
     def hold(self, kind: str, *, after: int = 0) -> threading.Event:
         """Carry out the next request of ``kind`` after ``after`` others, then keep its answer until :meth:`release`.
 
@@ -298,6 +307,8 @@ class StandInMarketplace:
                     self._answer(request, method, stored[1], stored[2], {"Idempotent-Replayed": "true"})
                 return
             status, answer = self._carry_out(asked.marketplace, asked.kind, asked.resource, asked.body, asked.key)
+            if rule is not None and rule.action == "extra" and status < 400:
+                answer = {**answer, **rule.fields}
             if status < 400:
                 with self._lock:
                     self._answers[asked.key] = (fingerprint, status, answer)

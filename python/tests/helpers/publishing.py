@@ -7,6 +7,7 @@ from typing import Any
 
 from helpers.legacy_data import make_tenant, photo, photos
 from product_images.publish.backend import create_marketplace_tasks_table
+from product_images.publish.client import HttpMarketplaceClient
 
 U = "https://images.example.com/"
 
@@ -47,3 +48,9 @@ def prepare(conn, dbt, tenant: str = "user_1") -> None:
 def product_photo_urls(tenant: str, product_id: int, count: int) -> list[str]:
     """The URLs ``photos()`` gives a product, in order."""
     return [f"{U}{tenant}/{product_id}/{i}.jpg" for i in range(count)]
+
+
+def client_for(market: Any, marketplace: str = "vinted", **options: Any) -> HttpMarketplaceClient:
+    """An HTTP client of ``marketplace`` on the stand-in ``market``: quick backoff (0.05 s), 5 s timeout, unless
+    ``options`` say otherwise."""
+    return HttpMarketplaceClient(market.url, marketplace, **{"backoff": 0.05, "timeout": 5.0, **options})

@@ -7,35 +7,17 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
 import pytest
 
-from helpers.publishing import U, prepare, product_photo_urls
+from helpers.publishing import U, client_for, product_photo_urls
 from product_images.app.service import ProductImageService
 from product_images.connection import connect
-from product_images.publish.client import HttpMarketplaceClient
 from product_images.publish.plans import PublishError, build_plan
-from product_images.publish.standin import StandInMarketplace
 from product_images.publish.tasks import create_job, load_tasks, publish_product, run_job
 
 T = "user_1"
 FAST = {"retry_wait": 0.0}
 AGAIN = "publish the product again as a new job"
-
-
-@pytest.fixture(scope="module")
-def prepared(conn, dbt):
-    prepare(conn, dbt, T)
-
-
-@pytest.fixture
-def market():
-    with StandInMarketplace() as stand_in:
-        yield stand_in
-
-
-def client_for(market, marketplace="vinted", **options):
-    return HttpMarketplaceClient(market.url, marketplace, **{"backoff": 0.01, "timeout": 5.0, **options})
 
 
 def statuses(tasks):
@@ -181,14 +163,11 @@ def test_a_listing_ended_on_the_marketplace_is_created_anew(conn, prepared, mark
     assert list(market.listings) == ["l-2"]
 
 
-def test_an_answer_with_a_nul_character_is_stored_without_it(conn, prepared):
-    def marketplace(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/photos"):
-            return httpx.Response(201, json={"photo_id": f"p-{request.headers['Idempotency-Key'][:8]}", "note": "a\0b"})
-        return httpx.Response(201, json={"listing_id": "l-9", "note": "c\0d"})
-
-    client = HttpMarketplaceClient("http://gateway", "vinted", transport=httpx.MockTransport(marketplace))
-    plan, outcome = publish_product(conn, T, 8, "vinted", client, **FAST)
+def test_an_answer_with_a_nul_character_is_stored_without_it(conn, prepared, market):
+    market.extra("upload", {"note": "a\0b"}, times=100)
+    market.extra("create_listing", {"note": "c\0d"})
+    with client_for(market) as client:
+        plan, outcome = publish_product(conn, T, 8, "vinted", client, **FAST)
     assert outcome.success, outcome.summary()
     assert [t.result["note"] for t in load_tasks(conn, T, plan.job_id)[1:]] == ["ab", "ab", "ab", "ab", "cd"]
 

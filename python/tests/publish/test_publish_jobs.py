@@ -13,13 +13,12 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from helpers.publishing import U, prepare, product_photo_urls
+from helpers.publishing import U, client_for, product_photo_urls
 from product_images.app.service import ProductImageService
 from product_images.cli import main
 from product_images.connection import connect
 from product_images.publish.client import HttpMarketplaceClient, MarketplaceError
 from product_images.publish.plans import build_plan
-from product_images.publish.standin import StandInMarketplace
 from product_images.publish.tasks import (
     JobBusyError,
     TaskLeasedError,
@@ -32,21 +31,6 @@ from product_images.publish.tasks import (
 
 T = "user_1"
 FAST = {"retry_wait": 0.05}
-
-
-@pytest.fixture(scope="module")
-def prepared(conn, dbt):
-    prepare(conn, dbt, T)
-
-
-@pytest.fixture
-def market():
-    with StandInMarketplace() as stand_in:
-        yield stand_in
-
-
-def client_for(market, marketplace="vinted", **options):
-    return HttpMarketplaceClient(market.url, marketplace, **{"backoff": 0.05, "timeout": 5.0, **options})
 
 
 def statuses(tasks):

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from click.testing import CliRunner
 
-from helpers.publishing import U, prepare, product_photo_urls
+from helpers.publishing import U, product_photo_urls
 from product_images.cli import main
 from product_images.publish.plans import (
     BadPublishInput,
@@ -18,11 +18,6 @@ from product_images.publish.plans import (
 )
 
 T = "user_1"
-
-
-@pytest.fixture(scope="module")
-def prepared(conn, dbt):
-    prepare(conn, dbt, T)
 
 
 def test_plan_validates_uploads_each_photo_by_position_then_creates_the_listing(conn, prepared):
