@@ -54,7 +54,7 @@ class AttemptFailed(Exception):
 def execute_task(
     conn: psycopg.Connection, tenant: str, task: TaskRow, client: MarketplaceClient, results: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
-    """Run one attempt of ``task``; returns its result (a JSON object, without NUL characters).
+    """Run one attempt of ``task``; returns its result (a JSON object; NULs are dropped when it is stored).
 
     Args:
         conn: the orchestrator's connection, **inside a transaction** (the attempt's: the row
@@ -96,23 +96,13 @@ def execute_task(
     )
 
 
-def _without_nul(value: Any) -> Any:
-    """``value`` with every NUL character removed from its strings (jsonb and text refuse them)."""
-    if isinstance(value, str):
-        return value.replace("\0", "")
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    return value
-
-
 def _response(response: MarketplaceResponse) -> dict[str, Any]:
-    """The task's result from a marketplace answer: its body without NUL characters, attempts, replayed."""
+    """The task's result from a marketplace answer: its body, attempts, replayed (NULs are dropped when it is
+    stored, :func:`~product_images.publish.task_leases.finish_task`; an id holding one is refused here)."""
     for key in ("photo_id", "listing_id"):
         if "\0" in str(response.body.get(key, "")):
             raise AttemptFailed(f"the marketplace's {key} {response.body[key]!r} has a NUL character", retryable=False)
-    return {**_without_nul(response.body), "http_attempts": response.attempts, "replayed": response.replayed}
+    return {**response.body, "http_attempts": response.attempts, "replayed": response.replayed}
 
 
 def _upload(conn: psycopg.Connection, tenant: str, task: TaskRow, client: MarketplaceClient) -> dict[str, Any]:

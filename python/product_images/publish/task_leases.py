@@ -114,6 +114,17 @@ def claim_task(
     return (row[0], row[1]) if row else None
 
 
+def _without_nul(value: Any) -> Any:
+    """``value`` with every NUL character removed from its strings (jsonb and text refuse them)."""
+    if isinstance(value, str):
+        return value.replace("\0", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def finish_task(
     conn: psycopg.Connection,
     tenant: str,
@@ -124,7 +135,7 @@ def finish_task(
     error: str | None,
 ) -> bool:
     """Record a claimed task's end: ``status`` (SUCCESS or FAILED), ``result`` (kept when None), ``error``
-    (NUL characters removed: a text column refuses them).
+    (NUL characters removed from both: jsonb and text refuse them).
 
     Returns:
         True when recorded; False when the row is no longer PROCESSING by ``worker`` (another
@@ -138,8 +149,8 @@ def finish_task(
         ).format(tasks_table(tenant)),
         {
             "status": status,
-            "result": Jsonb(result) if result is not None else None,
-            "error": error.replace("\0", "") if error is not None else None,
+            "result": Jsonb(_without_nul(result)) if result is not None else None,
+            "error": _without_nul(error),
             "id": task_id,
             "worker": worker,
         },
