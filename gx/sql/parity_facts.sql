@@ -17,6 +17,52 @@ language sql
 immutable
 as $function$ select {label_min_images}::integer $function$;
 
+-- Where the documented rule puts each element of a legacy images value, written
+-- here from the README's words, not from the model: an element is usable when it
+-- is an object whose url is a string that is not blank; the usable ones take
+-- positions 0, 1, ... in the order of their `order` when it is an integer number
+-- (2 and 2.0 alike), array order breaking ties, the ones without an integer
+-- `order` after them. One row per element, in no particular order (n: its
+-- 1-based index); unusable ones have no expected_position. A non-array value has
+-- no elements. The sort is per product (inside the lateral call), never over a
+-- tenant's every element.
+create or replace function {schema}.product_images_jsonb_placements(images jsonb)
+returns table (element jsonb, n bigint, usable boolean, expected_position integer)
+language sql
+immutable
+parallel safe
+as $function$
+    select
+        elements.element,
+        elements.n,
+        elements.usable,
+        case
+            when elements.usable then (row_number() over (
+                partition by elements.usable
+                order by elements.integer_order asc nulls last, elements.n asc
+            ) - 1)::integer
+        end
+    from (
+        select
+            raw_elements.element,
+            raw_elements.n,
+            coalesce(
+                jsonb_typeof(raw_elements.element) = 'object'
+                and jsonb_typeof(raw_elements.element -> 'url') = 'string'
+                and raw_elements.element ->> 'url' !~ '^[[:space:]]*$',
+                false
+            ) as usable,
+            case
+                when jsonb_typeof(raw_elements.element -> 'order') = 'number'
+                    and (raw_elements.element ->> 'order')::numeric % 1 = 0
+                    then (raw_elements.element ->> 'order')::numeric
+            end as integer_order
+        from jsonb_array_elements(
+            case when jsonb_typeof(images) = 'array' then images else '[]'::jsonb end
+        ) with ordinality as raw_elements (element, n)
+    ) as elements
+$function$;
+
 -- Dropped first: create or replace cannot change the columns a function returns.
 drop function if exists {schema}.product_images_parity_facts(text);
 
@@ -63,12 +109,10 @@ begin
             $query$
             select %1$L::text, 'jsonb_element'::text, products.id, (elements.n - 1)::integer,
                 case when jsonb_typeof(elements.element -> 'url') = 'string' then elements.element ->> 'url' end,
-                elements.element, null::integer, null::boolean, null::text, null::boolean, true, true,
+                elements.element, elements.expected_position, null::boolean, null::text, null::boolean, true, true,
                 null::real, null::real, null::real
             from %1$I.products as products
-            cross join lateral jsonb_array_elements(
-                case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
-            ) with ordinality as elements (element, n)
+            cross join lateral {schema}.product_images_jsonb_placements(products.images) as elements
             union all
             select %1$L::text, 'jsonb_not_array'::text, products.id, null::integer, null::text,
                 products.images, null::integer, null::boolean, null::text, null::boolean, true, true,
@@ -147,13 +191,20 @@ create unlogged table if not exists {schema}.product_images_parity_runs (
     width integer,
     height integer,
     metadata_probed_at timestamptz,
-    metadata_error text
+    metadata_error text,
+    jsonb_placements_hash numeric,
+    loaded_placements_hash numeric,
+    jsonb_rejects bigint,
+    jsonb_rejects_hash numeric,
+    kept_rejects bigint,
+    kept_rejects_hash numeric
 );
 
--- The image rows' metadata (the metadata suite reads it from here too), on a
--- store an earlier version created without it. Altered only then: an ALTER
--- TABLE takes ACCESS EXCLUSIVE even when every column is there, and another
--- checkpoint may be reading the store.
+-- The columns later versions added (the image rows' metadata, 2026-12-06; the
+-- placements and rejects hashes, 2026-12-07), on a store an earlier version
+-- created without them, in the order a new store has them. Altered only then:
+-- an ALTER TABLE takes ACCESS EXCLUSIVE even when every column is there, and
+-- another checkpoint may be reading the store.
 do $upgrade$
 begin
     if not exists (
@@ -161,7 +212,7 @@ begin
         join pg_catalog.pg_class as tables on tables.oid = columns.attrelid
         join pg_catalog.pg_namespace as schemas on schemas.oid = tables.relnamespace
         where schemas.nspname = {schema_name} and tables.relname = 'product_images_parity_runs'
-            and columns.attname = 'metadata_error' and not columns.attisdropped
+            and columns.attname = 'kept_rejects_hash' and not columns.attisdropped
     ) then
         alter table {schema}.product_images_parity_runs
             add column if not exists image_id bigint,
@@ -170,7 +221,13 @@ begin
             add column if not exists width integer,
             add column if not exists height integer,
             add column if not exists metadata_probed_at timestamptz,
-            add column if not exists metadata_error text;
+            add column if not exists metadata_error text,
+            add column if not exists jsonb_placements_hash numeric,
+            add column if not exists loaded_placements_hash numeric,
+            add column if not exists jsonb_rejects bigint,
+            add column if not exists jsonb_rejects_hash numeric,
+            add column if not exists kept_rejects bigint,
+            add column if not exists kept_rejects_hash numeric;
     end if;
 end
 $upgrade$;
@@ -212,7 +269,8 @@ begin
             null::integer, null::boolean, null::text, null::boolean, null::boolean, null::boolean,
             null::real, null::real, null::real,
             null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
-            null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text;
+            null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text,
+            null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric;
         return;
     end if;
 
@@ -224,18 +282,19 @@ begin
 
     if kinds is null or 'summary' = any(kinds) then
         if v_has_legacy_column then
-            -- Per element: its product, and its (product, url) when the url is usable
-            -- (the same test as the detail suite's). A non-array value counts as one.
+            -- Per element: its product; when usable, its (product, url) and where it
+            -- belongs (product, index, expected position, url); when not, what the
+            -- rejects must hold (product, index, the element). A non-array value
+            -- counts as one element and one reject (no index, the value whole).
             execute format(
                 $query$
                 with elements as (
-                    select products.id as product_id, elements.element
+                    select products.id as product_id, elements.n - 1 as source_index, elements.element,
+                        elements.usable, elements.expected_position
                     from %1$I.products as products
-                    cross join lateral jsonb_array_elements(
-                        case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
-                    ) as elements (element)
+                    cross join lateral {schema}.product_images_jsonb_placements(products.images) as elements
                     union all
-                    select products.id, null::jsonb
+                    select products.id, null::bigint, products.images, false, null::integer
                     from %1$I.products as products
                     where jsonb_typeof(products.images) not in ('array', 'null')
                 )
@@ -244,37 +303,50 @@ begin
                     coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash,
                     count(*) filter (where usable) as urls,
                     coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || (element ->> 'url'), 0)::numeric)
-                        filter (where usable), 0) as urls_hash
-                from (
-                    select product_id, element,
-                        coalesce(jsonb_typeof(element) = 'object' and jsonb_typeof(element -> 'url') = 'string'
-                            and element ->> 'url' !~ '^[[:space:]]*$', false) as usable
-                    from elements
-                ) as classified_elements
+                        filter (where usable), 0) as urls_hash,
+                    coalesce(sum(pg_catalog.hashtextextended(
+                        product_id::text || ' ' || source_index || ' ' || expected_position || ' ' || (element ->> 'url'), 0
+                    )::numeric) filter (where usable), 0) as placements_hash,
+                    count(*) filter (where not usable) as rejects,
+                    coalesce(sum(pg_catalog.hashtextextended(
+                        product_id::text || ' ' || coalesce(source_index::text, '-') || ' ' || element::text, 0
+                    )::numeric) filter (where not usable), 0) as rejects_hash
+                from elements
                 $query$,
                 tenant
             ) into v_jsonb;
             execute format(
                 $query$
-                select count(*) as elements, coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash
+                select count(*) as elements, coalesce(sum(pg_catalog.hashtextextended(product_id::text, 0)::numeric), 0) as elements_hash,
+                    count(*) filter (where is_reject) as rejects,
+                    coalesce(sum(pg_catalog.hashtextextended(
+                        product_id::text || ' ' || coalesce(source_index::text, '-') || ' ' || element::text, 0
+                    )::numeric) filter (where is_reject), 0) as rejects_hash
                 from (
-                    select product_id from %1$I.product_images
+                    select product_id, null::integer as source_index, null::jsonb as element, false as is_reject
+                    from %1$I.product_images
                     union all
-                    select product_id from %1$I.product_images_rejects
+                    select product_id, source_index, element, true from %1$I.product_images_rejects
                 ) as accounted
                 $query$,
                 tenant
             ) into v_accounted;
         else
             -- No JSONB to count (the legacy column was dropped): the JSONB sides are null.
-            select null::bigint as elements, null::numeric as elements_hash, null::bigint as urls, null::numeric as urls_hash
+            select null::bigint as elements, null::numeric as elements_hash, null::bigint as urls, null::numeric as urls_hash,
+                null::numeric as placements_hash, null::bigint as rejects, null::numeric as rejects_hash
             into v_jsonb;
-            select null::bigint as elements, null::numeric as elements_hash into v_accounted;
+            select null::bigint as elements, null::numeric as elements_hash, null::bigint as rejects,
+                null::numeric as rejects_hash
+            into v_accounted;
         end if;
         execute format(
             $query$
             select count(*) as urls,
-                coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || url, 0)::numeric), 0) as urls_hash
+                coalesce(sum(pg_catalog.hashtextextended(product_id::text || ' ' || url, 0)::numeric), 0) as urls_hash,
+                coalesce(sum(pg_catalog.hashtextextended(
+                    product_id::text || ' ' || source_index || ' ' || position || ' ' || url, 0
+                )::numeric) filter (where source_index is not null), 0) as placements_hash
             from %1$I.product_images
             $query$,
             tenant
@@ -285,7 +357,9 @@ begin
             null::real, null::real, null::real,
             v_jsonb.elements, v_jsonb.elements_hash, v_accounted.elements, v_accounted.elements_hash,
             v_jsonb.urls, v_jsonb.urls_hash, v_loaded.urls, v_loaded.urls_hash,
-            null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text;
+            null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text,
+            v_jsonb.placements_hash, v_loaded.placements_hash,
+            v_jsonb.rejects, v_jsonb.rejects_hash, v_accounted.rejects, v_accounted.rejects_hash;
     end if;
 
     if kinds is null or 'image_row' = any(kinds) then
@@ -297,7 +371,8 @@ begin
                 {label_score_threshold}::real, {label_score_floor}::real,
                 null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
                 images.id, images.mime_type, images.file_size, images.width, images.height, images.metadata_probed_at,
-                images.metadata_error
+                images.metadata_error,
+                null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric
             from %1$I.product_images as images
             left join %1$I.products as products on products.id = images.product_id
             left join %3$s as overrides

@@ -29,14 +29,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from product_images.checks.expectations import DETAILED_CHECKS
+from product_images.checks.outcomes import CheckpointReport, ExpectationOutcome, Failure
 from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import (
     CheckpointConfigError,
     label_min_images_setting,
     label_score_settings,
     project_vars,
+    tenant_selection,
 )
-from product_images.checks.suites import DETAIL_SUITE, DETAILED_CHECKS, PARITY_SUITE
+from product_images.checks.suites import DETAIL_SUITE, PARITY_SUITE
 from product_images.connection import connect, dbt_schema
 from product_images.migration.tenants import select_tenants
 from product_images.project import gx_dir as default_gx_dir
@@ -50,59 +53,6 @@ DATA_DOCS_CHOICES = ("all", "failed", "none")
 
 DEFAULT_TENANTS_PER_BATCH = 25
 """Tenants validated together in one checkpoint run (see :func:`run_checkpoint`)."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One offending row: which tenant and product, and what is wrong (as the expectation's query says)."""
-
-    tenant_schema: str
-    product_id: int | None
-    problem: str
-
-
-@dataclass
-class ExpectationOutcome:
-    """One expectation over all tenants: how many tenants it passed in, and the failures."""
-
-    suite: str
-    check: str
-    description: str
-    tenants_passed: int = 0
-    tenants_failed: list[str] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-    unexpected_total: int = 0
-
-    @property
-    def success(self) -> bool:
-        """True when it passed in every tenant."""
-        return not self.tenants_failed
-
-
-@dataclass
-class CheckpointReport:
-    """The outcome of ``run_checkpoint``.
-
-    Attributes:
-        checkpoint: the checkpoint's name.
-        tenants: the tenant schemas validated, in order.
-        outcomes: one :class:`ExpectationOutcome` per expectation, in suite order.
-        data_docs_index: path of Data Docs' ``index.html``, or None when not built.
-        seconds: wall time of the whole run.
-        results_pruned: validation results removed for being older than ``keep_results_days``.
-    """
-
-    checkpoint: str
-    tenants: list[str]
-    outcomes: list[ExpectationOutcome]
-    data_docs_index: Path | None
-    seconds: float
-    results_pruned: int = 0
-
-    @property
-    def success(self) -> bool:
-        """True when every expectation passed in every tenant."""
-        return all(outcome.success for outcome in self.outcomes)
 
 
 NO_OVERRIDES_SQL = (
@@ -225,7 +175,7 @@ def run_checkpoint(
     started = time.perf_counter()
     schema = dbt_schema()
     os.environ["PRODUCT_IMAGES_SCHEMA"] = schema  # read by gx/great_expectations.yml
-    tenant_list = _prepare_database(schema, gx_dir, tenants, project_vars(dbt_vars))
+    tenant_list = _prepare_database(schema, gx_dir, tenants, project_vars(dbt_vars), tenant_selection(dbt_vars))
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_dir.parent))
     checkpoint = _checkpoint(context, name)
@@ -234,7 +184,8 @@ def run_checkpoint(
     outcomes, results = run.validate_all(schema, tenant_list, _batch_size(parameters, tenants_per_batch))
     pruned = _prune_and_build_data_docs(context, checkpoint, results, data_docs, keep_results_days)
     seconds = time.perf_counter() - started
-    return CheckpointReport(name, tenant_list, list(outcomes.values()), _data_docs_index(gx_dir), seconds, pruned)
+    index = _data_docs_index(gx_dir) if data_docs != "none" else None  # an older run's index is not this run's
+    return CheckpointReport(name, tenant_list, list(outcomes.values()), index, seconds, pruned)
 
 
 def _prune_and_build_data_docs(
@@ -294,23 +245,34 @@ def _data_docs_index(gx_dir: Path) -> Path | None:
 
 
 def _prepare_database(
-    schema: str, gx_dir: Path, tenants: Iterable[str] | None, found_vars: Mapping[str, Any]
+    schema: str,
+    gx_dir: Path,
+    tenants: Iterable[str] | None,
+    found_vars: Mapping[str, Any],
+    selection: tuple[str | None, list[str] | None],
 ) -> list[str]:
     """Install the parity functions in ``schema`` for the dbt vars ``found_vars``; the tenants to validate
-    (``tenants``, or every tenant).
+    (``tenants``, or every tenant the ``(regex, extra)`` of :func:`tenant_selection` finds).
 
     Raises:
-        CheckpointConfigError: the server cannot be reached, or a tenant asked for has no ``products`` table.
+        CheckpointConfigError: the server cannot be reached, a tenant asked for has no ``products`` table,
+            or the var tenant_schema_regex is no valid regular expression.
     """
+    regex, extra = selection
     try:
         with connect() as conn:
             install_parity_functions(
                 conn, schema, gx_dir, label_score_settings(found_vars), label_min_images_setting(found_vars)
             )
             # a tenant without product_images yet is included on purpose: the parity suite reports it not migrated
-            return select_tenants(conn, None if tenants is None else list(tenants), require_table="products")
+            asked = None if tenants is None else list(tenants)
+            return select_tenants(conn, asked, require_table="products", regex=regex, extra=extra)
     except ValueError as error:
         raise CheckpointConfigError(str(error)) from error
+    except psycopg.errors.InvalidRegularExpression as error:
+        raise CheckpointConfigError(
+            f"tenant_schema_regex (the dbt var or PRODUCT_IMAGES_TENANT_REGEX) is no valid regular expression: {error}"
+        ) from error
     except psycopg.OperationalError as error:
         raise CheckpointConfigError(
             f"cannot connect to PostgreSQL (PGHOST, PGPORT, PGUSER, PGDATABASE): {error}".strip()
@@ -465,23 +427,26 @@ def _fold_tenant(
                 continue
             if validation.suite_name == PARITY_SUITE and outcome.check in detailed:
                 expectation_result = detailed[outcome.check]
-            outcome.tenants_failed.append(tenant)
-            outcome.unexpected_total += _unexpected_count(expectation_result.result)
-            failures = _unexpected_rows(expectation_result.result, tenant)
-            exception = expectation_result.exception_info or {}
-            if not failures and exception:
-                messages = {
-                    str(info.get("exception_message", "")).split("\n", 1)[0]
-                    for info in exception.values()
-                    if isinstance(info, dict)
-                }
-                messages.add(str(exception.get("exception_message") or "").split("\n", 1)[0])
-                failures = [
-                    Failure(
-                        tenant, None, "the expectation could not run: " + "; ".join(sorted(m for m in messages if m))
-                    )
-                ]
+            error = _query_error(expectation_result.exception_info or {})
+            if error is not None:
+                outcome.tenants_errored.append(tenant)
+                failures = [Failure(tenant, None, "the expectation could not run: " + error)]
+            else:
+                outcome.tenants_failed.append(tenant)
+                outcome.unexpected_total += _unexpected_count(expectation_result.result)
+                failures = _unexpected_rows(expectation_result.result, tenant)
             outcome.failures.extend(failures[: max(0, max_failures_per_check - len(outcome.failures))])
+
+
+def _query_error(exception_info: dict[str, Any]) -> str | None:
+    """The first line of each exception GX caught running an expectation (``exception_info``: one dict,
+    or one per metric), joined with "; "; None when none was raised."""
+    infos = [exception_info, *(info for info in exception_info.values() if isinstance(info, dict))]
+    raised = [info for info in infos if info.get("raised_exception")]
+    if not raised:
+        return None
+    messages = {str(info.get("exception_message") or "").split("\n", 1)[0] for info in raised}
+    return "; ".join(sorted(message for message in messages if message)) or "an exception without a message"
 
 
 class _SummaryStore:

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CheckpointConfigError", "project_vars", "label_score_settings", "label_min_images_setting"]
+__all__ = [
+    "CheckpointConfigError",
+    "label_min_images_setting",
+    "label_score_settings",
+    "project_vars",
+    "tenant_selection",
+]
 
 
 class CheckpointConfigError(RuntimeError):
@@ -92,3 +98,37 @@ def label_min_images_setting(found: Mapping[str, Any] | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise CheckpointConfigError(f"dbt var label_min_images must be a whole number >= 1; got {value!r}")
     return value
+
+
+def tenant_selection(given: Mapping[str, Any] | None) -> tuple[str | None, list[str] | None]:
+    """The tenants' dbt vars ``tenant_schema_regex`` and ``extra_tenant_schemas`` when the caller gave them.
+
+    A checkpoint given ``--vars '{tenant_schema_regex: ...}'`` must validate the tenants
+    ``dbt run`` was given: before 2026-12-07 the var was accepted and ignored, and a tenant
+    outside the default regex went unvalidated without a word.
+
+    Args:
+        given: the vars the caller passed (``--vars``), not ``dbt_project.yml``'s; None or
+            a mapping without them leaves discovery to its own defaults
+            (:func:`product_images.migration.tenants.discover_tenants`: the
+            ``PRODUCT_IMAGES_TENANT_REGEX`` and ``PRODUCT_IMAGES_EXTRA_TENANTS`` variables, else
+            the vars' defaults).
+
+    Returns:
+        ``(regex, extra)``: a POSIX regular expression (PostgreSQL ``~``) or None, and a list of
+        schema names or None; None means "not given".
+
+    Raises:
+        CheckpointConfigError: ``tenant_schema_regex`` is not a non-empty string, or
+            ``extra_tenant_schemas`` is not a list of strings.
+    """
+    given = given or {}
+    regex = given.get("tenant_schema_regex")
+    if "tenant_schema_regex" in given and (not isinstance(regex, str) or not regex.strip()):
+        raise CheckpointConfigError(f"dbt var tenant_schema_regex must be a non-empty string; got {regex!r}")
+    extra = given.get("extra_tenant_schemas")
+    if "extra_tenant_schemas" in given and (
+        not isinstance(extra, list) or not all(isinstance(name, str) for name in extra)
+    ):
+        raise CheckpointConfigError(f"dbt var extra_tenant_schemas must be a list of schema names; got {extra!r}")
+    return regex, (list(extra) if extra is not None else None)

@@ -7,16 +7,11 @@ GX gives every object a random UUID; the builder replaces them with ids derived
 from where they appear, so a rebuild of unchanged checks rewrites the same bytes
 and the diff shows only what changed.
 
-Every parity expectation is an ``UnexpectedRowsExpectation``. The parity suite
-(:data:`SUMMARY_CHECKS`) reads each tenant's summary (``product_images_parity_summary``,
-gx/sql/parity_facts.sql): counts and order-free hash sums of the JSONB elements, the
-rows and the rejects, computed in the database in one pass over each table; the rows
-suite (:data:`ROW_CHECKS`) reads each tenant's image rows. The detail suite (:data:`PARITY_CHECKS`)
-reads every JSONB element, row and reject (``product_images_parity_facts``) and names
-each offending product and url; the runner runs it only for a tenant whose summary
-fails. The checks are here, in SQL that shares nothing with the dbt model. Each query
-returns the offending (tenant_schema, product_id, problem) rows; an expectation fails
-when there are any.
+The suites: parity (each tenant's summary, :data:`~product_images.checks.expectations.SUMMARY_CHECKS`),
+rows (:data:`~product_images.checks.expectations.ROW_CHECKS`), detail (every element, row and
+reject, :data:`~product_images.checks.expectations.PARITY_CHECKS`; the runner runs it only for
+a tenant whose summary fails) and metadata (column expectations with ``mostly``). Their SQL is
+in :mod:`product_images.checks.expectations`.
 """
 
 from __future__ import annotations
@@ -30,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from product_images.app.service import ALLOWED_MIME_TYPES as APP_MIME_TYPES
+from product_images.checks.expectations import DETAILED_CHECKS, PARITY_CHECKS, ROW_CHECKS, SUMMARY_CHECKS
 from product_images.project import gx_dir
 
 PARITY_SUITE = "product_images_parity"
@@ -47,206 +43,6 @@ BATCH_DEFINITION = "per_tenant"
 ALLOWED_MIME_TYPES = sorted(APP_MIME_TYPES)
 """What the metadata suite accepts: the MIME types the app accepts
 (:data:`product_images.app.service.ALLOWED_MIME_TYPES`, eBay's formats), sorted."""
-
-USABLE_URL = (
-    "jsonb_typeof(element -> 'url') = 'string' and element ->> 'url' !~ '^[[:space:]]*$' "
-    "and jsonb_typeof(element) = 'object'"
-)
-
-PARITY_CHECKS: dict[str, tuple[str, str]] = {
-    "tenant_migrated": (
-        "The tenant has product_images and product_images_rejects tables.",
-        """
-        select tenant_schema, product_id, 'product_images or product_images_rejects does not exist: not migrated' as problem
-        from {batch}
-        where fact = 'missing_table'
-        """,
-    ),
-    "elements_accounted_for": (
-        "Per product, JSONB elements = product_images rows + product_images_rejects rows.",
-        """
-        select tenant_schema, product_id,
-            count(*) filter (where fact in ('jsonb_element', 'jsonb_not_array')) || ' JSONB elements, '
-            || count(*) filter (where fact = 'image_row') || ' rows, '
-            || count(*) filter (where fact = 'reject_row') || ' rejects' as problem
-        from {batch}
-        where legacy_column
-        group by tenant_schema, product_id
-        having count(*) filter (where fact in ('jsonb_element', 'jsonb_not_array'))
-            <> count(*) filter (where fact in ('image_row', 'reject_row'))
-        """,
-    ),
-    "every_url_loaded": (
-        "Every usable JSONB url is in product_images for its product, as many times as it occurs.",
-        """
-        select tenant_schema, product_id, 'missing from product_images: ' || url as problem
-        from (
-            select tenant_schema, product_id, url from {batch}
-            where fact = 'jsonb_element' and """
-        + USABLE_URL
-        + """
-            except all
-            select tenant_schema, product_id, url from {batch}
-            where fact = 'image_row'
-        ) as missing_images
-        """,
-    ),
-    "no_drift": (
-        "No product_images row without a matching JSONB element while the legacy column exists.",
-        """
-        select tenant_schema, product_id, 'in product_images but not in the JSONB (drift): ' || url as problem
-        from (
-            select tenant_schema, product_id, url from {batch}
-            where fact = 'image_row' and legacy_column
-            except all
-            select tenant_schema, product_id, url from {batch}
-            where fact = 'jsonb_element' and """
-        + USABLE_URL
-        + """
-        ) as drifted_images
-        """,
-    ),
-    "one_label_per_product": (
-        "At most one label per product; exactly one on a product with label_min_images (the dbt var, "
-        "default 2) or more images and none on products with fewer, unless a person decided otherwise (label_overrides or the app) or the "
-        "evidence did (label_source evidence): then the label is the best-scoring open photo, above "
-        "label_score_threshold, or there is none and every open photo scores below label_score_floor "
-        "(open: loaded from the JSONB, not decided by a person).",
-        """
-        with image_rows as (
-            select
-                tenant_schema, product_id, is_label, label_source, override_is_label, label_score,
-                label_score_threshold, label_score_floor,
-                max(label_score) filter (
-                    where source_index is not null and label_source not in ('app', 'override')
-                ) over (partition by tenant_schema, product_id) as best_open_score
-            from {batch}
-            where fact = 'image_row'
-        ),
-        products as (
-            select
-                tenant_schema, product_id,
-                count(*) as images,
-                count(*) filter (where is_label) as labels,
-                bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
-                    as has_ignored_override,
-                bool_or(is_label and label_source = 'evidence'
-                    and not (label_score > label_score_threshold and label_score = best_open_score))
-                    as has_evidence_label_not_best,
-                bool_or(label_source = 'evidence') as has_evidence,
-                bool_or(not is_label and (label_source = 'app' or override_is_label is not null))
-                    as has_human_no_label,
-                bool_or(is_label and (label_source = 'app' or override_is_label is not null))
-                    as has_human_label,
-                max(best_open_score) as best_open_score,
-                max(label_score_floor) as label_score_floor
-            from image_rows
-            group by tenant_schema, product_id
-        ),
-        product_problems as (
-            select
-                *,
-                has_evidence and labels = 0 and best_open_score >= label_score_floor as has_evidence_none_above_floor
-            from products
-        )
-        select tenant_schema, product_id,
-            case
-                when labels <= 1 and has_evidence_label_not_best
-                    then 'the evidence labelled a photo that is not the best-scoring open photo above label_score_threshold'
-                when has_evidence_none_above_floor
-                    then 'the evidence left no label although an open photo scores '
-                        || best_open_score || ', at or above label_score_floor ' || label_score_floor
-                else labels || ' labels on ' || images || ' images'
-            end as problem
-        from product_problems
-        where
-            labels > 1
-            or has_ignored_override
-            or has_evidence_label_not_best
-            or has_evidence_none_above_floor
-            or (images >= product_images_label_min_images() and labels = 0 and not has_human_no_label and not has_evidence)
-            or (images < product_images_label_min_images() and labels = 1 and not has_human_label and not has_evidence)
-        """,
-    ),
-    "positions_contiguous": (
-        "Per product, positions are exactly 0, 1, ..., n - 1.",
-        """
-        select tenant_schema, product_id,
-            'positions ' || string_agg(image_position::text, ',' order by image_position) as problem
-        from {batch}
-        where fact = 'image_row'
-        group by tenant_schema, product_id
-        having min(image_position) <> 0 or max(image_position) <> count(*) - 1
-            or count(distinct image_position) <> count(*)
-        """,
-    ),
-    "no_orphan_product_id": (
-        "Every product_images.product_id exists in the tenant's products.",
-        """
-        select tenant_schema, product_id, 'product does not exist: ' || url as problem
-        from {batch}
-        where fact = 'image_row' and not product_exists
-        """,
-    ),
-}
-"""name -> (description, unexpected_rows_query) of the detail suite, over every JSONB element, row and
-reject. Literal braces would have to be doubled."""
-
-_URL_PAIRS_DIFFER = (
-    "fact = 'summary' and legacy_column "
-    "and (jsonb_urls, jsonb_urls_hash) is distinct from (loaded_urls, loaded_urls_hash)"
-)
-
-SUMMARY_CHECKS: dict[str, tuple[str, str]] = {
-    "tenant_migrated": PARITY_CHECKS["tenant_migrated"],
-    "elements_accounted_for": (
-        "JSONB elements = product_images rows + product_images_rejects rows, product by product "
-        "(counts and a hash sum of the product ids, compared in the database).",
-        """
-        select tenant_schema, null::bigint as product_id,
-            jsonb_elements || ' JSONB elements, ' || accounted_elements || ' rows and rejects'
-            || case when jsonb_elements = accounted_elements then ', on other products' else '' end as problem
-        from {batch}
-        where fact = 'summary' and legacy_column
-            and (jsonb_elements, jsonb_elements_hash) is distinct from (accounted_elements, accounted_elements_hash)
-        """,
-    ),
-    "every_url_loaded": (
-        "Every usable JSONB url is in product_images for its product, as many times as it occurs "
-        "(counts and a hash sum of the (product, url) pairs, compared in the database).",
-        """
-        select tenant_schema, null::bigint as product_id,
-            jsonb_urls || ' usable JSONB urls, ' || loaded_urls || ' rows: not the same (product, url) pairs' as problem
-        from {batch}
-        where """
-        + _URL_PAIRS_DIFFER
-        + """ and jsonb_urls >= loaded_urls
-        """,
-    ),
-    "no_drift": (
-        "No product_images row without a matching JSONB element while the legacy column exists "
-        "(counts and a hash sum of the (product, url) pairs, compared in the database).",
-        """
-        select tenant_schema, null::bigint as product_id,
-            loaded_urls || ' rows, ' || jsonb_urls || ' usable JSONB urls: not the same (product, url) pairs' as problem
-        from {batch}
-        where """
-        + _URL_PAIRS_DIFFER
-        + """ and jsonb_urls <= loaded_urls
-        """,
-    ),
-}
-"""name -> (description, unexpected_rows_query) of the parity suite, over each tenant's summary. The checks
-computed from hash sums (:data:`DETAILED_CHECKS`) are named by product by the detail suite."""
-
-ROW_CHECKS: dict[str, tuple[str, str]] = {
-    name: PARITY_CHECKS[name] for name in ("one_label_per_product", "positions_contiguous", "no_orphan_product_id")
-}
-"""name -> (description, unexpected_rows_query) of the rows suite, over each tenant's product_images rows."""
-
-DETAILED_CHECKS = ("elements_accounted_for", "every_url_loaded", "no_drift")
-"""The parity checks computed from hash sums: a tenant failing one is validated with the detail suite."""
-
 
 #: Namespace of the ids :func:`stabilise_ids` derives (uuid5).
 ID_NAMESPACE = uuid.UUID("5f0c3b1e-6f1d-4c83-9a53-70726f647563")

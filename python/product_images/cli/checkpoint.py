@@ -67,8 +67,8 @@ def checkpoint_list() -> None:
     "--vars",
     "dbt_vars",
     default=None,
-    help="dbt vars over dbt_project.yml's, as given to dbt run --vars (the label rule's must be the run's), "
-    "e.g. '{label_min_images: 3}'.",
+    help="dbt vars over dbt_project.yml's, as given to dbt run --vars (the label rule's must be the run's; "
+    "tenant_schema_regex and extra_tenant_schemas choose the tenants), e.g. '{label_min_images: 3}'.",
 )
 @click.option(
     "--keep-results",
@@ -93,7 +93,8 @@ def checkpoint_run(
 
     Prints one line per expectation, the failures per tenant and product, and the
     path of Data Docs' index.html. Exit 0 when everything passed, 1 when an
-    expectation failed, 2 on a configuration, connection or database error.
+    expectation failed, 2 on a configuration, connection or database error (an
+    expectation's query that could not run included).
     """
     from product_images.checks.checkpoints import CheckpointConfigError, run_checkpoint
     from product_images.checks.report import print_report
@@ -119,4 +120,4 @@ def checkpoint_run(
     except psycopg.Error as error:  # a query of the checks failed: not a failed expectation (exit 1)
         fail(2, f"the checkpoint's query failed, nothing was validated to the end: {type(error).__name__}: {error}")
     print_report(console, report)
-    sys.exit(0 if report.success else 1)
+    sys.exit(2 if report.tenants_errored else 0 if report.success else 1)

@@ -91,7 +91,12 @@ def discover_tenants(
 
 
 def select_tenants(
-    conn: psycopg.Connection, tenants: Sequence[str] | None = None, require_table: str = "product_images"
+    conn: psycopg.Connection,
+    tenants: Sequence[str] | None = None,
+    require_table: str = "product_images",
+    *,
+    regex: str | None = None,
+    extra: Sequence[str] | None = None,
 ) -> list[str]:
     """The tenants a command works on: every tenant with a ``require_table`` table, or the ones asked for.
 
@@ -101,6 +106,7 @@ def select_tenants(
             :func:`discover_tenants` finds.
         require_table: as for :func:`discover_tenants` (``products`` for the checkpoint, which
             also validates tenants the migration has not reached).
+        regex, extra: as for :func:`discover_tenants` (None: the variables, else the defaults).
 
     Returns:
         Schema names: :func:`discover_tenants`'s list when ``tenants`` is None, else ``tenants`` in the
@@ -112,7 +118,7 @@ def select_tenants(
             (tenants: template_tenant, user_1)``.
         psycopg.Error: database errors.
     """
-    known = discover_tenants(conn, require_table=require_table)
+    known = discover_tenants(conn, regex=regex, extra=extra, require_table=require_table)
     if tenants is None:
         return known
     selected = list(dict.fromkeys(tenants))

@@ -13,6 +13,7 @@ from pathlib import Path
 import great_expectations as gx
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from helpers.dbt import PROJECT_DIR
 from helpers.legacy_data import make_tenant, photo, photos, set_images
@@ -22,6 +23,7 @@ from product_images.checks.checkpoints import (
     label_score_settings,
     run_checkpoint,
 )
+from product_images.checks.report import print_report
 from product_images.checks.retention import prune_validation_results
 from product_images.checks.settings import label_min_images_setting
 from product_images.checks.suites import build_gx_project
@@ -63,6 +65,8 @@ def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
         "elements_accounted_for",
         "every_url_loaded",
         "no_drift",
+        "positions_follow_jsonb",
+        "rejects_hold_their_elements",
         "one_label_per_product",
         "positions_contiguous",
         "no_orphan_product_id",
@@ -90,6 +94,8 @@ def test_a_passing_run_in_failed_mode_renders_no_validation_page(migrated, gx_di
     assert report.success
     assert sorted(pages.rglob("*.html")) == []
     assert report.data_docs_index is not None and report.data_docs_index.exists()
+    # with no Data Docs built, no index is named: the one there is an older run's
+    assert run_checkpoint(gx_dir=gx_dir, tenants=["user_2"], data_docs="none").data_docs_index is None
 
 
 def test_bad_metadata_is_named_by_product_and_url(conn, migrated, gx_dir, rebuild_user_1):
@@ -491,3 +497,33 @@ def test_a_misspelt_tenant_is_named_not_reported_as_unmigrated(migrated, gx_dir,
     refused = CliRunner().invoke(main, ["checkpoint", "run", "--tenant", "usr_1", "--data-docs", "none"])
     assert refused.exit_code == 2, refused.output
     assert "not a tenant with a products table: usr_1 (tenants: " in refused.output
+
+
+def test_a_query_that_cannot_run_is_an_error_not_a_failed_expectation(conn, migrated, gx_dir, rebuild_user_1):
+    """A detail query that times out on a lock validated nothing: the tenant is named as not validated to the end
+    (the command exits 2), not as failing the check (exit 1, as before 2026-12-07)."""
+    conn.execute("update user_1.product_images set position = 1 - position where product_id = 2 and position < 2")
+    # GX's connection string sets its own options, so PGOPTIONS does not reach it: the database's setting does
+    database = conn.execute("select current_database()").fetchone()[0]
+    conn.execute(f'alter database "{database}" set lock_timeout = 300')
+    locker = connect()
+
+    def lock_the_tenant(batch: str) -> None:  # after the summaries are stored, before GX reads the tenant live
+        if batch == "user_1":
+            locker.execute("lock table user_1.product_images in access exclusive mode")
+
+    try:
+        report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none", progress=lock_the_tenant)
+    finally:
+        locker.close()
+        conn.execute(f'alter database "{database}" reset lock_timeout')
+    assert report.tenants_errored == ["user_1"]
+    positions = next(o for o in report.outcomes if o.check == "positions_follow_jsonb")
+    assert (positions.tenants_failed, positions.tenants_errored) == ([], ["user_1"])
+    assert positions.failures[0].problem.startswith("the expectation could not run: ")
+    assert "lock timeout" in positions.failures[0].problem
+    console = Console(record=True, width=200)
+    print_report(console, report)
+    assert (
+        "not validated to the end in 1 tenant(s), a query of the checks failed (above): user_1" in console.export_text()
+    )
