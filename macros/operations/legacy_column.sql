@@ -38,6 +38,7 @@
 
 
 {% macro restore_images_jsonb(tenants=none, overwrite_changed=false) %}
+    {%- do check_boolean_arguments('restore_images_jsonb', {'overwrite_changed': overwrite_changed}) -%}
     {{ return(run_tenant_operations(
         'restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body],
         refusal_fails=true, phase_kwargs={'overwrite_changed': overwrite_changed}
@@ -83,39 +84,47 @@
 
 
 {% macro restore_legacy_images_column(tenants=none) %}
-    {#- Two phases: the column is added in a short transaction (ALTER TABLE takes
-        ACCESS EXCLUSIVE on products), then filled in another, under row locks only. -#}
+    {#- One transaction a tenant: the column is re-added and filled under the ACCESS
+        EXCLUSIVE lock its ALTER TABLE takes (waited for under lock_timeout), so the
+        old app never reads a products.images that exists but is not filled yet, and
+        a fill that cannot have its locks leaves the tenant as it was. Before
+        2026-12-07 the fill was a second transaction: when it lost a lock, every
+        product's images stayed NULL, a rerun skipped the tenant, and the next dbt run
+        took the NULLs for photos deleted by the seller. -#}
     {{ return(run_tenant_operations(
-        'restore_legacy_images_column', operation_tenants(tenants),
-        [restore_legacy_images_column_body, restore_legacy_images_column_fill],
+        'restore_legacy_images_column', operation_tenants(tenants), [restore_legacy_images_column_body],
         lock_mode='AccessExclusiveLock'
     )) }}
 {% endmacro %}
 
 
 {% macro restore_legacy_images_column_body(tenant_schema, dry_run) -%}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
     if {{ has_images_column_sql(tenant_schema) }} then
         v_status := 'skipped';
         v_message := 'products.images exists: nothing to re-add (restore_images_jsonb rewrites its values)';
+        if to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is not null
+            and not exists (select from {{ products }} where images is not null)
+            and exists (select from {{ tenant_relation(tenant_schema, 'product_images') }}) then
+            v_message := v_message || '; every value of it is NULL while product_images has rows: a restore by a '
+                || 'version before 2026-12-07 may have re-added it without filling it. Fill it with dbt run-operation '
+                || 'restore_images_jsonb --args ''{tenants: [' || {{ quote_literal(tenant_schema) }}
+                || '], overwrite_changed: true}'' before any dbt run (which would take the NULLs for deleted photos)';
+        end if;
     elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null then
         v_status := 'refused';
         v_message := 'neither products.images nor product_images exists: restore products_images_backup by hand';
     else
-        alter table {{ tenant_relation(tenant_schema, 'products') }} add column images jsonb;
-        v_message := 'products.images re-added, not filled yet';
+        lock table {{ products }} in access exclusive mode;
+        alter table {{ products }} add column images jsonb;
+        {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=false) }}
+        v_message := 'products.images re-added and filled from product_images and product_images_rejects';
     end if;
 {%- endmacro %}
 
 
-{% macro restore_legacy_images_column_fill(tenant_schema, dry_run) -%}
-    {#- Second phase: runs only after the column was re-added. Should it fail,
-        `dbt run-operation restore_images_jsonb` fills the column as well. -#}
-    {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=false) }}
-    v_message := 'products.images re-added and filled from product_images and product_images_rejects';
-{%- endmacro %}
-
-
 {% macro drop_legacy_images_column(confirm=false, tenants=none) %}
+    {%- do check_boolean_arguments('drop_legacy_images_column', {'confirm': confirm}) -%}
     {{ return(run_tenant_operations(
         'drop_legacy_images_column', operation_tenants(tenants), [drop_legacy_images_column_body],
         dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock'

@@ -7,6 +7,7 @@
     {#- One transaction a tenant, under the lock discipline: dropping the tables is a
         catalog change of milliseconds, so the ACCESS EXCLUSIVE lock the foreign keys
         need on products is held that long. -#}
+    {%- do check_boolean_arguments('rollback_product_images', {'confirm': confirm, 'discard_app_changes': discard_app_changes}) -%}
     {{ return(run_tenant_operations(
         'rollback_product_images', operation_tenants(tenants), [rollback_product_images_body],
         dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock',
@@ -36,19 +37,26 @@
             v_app_labels bigint;
         begin
             {%- if not dry_run %}
-            lock table {{ images }} in access exclusive mode;
+            -- products first, in one statement: the app locks products, then
+            -- product_images; holding product_images while waiting for products made
+            -- the app's transaction the victim of a deadlock (before 2026-12-07)
+            lock table {{ tenant_relation(tenant_schema, 'products') }}, {{ images }}, {{ rejects }}, {{ synced }}
+                in access exclusive mode;
             {%- endif %}
             select
                 count(*),
                 count(*) filter (where source_index is null),
-                count(*) filter (where label_source = 'app')
+                count(*) filter (where label_source = 'app' and source_index is not null)
             into v_rows, v_app_photos, v_app_labels
             from {{ images }};
             if (v_app_photos > 0 or v_app_labels > 0) and not {{ 'true' if discard_app_changes else 'false' }} then
                 v_status := 'refused';
-                v_message := v_app_photos || ' photo(s) the app added and ' || v_app_labels || ' label decision(s) made '
-                    || 'through the app live only in product_images: write the photos back with dbt run-operation '
-                    || 'restore_images_jsonb, or pass discard_app_changes: true to lose them with the table';
+                v_message := concat_ws(
+                    ' and ',
+                    case when v_app_photos > 0 then v_app_photos || ' photo(s) the app added' end,
+                    case when v_app_labels > 0 then v_app_labels || ' label decision(s) made through the app' end
+                ) || ' live only in product_images: write them back with dbt run-operation restore_images_jsonb, '
+                    || 'or pass discard_app_changes: true to lose them with the table';
             elsif {{ 'true' if dry_run else 'false' }} then
                 v_status := 'would_do';
                 v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and '

@@ -3,6 +3,18 @@
 {% endmacro %}
 
 
+{% macro check_boolean_arguments(operation, arguments) %}
+    {%- for name, value in arguments.items() -%}
+        {%- if value is not sameas true and value is not sameas false -%}
+            {{ exceptions.raise_compiler_error(
+                operation ~ ": " ~ name ~ " must be true or false; got "
+                ~ ("'" ~ value ~ "' (a string)" if value is string else value)
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
+
 {% macro run_tenant_operations(operation, tenants, phases, dry_run=false, refusal_fails=false, lock_mode='write', lock_target='products', lock_relations=none, phase_kwargs=none, report=true) %}
     {#- Runs each phase macro (phase(tenant_schema, dry_run, **phase_kwargs)) as one plpgsql block per tenant,
         each in its own transaction under the tenant's advisory lock and the lock

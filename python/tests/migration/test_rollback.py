@@ -8,6 +8,7 @@ its tables in parity with it), makes the backup it needs itself, and leaves them
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from psycopg import sql
@@ -285,8 +286,8 @@ def test_rollback_refuses_to_drop_what_exists_nowhere_else(conn, dbt, migrated):
         assert not operation(dbt, "rollback_product_images", confirm + "}").success
         assert operations_log(conn, "rollback_product_images")["user_6"] == (
             "refused",
-            "1 photo(s) the app added and 1 label decision(s) made through the app live only in product_images: "
-            "write the photos back with dbt run-operation restore_images_jsonb, or pass discard_app_changes: true "
+            "1 photo(s) the app added live only in product_images: "
+            "write them back with dbt run-operation restore_images_jsonb, or pass discard_app_changes: true "
             "to lose them with the table",
         )
         assert exists(conn, "user_6.product_images")
@@ -399,8 +400,169 @@ def test_a_photo_the_app_commits_while_the_rollback_waits_is_seen_and_kept(conn,
     status, message = operations_log(conn, "rollback_product_images")["user_6"]
     assert (status, message.split(":")[0]) == (
         "refused",
-        "1 photo(s) the app added and 1 label decision(s) made through the app live only in product_images",
+        "1 photo(s) the app added live only in product_images",
     )
     assert conn.execute("select count(*) from user_6.product_images where url = %s", (U + "late",)).fetchone() == (1,)
     conn.execute("delete from user_6.product_images where url = %s", (U + "late",))
     assert rows_of(conn, "user_6") == before
+
+
+def lock_waiters(conn, relation) -> list[int]:
+    return conn.execute(
+        "select coalesce(array_agg(pid), '{}') from pg_catalog.pg_locks "
+        "where not granted and relation = to_regclass(%s)",
+        (relation,),
+    ).fetchone()[0]
+
+
+def test_a_restore_racing_the_app_for_its_lock_fills_the_column_in_the_same_transaction(conn, dbt, migrated):
+    """Before 2026-12-07 the column was re-added in one transaction and filled in another: an app request
+    that row-locked a product in between made the fill give up, left every product's images NULL (what the
+    old app reads), a rerun skipped the tenant, and the next dbt run deleted its rows as photos removed."""
+    rows_before = rows_of(conn, "user_6")
+    args = "{tenants: [user_6]}"
+    assert operation(dbt, "backup_legacy_images", args).success
+    assert operation(dbt, "drop_legacy_images_column", "{tenants: [user_6], confirm: true}").success
+    first = connect(application_name="app request 1")
+    first.execute("update user_6.products set title = title where id = 1")  # holds the table while the restore waits
+    second = connect(application_name="app request 2")
+    outcome: dict[str, object] = {}
+    restore = threading.Thread(
+        target=lambda: outcome.update(
+            result=dbt(
+                "run-operation",
+                "restore_legacy_images_column",
+                "--args",
+                args,
+                "--vars",
+                "{lock_timeout: 2s, lock_retries: 1, lock_retry_wait: 0.5}",
+            )
+        )
+    )
+    holder = threading.Thread(  # queued behind the restore; holds product 2 for seconds once it has it
+        target=lambda: (second.execute("select id from user_6.products where id = 2 for update"), time.sleep(6))
+    )
+    try:
+        restore.start()
+        wait_for(lambda: lock_waiters(conn, "user_6.products"), "the restore to wait for its lock")
+        holder.start()
+        wait_for(lambda: second.info.backend_pid in lock_waiters(conn, "user_6.products"), "the app to queue behind it")
+        first.rollback()
+        restore.join(120)
+        holder.join(30)
+    finally:
+        first.close()
+        second.close()
+    assert outcome["result"].success
+    assert operations_log(conn, "restore_legacy_images_column")["user_6"] == (
+        "done",
+        "products.images re-added and filled from product_images and product_images_rejects",
+    )
+    assert images_by_product(conn, "user_6") == migrated["user_6"]
+    conn.execute("update user_6.products set title = 'edited' where id = 3")  # the next run looks at the tenant
+    assert dbt("run", "--select", "product_images").success
+    assert rows_of(conn, "user_6") == rows_before
+
+
+def test_the_app_writing_products_then_its_photos_never_deadlocks_with_a_rollback(conn, dbt, migrated):
+    """The rollback locks products before product_images, as the app does: before 2026-12-07 it held
+    product_images while waiting for products, and the app's next statement was a deadlock's victim."""
+    before = rows_of(conn, "user_6")
+    conn.execute("insert into user_6.product_images (product_id, url, position) values (3, %s, 0)", (U + "app",))
+    app = connect(application_name="app editing a product and its photos")
+    app.execute("set lock_timeout = '5s'")
+    app.execute("update user_6.products set title = title where id = 1")
+    outcome: dict[str, object] = {}
+    args = "{tenants: [user_6], confirm: true, discard_app_changes: true}"
+    rollback = threading.Thread(
+        target=lambda: outcome.update(
+            result=dbt("run-operation", "rollback_product_images", "--args", args, "--vars", "{lock_timeout: 10s}")
+        )
+    )
+    try:
+        rollback.start()
+        wait_for(lambda: lock_waiters(conn, "user_6.products"), "the rollback to wait for products")
+        # the app's next statement: it waited for the rollback's lock on product_images, a deadlock
+        app.execute("update user_6.product_images set alt_text = 'edited meanwhile' where product_id = 1")
+        app.commit()
+        rollback.join(60)
+    finally:
+        app.close()
+    assert outcome["result"].success
+    assert not exists(conn, "user_6.product_images")
+    assert dbt("run", "--select", "product_images").success  # the tenant loaded again, as before the test
+    assert rows_of(conn, "user_6") == before
+
+
+def test_a_label_decided_through_the_app_is_named_as_such(conn, dbt, migrated):
+    conn.execute("update user_6.product_images set label_source = 'app' where product_id = 1 and position = 0")
+    try:
+        assert not operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
+        assert operations_log(conn, "rollback_product_images")["user_6"][1].startswith(
+            "1 label decision(s) made through the app live only in product_images"
+        )
+    finally:
+        conn.execute("update user_6.product_images set label_source = 'rule' where product_id = 1 and position = 0")
+    assert exists(conn, "user_6.product_images")
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        (
+            "rollback_product_images",
+            "{tenants: [user_6], confirm: 'false'}",
+            "rollback_product_images: confirm must be true or false; got 'false' (a string)",
+        ),
+        (
+            "rollback_product_images",
+            "{tenants: [user_6], confirm: true, discard_app_changes: 'no'}",
+            "rollback_product_images: discard_app_changes must be true or false; got 'no' (a string)",
+        ),
+        (
+            "drop_legacy_images_column",
+            "{tenants: [user_6], confirm: 'false'}",
+            "drop_legacy_images_column: confirm must be true or false; got 'false' (a string)",
+        ),
+        (
+            "restore_images_jsonb",
+            "{tenants: [user_6], overwrite_changed: 'false'}",
+            "restore_images_jsonb: overwrite_changed must be true or false; got 'false' (a string)",
+        ),
+    ],
+)
+def test_a_yes_or_no_argument_given_as_a_string_is_refused_before_anything_runs(
+    conn, dbt, migrated, name, args, message, capfd
+):
+    # Jinja takes the string 'false' for true: confirm: 'false' dropped the tenant's tables
+    before = rows_of(conn, "user_6")
+    capfd.readouterr()
+    result = operation(dbt, name, args)
+    assert not result.success
+    assert message in capfd.readouterr().out
+    assert rows_of(conn, "user_6") == before
+    assert conn.execute(
+        "select count(*) from information_schema.columns where table_schema = 'user_6' and table_name = 'products' "
+        "and column_name = 'images'"
+    ).fetchone() == (1,)
+
+
+def test_a_column_an_older_restore_left_unfilled_is_named_with_the_way_out(conn, dbt, migrated):
+    originals = conn.execute("select id, images::text from user_6.products").fetchall()  # SQL NULL and JSON null
+    conn.execute("update user_6.products set images = null")
+    try:
+        assert operation(dbt, "restore_legacy_images_column", "{tenants: [user_6]}").success
+        status, message = operations_log(conn, "restore_legacy_images_column")["user_6"]
+        assert status == "skipped"
+        assert message.endswith(
+            "every value of it is NULL while product_images has rows: a restore by a version before 2026-12-07 may "
+            "have re-added it without filling it. Fill it with dbt run-operation restore_images_jsonb --args "
+            "'{tenants: [user_6], overwrite_changed: true}' before any dbt run (which would take the NULLs for "
+            "deleted photos)"
+        )
+        assert operation(dbt, "restore_images_jsonb", "{tenants: [user_6], overwrite_changed: true}").success
+        assert images_by_product(conn, "user_6") == migrated["user_6"]
+    finally:
+        for product_id, images in originals:
+            conn.execute("update user_6.products set images = %s::jsonb where id = %s", (images, product_id))
+    assert conn.execute("select id, images::text from user_6.products").fetchall() == originals
