@@ -35,6 +35,8 @@
         declare
             v_app_photos bigint;
             v_app_labels bigint;
+            v_app_captions bigint;
+            v_dependents text;
         begin
             {%- if not dry_run %}
             -- products first, in one statement: the app locks products, then
@@ -46,17 +48,27 @@
             select
                 count(*),
                 count(*) filter (where source_index is null),
-                count(*) filter (where label_source = 'app' and source_index is not null)
-            into v_rows, v_app_photos, v_app_labels
+                count(*) filter (where label_source = 'app' and source_index is not null),
+                count(*) filter (where source_index is not null and (alt_text is not null or tags <> '{}'))
+            into v_rows, v_app_photos, v_app_labels, v_app_captions
             from {{ images }};
-            if (v_app_photos > 0 or v_app_labels > 0) and not {{ 'true' if discard_app_changes else 'false' }} then
+            {{ rollback_dependents_sql(tenant_schema) }}
+            if v_dependents is not null then
+                v_status := 'refused';
+                v_message := 'objects outside the dbt schema depend on product_images, product_images_rejects or '
+                    || 'product_images_sync, and the drop would take them with it: ' || v_dependents
+                    || '; drop or change them first';
+            elsif (v_app_photos > 0 or v_app_labels > 0 or v_app_captions > 0)
+                and not {{ 'true' if discard_app_changes else 'false' }} then
                 v_status := 'refused';
                 v_message := concat_ws(
                     ' and ',
                     case when v_app_photos > 0 then v_app_photos || ' photo(s) the app added' end,
-                    case when v_app_labels > 0 then v_app_labels || ' label decision(s) made through the app' end
-                ) || ' live only in product_images: write them back with dbt run-operation restore_images_jsonb, '
-                    || 'or pass discard_app_changes: true to lose them with the table';
+                    case when v_app_labels > 0 then v_app_labels || ' label decision(s) made through the app' end,
+                    case when v_app_captions > 0 then v_app_captions || ' photo(s) with alt text or tags' end
+                ) || ' live only in product_images: write the photos back with dbt run-operation '
+                    || 'restore_images_jsonb (alt text, tags and labels have no place in the JSONB), or pass '
+                    || 'discard_app_changes: true to lose them with the table';
             elsif {{ 'true' if dry_run else 'false' }} then
                 v_status := 'would_do';
                 v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and '
@@ -73,4 +85,37 @@
             end if;
         end;
     end if;
+{%- endmacro %}
+
+
+{% macro rollback_dependents_sql(tenant_schema) -%}
+    {#- plpgsql: v_dependents := the views and foreign keys outside the dbt schema that
+        depend on the tenant's three tables ("view app.covers, foreign key ... on ..."),
+        or null: DROP ... CASCADE would drop them without a word. The union views and
+        label_review_queue, in the dbt schema, are the project's own and rebuilt by dbt run. -#}
+    {%- set tables = [] -%}
+    {%- for name in ['product_images', 'product_images_rejects', 'product_images_sync'] -%}
+        {%- do tables.append(quote_literal(tenant_relation(tenant_schema, name)) ~ '::regclass') -%}
+    {%- endfor %}
+    select string_agg(dependents.name, ', ' order by dependents.name) into v_dependents
+    from (
+        select distinct format('view %s.%I', views.relnamespace::regnamespace, views.relname) as name
+        from pg_catalog.pg_depend as depends
+        inner join pg_catalog.pg_rewrite as rules
+            on depends.classid = 'pg_catalog.pg_rewrite'::regclass and rules.oid = depends.objid
+        inner join pg_catalog.pg_class as views on rules.ev_class = views.oid
+        inner join pg_catalog.pg_namespace as schemas on views.relnamespace = schemas.oid
+        where
+            depends.refclassid = 'pg_catalog.pg_class'::regclass
+            and depends.refobjid in ({{ tables | join(', ') }})
+            and views.oid not in ({{ tables | join(', ') }})
+            and schemas.nspname <> {{ quote_literal(target.schema) }}
+        union all
+        select format('foreign key %I on %s', constraints.conname, constraints.conrelid::regclass)
+        from pg_catalog.pg_constraint as constraints
+        where
+            constraints.contype = 'f'
+            and constraints.confrelid in ({{ tables | join(', ') }})
+            and constraints.conrelid not in ({{ tables | join(', ') }})
+    ) as dependents;
 {%- endmacro %}

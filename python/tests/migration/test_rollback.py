@@ -286,9 +286,9 @@ def test_rollback_refuses_to_drop_what_exists_nowhere_else(conn, dbt, migrated):
         assert not operation(dbt, "rollback_product_images", confirm + "}").success
         assert operations_log(conn, "rollback_product_images")["user_6"] == (
             "refused",
-            "1 photo(s) the app added live only in product_images: "
-            "write them back with dbt run-operation restore_images_jsonb, or pass discard_app_changes: true "
-            "to lose them with the table",
+            "1 photo(s) the app added live only in product_images: write the photos back with dbt run-operation "
+            "restore_images_jsonb (alt text, tags and labels have no place in the JSONB), or pass "
+            "discard_app_changes: true to lose them with the table",
         )
         assert exists(conn, "user_6.product_images")
         conn.execute("alter table user_6.products rename column images to images_elsewhere")
@@ -566,3 +566,30 @@ def test_a_column_an_older_restore_left_unfilled_is_named_with_the_way_out(conn,
         for product_id, images in originals:
             conn.execute("update user_6.products set images = %s::jsonb where id = %s", (images, product_id))
     assert conn.execute("select id, images::text from user_6.products").fetchall() == originals
+
+
+def test_a_view_of_the_app_on_product_images_is_named_not_dropped_with_it(conn, dbt, migrated):
+    conn.execute("create schema if not exists reporting")
+    conn.execute("create view reporting.covers as select product_id, url from user_6.product_images where position = 0")
+    try:
+        assert not operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
+        assert operations_log(conn, "rollback_product_images")["user_6"] == (
+            "refused",
+            "objects outside the dbt schema depend on product_images, product_images_rejects or product_images_sync, "
+            "and the drop would take them with it: view reporting.covers; drop or change them first",
+        )
+        assert exists(conn, "reporting.covers") and exists(conn, "user_6.product_images")
+    finally:
+        conn.execute("drop schema reporting cascade")
+
+
+def test_alt_text_written_through_the_app_is_not_dropped_unasked(conn, dbt, migrated):
+    conn.execute("update user_6.product_images set alt_text = 'red dress, front' where product_id = 1 and position = 0")
+    try:
+        assert not operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
+        assert operations_log(conn, "rollback_product_images")["user_6"][1].startswith(
+            "1 photo(s) with alt text or tags live only in product_images"
+        )
+    finally:
+        conn.execute("update user_6.product_images set alt_text = null where product_id = 1")
+    assert exists(conn, "user_6.product_images")
