@@ -11,7 +11,9 @@ smallest id, so two workers never split a product.
 
 Both commands drive their claims the same way: :func:`claimed_batches` walks a
 tenant's ids in order, batch by batch, and :class:`RunStep` says in which step and
-tenant a database error happened.
+tenant a database error happened. Their writes and releases never wait long for a
+lock: rows another transaction holds are skipped (``SKIP LOCKED``) and other locks are
+waited for at most :data:`LOCK_TIMEOUT_SECONDS` (:func:`bounded`).
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from psycopg import sql
 
 __all__ = [
     "FIRST_ID",
+    "LOCK_TIMEOUT_SECONDS",
+    "SET_LOCK_TIMEOUT",
     "TRANSIENT_ERRORS",
     "Claims",
     "RunStep",
+    "bounded",
     "claimed_batches",
     "default_worker_id",
     "transient_retry",
@@ -56,6 +61,45 @@ transient_retry = tenacity.Retrying(
     reraise=True,
 )
 """Calls ``transient_retry(fn)``: at most 5 attempts, 0.1 s doubling to 2 s between them."""
+
+LOCK_TIMEOUT_SECONDS = 1.0
+"""``lock_timeout`` (seconds) of a write or a release of claims (:func:`bounded`): the longest it waits for a lock.
+Row locks another transaction holds are not waited for at all: those statements lock rows ``SKIP LOCKED``."""
+
+SET_LOCK_TIMEOUT = sql.SQL("select set_config('lock_timeout', %s, true)")
+"""Sets ``lock_timeout`` (a text such as ``'1000ms'``) until the end of the transaction."""
+
+
+def bounded(
+    conn: psycopg.Connection,
+    statement: sql.Composed | sql.SQL,
+    params: Mapping[str, Any],
+    *,
+    lock_timeout_seconds: float = LOCK_TIMEOUT_SECONDS,
+) -> list[tuple[Any, ...]]:
+    """Run one statement in a transaction of its own whose ``lock_timeout`` is ``lock_timeout_seconds``.
+
+    Args:
+        conn: an autocommit connection (the transaction commits when the statement is done).
+        statement: one SQL statement, e.g. a write of results or a release of claims.
+        params: its parameters.
+        lock_timeout_seconds: the longest it waits for a lock (> 0 seconds).
+
+    Returns:
+        The rows it returned (``[]`` for a statement that returns none).
+
+    Raises:
+        psycopg.Error: the database failed; a lock timeout or a deadlock only after :data:`transient_retry`'s
+            5 attempts (backoff 0.1 s to 2 s).
+    """
+
+    def attempt() -> list[tuple[Any, ...]]:
+        with conn.transaction():
+            conn.execute(SET_LOCK_TIMEOUT, (f"{round(lock_timeout_seconds * 1000)}ms",))
+            cursor = conn.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+
+    return transient_retry(attempt)
 
 
 def default_worker_id() -> str:
@@ -128,6 +172,16 @@ class Claims:
         return sql.SQL(
             "update {table} set {by} = null, {until} = null where id in "
             "(select id from {table} where id = any(%(ids)s) and {by} = %(worker)s for update skip locked)"
+        ).format(table=self.table, by=by, until=until)
+
+    def release_workers(self) -> sql.Composed:
+        """Gives back every claim the workers ``workers`` (a list of ids) hold in the table, the rows another
+        transaction holds aside (``SKIP LOCKED``), ``returning id`` of each: for a run whose worker processes
+        died mid-batch."""
+        by, until = self._columns()
+        return sql.SQL(
+            "update {table} set {by} = null, {until} = null where id in "
+            "(select id from {table} where {by} = any(%(workers)s) for update skip locked) returning id"
         ).format(table=self.table, by=by, until=until)
 
     def count(self) -> sql.Composed:

@@ -51,16 +51,17 @@ def labels_detect(
 ) -> None:
     """Score every photo by the evidence that it is the shop's price tag (text, price, barcodes, looks).
 
-    Downloads each photo through the metadata backfill's storage configuration and URL
-    mapping (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, IMAGE_URL_PREFIX +
-    IMAGE_BUCKET or IMAGE_URL_MAP_FILE). Then `dbt run --select product_images` applies the
-    scores. Exit 0 when the run completed (unreadable photos are recorded in label_error), 1
-    when it could not run, 2 on a configuration error.
+    Downloads each photo through the metadata backfill's storage configuration and URL mapping
+    (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, IMAGE_URL_PREFIX + IMAGE_BUCKET or
+    IMAGE_URL_MAP_FILE). Then `dbt run --select product_images` applies the scores. Exit 0 when the run
+    completed (unreadable photos in label_error, photos locked by another transaction left for later), 1
+    when it could not run or stopped (database errors, a killed worker process: run it again), 2 on a bad
+    option or variable, no AWS credentials, no such bucket or rejected credentials (nothing of the batch written).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from product_images.connection import dbt_schema
-    from product_images.labels.detect import DetectError, detect_labels
+    from product_images.labels.detect import DetectConfigurationError, DetectError, detect_labels
 
     mapping, client = storage_or_fail(8, mapping_only=dry_run)
     conn = connect_or_fail(autocommit=True, application_name="product-images labels detect")
@@ -92,7 +93,7 @@ def labels_detect(
                     dry_run=dry_run,
                     progress=(lambda done, total: bar.update(task, completed=done, total=total)) if show else None,
                 )
-        except ValueError as error:
+        except (ValueError, DetectConfigurationError) as error:
             fail(2, str(error))
         except DetectError as error:
             fail(1, str(error))

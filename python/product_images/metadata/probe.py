@@ -66,6 +66,7 @@ __all__ = [
     "ProbeResult",
     "StorageConfigurationError",
     "naive_probe",
+    "storage_configuration_error",
     "probe_many",
     "probe_object",
     "sniff_image_type",
@@ -192,8 +193,10 @@ class StorageConfigurationError(Exception):
         self.code = code
 
 
-def _configuration_error(error: Exception, client: BaseClient, bucket: str) -> StorageConfigurationError | None:
-    """The :class:`StorageConfigurationError` an S3 error stands for; None for an error of this object only."""
+def storage_configuration_error(error: Exception, client: BaseClient, bucket: str) -> StorageConfigurationError | None:
+    """The :class:`StorageConfigurationError` an S3 error of ``bucket`` stands for (NoSuchBucket, InvalidAccessKeyId,
+    SignatureDoesNotMatch: every object would fail alike), naming ``client``'s endpoint; None for an error of the
+    object only (the metadata backfill and ``labels detect`` stop on the first, record the others per photo)."""
     if not isinstance(error, ClientError):
         return None
     code = str(error.response.get("Error", {}).get("Code", ""))
@@ -269,7 +272,7 @@ class _Reader:
         try:
             return method(Bucket=self.ref.bucket, Key=self.ref.key, **kwargs)
         except Exception as error:
-            configuration = _configuration_error(error, self.client, self.ref.bucket)
+            configuration = storage_configuration_error(error, self.client, self.ref.bucket)
             if configuration is not None:
                 raise configuration from error
             failure = _classify(error)

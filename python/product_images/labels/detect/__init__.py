@@ -23,7 +23,17 @@ tends to look unlike the product's other photos):
 5. **write** per photo ``label_score``, ``label_evidence``, ``label_detector``,
    ``label_profile``, ``label_detected_at``, ``label_etag``, ``label_error``, and
    ``label_scores_pending`` when the score changed: the next ``dbt run --select
-   product_images`` applies the new evidence to those products only.
+   product_images`` applies the new evidence to those products only. A photo is
+   written only where its row still shows what was scored (the same URL; an object
+   the backfill has not seen replaced since the download: ``label_detected_at`` is
+   the download's time), else it stays to do; a row another transaction holds is not
+   waited for: it stays claimed until the lease ends (``left_locked``).
+
+A bucket that does not exist or credentials the store rejects stop the run
+(:class:`DetectConfigurationError`) before the batch is written. With
+``concurrency`` > 1, a worker process that dies (SIGKILL, the OOM killer) stops the
+run: the claims of its workers are released and :class:`DetectError` says to run
+again.
 
 A rerun skips products whose photos all have evidence from this detector
 version, scored with the current profile, from the object the backfill last saw.
@@ -35,21 +45,25 @@ One module per part: ``summary`` (what a run reports), ``profiles`` (step 1), ``
 from __future__ import annotations
 
 import multiprocessing
+import queue as queue_module
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg
 from botocore.client import BaseClient
 
-from product_images.claims import Claims, RunStep, default_worker_id
+from product_images.claims import Claims, RunStep, bounded, default_worker_id
 from product_images.labels.detect.profiles import tenant_profile
 from product_images.labels.detect.summary import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEASE_SECONDS,
     LABEL_ERRORS,
     MAX_PHOTO_BYTES,
+    DetectConfigurationError,
     DetectError,
     DetectSummary,
 )
@@ -63,6 +77,7 @@ __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "LABEL_ERRORS",
     "MAX_PHOTO_BYTES",
+    "DetectConfigurationError",
     "DetectError",
     "DetectSummary",
     "detect_labels",
@@ -89,11 +104,25 @@ def check_second_reader() -> None:
         raise DetectError(str(error)) from error
 
 
-def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
+_progress_queue: Any = None
+"""In a worker process: the queue its photo counts go to (set by :func:`_start_worker_process`)."""
+
+
+def _start_worker_process(queue: Any) -> None:
+    """Initialiser of a worker process: keep the parent's progress queue (a ``multiprocessing`` queue)."""
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _worker_process(job: dict[str, Any]) -> dict[str, Any]:
     """Entry point of a worker process (``--concurrency`` > 1): its own connection and S3 client.
+
+    Returns:
+        Its :class:`DetectSummary` as a dict.
 
     Raises:
         DetectError: a database error, naming the tenant it happened in (the parent re-raises it).
+        DetectConfigurationError: the bucket or the credentials are wrong (the parent re-raises it).
     """
     from product_images.connection import connect
     from product_images.metadata.storage import s3_client
@@ -103,7 +132,7 @@ def _worker_process(job: dict[str, Any], queue: Any) -> dict[str, Any]:
     with where.reporting_database_errors():
         with connect(autocommit=True, application_name="product-images labels detect") as conn:
             client = s3_client(max_pool_connections=job["fetch_threads"])
-            worker = _new_worker(conn, client, detector, job, worker_id=job["worker_id"], advance=queue.put)
+            worker = _new_worker(conn, client, detector, job, worker_id=job["worker_id"], advance=_progress_queue.put)
             where.step = "scoring"
             for tenant, (profile_json, profile_hash) in job["profiles"].items():
                 where.tenant = tenant
@@ -165,8 +194,7 @@ def detect_labels(
         tenants: tenant schemas to do (default: every tenant with a ``product_images`` table).
         limit: score at most this many products in all (with ``concurrency`` 1).
         concurrency: worker processes (>= 1); each claims its own products and scores on its own core.
-        batch_size: products claimed per batch (>= 1).
-        lease_seconds: how long a batch's claim lasts (> 0 s).
+        batch_size: products claimed per batch (>= 1); lease_seconds: how long a batch's claim lasts (> 0 s).
         fetch_threads: objects downloaded at once per worker (>= 1).
         retry_failed: also redo photos that failed (``label_error``) before this run.
         dry_run: count the products that would be scored; change nothing.
@@ -179,8 +207,10 @@ def detect_labels(
 
     Raises:
         ValueError: an argument out of range or a tenant that is not one (the message names it).
-        DetectError: the database failed (names the tenant and the step), or Tesseract's
-            French data is not installed (:func:`check_second_reader`).
+        DetectError: the database failed (names the tenant and the step), no French data for Tesseract
+            (:func:`check_second_reader`), or a worker process died (its workers' claims released).
+        DetectConfigurationError: no such bucket, or credentials the store rejects (names the bucket
+            and the variables to check); the batch in flight is released, not written.
     """
     _check_arguments(conn, client, concurrency, batch_size, lease_seconds, limit, dry_run)
     detector = detector or load_detector()
@@ -323,30 +353,62 @@ class _Detection:
         self.summary.add(worker.summary)
 
     def _score_in_processes(self, job: dict[str, Any], concurrency: int, advance: _Progress) -> None:
-        """Score in ``concurrency`` spawned worker processes (each claims its own products); add up their counts."""
+        """Score in ``concurrency`` spawned worker processes (each claims its own products); add up their counts.
+
+        Raises:
+            DetectError: a worker process died (killed, out of memory): the claims of the run's workers are
+                released and the message says to run again; or a worker's database error.
+            DetectConfigurationError: a worker found the bucket or the credentials wrong.
+        """
         profiles = {
             name: (self.detector.profile_to_json(profile) if profile is not None else None, hashed)
             for name, (profile, hashed) in self.profiles.items()
         }
+        worker_ids = [f"{self.summary.worker_id}/{n}" for n in range(concurrency)]
         context = multiprocessing.get_context("spawn")
-        with context.Manager() as manager:
-            queue = manager.Queue()
-            with context.Pool(concurrency) as pool:
+        queue = context.Queue()
+        try:
+            with ProcessPoolExecutor(
+                concurrency, mp_context=context, initializer=_start_worker_process, initargs=(queue,)
+            ) as pool:
                 pending = [
-                    pool.apply_async(
-                        _worker_process,
-                        ({**job, "profiles": profiles, "worker_id": f"{self.summary.worker_id}/{n}"}, queue),
-                    )
-                    for n in range(concurrency)
+                    pool.submit(_worker_process, {**job, "profiles": profiles, "worker_id": worker_id})
+                    for worker_id in worker_ids
                 ]
-                while not all(result.ready() for result in pending):
-                    _drain(queue, advance)
-                    time.sleep(0.1)
-                _drain(queue, advance)
-                for result in pending:
-                    other = result.get()
-                    fields = {key: value for key, value in other.items() if key in DetectSummary.__dataclass_fields__}
-                    self.summary.add(DetectSummary(**fields))
+                # submit() wakes the pool's manager thread before it starts the new worker, so the manager may wait
+                # without watching the last worker started: killed, it would go unnoticed until the others finish.
+                # One more (empty) task wakes the manager once every worker exists.
+                pool.submit(_nothing)
+                _wait_draining(pending, queue, advance)
+            _drain(queue, advance)
+            summaries = [future.result() for future in pending]
+        except BrokenProcessPool as error:
+            released = self._release_workers(worker_ids)
+            raise DetectError(
+                "a worker process of labels detect died while scoring (killed by a signal, e.g. by the kernel's "
+                f"OOM killer): the run stopped; what its workers wrote stays written, their claims on {released:,} "
+                "products were released. Run `product-images labels detect` again to score the rest (with a lower "
+                "--concurrency if memory is short)"
+            ) from error
+        finally:
+            queue.close()
+        for other in summaries:
+            fields = {key: value for key, value in other.items() if key in DetectSummary.__dataclass_fields__}
+            self.summary.add(DetectSummary(**fields))
+
+    def _release_workers(self, worker_ids: list[str]) -> int:
+        """Give back every claim the workers ``worker_ids`` still hold in the run's tenants; how many.
+
+        A database error is not raised: the claims then wait for their lease to end.
+        """
+        released = 0
+        for tenant in self.summary.tenants:
+            claims = Claims(tenant, "label", _todo(self.retry_failed), per_product=True)
+            try:
+                released += len(bounded(self.conn, claims.release_workers(), {"workers": worker_ids}))
+            except psycopg.Error:  # the database is gone too: the leases will end
+                continue
+        return released
 
     def finish(self) -> DetectSummary:
         """The summary, with the wall-clock seconds since the call started."""
@@ -354,9 +416,21 @@ class _Detection:
         return self.summary
 
 
+def _nothing() -> None:
+    """A task that does nothing (see :meth:`_Detection._score_in_processes`)."""
+
+
+def _wait_draining(pending: list[Future[Any]], queue: Any, advance: Callable[[int], None]) -> None:
+    """Wait until every future is done (a result, an error, or a broken pool: a worker process died), passing the
+    photo counts the workers send on to ``advance`` meanwhile."""
+    while wait(pending, timeout=0.1).not_done:
+        _drain(queue, advance)
+
+
 def _drain(queue: Any, advance: Callable[[int], None]) -> None:
+    """Pass every photo count waiting in ``queue`` on to ``advance``, without waiting for more."""
     while True:
         try:
             advance(queue.get_nowait())
-        except Exception:  # noqa: BLE001 - queue.Empty through the manager's proxy
+        except queue_module.Empty:
             return

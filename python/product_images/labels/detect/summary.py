@@ -32,7 +32,13 @@ LABEL_ERRORS: tuple[str, ...] = (
 
 
 class DetectError(RuntimeError):
-    """The detection could not go on (database unreachable, bad storage configuration); says where."""
+    """The detection could not go on (database unreachable, a worker process died); says where (exit 1)."""
+
+
+class DetectConfigurationError(DetectError):
+    """The storage configuration fails every object: a bucket that does not exist or credentials the store
+    rejects. The run stops before writing the batch in flight, whose claims are released; the message names the
+    bucket, the endpoint and the variables to check (the command exits 2)."""
 
 
 @dataclass
@@ -61,6 +67,17 @@ class DetectSummary:
         abstained: photos the detector would not decide on the model's word alone, by reason
             (see :data:`product_images.labels.abstention.REASONS`; ``shop_price``: labelled on
             the price read, whatever the model scored).
+        claims_lost: photos scored but not written: their product was taken over by another worker
+            after the lease ran out (that worker writes it), or the photo changed while it was
+            scored (the app pointed its row at another URL, or the backfill saw its object
+            replaced after the download): left to do, the run's last pass or the next run scores
+            what the row shows now.
+        left_locked: photos scored but not written because another transaction held their row lock
+            at the write (the detector does not wait for it); their product stays claimed until the
+            lease ends, and a later run scores them.
+        kept_on_network_error: photos not written because their download failed (``network``) while
+            their row held a score: they keep it (and its evidence and detector); their product stays
+            claimed until the lease ends, and a later run tries again.
     """
 
     worker_id: str
@@ -80,6 +97,9 @@ class DetectSummary:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_by_tenant: dict[str, int] = field(default_factory=dict)
     abstained: dict[str, int] = field(default_factory=dict)
+    claims_lost: int = 0
+    left_locked: int = 0
+    kept_on_network_error: int = 0
 
     def add(self, other: DetectSummary) -> None:
         """Add another worker's counts to these."""
@@ -90,6 +110,9 @@ class DetectSummary:
             "photos_reused",
             "scores_changed",
             "bytes_downloaded",
+            "claims_lost",
+            "left_locked",
+            "kept_on_network_error",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.cpu_seconds += other.cpu_seconds
@@ -133,6 +156,7 @@ class DetectSummary:
         if self.abstained:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.abstained.items()))
             lines.append(f"  not on the model's word alone: {sum(self.abstained.values()):,} photos ({reasons})")
+        lines.extend(self._not_written())
         for tenant in self.tenants:
             info = self.profiles.get(tenant, {})
             if info.get("decided_products"):
@@ -143,4 +167,24 @@ class DetectSummary:
                 )
         if self.scores_changed:
             lines.append("  apply them: dbt run --select product_images")
+        return lines
+
+    def _not_written(self) -> list[str]:
+        """The lines about photos scored but not written (none when every photo was)."""
+        lines = []
+        if self.claims_lost:
+            lines.append(
+                f"  {self.claims_lost:,} photos not written: taken over by another worker after their lease expired, "
+                "or their URL or object changed while being scored (left to do)"
+            )
+        if self.left_locked:
+            lines.append(
+                f"  {self.left_locked:,} photos not written: another transaction held their row lock "
+                "(left claimed until the lease ends, for a later run)"
+            )
+        if self.kept_on_network_error:
+            lines.append(
+                f"  {self.kept_on_network_error:,} photos keep their earlier score: their download failed (network); "
+                "a run after the lease tries again"
+            )
         return lines

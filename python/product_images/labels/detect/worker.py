@@ -1,4 +1,13 @@
-"""One worker of ``labels detect``: claim products, fetch their photos, score them, write the scores."""
+"""One worker of ``labels detect``: claim products, fetch their photos, score them, write the scores.
+
+The write follows the metadata backfill's rules (:mod:`product_images.metadata.backfill`): a photo's result lands
+only on a row that still shows what was scored, never waiting for a row another transaction holds.
+``label_detected_at`` is the time (database clock) just before the batch's downloads, not the write's: when the
+backfill sees the object replaced after that (another ETag, ``metadata_probed_at`` later), the photo is to do
+again, and a result already known to be stale at the write is not written at all. A photo scored again from its
+stored evidence keeps the time (and ETag) of the download that evidence came from. A photo that holds a score and
+whose download fails for a reason that may pass (``network``) keeps what it holds until a run after the lease.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +25,24 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from product_images.claims import Claims, claimed_batches, transient_retry
+from product_images.claims import Claims, bounded, claimed_batches
 from product_images.labels.detect.summary import (
     MAX_PHOTO_BYTES,
     TOO_LARGE,
     UNMAPPED,
     UNREADABLE,
+    DetectConfigurationError,
     DetectError,
     DetectSummary,
     _log,
 )
 from product_images.labels.detector import Assessment, DecodeError, Detector, Evidence, ShopProfile
-from product_images.metadata.probe import classify_storage_error
+from product_images.metadata.probe import (
+    ProbeError,
+    StorageConfigurationError,
+    classify_storage_error,
+    storage_configuration_error,
+)
 from product_images.metadata.storage import ObjectRef, UrlMapping
 
 # --------------------------------------------------------------------------- one worker
@@ -58,52 +73,93 @@ where product_id = any(%(products)s)
 order by product_id, position, id
 """
 
+# Each result is written only on a row of a product this worker still claims, locked without waiting (SKIP LOCKED),
+# still showing the URL scored, and whose object the backfill has not seen replaced since the evidence came from it
+# (another ETag probed after the download, or after the stored evidence's own download). Returns (id, outcome) per
+# row: written; changed (the URL or the object changed: left to do); locked (another transaction holds the row).
+# A row of a product another worker took over after the lease is not returned.
 _WRITE = """
 with
 
 results as materialized (
     select *
     from jsonb_to_recordset(%(results)s) as results (
-        id bigint, label_score real, label_evidence jsonb, label_etag text, label_error text, evidence_kept boolean,
-        assessment jsonb
+        id bigint, url text, label_score real, label_evidence jsonb, label_etag text, label_error text,
+        evidence_kept boolean, assessment jsonb
     )
+),
+
+held as materialized (
+    select images.id
+    from {images} as images
+    where
+        images.id in (select results.id from results)
+        and exists (
+            select 1 from {images} as tokens
+            where
+                tokens.id = any(%(tokens)s) and tokens.product_id = images.product_id
+                and tokens.label_claimed_by = %(worker)s
+        )
 ),
 
 locked as materialized (
     select images.id
     from {images} as images
-    where images.id in (select id from results)
+    where images.id in (select held.id from held)
     order by images.id
-    for update
+    for update skip locked
+),
+
+sources as (
+    select
+        results.*,
+        case when results.evidence_kept then images.label_etag else results.label_etag end as source_etag,
+        case
+            when results.evidence_kept then coalesce(images.label_detected_at, %(fetched_at)s)
+            else %(fetched_at)s
+        end as source_at
+    from results
+    inner join {images} as images on results.id = images.id
+),
+
+written as (
+    update {images} as images
+    set
+        label_score = sources.label_score,
+        label_evidence = case
+            when sources.evidence_kept and sources.assessment is not null
+                then jsonb_set(images.label_evidence, '{{assessment}}', sources.assessment)
+            when sources.evidence_kept then images.label_evidence
+            else sources.label_evidence
+        end,
+        label_etag = sources.source_etag,
+        label_error = sources.label_error,
+        label_detector = %(version)s,
+        label_profile = %(profile)s,
+        label_detected_at = sources.source_at,
+        label_scores_pending = images.label_scores_pending
+            or images.label_score is distinct from sources.label_score
+            or images.label_error is distinct from sources.label_error
+    from sources
+    where
+        images.id = sources.id
+        and images.id in (select locked.id from locked)
+        and images.url is not distinct from sources.url
+        and not (
+            images.metadata_etag is not null
+            and images.metadata_etag is distinct from sources.source_etag
+            and images.metadata_probed_at > sources.source_at
+        )
+    returning images.id
 )
 
-update {images} as images
-set
-    label_score = results.label_score,
-    label_evidence = case
-        when results.evidence_kept and results.assessment is not null
-            then jsonb_set(images.label_evidence, '{{assessment}}', results.assessment)
-        when results.evidence_kept then images.label_evidence
-        else results.label_evidence
-    end,
-    label_etag = case when results.evidence_kept then images.label_etag else results.label_etag end,
-    label_error = results.label_error,
-    label_detector = %(version)s,
-    label_profile = %(profile)s,
-    label_detected_at = now(),
-    label_scores_pending = images.label_scores_pending
-        or images.label_score is distinct from results.label_score
-        or images.label_error is distinct from results.label_error
-from results
-where
-    images.id = results.id
-    and images.id in (select id from locked)
-    and exists (
-        select 1 from {images} as tokens
-        where tokens.id = any(%(tokens)s) and tokens.product_id = images.product_id
-            and tokens.label_claimed_by = %(worker)s
-    )
-returning images.id
+select written.id, 'written' as outcome from written
+union all
+select locked.id, 'changed' as outcome from locked
+where locked.id not in (select written.id from written)
+union all
+select held.id, 'locked' as outcome from held
+where held.id not in (select locked.id from locked)
 """
 
 
@@ -124,6 +180,10 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
 
     Sets ``photo.data`` and ``photo.etag``, or ``photo.error`` (``too_large`` above
     :data:`MAX_PHOTO_BYTES`, else the storage error's class); raises what it cannot classify.
+
+    Raises:
+        StorageConfigurationError: the bucket does not exist or the store rejects the credentials (every object
+            would fail alike: no photo's failure).
     """
     assert photo.ref is not None
     kwargs: dict[str, Any] = {"Bucket": photo.ref.bucket, "Key": photo.ref.key}
@@ -137,11 +197,23 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
         photo.data = response["Body"].read()
         photo.etag = str(response.get("ETag", "")).strip('"') or None
     except (ClientError, BotoCoreError) as error:
+        configuration = storage_configuration_error(error, client, photo.ref.bucket)
+        if configuration is not None:
+            raise configuration from error
         classified = classify_storage_error(error)
         if classified is None:
             raise
         photo.error = classified[0].value
         _log.debug("s3://%s/%s: %s", photo.ref.bucket, photo.ref.key, classified[1])
+
+
+def _keeps_its_score(photo: _Photo) -> bool:
+    """Whether a photo is left as its row has it (score, evidence, detector, error): its download failed for a reason
+    that may pass (``network``, after botocore's retries) while the row holds a score. A model update must not
+    turn a network blip into a photo the next dbt run cannot use; its product stays claimed until the lease ends,
+    so the same run does not try it again and again, and a run after the lease does."""
+    row = photo.row
+    return photo.error == ProbeError.NETWORK.value and row["label_score"] is not None and row["label_error"] is None
 
 
 class _Worker:
@@ -181,29 +253,53 @@ class _Worker:
         done = 0
         for tokens in claimed_batches(self.conn, claims.claim(), params, batch_size=self.batch_size, limit=limit):
             try:
-                self._batch(tenant, tokens, profile, profile_hash)
-            finally:
-                self.conn.execute(claims.release(), {**params, "ids": [token[0] for token in tokens]})
+                still_held = self._batch(tenant, tokens, profile, profile_hash)
+            except BaseException:
+                self._release(claims, [token[0] for token in tokens], quietly=True)
+                raise
+            self._release(claims, [token[0] for token in tokens if token[1] not in still_held])
             done += len(tokens)
         return done
 
+    def _release(self, claims: Claims, ids: list[Any], *, quietly: bool = False) -> None:
+        """Give back the claims of the token rows ``ids`` (a row another transaction holds keeps its claim until the
+        lease ends). ``quietly``: a database error is not raised (the batch failed already; the lease will end)."""
+        try:
+            bounded(self.conn, claims.release(), {"worker": self.worker_id, "ids": ids})
+        except psycopg.Error:
+            if not quietly:
+                raise
+
     def _batch(
         self, tenant: str, tokens: list[tuple[Any, ...]], profile: ShopProfile | None, profile_hash: str
-    ) -> None:
-        """Fetch, extract, score and write the photos of a batch of claimed products; count what was written."""
+    ) -> set[Any]:
+        """Fetch, extract, score and write the photos of a batch of claimed products; count what was written.
+
+        Returns:
+            The product ids to keep claimed until the lease ends: a photo of theirs was left locked, or kept
+            its earlier score when its download failed (:func:`_keeps_its_score`).
+
+        Raises:
+            DetectConfigurationError: the bucket or the credentials are wrong; nothing of the batch was written.
+        """
         images = sql.Identifier(tenant, "product_images")
         with self.conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(sql.SQL(_ROWS).format(images=images), {"products": [token[1] for token in tokens]})
             photos = [_Photo(row) for row in rows.fetchall()]
         to_fetch = [photo for photo in photos if self._to_fetch(photo)]
-        self._fetch_all(to_fetch)
+        fetched_at = self.conn.execute("select clock_timestamp()").fetchone()[0]  # type: ignore[index]
+        self._fetch_all(tenant, to_fetch)
         started = time.process_time()
         self._extract(tenant, to_fetch)
-        results = self._score(photos, profile)
+        kept = {photo.row["id"] for photo in to_fetch if _keeps_its_score(photo)}
+        results = [result for result in self._score(photos, profile) if result["id"] not in kept]
         self.summary.cpu_seconds += time.process_time() - started
-        written_ids = self._write(images, results, profile_hash, tokens)
-        self._count_written(tenant, photos, results, written_ids)
+        outcomes = self._write(images, results, profile_hash, tokens, fetched_at)
+        self._count_written(tenant, photos, results, outcomes)
+        self.summary.kept_on_network_error += len(kept)
         self.advance(len(photos))
+        product_of = {photo.row["id"]: photo.row["product_id"] for photo in photos}
+        return {product_of[row_id] for row_id in (*outcomes.get("locked", ()), *kept)}
 
     def _to_fetch(self, photo: _Photo) -> bool:
         """Whether the photo must be downloaded; if not, set how it is scored instead.
@@ -241,15 +337,26 @@ class _Worker:
             return False
         return True
 
-    def _fetch_all(self, to_fetch: list[_Photo]) -> None:
-        """Download the photos, ``fetch_threads`` at a time."""
+    def _fetch_all(self, tenant: str, to_fetch: list[_Photo]) -> None:
+        """Download the photos, ``fetch_threads`` at a time.
+
+        Raises:
+            DetectConfigurationError: the store answered that the bucket does not exist or that it rejects the
+                credentials (the message names the bucket, the endpoint and the variables to check).
+        """
         if not to_fetch:
             return
         if self.client is None:
             raise DetectError("an S3 client is required to fetch photos")
         client = self.client
-        with ThreadPoolExecutor(max_workers=max(1, min(self.fetch_threads, len(to_fetch)))) as pool:
-            list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.fetch_threads, len(to_fetch)))) as pool:
+                list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
+        except StorageConfigurationError as error:
+            raise DetectConfigurationError(
+                f"storage configuration error while scoring {tenant}.product_images: {error}; "
+                "the run stopped and wrote nothing of this batch"
+            ) from error
 
     def _extract(self, tenant: str, fetched: list[_Photo]) -> None:
         """Extract the evidence of each photo downloaded (``unreadable`` if it does not decode); drop its bytes."""
@@ -294,6 +401,7 @@ class _Worker:
             stored = {**self.detector.evidence_to_json(photo.evidence), "assessment": assessed}
         return {
             "id": photo.row["id"],
+            "url": photo.row["url"],
             "label_score": score,
             "label_evidence": stored,
             "label_etag": photo.etag,
@@ -303,27 +411,45 @@ class _Worker:
         }
 
     def _write(
-        self, images: sql.Identifier, results: list[dict[str, Any]], profile_hash: str, tokens: list[tuple[Any, ...]]
-    ) -> set[Any]:
-        """Write the results in one statement, on the products this worker still holds; the ids written."""
-        written = transient_retry(
-            lambda: self.conn.execute(
-                sql.SQL(_WRITE).format(images=images),
-                {
-                    "results": Jsonb(results, dumps=_dumps),
-                    "version": self.detector.version,
-                    "profile": profile_hash,
-                    "tokens": [token[0] for token in tokens],
-                    "worker": self.worker_id,
-                },
-            ).fetchall()
+        self,
+        images: sql.Identifier,
+        results: list[dict[str, Any]],
+        profile_hash: str,
+        tokens: list[tuple[Any, ...]],
+        fetched_at: Any,
+    ) -> dict[str, set[Any]]:
+        """Write the results in one statement (see ``_WRITE``), under :func:`product_images.claims.bounded`'s
+        ``lock_timeout``; ``fetched_at`` (timestamptz) is when the batch's downloads began.
+
+        Returns:
+            ``{"written": ids, "changed": ids, "locked": ids}`` (an outcome no row had is absent); the batch's
+            other rows belong to products another worker took over.
+        """
+        rows = bounded(
+            self.conn,
+            sql.SQL(_WRITE).format(images=images),
+            {
+                "results": Jsonb(results, dumps=_dumps),
+                "version": self.detector.version,
+                "profile": profile_hash,
+                "tokens": [token[0] for token in tokens],
+                "worker": self.worker_id,
+                "fetched_at": fetched_at,
+            },
         )
-        return {row[0] for row in written}
+        outcomes: dict[str, set[Any]] = {}
+        for row_id, outcome in rows:
+            outcomes.setdefault(outcome, set()).add(row_id)
+        return outcomes
 
     def _count_written(
-        self, tenant: str, photos: list[_Photo], results: list[dict[str, Any]], written_ids: set[Any]
+        self, tenant: str, photos: list[_Photo], results: list[dict[str, Any]], outcomes: dict[str, set[Any]]
     ) -> None:
-        """Count the photos written (scored, failed, changed, abstained) and their products."""
+        """Count the photos written (scored, failed, changed, abstained) and their products; those not written."""
+        written_ids = outcomes.get("written", set())
+        left_locked = len(outcomes.get("locked", ()))
+        self.summary.left_locked += left_locked
+        self.summary.claims_lost += len(results) - len(written_ids) - left_locked
         old_scores = {photo.row["id"]: photo.row["label_score"] for photo in photos}
         for result in results:
             if result["id"] in written_ids:
