@@ -62,14 +62,19 @@ from typing import Any
 import psycopg
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from product_images.claims import RunStep, claimed_batches, default_worker_id, transient_retry
-from product_images.metadata.backfill_queries import SET_LOCK_TIMEOUT, Queries, tenant_queries
+from product_images.claims import (
+    LOCK_TIMEOUT_SECONDS,
+    RunStep,
+    bounded,
+    claimed_batches,
+    default_worker_id,
+)
+from product_images.metadata.backfill_queries import Queries, tenant_queries
 from product_images.metadata.backfill_summary import BackfillSummary
 from product_images.metadata.probe import (
     ProbeError,
@@ -102,9 +107,6 @@ DEFAULT_BATCH_SIZE = 500
 DEFAULT_CONCURRENCY = 32
 #: Seconds a claim holds rows; must exceed the time one batch takes to probe.
 DEFAULT_LEASE_SECONDS = 300.0
-#: ``lock_timeout`` (seconds) of the write and release statements: the longest they wait for a lock
-#: (rows locked by another transaction are skipped, not waited for).
-LOCK_TIMEOUT_SECONDS = 1.0
 #: ``metadata_error`` of a row whose URL no mapping rule covers.
 UNMAPPED = "unmapped"
 #: ``metadata_error`` of a row whose probe raised an unexpected exception (a bug).
@@ -434,21 +436,6 @@ class _Backfill:
         self.summary.bytes_downloaded += result.bytes_downloaded
         self.summary.object_bytes += result.size_bytes or 0
 
-    def _bounded(self, statement: sql.Composed, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Run one statement in a transaction whose ``lock_timeout`` is :data:`LOCK_TIMEOUT_SECONDS`; its rows.
-
-        Retried (:data:`~product_images.claims.transient_retry`: 5 attempts, backoff 0.1 s to 2 s) when it times
-        out on a lock or deadlocks; then the last ``psycopg.Error`` propagates.
-        """
-
-        def attempt() -> list[tuple[Any, ...]]:
-            with self.conn.transaction():
-                self.conn.execute(SET_LOCK_TIMEOUT, (f"{round(LOCK_TIMEOUT_SECONDS * 1000)}ms",))
-                cursor = self.conn.execute(statement, params)
-                return cursor.fetchall() if cursor.description else []
-
-        return transient_retry(attempt)
-
     def _write(self, tenant: str, values: list[dict[str, Any]]) -> dict[str, set[int]]:
         """Write a batch's values in one statement (see the module doc); the ids by outcome.
 
@@ -457,7 +444,7 @@ class _Backfill:
             batch's other rows were taken over by another worker.
         """
         try:
-            rows = self._bounded(self.queries[tenant].write, {**self.params, "results": Jsonb(values)})
+            rows = bounded(self.conn, self.queries[tenant].write, {**self.params, "results": Jsonb(values)})
         except psycopg.Error as error:
             raise BackfillError(
                 f"database error while writing a batch of results in {tenant}.product_images: {str(error).strip()}"
@@ -470,7 +457,7 @@ class _Backfill:
     def _release(self, tenant: str, ids: list[int]) -> None:
         """Give back the claims of a batch that was not written (rows another transaction locks keep theirs)."""
         try:
-            self._bounded(self.queries[tenant].release, {**self.params, "ids": ids})
+            bounded(self.conn, self.queries[tenant].release, {**self.params, "ids": ids})
         except psycopg.Error:  # the database is gone: the lease will expire
             pass
 

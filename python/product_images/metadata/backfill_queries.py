@@ -8,10 +8,7 @@ from psycopg import sql
 
 from product_images.claims import Claims
 
-__all__ = ["SET_LOCK_TIMEOUT", "Queries", "tenant_queries"]
-
-SET_LOCK_TIMEOUT = sql.SQL("select set_config('lock_timeout', %s, true)")
-"""Sets ``lock_timeout`` (a text such as ``'1000ms'``) until the end of the transaction."""
+__all__ = ["Queries", "tenant_queries"]
 
 
 @dataclass(frozen=True)
