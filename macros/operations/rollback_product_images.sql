@@ -39,11 +39,7 @@
             v_dependents text;
         begin
             {%- if not dry_run %}
-            -- products first, in one statement: the app locks products, then
-            -- product_images; holding product_images while waiting for products made
-            -- the app's transaction the victim of a deadlock (before 2026-12-07)
-            lock table {{ tenant_relation(tenant_schema, 'products') }}, {{ images }}, {{ rejects }}, {{ synced }}
-                in access exclusive mode;
+            lock table {{ images }}, {{ rejects }}, {{ synced }} in access exclusive mode;
             {%- endif %}
             select
                 count(*),
@@ -74,6 +70,18 @@
                 v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and '
                     || 'product_images_sync; products is not touched (confirm: true to do it)';
             else
+                -- The drop needs ACCESS EXCLUSIVE on products too (the foreign keys), while
+                -- this transaction holds product_images: an app transaction that wrote
+                -- products, then product_images, would wait on each other. That wait is cut
+                -- short, below deadlock_timeout, so the deadlock detector never picks the
+                -- app's transaction (it did before 2026-12-07): this attempt gives up its
+                -- locks, and with_lock_retries tries again. (LOCK TABLE products first would
+                -- need UPDATE on products, which the migration's role need not have.)
+                perform pg_catalog.set_config('lock_timeout', (
+                    select least(nullif(lock_timeouts.setting::integer, 0), deadlock_timeouts.setting::integer / 2)::text
+                    from pg_catalog.pg_settings as lock_timeouts, pg_catalog.pg_settings as deadlock_timeouts
+                    where lock_timeouts.name = 'lock_timeout' and deadlock_timeouts.name = 'deadlock_timeout'
+                ), true);
                 -- cascade: the union views, their part views and label_review_queue select
                 -- from every tenant's tables; dbt run --select product_images builds them again.
                 drop table if exists {{ images }}, {{ rejects }}, {{ synced }} cascade;
