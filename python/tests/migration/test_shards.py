@@ -5,6 +5,8 @@ and none missing, the union views cover every tenant whichever shard finished la
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +24,16 @@ def tenants(conn):
     return TENANTS
 
 
+def unmigrate(conn):
+    """Every tenant back to before its first load, and no run log: whatever ran before in this module's database."""
+    for tenant in TENANTS:
+        conn.execute(
+            f"drop table if exists {tenant}.product_images, {tenant}.product_images_rejects, "
+            f"{tenant}.product_images_sync cascade"
+        )
+    conn.execute("drop schema if exists product_images cascade")
+
+
 def migrated_by_invocation(conn):
     rows = conn.execute(
         "select invocation_id, tenant_schema from product_images.product_images_runs where status = 'success'"
@@ -33,6 +45,7 @@ def migrated_by_invocation(conn):
 
 
 def test_three_shards_take_every_tenant_once_and_the_union_view_covers_all(conn, dbt, tenants):
+    unmigrate(conn)
     for shard in (2, 0, 1):
         result = dbt(
             "run", "--select", "product_images", "--vars", json.dumps({"tenant_shards": 3, "tenant_shard": shard})
@@ -74,12 +87,7 @@ def test_a_shard_out_of_range_is_refused_naming_the_range(dbt, tenants, shard_va
 
 
 def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir, monkeypatch):
-    for tenant in TENANTS:
-        conn.execute(
-            f"drop table if exists {tenant}.product_images, {tenant}.product_images_rejects, "
-            f"{tenant}.product_images_sync cascade"
-        )
-    conn.execute("drop schema if exists product_images cascade")
+    unmigrate(conn)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(project_dir / "target" / "profiles"))
     result = CliRunner().invoke(main, ["migrate", "--jobs", "2", "--project-dir", str(project_dir)])
     assert result.exit_code == 0, result.output
@@ -89,7 +97,9 @@ def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenan
     assert conn.execute(
         "select count(distinct tenant_schema) from product_images.product_images where tenant_schema like 'user_%%'"
     ).fetchone() == (12,)
-    assert (project_dir / "target" / "shards" / "1" / "dbt.out").read_text(encoding="utf-8").count("shard 1 of 2") == 1
+    folder = re.search(r"shard output: (\S+)/<i>/dbt\.out", result.output)
+    assert folder, result.output
+    assert (Path(folder.group(1)) / "1" / "dbt.out").read_text(encoding="utf-8").count("shard 1 of 2") == 1
 
 
 def test_migrate_refuses_vars_that_are_not_a_mapping():
