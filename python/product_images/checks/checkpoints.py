@@ -296,7 +296,7 @@ class _BatchRun:
         """Validate ``tenants`` a batch at a time; ``(outcomes by (suite, check), success by validation result)``."""
         outcomes: dict[tuple[str, str], ExpectationOutcome] = {}
         results: dict[Any, bool] = {}
-        with _tenant_setting() as current, _stored_summaries(schema) as store:
+        with _stored_summaries(schema) as store, _tenant_setting(_client_options(store.conn)) as current:
             current["parity_run"] = store.run_token
             self.current = current
             for start in range(0, len(tenants), tenants_per_batch):
@@ -491,9 +491,22 @@ def _stored_summaries(schema: str) -> Iterator[_SummaryStore]:
             store.clear()
 
 
+def _client_options(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """The settings ``conn`` got from its client at start-up (libpq's ``PGOPTIONS``, e.g. ``-c lock_timeout=5s``),
+    as ``[(name, value in the setting's base unit)]``: GX's connection string sets ``options`` (the search_path)
+    and so overrides ``PGOPTIONS``; :func:`_tenant_setting` gives them to GX's connections."""
+    rows = conn.execute(
+        "select name, setting from pg_catalog.pg_settings where source = 'client' "
+        "and name not in ('search_path', 'application_name', 'client_encoding') order by name"
+    ).fetchall()
+    conn.commit()
+    return [(str(name), str(setting)) for name, setting in rows]
+
+
 @contextmanager
-def _tenant_setting() -> Iterator[dict[str, str]]:
-    """Give every SQLAlchemy connection checked out meanwhile the setting ``product_images.tenants``.
+def _tenant_setting(options: list[tuple[str, str]] | None = None) -> Iterator[dict[str, str]]:
+    """Give every SQLAlchemy connection checked out meanwhile the setting ``product_images.tenants``, and the
+    ``options`` (``[(name, value)]``, :func:`_client_options`).
 
     GX builds its datasources' engines itself, so the listener is on the Pool
     class (this process's SQLAlchemy pools: GX's only) and removed on exit.
@@ -504,15 +517,14 @@ def _tenant_setting() -> Iterator[dict[str, str]]:
     from sqlalchemy.pool import Pool
 
     current = {"tenants": "[]", "parity_run": ""}
+    settings = [("product_images.tenants", None), ("product_images.parity_run", None), *(options or [])]
+    statement = "select " + ", ".join("set_config(%s, %s, false)" for _ in settings)
 
     def set_tenant(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(
-                "select set_config('product_images.tenants', %s, false), "
-                "set_config('product_images.parity_run', %s, false)",
-                (current["tenants"], current["parity_run"]),
-            )
+            values = {"product_images.tenants": current["tenants"], "product_images.parity_run": current["parity_run"]}
+            cursor.execute(statement, [part for name, value in settings for part in (name, values.get(name, value))])
         finally:
             cursor.close()
         dbapi_connection.commit()

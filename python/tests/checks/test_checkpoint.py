@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -499,24 +500,28 @@ def test_a_misspelt_tenant_is_named_not_reported_as_unmigrated(migrated, gx_dir,
     assert "not a tenant with a products table: usr_1 (tenants: " in refused.output
 
 
-def test_a_query_that_cannot_run_is_an_error_not_a_failed_expectation(conn, migrated, gx_dir, rebuild_user_1):
+def test_a_query_that_cannot_run_is_an_error_not_a_failed_expectation(
+    conn, migrated, gx_dir, rebuild_user_1, monkeypatch
+):
     """A detail query that times out on a lock validated nothing: the tenant is named as not validated to the end
-    (the command exits 2), not as failing the check (exit 1, as before 2026-12-07)."""
+    (the command exits 2), not as failing the check (exit 1, as before 2026-12-07). The lock_timeout comes from
+    PGOPTIONS, which GX's connections ignored before 2026-12-07 (their connection string sets its own options):
+    they waited for the lock forever."""
     conn.execute("update user_1.product_images set position = 1 - position where product_id = 2 and position < 2")
-    # GX's connection string sets its own options, so PGOPTIONS does not reach it: the database's setting does
-    database = conn.execute("select current_database()").fetchone()[0]
-    conn.execute(f'alter database "{database}" set lock_timeout = 300')
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=300")
     locker = connect()
+    guard = threading.Timer(30, locker.rollback)  # a GX query that waits for ever: released, and the test fails
 
     def lock_the_tenant(batch: str) -> None:  # after the summaries are stored, before GX reads the tenant live
         if batch == "user_1":
             locker.execute("lock table user_1.product_images in access exclusive mode")
+            guard.start()
 
     try:
         report = run_checkpoint(gx_dir=gx_dir, tenants=["user_1"], data_docs="none", progress=lock_the_tenant)
     finally:
+        guard.cancel()
         locker.close()
-        conn.execute(f'alter database "{database}" reset lock_timeout')
     assert report.tenants_errored == ["user_1"]
     positions = next(o for o in report.outcomes if o.check == "positions_follow_jsonb")
     assert (positions.tenants_failed, positions.tenants_errored) == ([], ["user_1"])
