@@ -517,14 +517,18 @@ def _tenant_setting(options: list[tuple[str, str]] | None = None) -> Iterator[di
     from sqlalchemy.pool import Pool
 
     current = {"tenants": "[]", "parity_run": ""}
-    settings = [("product_images.tenants", None), ("product_images.parity_run", None), *(options or [])]
-    statement = "select " + ", ".join("set_config(%s, %s, false)" for _ in settings)
+    options = options or []
+    statement = "select " + ", ".join("set_config(%s, %s, false)" for _ in range(2 + len(options)))
 
     def set_tenant(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        settings = [
+            ("product_images.tenants", current["tenants"]),
+            ("product_images.parity_run", current["parity_run"]),
+            *options,
+        ]
         cursor = dbapi_connection.cursor()
         try:
-            values = {"product_images.tenants": current["tenants"], "product_images.parity_run": current["parity_run"]}
-            cursor.execute(statement, [part for name, value in settings for part in (name, values.get(name, value))])
+            cursor.execute(statement, [part for setting in settings for part in setting])
         finally:
             cursor.close()
         dbapi_connection.commit()
