@@ -494,18 +494,6 @@ def test_the_app_writing_products_then_its_photos_never_deadlocks_with_a_rollbac
     assert rows_of(conn, "user_6") == before
 
 
-def test_a_label_decided_through_the_app_is_named_as_such(conn, dbt, migrated):
-    conn.execute("update user_6.product_images set label_source = 'app' where product_id = 1 and position = 0")
-    try:
-        assert not operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
-        assert operations_log(conn, "rollback_product_images")["user_6"][1].startswith(
-            "1 label decision(s) made through the app live only in product_images"
-        )
-    finally:
-        conn.execute("update user_6.product_images set label_source = 'rule' where product_id = 1 and position = 0")
-    assert exists(conn, "user_6.product_images")
-
-
 @pytest.mark.parametrize(
     ("name", "args", "message"),
     [
@@ -583,13 +571,29 @@ def test_a_view_of_the_app_on_product_images_is_named_not_dropped_with_it(conn, 
         conn.execute("drop schema reporting cascade")
 
 
-def test_alt_text_written_through_the_app_is_not_dropped_unasked(conn, dbt, migrated):
-    conn.execute("update user_6.product_images set alt_text = 'red dress, front' where product_id = 1 and position = 0")
+@pytest.mark.parametrize(
+    ("change", "undo", "refusal"),
+    [
+        (
+            "set label_source = 'app'",
+            "set label_source = 'rule'",
+            "1 label decision(s) made through the app live only in product_images",
+        ),
+        (
+            "set alt_text = 'red dress, front'",
+            "set alt_text = null",
+            "1 photo(s) with alt text or tags live only in product_images",
+        ),
+    ],
+)
+def test_what_the_app_wrote_on_a_photo_from_the_jsonb_is_not_dropped_unasked(
+    conn, dbt, migrated, change, undo, refusal
+):
+    # labels decided through the app, alt text and tags have no place in the JSONB: the table holds the only copy
+    conn.execute(f"update user_6.product_images {change} where product_id = 1 and position = 0")
     try:
         assert not operation(dbt, "rollback_product_images", "{tenants: [user_6], confirm: true}").success
-        assert operations_log(conn, "rollback_product_images")["user_6"][1].startswith(
-            "1 photo(s) with alt text or tags live only in product_images"
-        )
+        assert operations_log(conn, "rollback_product_images")["user_6"][1].startswith(refusal)
     finally:
-        conn.execute("update user_6.product_images set alt_text = null where product_id = 1")
+        conn.execute(f"update user_6.product_images {undo} where product_id = 1 and position = 0")
     assert exists(conn, "user_6.product_images")
