@@ -15,12 +15,7 @@
     {%- if action not in actions -%}
         {{ exceptions.raise_compiler_error(change.name ~ ": action must be one of " ~ actions | join(", ") ~ "; got " ~ action) }}
     {%- endif -%}
-    {%- if dry_run not in [true, false] -%}
-        {{ exceptions.raise_compiler_error(change.name ~ ": dry_run must be true or false; got " ~ dry_run) }}
-    {%- endif -%}
-    {%- if discard_new_data not in [true, false] -%}
-        {{ exceptions.raise_compiler_error(change.name ~ ": discard_new_data must be true or false; got " ~ discard_new_data) }}
-    {%- endif -%}
+    {%- do check_boolean_arguments(change.name, {'dry_run': dry_run, 'discard_new_data': discard_new_data}) -%}
     {%- set plan = schema_change_plan(change) -%}
     {%- do plan.update({'discard_new_data': discard_new_data}) -%}
     {%- set chosen = schema_change_schemas(schemas, 'down' if action == 'rollback' else 'up') -%}

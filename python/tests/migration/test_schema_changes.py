@@ -196,6 +196,7 @@ def test_dry_run_changes_nothing_and_a_column_of_another_type_fails_its_schema(c
     ("args", "expected"),
     [
         ("{direction: sideways}", "marketplace_tasks_position: direction must be one of up, down; got sideways"),
+        ("{dry_run: 'no'}", "marketplace_tasks_position: dry_run must be true or false; got 'no' (a string)"),
         (
             "{schemas: [user_9]}",
             "schemas: user_9 is neither public nor a tenant schema (var tenant_schema_regex, "
