@@ -51,12 +51,12 @@ def labels_detect(
 ) -> None:
     """Score every photo by the evidence that it is the shop's price tag (text, price, barcodes, looks).
 
-    Downloads each photo through the metadata backfill's storage configuration and URL mapping
-    (AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, IMAGE_URL_PREFIX + IMAGE_BUCKET or
-    IMAGE_URL_MAP_FILE). Then `dbt run --select product_images` applies the scores. Exit 0 when the run
-    completed (unreadable photos in label_error, photos locked by another transaction left for later), 1
-    when it could not run or stopped (database errors, a killed worker process: run it again), 2 on a bad
-    option or variable, no AWS credentials, no such bucket or rejected credentials (nothing of the batch written).
+    Downloads each photo through the metadata backfill's storage configuration and URL mapping (AWS_ENDPOINT_URL_S3,
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, IMAGE_URL_PREFIX + IMAGE_BUCKET or IMAGE_URL_MAP_FILE). Then `dbt run
+    --select product_images` applies the scores. Exit 0 when the run completed (unreadable photos in label_error, photos
+    locked by another transaction left for later), 1 when it could not run or stopped (database errors, a killed worker
+    process: run it again), 2 on a bad option or variable, no AWS credentials, no such bucket, rejected or expired
+    credentials, an unreachable endpoint (check AWS_ENDPOINT_URL_S3; nothing of the batch written, no claim kept).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

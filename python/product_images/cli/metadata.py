@@ -51,8 +51,9 @@ def metadata_backfill(
     credentials. Exit 0 when the run completed (failed objects are recorded in
     metadata_error; rows another transaction held locked are left for a later run), 1
     when it could not run (database errors), 2 on a configuration error: a bad option or
-    variable, no AWS credentials, or, once the run started, a bucket that does not exist
-    or credentials the store rejects (the run stops, its claims released, nothing of the
+    variable, no AWS credentials, or, once the run started, a bucket that does not exist,
+    credentials the store rejects or that expired, or an endpoint no connection can be
+    made to (check AWS_ENDPOINT_URL_S3; the run stops, its claims released, nothing of the
     batch written).
     """
     from product_images.metadata.backfill import BackfillConfigurationError, BackfillError, backfill

@@ -84,6 +84,7 @@ from product_images.metadata.probe import (
     probe_object,
 )
 from product_images.metadata.storage import ObjectRef, UrlMapping
+from product_images.metadata.storage_errors import StoreUnreachableError
 from product_images.migration.tenants import select_tenants
 
 __all__ = [
@@ -131,9 +132,11 @@ class BackfillError(Exception):
 
 
 class BackfillConfigurationError(BackfillError):
-    """The storage configuration fails every object: no credentials, credentials the store rejects, or a bucket
-    that does not exist. The run stops before writing the batch in flight, whose claims are released; the
-    message names the bucket and the variables to check (the command exits 2)."""
+    """The storage fails every object: no credentials, credentials the store rejects (expired session tokens
+    included), a bucket that does not exist, or an endpoint no TCP connection can be made to
+    (:class:`~product_images.metadata.storage_errors.StoreUnreachableError`). The run stops before writing the
+    batch in flight, whose claims are released; the message names the bucket or the endpoint and the variables
+    to check (the command exits 2)."""
 
 
 class _RowsPerSecond(ProgressColumn):
@@ -227,7 +230,7 @@ def backfill(
             lists them).
         BackfillError: a database error (a lock held past the retries included), naming the tenant and the step.
         BackfillConfigurationError: a storage error failing every object (no or rejected credentials, no such
-            bucket), naming the bucket and the variables to check; the batch in flight is released, not written.
+            bucket, no TCP connection to the endpoint), naming it and what to check; the batch is not written.
     """
     _check_arguments(conn, client, batch_size, concurrency, lease_seconds, limit, dry_run)
     run = _Backfill(conn, client, mapping, concurrency, probe, limit, worker_id or default_worker_id(), dry_run)
@@ -396,9 +399,12 @@ class _Backfill:
         """Probe each object of a batch once, ``concurrency`` at a time; the values of its rows.
 
         Raises:
-            BackfillConfigurationError: the store refuses the bucket or the credentials, or boto3 has none.
+            BackfillConfigurationError: the store refuses the bucket or the credentials, or boto3 has none, or
+                an object's probe could make no connection to the endpoint (``ProbeResult.unreachable``: the
+                store is down or AWS_ENDPOINT_URL_S3 wrong; see ``storage_errors.StoreUnreachableError``).
         """
         guarded = _GuardedProbe(self.probe)
+        endpoint = getattr(getattr(self.client, "meta", None), "endpoint_url", None)
         results = probe_many(
             self.client,
             list(rows_by_ref),
@@ -409,13 +415,15 @@ class _Backfill:
         values: list[dict[str, Any]] = []
         try:
             for result in results:
+                if result.unreachable is not None:
+                    raise StoreUnreachableError(result.bucket, result.unreachable, endpoint)
                 ref = ObjectRef(result.bucket, result.key)
                 reason = INTERNAL_ERROR if ref in guarded.crashed else None
                 self._count_object(tenant, result)
                 values.extend(_row_values(row_id, url, result, reason) for row_id, url in rows_by_ref[ref])
         except StorageConfigurationError as error:
             raise BackfillConfigurationError(
-                f"storage configuration error while probing {tenant}.product_images: {error}; "
+                f"{error.what} while probing {tenant}.product_images: {error}; "
                 "the run stopped and wrote nothing of this batch"
             ) from error
         except BotoCoreError as error:

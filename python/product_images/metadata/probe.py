@@ -19,7 +19,10 @@ Failures are returned in :class:`ProbeResult` (``error`` is a :class:`ProbeError
 never raised: :func:`probe_many` runs over millions of objects and one bad object
 must not stop it. Only programming and configuration errors raise (bad arguments,
 no credentials at all, and :class:`StorageConfigurationError`: a bucket that does not exist
-or credentials the store rejects, which would fail every object alike).
+or credentials the store rejects, which would fail every object alike). An endpoint no TCP
+connection can be made to is recorded as ``network`` like any transport failure, with
+``ProbeResult.unreachable`` set: the run, not the prober, decides that it stops
+(:mod:`product_images.metadata.storage_errors`).
 
 :func:`naive_probe` (full GET + ``PIL.Image.open``) is kept as the baseline for
 the benchmark.
@@ -55,6 +58,11 @@ from product_images.metadata.image_headers import (
     sniff_image_type,
 )
 from product_images.metadata.storage import ObjectRef
+from product_images.metadata.storage_errors import (
+    StorageConfigurationError,
+    connect_failure,
+    storage_configuration_error,
+)
 
 __all__ = [
     "classify_storage_error",
@@ -82,9 +90,6 @@ MAX_HEADER_BYTES = 1_048_576
 MAX_FULL_BYTES = 50 * 1024 * 1024
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$", re.IGNORECASE)
-#: S3 error codes that say the bucket or the credentials are wrong, not the object: every object would fail alike.
-_NO_BUCKET_CODES = frozenset({"NoSuchBucket"})
-_BAD_CREDENTIALS_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 class ProbeError(enum.StrEnum):
@@ -101,12 +106,13 @@ class ProbeError(enum.StrEnum):
     * ``too_large``: the size header is not within ``max_header_bytes`` of ranged
       reads and the object is bigger than ``max_full_bytes``.
     * ``access_denied``: 401/403, e.g. ``AccessDenied`` (credentials the store rejects,
-      ``InvalidAccessKeyId`` or ``SignatureDoesNotMatch``, raise
-      :class:`StorageConfigurationError` instead).
+      ``InvalidAccessKeyId``, ``SignatureDoesNotMatch`` or an expired or invalid session
+      token, raise :class:`StorageConfigurationError` instead).
     * ``network``: transient or transport-level failure after botocore's retries:
       connection errors, timeouts, 5xx, a short read, the object changing between
       two reads (412 on ``If-Match``), and any other unexpected S3 error response
-      (its code is in ``error_detail``). Worth probing again later.
+      (its code is in ``error_detail``). Worth probing again later. (No connection
+      made at all: also ``ProbeResult.unreachable``, which stops the backfill.)
     """
 
     MISSING = "missing"
@@ -141,6 +147,9 @@ class ProbeResult:
         error: None on success, else the :class:`ProbeError`.
         error_detail: a human-readable reason when ``error`` is set (S3 error code,
             offsets...), else None.
+        unreachable: when ``error`` is ``network`` because no TCP connection to the endpoint
+            could be made (``storage_errors.connect_failure``), its reason, e.g.
+            ``"EndpointConnectionError: Connection refused"``; else None.
     """
 
     bucket: str
@@ -156,53 +165,12 @@ class ProbeResult:
     requests: int
     error: ProbeError | None
     error_detail: str | None
+    unreachable: str | None = None
 
     @property
     def ok(self) -> bool:
         """True when the object was measured (``error`` is None)."""
         return self.error is None
-
-
-class StorageConfigurationError(Exception):
-    """The store refused a request for a reason every object of the bucket shares: fix the configuration.
-
-    Raised (not recorded in a :class:`ProbeResult`) when S3 answers ``NoSuchBucket`` (the
-    bucket does not exist at this endpoint) or ``InvalidAccessKeyId`` /
-    ``SignatureDoesNotMatch`` (the access key or the secret is wrong). The message names the
-    bucket, the S3 error code and the variables to check.
-
-    Attributes:
-        bucket: the bucket of the request.
-        code: the S3 error code.
-    """
-
-    def __init__(self, bucket: str, code: str, endpoint: str | None) -> None:
-        where = f" at {endpoint}" if endpoint else ""
-        if code in _NO_BUCKET_CODES:
-            message = (
-                f"bucket {bucket!r} does not exist{where} ({code}): check IMAGE_BUCKET (or the bucket of the "
-                "IMAGE_URL_MAP_FILE rule) and AWS_ENDPOINT_URL_S3"
-            )
-        else:
-            message = (
-                f"the store rejected the credentials for bucket {bucket!r}{where} ({code}): "
-                "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-            )
-        super().__init__(message)
-        self.bucket = bucket
-        self.code = code
-
-
-def storage_configuration_error(error: Exception, client: BaseClient, bucket: str) -> StorageConfigurationError | None:
-    """The :class:`StorageConfigurationError` an S3 error of ``bucket`` stands for (NoSuchBucket, InvalidAccessKeyId,
-    SignatureDoesNotMatch: every object would fail alike), naming ``client``'s endpoint; None for an error of the
-    object only (the metadata backfill and ``labels detect`` stop on the first, record the others per photo)."""
-    if not isinstance(error, ClientError):
-        return None
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    if code not in _NO_BUCKET_CODES | _BAD_CREDENTIALS_CODES:
-        return None
-    return StorageConfigurationError(bucket, code, getattr(client.meta, "endpoint_url", None))
 
 
 class _Failed(Exception):
@@ -368,6 +336,7 @@ class _Reader:
             requests=self.requests,
             error=failure.error if failure is not None else None,
             error_detail=failure.detail if failure is not None else None,
+            unreachable=connect_failure(failure.__cause__) if failure is not None else None,
         )
 
 
@@ -404,7 +373,8 @@ def probe_object(
         botocore.exceptions.NoCredentialsError and other non-HTTP botocore errors:
             configuration problems that would fail every object.
         StorageConfigurationError: the bucket does not exist (``NoSuchBucket``) or the store
-            rejects the credentials (``InvalidAccessKeyId``, ``SignatureDoesNotMatch``).
+            rejects the credentials (``InvalidAccessKeyId``, ``SignatureDoesNotMatch``,
+            ``ExpiredToken``, ``InvalidToken``, ``TokenRefreshRequired``).
 
     Rules: the total size comes from ``Content-Range: bytes 0-65535/TOTAL`` (no HeadObject);
     a 200 answer without Content-Range is the whole object (size = ContentLength). A 416

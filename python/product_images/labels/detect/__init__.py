@@ -29,7 +29,10 @@ tends to look unlike the product's other photos):
    the download's time), else it stays to do; a row another transaction holds is not
    waited for: it stays claimed until the lease ends (``left_locked``).
 
-A bucket that does not exist or credentials the store rejects stop the run
+A bucket that does not exist, credentials the store rejects (an expired session token
+included) or an endpoint no TCP connection can be made to (refused, no such host,
+connect timeout, after botocore's retries: see
+:class:`~product_images.metadata.storage_errors.StoreUnreachableError`) stop the run
 (:class:`DetectConfigurationError`) before the batch is written. With
 ``concurrency`` > 1, a worker process that dies (SIGKILL, the OOM killer) stops the
 run: the claims of its workers are released and :class:`DetectError` says to run
@@ -122,7 +125,8 @@ def _worker_process(job: dict[str, Any]) -> dict[str, Any]:
 
     Raises:
         DetectError: a database error, naming the tenant it happened in (the parent re-raises it).
-        DetectConfigurationError: the bucket or the credentials are wrong (the parent re-raises it).
+        DetectConfigurationError: the bucket or the credentials are wrong, or the store cannot be reached (the
+            parent re-raises it).
     """
     from product_images.connection import connect
     from product_images.metadata.storage import s3_client
@@ -209,8 +213,8 @@ def detect_labels(
         ValueError: an argument out of range or a tenant that is not one (the message names it).
         DetectError: the database failed (names the tenant and the step), no French data for Tesseract
             (:func:`check_second_reader`), or a worker process died (its workers' claims released).
-        DetectConfigurationError: no such bucket, or credentials the store rejects (names the bucket
-            and the variables to check); the batch in flight is released, not written.
+        DetectConfigurationError: no such bucket, credentials the store rejects, or no TCP connection to the
+            endpoint (names it and the variables to check); the batch in flight is released, not written.
     """
     _check_arguments(conn, client, concurrency, batch_size, lease_seconds, limit, dry_run)
     detector = detector or load_detector()

@@ -36,9 +36,10 @@ class DetectError(RuntimeError):
 
 
 class DetectConfigurationError(DetectError):
-    """The storage configuration fails every object: a bucket that does not exist or credentials the store
-    rejects. The run stops before writing the batch in flight, whose claims are released; the message names the
-    bucket, the endpoint and the variables to check (the command exits 2)."""
+    """The storage fails every object: a bucket that does not exist, credentials the store rejects (an expired
+    session token included), or an endpoint no TCP connection can be made to (``StoreUnreachableError``). The run
+    stops before writing the batch in flight, whose claims are released; the message names the bucket, the
+    endpoint and the variables to check (the command exits 2)."""
 
 
 @dataclass

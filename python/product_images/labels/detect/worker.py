@@ -6,7 +6,8 @@ only on a row that still shows what was scored, never waiting for a row another 
 backfill sees the object replaced after that (another ETag, ``metadata_probed_at`` later), the photo is to do
 again, and a result already known to be stale at the write is not written at all. A photo scored again from its
 stored evidence keeps the time (and ETag) of the download that evidence came from. A photo that holds a score and
-whose download fails for a reason that may pass (``network``) keeps what it holds until a run after the lease.
+whose download fails for a reason that may pass (``network``) keeps what it holds until a run after the lease; a
+store no connection can be made to at all stops the run instead (``storage_errors.StoreUnreachableError``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from product_images.metadata.probe import (
     storage_configuration_error,
 )
 from product_images.metadata.storage import ObjectRef, UrlMapping
+from product_images.metadata.storage_errors import store_unreachable_error
 
 # --------------------------------------------------------------------------- one worker
 
@@ -183,7 +185,10 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
 
     Raises:
         StorageConfigurationError: the bucket does not exist or the store rejects the credentials (every object
-            would fail alike: no photo's failure).
+            would fail alike: no photo's failure); its subclass StoreUnreachableError when no TCP connection to
+            the endpoint could be made after botocore's retries (refused, no such host, connect timeout: the
+            rule of :class:`~product_images.metadata.storage_errors.StoreUnreachableError`). A connection made
+            and then cut or silent stays the photo's ``network``.
     """
     assert photo.ref is not None
     kwargs: dict[str, Any] = {"Bucket": photo.ref.bucket, "Key": photo.ref.key}
@@ -197,7 +202,9 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
         photo.data = response["Body"].read()
         photo.etag = str(response.get("ETag", "")).strip('"') or None
     except (ClientError, BotoCoreError) as error:
-        configuration = storage_configuration_error(error, client, photo.ref.bucket)
+        configuration = storage_configuration_error(error, client, photo.ref.bucket) or store_unreachable_error(
+            error, client, photo.ref.bucket
+        )
         if configuration is not None:
             raise configuration from error
         classified = classify_storage_error(error)
@@ -280,7 +287,8 @@ class _Worker:
             its earlier score when its download failed (:func:`_keeps_its_score`).
 
         Raises:
-            DetectConfigurationError: the bucket or the credentials are wrong; nothing of the batch was written.
+            DetectConfigurationError: the bucket or the credentials are wrong, or the store cannot be reached;
+                nothing of the batch was written.
         """
         images = sql.Identifier(tenant, "product_images")
         with self.conn.cursor(row_factory=dict_row) as cur:
@@ -342,7 +350,8 @@ class _Worker:
 
         Raises:
             DetectConfigurationError: the store answered that the bucket does not exist or that it rejects the
-                credentials (the message names the bucket, the endpoint and the variables to check).
+                credentials, or no connection to it could be made (the message names the bucket or the endpoint
+                and the variables to check).
         """
         if not to_fetch:
             return
@@ -354,7 +363,7 @@ class _Worker:
                 list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
         except StorageConfigurationError as error:
             raise DetectConfigurationError(
-                f"storage configuration error while scoring {tenant}.product_images: {error}; "
+                f"{error.what} while scoring {tenant}.product_images: {error}; "
                 "the run stopped and wrote nothing of this batch"
             ) from error
 
