@@ -124,8 +124,8 @@ def read_overrides_file(path: Path, *, unique: bool = False) -> list[Override]:
     """Read the review list CSV as ``dbt seed`` would load it.
 
     Args:
-        path: the CSV, e.g. ``seeds/label_overrides.csv``; its header must be
-            :data:`OVERRIDES_COLUMNS`.
+        path: the CSV, e.g. ``seeds/label_overrides.csv``, UTF-8 with or without a byte order
+            mark (``dbt seed`` skips one too); its header must be :data:`OVERRIDES_COLUMNS`.
         unique: refuse a key (tenant_schema, product_id, url) on two lines (a
             hand-edited file; ``dbt run`` refuses it too).
 
@@ -141,7 +141,8 @@ def read_overrides_file(path: Path, *, unique: bool = False) -> list[Override]:
     """
     rows: list[Override] = []
     lines: dict[tuple[str, int, str], list[int]] = {}
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: a byte order mark (a spreadsheet's save) is skipped, as dbt seed skips it
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None or tuple(name.strip() for name in header) != OVERRIDES_COLUMNS:

@@ -28,6 +28,7 @@ product or image is a 404 with a message.
 from __future__ import annotations
 
 import hmac
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,13 +52,16 @@ from product_images.labels.review.queue import ReviewProduct, UnknownProductErro
 from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewConflict, ReviewSession
 from product_images.labels.review.thumbnails import ThumbnailError, ThumbnailStore
 
-__all__ = ["GRID_PAGE_SIZE", "TOKEN_HEADER", "ReviewSettings", "create_app", "product_url"]
+__all__ = ["GRID_PAGE_SIZE", "MAX_BODY_BYTES", "TOKEN_HEADER", "ReviewSettings", "create_app", "product_url"]
 
 TOKEN_HEADER = "X-Review-Token"
 """The header that carries the session token on every state-changing request."""
 
 GRID_PAGE_SIZE = 12
 """Products on one grid page."""
+
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body read (a decision names its photos' URLs: 1 MiB is hundreds of long URLs)."""
 
 _HERE = Path(__file__).resolve().parent
 _STATIC_FILES = {"review.js": "text/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
@@ -427,9 +431,20 @@ class _ReviewApi:
 
     @staticmethod
     async def json_body(request: Request) -> dict[str, Any] | JSONResponse:
+        """The body as a JSON object, or the 400/413 that says why not (over :data:`MAX_BODY_BYTES`: 413,
+        refused from its Content-Length, or as soon as that much has arrived, never read whole)."""
+        too_large = JSONResponse({"error": f"the body is too large (over {MAX_BODY_BYTES:,} bytes)"}, status_code=413)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return too_large
+        received = bytearray()
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > MAX_BODY_BYTES:
+                return too_large
         try:
-            body = await request.json()
-        except ValueError:
+            body = json.loads(received)
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: nested too deep
             return JSONResponse({"error": "the body is not valid JSON"}, status_code=400)
         if not isinstance(body, dict):
             return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)

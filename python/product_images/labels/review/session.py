@@ -74,13 +74,17 @@ class _Undo:
 
 
 def _photos_changed(product: ReviewProduct, shown_urls: Sequence[str]) -> str | None:
-    """What changed between the photos the page showed and the product's now (None: the same photos)."""
-    shown, now = Counter(shown_urls), Counter(photo.url for photo in product.photos)
-    if shown == now:
+    """What changed between the photos the page showed and the product's now (None: the same photos in the
+    same order; a reorder counts, since the page's image ids are matched to URLs by the database's rows now)."""
+    urls = [photo.url for photo in product.photos]
+    if list(shown_urls) == urls:
         return None
+    shown, now = Counter(shown_urls), Counter(urls)
     added, gone = sum((now - shown).values()), sum((shown - now).values())
+    # same URLs in another order: an image id may now stand for another photo (the app rewrote positions)
+    what = f"{added} added, {gone} gone" if added or gone else "reordered"
     return (
-        f"the product's photos changed since the page showed them ({added} added, {gone} gone): "
+        f"the product's photos changed since the page showed them ({what}): "
         "reload the page and decide again; nothing was saved"
     )
 
@@ -220,12 +224,13 @@ class ReviewSession:
             product: the product as just read (default: read it now).
 
         Returns:
-            The rows written for the product: one per distinct photo URL, by URL.
+            The rows written for the product: one per distinct photo URL, by URL. They replace every
+            row the product had (a row for a URL it no longer has is dropped).
 
         Raises:
             UnknownTenantError, UnknownProductError: no such tenant or product.
             ReviewConflict: the product's photos are not ``shown_urls`` any more (one added,
-                removed or replaced since the page showed them): nothing is written.
+                removed or replaced, or the order changed, since the page showed them): nothing is written.
             DecisionError: the image is not one of the product's photos, the product
                 has no photos, or the chosen photo's URL occurs twice in the product
                 (the review list is keyed by URL: it cannot mark one copy alone).
@@ -244,10 +249,9 @@ class ReviewSession:
             }.values()
         )
         with self._lock:
-            previous = set_product_rows(self.overrides_path, tenant_schema, product_id, rows)
-            merged = {row.key: row for row in previous}
-            merged.update({row.key: row for row in rows})
-            self._undo.append(_Undo(tenant_schema, product_id, previous, sorted(merged.values())))
+            # the decision covers the photos shown, no other: rows of URLs the product no longer has go
+            previous = set_product_rows(self.overrides_path, tenant_schema, product_id, rows, replace_product=True)
+            self._undo.append(_Undo(tenant_schema, product_id, previous, rows))
             self._decided += 1
             self.touched_tenants.add(tenant_schema)
             self.refresh()
