@@ -17,6 +17,7 @@ import io
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -332,6 +333,57 @@ def test_a_click_on_photos_that_changed_since_the_page_showed_them_saves_nothing
     )
     assert current_product(page) == ("user_9", 1)
     assert ("user_9", 1) not in review_list(project_dir)
+
+
+def test_a_decision_on_a_page_shown_before_another_tabs_decision_saves_nothing(
+    server, page, browser, conn, project_dir
+):
+    product = queue_start(1)[0]
+    url = str(server["url"]) + f"review/{product[0]}/{product[1]}"
+    page.goto(url, wait_until="networkidle")
+    other = browser.new_page()  # a second reviewer (or tab) on the same product
+    try:
+        other.goto(url, wait_until="networkidle")
+        go_on(other, lambda: other.locator('.photo[data-key="1"] button.pick').click())
+        decided = review_list(project_dir)[product]
+        # the first page still shows no decision: its "no price tag" must not silently replace the other's
+        page.locator(".photo.none-card button.pick").click()
+        page.wait_for_selector("#message:not([hidden])")
+        assert (
+            page.locator("#message")
+            .inner_text()
+            .startswith("Not saved: someone decided this product since the page showed it")
+        )
+        assert current_product(page) == product
+        assert review_list(project_dir)[product] == decided
+        shot(page, "review-decided-since")
+    finally:
+        other.close()
+
+
+def test_a_second_click_on_a_grid_card_changes_its_decision(server, page, conn, project_dir):
+    page.goto(str(server["url"]) + "grid", wait_until="networkidle")
+    card = page.locator("article.card").first
+    product = (card.get_attribute("data-tenant"), int(card.get_attribute("data-product-id")))
+    urls = photos_of(conn, *product)
+
+    def listed() -> list[tuple[str, bool]] | None:
+        return review_list(project_dir).get(product)
+
+    card.locator(".photo[data-url] button.pick").first.click()
+    expect_soon(lambda: listed() == sorted((url, url == urls[0]) for url in urls))
+    # the reviewer changes their mind on the same card: the card now shows its own decision, so it is saved
+    card.locator(".photo.none-card button.pick").click()
+    expect_soon(lambda: listed() == sorted((url, False) for url in urls))
+    assert page.locator("#message").is_hidden() or page.locator("#message").inner_text() == ""
+
+
+def expect_soon(condition, seconds: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (a click's decision is written while the page stays)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time"
+        time.sleep(0.05)
 
 
 def test_keyboard_decisions_land_in_the_review_list(server, page, conn, project_dir):

@@ -68,22 +68,32 @@ def open_session(review_list, tmp_path):
 
 
 PHOTO = re.compile(r'<li class="photo[^"]*" data-image-id="(\d+)" data-url="([^"]*)"')
+STATE = re.compile(r'data-shown-state="([0-9a-f]*)"')
 
 
-def shown(client: TestClient, product_id: int) -> list[tuple[int, str]]:
-    """(image id, URL) of the photos the product's page shows, in page order, as its script reads them."""
+class Page(list):
+    """(image id, URL) of the photos a product's page shows, in page order; ``state``: its data-shown-state."""
+
+    state: str
+
+
+def shown(client: TestClient, product_id: int) -> Page:
+    """The photos the product's page shows, and what it shows of the decision, as its script reads them."""
     page = client.get(f"/review/user_1/{product_id}")
     assert page.status_code == 200, page.text
-    return [(int(image_id), html.unescape(url)) for image_id, url in PHOTO.findall(page.text)]
+    result = Page((int(image_id), html.unescape(url)) for image_id, url in PHOTO.findall(page.text))
+    result.state = STATE.search(page.text).group(1)
+    return result
 
 
-def decide(client: TestClient, product_id: int, label: int | None, page: list[tuple[int, str]]) -> httpx.Response:
+def decide(client: TestClient, product_id: int, label: int | None, page: Page) -> httpx.Response:
     """The POST the page's script sends for a click on photo ``label`` (None: "no price tag")."""
     body = {
         "tenant_schema": "user_1",
         "product_id": product_id,
         "label_image_id": label,
         "shown_urls": [url for _, url in page],
+        "shown_state": page.state,
     }
     return client.post("/api/decision", json=body, headers={TOKEN_HEADER: TOKEN})
 
@@ -97,11 +107,6 @@ def image_ids(conn, product_id: int) -> list[int]:
     return [row[0] for row in conn.execute(query, (product_id,))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decision does not say which decision the page showed, so a session whose page predates another "
-    "session's decision on the product silently overwrites it (last write wins)",
-)
 def test_a_decision_made_on_a_page_shown_before_another_sessions_decision_is_refused(open_session, review_list):
     alice, bob = open_session("alice"), open_session("bob")
     alices_page, bobs_page = shown(alice, 2), shown(bob, 2)  # both open product 2
@@ -115,11 +120,6 @@ def test_a_decision_made_on_a_page_shown_before_another_sessions_decision_is_ref
     assert rows_of(review_list, 2) == alices_rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a decision is checked against the photos' URLs only: a photo flagged in the app "
-    "(label_source 'app') since the page showed the product still receives the stale decision",
-)
 def test_a_photo_flagged_in_the_app_since_the_page_showed_it_refuses_the_decision(
     rebuild_user_1, open_session, review_list, conn
 ):

@@ -11,8 +11,10 @@ Routes:
 * ``GET /static/review.js``, ``/static/review.css``: served from memory (read at start);
 * ``POST /api/decision``, ``/api/undo``, ``/api/finish``: JSON, each with the session
   token in the ``X-Review-Token`` header. A decision names the photos the page showed
-  (``shown_urls``): it is refused (409) when the product's photos changed since, as an
-  undo is when someone changed the product's rows since this session wrote them.
+  (``shown_urls``) and what it showed of the product's decision (``shown_state``,
+  :func:`~product_images.labels.review.session.review_state`; its answer gives the new one):
+  it is refused (409) when the product's photos changed since or someone decided it since,
+  as an undo is when someone changed the product's rows since this session wrote them.
 
 Security of a local tool: requests must name an allowed host (``127.0.0.1``,
 ``localhost`` or the ``--host`` given: a page elsewhere cannot reach the app
@@ -32,6 +34,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -49,7 +52,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from product_images.labels.overrides import Override, OverridesFileError
 from product_images.labels.review.evidence_lines import evidence_lines
 from product_images.labels.review.queue import ReviewProduct, UnknownProductError, UnknownTenantError
-from product_images.labels.review.session import APPLY_COMMAND, DecisionError, ReviewConflict, ReviewSession
+from product_images.labels.review.session import (
+    APPLY_COMMAND,
+    DecisionError,
+    ReviewConflict,
+    ReviewSession,
+    review_state,
+)
 from product_images.labels.review.thumbnails import ThumbnailError, ThumbnailStore
 
 __all__ = ["GRID_PAGE_SIZE", "MAX_BODY_BYTES", "TOKEN_HEADER", "ReviewSettings", "create_app", "product_url"]
@@ -295,6 +304,10 @@ class _ReviewPages:
         rows = self.session.rows_of(product.tenant_schema, product.product_id)
         return _listed_decision(product, rows) if rows else _database_decision(product)
 
+    def shown_state(self, product: ReviewProduct) -> str:
+        """What the page shows of the product's decision (:func:`review_state`), for its decision to send back."""
+        return review_state(product, self.session.rows_of(product.tenant_schema, product.product_id))
+
     def photo_views(self, product: ReviewProduct, selected: Sequence[int]) -> list[dict[str, Any]]:
         """One dict per photo, in position order, for the templates."""
         urls = [photo.url for photo in product.photos]
@@ -351,6 +364,7 @@ class _ReviewPages:
             product=product,
             photos=self.photo_views(product, decision["selected"]),
             decision=decision,
+            shown_state=self.shown_state(product),
             index=index,
             prev_url=product_url(previous.tenant_schema, previous.product_id) if previous else None,
             next_url=self.next_url_after(index),
@@ -373,7 +387,9 @@ class _ReviewPages:
                 continue
             decision = self.decision_view(product)
             photos = self.photo_views(product, decision["selected"])
-            cards.append({"product": product, "decision": decision, "photos": photos})
+            cards.append(
+                {"product": product, "decision": decision, "photos": photos, "shown_state": self.shown_state(product)}
+            )
         return self.render("grid.html", title=f"Grid, page {page} of {pages}", cards=cards, page=page, pages=pages)
 
     def done(self, request: Request) -> Response:
@@ -455,9 +471,9 @@ class _ReviewApi:
         return {"progress": progress.text(), "reviewed": progress.reviewed, "total": progress.total}
 
     @staticmethod
-    def decision_request(body: dict[str, Any]) -> tuple[str, int, int | None, list[str]] | JSONResponse:
-        """(tenant, product id, label image id or None, the URLs of the photos shown) from a decision's body,
-        or the 422 that says what is wrong."""
+    def decision_request(body: dict[str, Any]) -> tuple[str, int, int | None, list[str], str | None] | JSONResponse:
+        """(tenant, product id, label image id or None, the URLs of the photos shown, the page's ``shown_state``
+        or None) from a decision's body, or the 422 that says what is wrong."""
         tenant, product_id, label = body.get("tenant_schema"), body.get("product_id"), body.get("label_image_id")
         shown = body.get("shown_urls")
         if (
@@ -476,7 +492,10 @@ class _ReviewApi:
             )
         if label is not None and (not isinstance(label, int) or isinstance(label, bool)):
             return JSONResponse({"error": "label_image_id must be an integer or null"}, status_code=422)
-        return tenant, product_id, label, shown
+        state = body.get("shown_state")
+        if state is not None and not isinstance(state, str):
+            return JSONResponse({"error": "shown_state must be the text the page gave, or absent"}, status_code=422)
+        return tenant, product_id, label, shown, state
 
     def write_refused(self, error: Exception, what: str) -> JSONResponse:
         """The answer when the review list could not be changed: 409 (a conflict, a file to fix by hand) or 500."""
@@ -499,9 +518,15 @@ class _ReviewApi:
         parsed = self.decision_request(body)
         if isinstance(parsed, JSONResponse):
             return parsed
-        tenant, product_id, label, shown = parsed
+        tenant, product_id, label, shown, state = parsed
         try:
-            rows = await run_in_threadpool(self.session.decide, tenant, product_id, label, shown_urls=shown)
+            product = await run_in_threadpool(self.session.database.product, tenant, product_id, self.session.queue)
+            rows = await run_in_threadpool(
+                partial(self.session.decide, shown_urls=shown, shown_state=state, product=product),
+                tenant,
+                product_id,
+                label,
+            )
         except (UnknownTenantError, UnknownProductError) as error:
             return JSONResponse({"error": str(error)}, status_code=404)
         except DecisionError as error:
@@ -513,6 +538,7 @@ class _ReviewApi:
             {
                 "saved": True,
                 "rows": [_row_json(row) for row in rows],
+                "shown_state": review_state(product, rows),
                 "next_url": self.pages.next_url_after(index),
                 **self.progress_json(),
             }

@@ -11,6 +11,8 @@ has acknowledged.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections import Counter
@@ -28,7 +30,15 @@ from product_images.labels.overrides import (
 )
 from product_images.labels.review.queue import ReviewDatabase, ReviewProduct, ReviewQueue
 
-__all__ = ["APPLY_COMMAND", "DecisionError", "Progress", "ReviewConflict", "ReviewSession", "UndoResult"]
+__all__ = [
+    "APPLY_COMMAND",
+    "DecisionError",
+    "Progress",
+    "ReviewConflict",
+    "ReviewSession",
+    "UndoResult",
+    "review_state",
+]
 
 APPLY_COMMAND = "dbt seed && dbt run --select product_images"
 """What applies the review list to the tables (``dbt run`` refuses a list edited but not seeded)."""
@@ -111,6 +121,31 @@ def _label_url(product: ReviewProduct, label_image_id: int | None) -> str | None
             "is keyed by URL and would mark every copy as the price tag: remove the duplicate in the app first"
         )
     return chosen.url
+
+
+def review_state(product: ReviewProduct, rows: Sequence[Override]) -> str:
+    """A fingerprint of what a page shows of a product's decision: each photo's URL, flag and its source (the
+    database's, in position order) and the product's rows in the review list.
+
+    Args:
+        product: the product as read from the database; rows: its rows in the review list (any order).
+
+    Returns:
+        64 hex digits (SHA-256); equal for two reads only if neither the app, a dbt run nor a review
+        session changed the product's flags or its rows in between.
+    """
+    shown = {
+        "photos": [[photo.url, photo.is_label, photo.label_source] for photo in product.photos],
+        "rows": sorted([row.url, row.is_label] for row in rows),
+    }
+    return hashlib.sha256(json.dumps(shown, separators=(",", ":")).encode()).hexdigest()
+
+
+_DECIDED_SINCE = (
+    "someone decided this product since the page showed it (another review session, a hand edit of the list, "
+    "a flag set in the app, or a dbt run): reload the page to see their decision, and decide again if it is "
+    "wrong; nothing was saved"
+)
 
 
 @dataclass
@@ -212,6 +247,7 @@ class ReviewSession:
         label_image_id: int | None,
         *,
         shown_urls: Sequence[str],
+        shown_state: str | None = None,
         product: ReviewProduct | None = None,
     ) -> list[Override]:
         """Record that ``label_image_id`` is the product's price tag (None: it has none), on disk.
@@ -221,6 +257,8 @@ class ReviewSession:
             label_image_id: ``product_images.id`` of the price-tag photo, or None.
             shown_urls: the URLs of the photos the person saw (the page's); the decision
                 covers exactly those.
+            shown_state: :func:`review_state` of the product when the page showed it (None: not
+                checked, the URLs only); a decision made since by anyone refuses this one.
             product: the product as just read (default: read it now).
 
         Returns:
@@ -230,7 +268,8 @@ class ReviewSession:
         Raises:
             UnknownTenantError, UnknownProductError: no such tenant or product.
             ReviewConflict: the product's photos are not ``shown_urls`` any more (one added,
-                removed or replaced, or the order changed, since the page showed them): nothing is written.
+                removed or replaced, or the order changed, since the page showed them), or its flags or
+                rows are not ``shown_state`` any more (someone decided it since): nothing is written.
             DecisionError: the image is not one of the product's photos, the product
                 has no photos, or the chosen photo's URL occurs twice in the product
                 (the review list is keyed by URL: it cannot mark one copy alone).
@@ -249,13 +288,28 @@ class ReviewSession:
             }.values()
         )
         with self._lock:
-            # the decision covers the photos shown, no other: rows of URLs the product no longer has go
-            previous = set_product_rows(self.overrides_path, tenant_schema, product_id, rows, replace_product=True)
-            self._undo.append(_Undo(tenant_schema, product_id, previous, rows))
-            self._decided += 1
-            self.touched_tenants.add(tenant_schema)
-            self.refresh()
+            self._write_decision(product, rows, shown_state)
         return rows
+
+    def _write_decision(self, product: ReviewProduct, rows: list[Override], shown_state: str | None) -> None:
+        """Write a product's decision (under ``_lock``): its rows replace every row it had (rows of URLs it no
+        longer has go), only if the product is still as ``shown_state`` says (None: whatever its rows)."""
+        tenant_schema, product_id = product.key
+        expect = None
+        if shown_state is not None:
+            expect = self.rows_of(tenant_schema, product_id)
+            if review_state(product, expect) != shown_state:
+                raise ReviewConflict(_DECIDED_SINCE)
+        try:
+            previous = set_product_rows(
+                self.overrides_path, tenant_schema, product_id, rows, replace_product=True, expect=expect
+            )
+        except OverridesChangedError:  # written by another session between our read and the write
+            raise ReviewConflict(_DECIDED_SINCE) from None
+        self._undo.append(_Undo(tenant_schema, product_id, previous, rows))
+        self._decided += 1
+        self.touched_tenants.add(tenant_schema)
+        self.refresh()
 
     def undo(self) -> UndoResult | None:
         """Take back this session's last decision: the product's rows become what they were before it.

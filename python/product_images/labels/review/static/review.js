@@ -75,8 +75,10 @@
     }
   }
 
-  // The decision names the photos the page showed: the server refuses it (409) when the product's
-  // photos changed since, so a decision never covers a photo nobody saw.
+  // The decision names the photos the page showed, and what the page showed of the product's decision
+  // (data-shown-state): the server refuses it (409) when the product's photos changed since, or someone
+  // decided it since (another session, the app), so a decision never covers a photo nobody saw and never
+  // overwrites a decision nobody saw.
   function shownUrls(container) {
     return Array.from(container.querySelectorAll(".photo[data-url]"), function (card) {
       return card.getAttribute("data-url");
@@ -89,6 +91,7 @@
       product_id: productId,
       label_image_id: imageId,
       shown_urls: shownUrls(container),
+      shown_state: container.closest("[data-shown-state]").getAttribute("data-shown-state"),
     });
   }
 
@@ -191,7 +194,8 @@
       button.addEventListener("click", async function () {
         const imageId = imageIdOf(button);
         try {
-          await decide(tenant, productId, imageId, card);
+          const data = await decide(tenant, productId, imageId, card);
+          card.setAttribute("data-shown-state", data.shown_state); // this decision is now what the card shows
           mark(card, imageId);
           card.classList.add("decided");
           const source = card.querySelector(".decision-source");
