@@ -127,6 +127,8 @@ def _run_publish(
     conn = connect_or_fail(autocommit=True, application_name="product-images publish")
     with conn:
         try:
+            if not resume:  # a bad option must not leave a new PENDING job behind
+                _check_run_options(conn, str(endpoint), options)
             job_id, marketplace = _job_to_run(conn, tenant, job_or_product, marketplace, resume)
             outcome = _run_job(conn, tenant, job_id, str(endpoint), str(marketplace), options)
         except NothingToPublishError as error:
@@ -138,6 +140,23 @@ def _run_publish(
         except psycopg.Error as error:
             fail(1, f"database error: {str(error).strip()}")
     _report(outcome, tenant, job_id)
+
+
+def _check_run_options(conn: Any, endpoint: str, options: dict[str, object]) -> None:
+    """Check the endpoint and the run's options as the client and run_job will (BadRunOption names the first out
+    of range), before a job is created."""
+    from product_images.publish.client import check_client_options
+    from product_images.publish.tasks import DEFAULT_LOCK_TIMEOUT, check_run_options
+
+    timeout = float(options["timeout"])  # type: ignore[arg-type]
+    check_client_options(endpoint, 1, timeout, timeout)  # connect_timeout stays at its default: only --timeout is set
+    check_run_options(
+        conn,
+        int(options["max_attempts"]),  # type: ignore[call-overload]
+        float(options["retry_wait"]),  # type: ignore[arg-type]
+        float(options["lease_seconds"]),  # type: ignore[arg-type]
+        DEFAULT_LOCK_TIMEOUT,
+    )
 
 
 def _job_to_run(

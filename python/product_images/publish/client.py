@@ -31,16 +31,21 @@ exponentially growing wait; any other 4xx is not retried.
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
 
+from product_images.publish.plans import BadRunOption
+
 __all__ = [
     "RETRYABLE_STATUSES",
+    "check_client_options",
     "HttpMarketplaceClient",
     "MarketplaceClient",
     "MarketplaceError",
@@ -152,7 +157,8 @@ class HttpMarketplaceClient:
     plus the waits: keep the orchestrator's lease above it.
 
     Raises:
-        ValueError: ``max_attempts < 1`` or a timeout that is not positive.
+        BadRunOption (a ValueError): ``base_url`` is no http(s) URL with a host, ``max_attempts < 1``, or a
+            timeout that is not a finite positive number of seconds (the message names the argument and its range).
     """
 
     def __init__(
@@ -168,10 +174,7 @@ class HttpMarketplaceClient:
         max_wait: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
-        if timeout <= 0 or connect_timeout <= 0:
-            raise ValueError(f"timeout and connect_timeout must be > 0 seconds, got {timeout} and {connect_timeout}")
+        check_client_options(base_url, max_attempts, timeout, connect_timeout)
         self.marketplace = marketplace
         self.base_url = base_url.rstrip("/")
         self.max_attempts = max_attempts
@@ -278,6 +281,20 @@ class HttpMarketplaceClient:
             raise MarketplaceError(
                 f"{error} (after {attempts} attempt(s))", retryable=True, status=error.status, attempts=attempts
             ) from error
+
+
+def check_client_options(base_url: str, max_attempts: int, timeout: float, connect_timeout: float) -> None:
+    """Raise BadRunOption naming the first of :class:`HttpMarketplaceClient`'s arguments out of range: ``base_url``
+    an http(s) URL with a host, ``max_attempts`` >= 1, the timeouts finite seconds > 0 (the CLI calls it before it
+    creates a job, so a bad option leaves none)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRunOption("endpoint", base_url, "an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080")
+    if max_attempts < 1:
+        raise BadRunOption("max_attempts", max_attempts, ">= 1")
+    for argument, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+        if not (math.isfinite(value) and value > 0):
+            raise BadRunOption(argument, value, "a finite number of seconds > 0")
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> str:

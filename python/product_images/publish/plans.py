@@ -44,6 +44,7 @@ __all__ = [
     "IDEMPOTENCY_NAMESPACE",
     "TASK_TYPES",
     "BadPublishInput",
+    "BadRunOption",
     "CurrentListing",
     "NothingToPublishError",
     "PlannedTask",
@@ -80,6 +81,20 @@ class BadPublishInput(PublishError, ValueError):
         self.value = value
         self.allowed = allowed
         super().__init__(f"unknown {argument} {value!r}: {allowed}")
+
+
+class BadRunOption(BadPublishInput):
+    """An option of running a job is out of its range (the CLI's exit 2, like every :class:`BadPublishInput`).
+
+    Raised by :func:`~product_images.publish.tasks.run_job` and
+    :class:`~product_images.publish.client.HttpMarketplaceClient` before anything is sent or claimed
+    (a NaN or infinite number of seconds would otherwise reach PostgreSQL's ``make_interval`` or httpx's
+    timeouts). The message is ``"<argument> must be <allowed>; got <value>"``.
+    """
+
+    def __init__(self, argument: str, value: Any, allowed: str) -> None:
+        super().__init__(argument, value, allowed)
+        self.args = (f"{argument} must be {allowed}; got {value!r}",)
 
 
 class SchemaNotReadyError(PublishError):

@@ -106,20 +106,22 @@ def _response(response: MarketplaceResponse) -> dict[str, Any]:
 
 
 def _upload(conn: psycopg.Connection, tenant: str, task: TaskRow, client: MarketplaceClient) -> dict[str, Any]:
-    """Upload the task's photo if its row (locked FOR SHARE) is still the product's, same URL, not the label."""
+    """Upload the task's photo if its row (locked FOR SHARE) is still the product's, same URL, and no row of the
+    product with that URL (locked FOR SHARE too) is the label: a label URL is never published, whichever row carries
+    it (the rule of :func:`~product_images.app.marketplaces.select_photos`)."""
     payload = task.payload
-    row = conn.execute(
-        sql.SQL("select is_label from {} where id = %s and product_id = %s and url = %s for share").format(
+    rows = conn.execute(
+        sql.SQL("select id, is_label from {} where product_id = %s and url = %s order by id for share").format(
             sql.Identifier(tenant, "product_images")
         ),
-        (payload["image_id"], payload["product_id"], payload["url"]),
-    ).fetchone()
+        (payload["product_id"], payload["url"]),
+    ).fetchall()
     photo = f"photo {payload['image_id']} ({payload['url']}) of product {payload['product_id']}"
-    if row is None:
+    if not any(row[0] == payload["image_id"] for row in rows):
         raise AttemptFailed(
             f"{photo} was deleted or changed since the job was planned: it is not uploaded; {_AGAIN}", retryable=False
         )
-    if row[0]:
+    if any(row[1] for row in rows):
         raise AttemptFailed(f"{photo} is flagged as the label now: it is not uploaded; {_AGAIN}", retryable=False)
     return _response(client.upload_photo(payload["url"], idempotency_key=task.idempotency_key or ""))
 
@@ -148,6 +150,13 @@ def _list(
             retryable=False,
         )
     photo_ids = [results[position]["photo_id"] for position in sorted(results) if "photo_id" in results[position]]
+    repeated = sorted(photo_id for photo_id, seen in Counter(map(str, photo_ids)).items() if seen > 1)
+    if repeated:
+        raise AttemptFailed(
+            f"the marketplace answered photo id {', '.join(repeated)} for more than one upload of this job: "
+            f"the listing was not sent; {_AGAIN}",
+            retryable=False,
+        )
     listing = {**payload["listing"], "images": _images_now(conn, tenant, task), "photo_ids": photo_ids}
     if listed is None:
         return _response(client.create_listing(listing, idempotency_key=_key(task, "create_listing")))

@@ -22,7 +22,19 @@ from product_images.publish.plans import PublishError
 if TYPE_CHECKING:
     from product_images.publish.tasks import TaskRow
 
-__all__ = ["LeaseLostError", "TaskLeasedError", "TaskRowLockedError", "claim_task", "finish_task", "tasks_table"]
+__all__ = [
+    "MAX_LEASE_SECONDS",
+    "LeaseLostError",
+    "TaskLeasedError",
+    "TaskRowLockedError",
+    "claim_task",
+    "finish_task",
+    "tasks_table",
+]
+
+MAX_LEASE_SECONDS = 7 * 24 * 3600.0
+"""The longest lease a worker may take (a week; :func:`~product_images.publish.tasks.run_job` refuses more): a task
+left by a dead worker is taken up again some day, and ``make_interval`` gets a number it can hold."""
 
 
 class TaskLeasedError(PublishError):

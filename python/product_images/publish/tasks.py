@@ -48,6 +48,7 @@ marketplace_tasks_position``); ``idempotency_key``, ``attempts``,
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -66,6 +67,7 @@ from psycopg.types.json import Jsonb
 from product_images.publish.client import MarketplaceClient
 from product_images.publish.plans import (
     BadPublishInput,
+    BadRunOption,
     PublishError,
     PublishPlan,
     build_plan,
@@ -73,6 +75,7 @@ from product_images.publish.plans import (
 )
 from product_images.publish.task_actions import AttemptFailed, execute_task
 from product_images.publish.task_leases import (
+    MAX_LEASE_SECONDS,
     LeaseLostError,
     TaskLeasedError,
     TaskRowLockedError,
@@ -85,6 +88,8 @@ __all__ = [
     "DEFAULT_LEASE_SECONDS",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_RETRY_WAIT",
+    "MAX_LEASE_SECONDS",
+    "check_run_options",
     "JobBusyError",
     "JobOutcome",
     "DEFAULT_LOCK_TIMEOUT",
@@ -346,7 +351,7 @@ def run_job(
         A :class:`JobOutcome` (status ``SUCCESS`` or ``FAILED``).
 
     Raises:
-        ValueError: ``conn`` is not autocommit, or an option is out of range (named).
+        ValueError: ``conn`` is not autocommit; BadRunOption (a BadPublishInput): an option out of range (named).
         BadPublishInput: unknown tenant or job, or a client for another marketplace.
         SchemaNotReadyError: the tenant's marketplace_tasks is not migrated.
         JobBusyError: another worker is running the job (nothing done).
@@ -357,7 +362,7 @@ def run_job(
         Exception: anything else an attempt raised, once the task is recorded FAILED
             (``unexpected error: <type>: <message>``; a note on the exception names job and task).
     """
-    _check_run_options(conn, max_attempts, retry_wait, lease_seconds, lock_timeout)
+    check_run_options(conn, max_attempts, retry_wait, lease_seconds, lock_timeout)
     tasks = job_status(conn, tenant, job_id)
     job = tasks[0].job_id
     _check_client(tasks, client)
@@ -373,20 +378,21 @@ def run_job(
         _unlock_job(conn, tenant, job)
 
 
-def _check_run_options(
+def check_run_options(
     conn: psycopg.Connection, max_attempts: int, retry_wait: float, lease_seconds: float, lock_timeout: float
 ) -> None:
-    """Raise ValueError naming the first of run_job's options out of range (or a connection not autocommit)."""
+    """Raise BadRunOption naming the first of :func:`run_job`'s options out of range (seconds: finite), ValueError
+    unless ``conn`` is autocommit; the CLI calls it before it creates a job, so a bad option leaves none."""
     if not conn.autocommit:
         raise ValueError("run_job needs an autocommit connection (connect(autocommit=True))")
     if max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
-    if retry_wait < 0:
-        raise ValueError(f"retry_wait must be >= 0 seconds, got {retry_wait}")
-    if lease_seconds <= 0:
-        raise ValueError(f"lease_seconds must be > 0, got {lease_seconds}")
-    if lock_timeout <= 0:
-        raise ValueError(f"lock_timeout must be > 0 seconds, got {lock_timeout}")
+        raise BadRunOption("max_attempts", max_attempts, ">= 1")
+    if not (math.isfinite(retry_wait) and retry_wait >= 0):
+        raise BadRunOption("retry_wait", retry_wait, "a finite number of seconds >= 0")
+    if not (math.isfinite(lease_seconds) and 0 < lease_seconds <= MAX_LEASE_SECONDS):
+        raise BadRunOption("lease_seconds", lease_seconds, f"a number of seconds > 0 and <= {MAX_LEASE_SECONDS:g}")
+    if not (math.isfinite(lock_timeout) and lock_timeout > 0):
+        raise BadRunOption("lock_timeout", lock_timeout, "a finite number of seconds > 0")
 
 
 def _check_client(tasks: list[TaskRow], client: MarketplaceClient) -> None:
