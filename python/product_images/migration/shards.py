@@ -15,7 +15,9 @@ lock while its shards run (:class:`MigrateBusyError` names the holder). The summ
 the run log rows of its own shards only: each shard's dbt ``invocation_id``, read from its
 own log file. SIGINT and SIGTERM are forwarded to the shards as SIGINT (dbt's graceful
 stop: it cancels its queries and exits), the shards are waited for (bounded, then killed),
-and the outcome says which signal stopped the command.
+and the outcome says which signal stopped the command. A command killed outright (SIGKILL: no
+handler runs) has its shards sent SIGINT by the kernel on Linux (prctl(2) PR_SET_PDEATHSIG, see
+``child_processes.py``); on other systems they run on to their end.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import psycopg
 from psycopg import sql
 
 from product_images.connection import create_schema_if_missing, dbt_schema
+from product_images.migration.child_processes import parent_death_signal
 from product_images.migration.dbt_runner import ensure_profiles_dir
 from product_images.migration.tenants import DEFAULT_TENANT_REGEX
 from product_images.project import project_dir as find_project_dir
@@ -380,7 +383,13 @@ def _start_shard(
     dbt: Path, project: Path, profiles: Path, output_dir: Path, jobs: int, shard: int, extra: dict[str, Any]
 ) -> _Started:
     """Start one shard's ``dbt run`` in a process group of its own (a terminal's Ctrl-C reaches the command
-    only, which forwards it once), output in ``<output_dir>/<shard>/``: (shard, process, open output, log path)."""
+    only, which forwards it once), output in ``<output_dir>/<shard>/``: (shard, process, open output, log path).
+
+    On Linux the shard gets SIGINT, as when the command is stopped, the moment the thread that started it dies,
+    even by SIGKILL (:func:`~product_images.migration.child_processes.parent_death_signal`, prctl(2)
+    PR_SET_PDEATHSIG): that thread is the one that waits for it in :func:`run_shards`. Elsewhere a shard of a
+    killed command runs on to its end. Raises OSError, or subprocess.SubprocessError when the setting failed.
+    """
     folder = output_dir / str(shard)
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "dbt.out"
@@ -397,7 +406,10 @@ def _start_shard(
     ]  # fmt: skip
     output = log_path.open("w", encoding="utf-8")
     try:
-        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT, process_group=0)
+        process = subprocess.Popen(
+            args, stdout=output, stderr=subprocess.STDOUT, process_group=0,
+            preexec_fn=parent_death_signal(signal.SIGINT),  # the command starts no thread of its own
+        )  # fmt: skip
     except BaseException:
         output.close()
         raise
