@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,11 @@ from product_images.project import project_dir as find_project_dir
 NAMES_SHOWN = 10
 #: Seconds the shards have to stop after the command is stopped before they are killed.
 STOP_GRACE_SECONDS = 30.0
+#: Command folders (``target/shards/<run id>/``: each shard's dbt output, logs and artifacts, megabytes at
+#: hundreds of tenants) kept in a checkout: a command removes the oldest beyond this number before it starts.
+KEPT_COMMAND_FOLDERS = 20
+#: A command folder's name: its UTC start time, then 6 hex digits (names sort by time).
+_COMMAND_FOLDER = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 
 
 class MigrateBusyError(RuntimeError):
@@ -201,7 +207,7 @@ def run_shards(
     try:
         if jobs > 1:
             _create_dbt_schema(conn)
-        output_dir = project / "target" / "shards" / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        output_dir = _new_output_dir(project / "target" / "shards")
         dbt = Path(sys.executable).parent / "dbt"
         started = time.perf_counter()
         with _Supervisor(stop_grace_seconds) as supervisor:
@@ -218,6 +224,19 @@ def run_shards(
     finally:
         _release_command_lock(conn)
     return outcome
+
+
+def _new_output_dir(root: Path) -> Path:
+    """The folder of this command's shards, ``<root>/<UTC time>-<6 hex digits>`` (not created here); the oldest
+    command folders in ``root`` are removed first, so that with this one :data:`KEPT_COMMAND_FOLDERS` remain.
+
+    Only folders named as this function names them are counted or removed (their names sort by time); a
+    folder that cannot be removed is left. Raises nothing for a ``root`` that does not exist yet."""
+    if root.is_dir():
+        previous = sorted(path for path in root.iterdir() if path.is_dir() and _COMMAND_FOLDER.fullmatch(path.name))
+        for old in previous[: max(0, len(previous) - (KEPT_COMMAND_FOLDERS - 1))]:
+            shutil.rmtree(old, ignore_errors=True)
+    return root / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
 def _create_dbt_schema(conn: psycopg.Connection) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from helpers.legacy_data import make_tenant, photos
 from product_images.cli import main
+from product_images.migration.shards import KEPT_COMMAND_FOLDERS
 
 TENANTS = [f"user_{n}" for n in range(1, 13)]
 
@@ -88,8 +90,18 @@ def test_a_shard_out_of_range_is_refused_naming_the_range(dbt, tenants, shard_va
 
 def test_migrate_jobs_runs_the_shards_at_once_and_prints_one_summary(conn, tenants, project_dir, monkeypatch):
     unmigrate(conn)
+    # earlier commands' folders: the oldest beyond KEPT_COMMAND_FOLDERS go, a folder of another name stays
+    shards = project_dir / "target" / "shards"
+    shutil.rmtree(shards, ignore_errors=True)  # the module's other commands' folders
+    earlier = [shards / f"2026010{day}T000000Z-abcdef" for day in range(1, 10)]
+    earlier += [shards / f"202602{day:02d}T000000Z-abcdef" for day in range(1, 16)]
+    for folder in [*earlier, shards / "kept-by-hand"]:
+        (folder / "0").mkdir(parents=True, exist_ok=True)
     monkeypatch.setenv("DBT_PROFILES_DIR", str(project_dir / "target" / "profiles"))
     result = CliRunner().invoke(main, ["migrate", "--jobs", "2", "--project-dir", str(project_dir)])
+    left = sorted(path.name for path in shards.iterdir())
+    assert len(left) == KEPT_COMMAND_FOLDERS + 1 and left[-1] == "kept-by-hand"
+    assert left[: KEPT_COMMAND_FOLDERS - 1] == [path.name for path in earlier[-(KEPT_COMMAND_FOLDERS - 1) :]]
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 shard(s) in ")
     assert ": 12 success tenant(s), 60 images inserted; exit 0" in result.output
