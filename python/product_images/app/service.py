@@ -182,7 +182,8 @@ class ProductImageService:
         Args:
             product_id: the product.
             url: absolute ``http://`` or ``https://`` URL with a host, no
-                whitespace, at most :data:`MAX_URL_LENGTH` characters.
+                whitespace or control character (C0, C1) or unpaired surrogate,
+                at most :data:`MAX_URL_LENGTH` characters.
             position: 0-based slot, from 0 to the current number of images
                 ``n``; the images at and after it move up by one. ``None``
                 (default) appends at ``n``.
@@ -190,6 +191,8 @@ class ProductImageService:
                 the previous label (that row gets ``label_source = 'app'``).
             alt_text: accessibility text, or ``None``.
             tags: strings (not a single string); stored as ``text[]``.
+                ``alt_text`` and each tag hold no NUL (``\\x00``) and no unpaired
+                surrogate: PostgreSQL's ``text`` cannot store them.
             mime_type: one of :data:`ALLOWED_MIME_TYPES` (case-insensitive,
                 stored lower-case), or ``None`` for unknown.
             file_size: bytes, 1 to :data:`MAX_FILE_SIZE_BYTES`, or ``None``.

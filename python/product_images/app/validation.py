@@ -8,6 +8,7 @@ The limits are importable from :mod:`product_images.app.service` too. Every chec
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,6 +112,8 @@ def check_new_image(
         raise InvalidImageError("is_label", is_label, "True or False")
     if alt_text is not None and not isinstance(alt_text, str):
         raise InvalidImageError("alt_text", alt_text, "a string or None")
+    if alt_text is not None and not _storable(alt_text):
+        raise InvalidImageError("alt_text", alt_text, f"a string {_STORABLE} or None")
     tag_list = _validate_tags(tags)
     if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
         raise InvalidImageError("position", position, "an integer or None")
@@ -130,7 +133,8 @@ def _validate_url(url: Any) -> str:
     )
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise InvalidImageError("url", url, allowed)
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+    # Cc: C0 and C1 control characters; Cs: unpaired surrogates (UTF-8 cannot encode them).
+    if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cs") for char in url):
         raise InvalidImageError("url", url, allowed)
     try:
         parts = urlsplit(url)
@@ -171,4 +175,14 @@ def _validate_tags(tags: Any) -> list[str]:
         raise InvalidImageError("tags", tags, allowed) from None
     if not all(isinstance(tag, str) for tag in tag_list):
         raise InvalidImageError("tags", tags, allowed)
+    if not all(_storable(tag) for tag in tag_list):
+        raise InvalidImageError("tags", tags, f"an iterable of strings {_STORABLE}")
     return tag_list
+
+
+_STORABLE = "without NUL (\\x00) characters or unpaired surrogates (PostgreSQL text cannot store them)"
+
+
+def _storable(text: str) -> bool:
+    """False when PostgreSQL's ``text`` cannot hold ``text``: a NUL, or a lone surrogate (not UTF-8 encodable)."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
