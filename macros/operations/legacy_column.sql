@@ -103,13 +103,15 @@
     if {{ has_images_column_sql(tenant_schema) }} then
         v_status := 'skipped';
         v_message := 'products.images exists: nothing to re-add (restore_images_jsonb rewrites its values)';
-        if to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is not null
-            and not exists (select from {{ products }} where images is not null)
-            and exists (select from {{ tenant_relation(tenant_schema, 'product_images') }}) then
-            v_message := v_message || '; every value of it is NULL while product_images has rows: a restore by a '
-                || 'version before 2026-12-07 may have re-added it without filling it. Fill it with dbt run-operation '
-                || 'restore_images_jsonb --args ''{tenants: [' || {{ quote_literal(tenant_schema) }}
-                || '], overwrite_changed: true}'' before any dbt run (which would take the NULLs for deleted photos)';
+        -- nested: PL/pgSQL plans a condition whole, and a tenant never migrated has no product_images
+        if to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is not null then
+            if not exists (select from {{ products }} where images is not null)
+                and exists (select from {{ tenant_relation(tenant_schema, 'product_images') }}) then
+                v_message := v_message || '; every value of it is NULL while product_images has rows: a restore by a '
+                    || 'version before 2026-12-07 may have re-added it without filling it. Fill it with dbt run-operation '
+                    || 'restore_images_jsonb --args ''{tenants: [' || {{ quote_literal(tenant_schema) }}
+                    || '], overwrite_changed: true}'' before any dbt run (which would take the NULLs for deleted photos)';
+            end if;
         end if;
     elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null then
         v_status := 'refused';

@@ -144,6 +144,8 @@ $tenant_operation$
     {%- endif -%}
     {%- if tenants is string -%}
         {%- set tenants = [tenants] -%}
+    {%- elif tenants is not iterable or tenants is mapping -%}
+        {{ exceptions.raise_compiler_error("tenants must be a schema name or a list of them; got " ~ tenants) }}
     {%- endif -%}
     {%- for tenant_schema in tenants if tenant_schema not in discovered -%}
         {{ exceptions.raise_compiler_error(

@@ -3,6 +3,21 @@
     past index_lock_timeout for an older transaction fails alone, naming it, and
     the others go on. See _macros.yml. -#}
 
+{% macro schema_change_index_lock_timeout() %}
+    {#- var index_lock_timeout (default 5min), checked: a positive duration with
+        its unit (0 would let a build wait forever; without a unit the build's
+        lock_timeout would read milliseconds and the wait before it seconds). -#}
+    {%- set timeout = var('index_lock_timeout', '5min') | string | trim -%}
+    {%- if not modules.re.match('^[0-9]+(\\.[0-9]+)?\\s*(us|ms|s|min|h)$', timeout) or modules.re.match('^0+(\\.0+)?\\s*[a-z]*$', timeout) -%}
+        {{ exceptions.raise_compiler_error(
+            "var index_lock_timeout must be a positive PostgreSQL duration with its unit (us, ms, s, min, h) such as '5min' or '30s' (0 would wait forever), got "
+            ~ timeout
+        ) }}
+    {%- endif -%}
+    {{ return(timeout) }}
+{% endmacro %}
+
+
 {% macro schema_change_build_indexes(plan, schema, dry_run, known_blockers=[]) %}
     {#- Every index the operations build on an existing table, CREATE INDEX
         CONCURRENTLY (SHARE UPDATE EXCLUSIVE: the app keeps reading and writing).
@@ -59,7 +74,7 @@
         {% do adapter.execute("drop index concurrently if exists " ~ relation, auto_begin=False) %}
     {%- endif -%}
     {{ log(plan.name ~ " (start) " ~ schema ~ ": building index " ~ index.name ~ " concurrently", info=True) }}
-    {% do adapter.execute("set lock_timeout = " ~ quote_literal(var('index_lock_timeout', '5min')), auto_begin=False) %}
+    {% do adapter.execute("set lock_timeout = " ~ quote_literal(schema_change_index_lock_timeout()), auto_begin=False) %}
     {% do adapter.execute(schema_change_index_ddl(schema, index, concurrently=true), auto_begin=False) %}
     {% do adapter.execute("reset lock_timeout", auto_begin=False) %}
 {% endmacro %}
@@ -75,7 +90,7 @@
         adds the ones left. Returns null when none is left, else what each one is
         doing (pid, role, application, state, how long its transaction has been
         open, its query). -#}
-    {%- set timeout = var('index_lock_timeout', '5min') | string -%}
+    {%- set timeout = schema_change_index_lock_timeout() -%}
     {%- set tables = [] -%}
     {%- for index in indexes -%}{%- do tables.append(quote_literal(tenant_relation(schema, index.table)) ~ '::regclass') -%}{%- endfor -%}
     {%- set block -%}

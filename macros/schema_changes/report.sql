@@ -99,6 +99,9 @@
         {%- set chosen = known -%}
     {%- else -%}
         {%- set chosen = [schemas] if schemas is string else schemas -%}
+        {%- if chosen is not iterable or chosen is mapping -%}
+            {{ exceptions.raise_compiler_error("schemas must be a schema name or a list of them; got " ~ schemas) }}
+        {%- endif -%}
         {%- for schema in chosen if schema not in known -%}
             {{ exceptions.raise_compiler_error(
                 "schemas: " ~ schema ~ " is neither public nor a tenant schema (var tenant_schema_regex, extra_tenant_schemas); allowed: "

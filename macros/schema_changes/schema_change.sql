@@ -16,6 +16,7 @@
         {{ exceptions.raise_compiler_error(change.name ~ ": action must be one of " ~ actions | join(", ") ~ "; got " ~ action) }}
     {%- endif -%}
     {%- do check_boolean_arguments(change.name, {'dry_run': dry_run, 'discard_new_data': discard_new_data}) -%}
+    {%- do schema_change_index_lock_timeout() -%}
     {%- set plan = schema_change_plan(change) -%}
     {%- do plan.update({'discard_new_data': discard_new_data}) -%}
     {%- set chosen = schema_change_schemas(schemas, 'down' if action == 'rollback' else 'up') -%}
@@ -30,7 +31,7 @@
     }[action] -%}
     {%- set rows = run_tenant_operations(
         plan.name ~ ':' ~ action, chosen, phases, dry_run=dry_run, lock_mode='AccessExclusiveLock',
-        lock_target=plan.tables[0], lock_relations=plan.tables, report=false,
+        lock_target=plan.tables[0], lock_relations=plan.tables + plan.referenced, report=false,
         phase_kwargs={'plan': plan, 'action': action}
     ) -%}
     {%- set outcomes = {} -%}
@@ -89,8 +90,9 @@
 {% macro schema_change_plan(change) %}
     {#- change ({name, operations}) checked, with what the steps need: every table
         it names (tables), the tables it needs before it starts (required), the
-        views of the previous version (old_views) and whether a rollback after
-        complete is allowed (reversible). -#}
+        views of the previous version (old_views), whether a rollback after
+        complete is allowed (reversible) and the other tables its new foreign
+        keys reference (referenced: locked too, their lock holders named). -#}
     {%- if change.name is not string or not modules.re.match('^[a-z][a-z0-9_]*$', change.name) -%}
         {{ exceptions.raise_compiler_error("change name must be lowercase letters, digits and _; got " ~ change.name) }}
     {%- endif -%}
@@ -101,10 +103,16 @@
     {%- set current = {} -%}
     {%- set views = {} -%}
     {%- set reversible = [] -%}
+    {%- set referenced = [] -%}
     {%- for operation in change.operations -%}
         {%- if operation.kind not in kinds -%}
             {{ exceptions.raise_compiler_error(change.name ~ ": operation kind must be one of " ~ kinds | join(", ") ~ "; got " ~ operation.kind) }}
         {%- endif -%}
+        {%- for column in operation.get('columns', []) if column is mapping and column.get('references') -%}
+            {%- do referenced.append(column.references.table) -%}
+        {%- endfor -%}
+        {%- if operation.get('references') -%}{%- do referenced.append(operation.references.table) -%}{%- endif -%}
+        {%- if operation.get('references_table') -%}{%- do referenced.append(operation.references_table) -%}{%- endif -%}
         {%- set table = operation.table -%}
         {%- do operation.update({'new_table': table in created}) -%}
         {%- if table not in tables -%}{%- do tables.append(table) -%}{%- endif -%}
@@ -142,6 +150,7 @@
     {{ return({
         'name': change.name, 'operations': change.operations, 'tables': tables, 'required': required,
         'old_views': old_views, 'reversible': reversible | select | list | length == reversible | length,
+        'referenced': referenced | unique | reject('in', tables) | list,
     }) }}
 {% endmacro %}
 
@@ -333,14 +342,6 @@
         change alters, SHARE ROW EXCLUSIVE on those it only references (a new
         foreign key). Each wait is bounded by lock_timeout, and a timeout rolls
         all of them back for the next attempt (with_lock_retries). -#}
-    {%- set referenced = [] -%}
-    {%- for operation in plan.operations -%}
-        {%- for column in operation.get('columns', []) if column is mapping and column.get('references') -%}
-            {%- do referenced.append(column.references.table) -%}
-        {%- endfor -%}
-        {%- if operation.get('references') -%}{%- do referenced.append(operation.references.table) -%}{%- endif -%}
-        {%- if operation.get('references_table') -%}{%- do referenced.append(operation.references_table) -%}{%- endif -%}
-    {%- endfor %}
         for v_sql in
             with recursive
 
@@ -351,7 +352,7 @@
                     select to_regclass({{ quote_literal(tenant_relation(schema, table)) }}), 'access exclusive'
                     union all
                     {%- endfor %}
-                    {%- for table in referenced | unique if table not in plan.tables %}
+                    {%- for table in plan.referenced %}
                     select to_regclass({{ quote_literal(tenant_relation(schema, table)) }}), 'share row exclusive'
                     union all
                     {%- endfor %}
@@ -514,7 +515,8 @@
     {#- rollback, in one transaction: the previous version's views go, then every
         operation's rollback in reverse order, each undoing only what start made
         here (the state's created); the state becomes rolled_back. Refused while a
-        table or column start added holds data, unless plan.discard_new_data. A
+        table or column start added holds data, unless plan.discard_new_data
+        (counted before the locks, and again under them). A
         change made only of additions (plan.reversible) is undone whatever its
         state; one with renames or drops only where it was started, not completed. -#}
     declare
@@ -549,12 +551,19 @@
             {%- else %}
             v_found := null;
             {%- endif %}
+            if v_found is null then
+            {{ schema_change_lock_tables_sql(schema, plan) }}
+            {%- if not plan.discard_new_data %}
+            -- counted again under the locks: a value the new version committed while
+            -- this waited for them is not dropped (the app waits for this count)
+            {{ schema_change_new_data_sql(schema, plan) }}
+            {%- endif %}
+            end if;
             if v_found is not null then
                 v_status := 'refused';
                 v_message := 'rollback would drop data written since start: ' || v_found
                     || '; stop the new version and keep that data elsewhere, or pass discard_new_data: true to drop it';
             else
-            {{ schema_change_lock_tables_sql(schema, plan) }}
             {%- call schema_change_dry_run(dry_run) %}
             {{ schema_change_drop_old_views_sql(schema, plan, dry_run) }}
             {%- for operation in plan.operations | reverse %}
