@@ -39,6 +39,13 @@ the caller already has a transaction open, the method runs in a savepoint and
 the caller's ``commit()`` / ``rollback()`` decides (the locks are then held
 until that moment).
 
+When: from the cut-over on (the README's runbook, step 7), when the app reads and writes
+``product_images`` and stops writing ``products.images``. The service never writes the JSONB:
+before the cut-over the app keeps writing ``products.images`` and ``dbt run`` brings the table
+up to date; after it, ``dbt run-operation restore_images_jsonb`` (step 8) writes the table's
+state back into the JSONB, which the old app (a rollback of step 7) would otherwise read as it
+was at the cut-over.
+
 The errors (:mod:`product_images.app.errors`) and the limits on an image's fields
 (:mod:`product_images.app.validation`) are importable from here too.
 """
