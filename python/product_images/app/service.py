@@ -229,13 +229,21 @@ class ProductImageService:
 
         Input: an image id. Output: the deleted row as it was (a
         :class:`ProductImage`). Deleting the label leaves the product without
-        one (the app does not promote another image).
+        one (the app does not promote another image), and that is recorded as
+        the app's decision: the product's other rows get ``label_source = 'app'``
+        (``is_label`` false), so no later ``dbt run`` flags one of them by the
+        legacy rule or the evidence.
 
         Raises:
             UnknownImageError: no such image.
         """
         with self._write_image(image_id) as (cur, image):
             cur.execute(sql.SQL("delete from {} where id = %s").format(self._images), (image_id,))
+            if image.is_label:
+                cur.execute(
+                    sql.SQL("update {} set label_source = 'app' where product_id = %s").format(self._images),
+                    (image.product_id,),
+                )
             self._renumber(cur, image.product_id)
             return image
 

@@ -111,12 +111,6 @@ def test_a_field_limit_error_names_where_the_limit_comes_from(conn, svc, field, 
 # --------------------------------------------------------------------------- #
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after the app deletes a product's label photo, the next relabel (here: the detector failed on the "
-    "photos) applies the legacy rule to what is left and makes the last product photo the label, hiding it "
-    "from every marketplace; the deletion records no person's decision",
-)
 def test_deleting_the_label_photo_does_not_make_another_photo_the_label(conn, dbt, svc):
     label = svc.get_label_image(4)
     assert label is not None and label.position == 2
