@@ -62,6 +62,8 @@ MAX_DIMENSION_PX = 65_535
 """Largest accepted ``width`` / ``height``, in pixels: the JPEG format's limit
 (16-bit dimension fields). Larger values are data errors, not photos."""
 
+_JPEG_LIMIT = "(the JPEG format's limit: 16-bit dimension fields)"
+
 
 @dataclass(frozen=True)
 class NewImage:
@@ -105,9 +107,9 @@ def check_new_image(
     """
     url = _validate_url(url)
     mime_type = _validate_mime_type(mime_type)
-    file_size = _validate_int("file_size", file_size, MAX_FILE_SIZE_BYTES, "bytes", "(50 MiB)")
-    width = _validate_int("width", width, MAX_DIMENSION_PX, "pixels")
-    height = _validate_int("height", height, MAX_DIMENSION_PX, "pixels")
+    file_size = _validate_int("file_size", file_size, MAX_FILE_SIZE_BYTES, "bytes", "(50 MiB: our upload policy)")
+    width = _validate_int("width", width, MAX_DIMENSION_PX, "pixels", _JPEG_LIMIT)
+    height = _validate_int("height", height, MAX_DIMENSION_PX, "pixels", _JPEG_LIMIT)
     if not isinstance(is_label, bool):
         raise InvalidImageError("is_label", is_label, "True or False")
     if alt_text is not None and not isinstance(alt_text, str):
@@ -129,7 +131,7 @@ def require_id(name: str, value: Any) -> None:
 def _validate_url(url: Any) -> str:
     allowed = (
         f"an absolute {' or '.join(s + '://' for s in ALLOWED_URL_SCHEMES)} URL with a host, "
-        f"no whitespace, at most {MAX_URL_LENGTH} characters"
+        f"no whitespace, at most {MAX_URL_LENGTH} characters (our policy: browsers' and CDNs' de facto limit)"
     )
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise InvalidImageError("url", url, allowed)

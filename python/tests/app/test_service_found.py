@@ -86,11 +86,6 @@ def test_text_postgresql_cannot_store_is_refused_naming_the_field(conn, svc, fie
 # --------------------------------------------------------------------------- #
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a field-limit error gives the limit but not where it comes from (our policy, the JPEG format); "
-    "test_service.py pins the current messages word for word, so changing them needs its owner",
-)
 @pytest.mark.parametrize(
     ("field", "value", "source"),
     [
