@@ -484,6 +484,37 @@ class ReviewDatabase:
             raise UnknownProductError(tenant_schema, product_id)
         return found
 
+    def changed_since_run(self, tenant_schema: str, product_id: int) -> bool:
+        """Whether the product's ``products.images`` changed since the last ``dbt run`` loaded it (the tables and the
+        page lack a photo the app added, removed or moved there), by ``dbt run``'s own test (``incremental.sql``):
+        the JSONB's md5 is not the one ``product_images_sync`` recorded (a product never loaded has none). False
+        once ``products.images`` is dropped (the tables are then the truth) or without a sync table.
+
+        Raises:
+            UnknownTenantError: no such tenant.
+        """
+        self.require_tenant(tenant_schema)
+        products, synced = (
+            sql.Identifier(tenant_schema, "products"),
+            sql.Identifier(tenant_schema, "product_images_sync"),
+        )
+        with self._connection() as conn:
+            (legacy,) = conn.execute(  # type: ignore[misc]
+                "select to_regclass(%s) is not null and exists (select from pg_catalog.pg_attribute "
+                "where attrelid = to_regclass(%s) and attname = 'images' and attnum > 0 and not attisdropped)",
+                (synced.as_string(conn), products.as_string(conn)),
+            ).fetchone()
+            if not legacy:
+                return False
+            row = conn.execute(
+                sql.SQL(
+                    "select synced.images_md5 is distinct from md5(products.images::text) from {} as products "
+                    "left join {} as synced on synced.product_id = products.id where products.id = %s"
+                ).format(products, synced),
+                (product_id,),
+            ).fetchone()
+        return bool(row and row[0])
+
     def photo_url(self, tenant_schema: str, image_id: int) -> str:
         """The URL of one image (for its thumbnail).
 

@@ -141,6 +141,11 @@ def review_state(product: ReviewProduct, rows: Sequence[Override]) -> str:
     return hashlib.sha256(json.dumps(shown, separators=(",", ":")).encode()).hexdigest()
 
 
+_NOT_RUN_YET = (
+    "the product's photos changed in products.images since the last dbt run (the app added, removed or moved "
+    "one): run dbt run --select product_images, then reload the page and decide again; nothing was saved"
+)
+
 _DECIDED_SINCE = (
     "someone decided this product since the page showed it (another review session, a hand edit of the list, "
     "a flag set in the app, or a dbt run): reload the page to see their decision, and decide again if it is "
@@ -269,7 +274,9 @@ class ReviewSession:
             UnknownTenantError, UnknownProductError: no such tenant or product.
             ReviewConflict: the product's photos are not ``shown_urls`` any more (one added,
                 removed or replaced, or the order changed, since the page showed them), or its flags or
-                rows are not ``shown_state`` any more (someone decided it since): nothing is written.
+                rows are not ``shown_state`` any more (someone decided it since), or its
+                ``products.images`` changed since the last ``dbt run`` (:meth:`ReviewDatabase.changed_since_run`:
+                the page cannot show the photos the app put there): nothing is written.
             DecisionError: the image is not one of the product's photos, the product
                 has no photos, or the chosen photo's URL occurs twice in the product
                 (the review list is keyed by URL: it cannot mark one copy alone).
@@ -279,6 +286,8 @@ class ReviewSession:
         changed = _photos_changed(product, shown_urls)
         if changed is not None:
             raise ReviewConflict(changed)
+        if self.database.changed_since_run(tenant_schema, product_id):
+            raise ReviewConflict(_NOT_RUN_YET)
         label_url = _label_url(product, label_image_id)
         note = review_note(self.user)
         rows = sorted(
