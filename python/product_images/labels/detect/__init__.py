@@ -58,6 +58,7 @@ from typing import Any
 
 import psycopg
 from botocore.client import BaseClient
+from psycopg import sql
 
 from product_images.claims import Claims, RunStep, bounded, default_worker_id
 from product_images.labels.detect.profiles import tenant_profile
@@ -86,6 +87,9 @@ __all__ = [
     "detect_labels",
     "tenant_profile",
 ]
+
+#: Seconds the release of a dead run's claims keeps retrying rows a dying worker's session still locks.
+RELEASE_WAIT_SECONDS = 5.0
 
 
 # --------------------------------------------------------------------------- the run
@@ -403,13 +407,24 @@ class _Detection:
     def _release_workers(self, worker_ids: list[str]) -> int:
         """Give back every claim the workers ``worker_ids`` still hold in the run's tenants; how many.
 
-        A database error is not raised: the claims then wait for their lease to end.
+        A dead worker's database session may still hold the row locks of the write it was killed in, until
+        the server notices the closed connection (milliseconds): the release skips locked rows (``SKIP
+        LOCKED``), so it is tried again every 0.1 s while claims of those workers remain, for at most
+        :data:`RELEASE_WAIT_SECONDS` in all; what is left then waits for its lease to end. A database error
+        is not raised: the claims then wait for their lease too.
         """
         released = 0
+        deadline = time.monotonic() + RELEASE_WAIT_SECONDS
         for tenant in self.summary.tenants:
             claims = Claims(tenant, "label", _todo(self.retry_failed), per_product=True)
+            held = sql.SQL("select exists (select from {} where label_claimed_by = any(%(workers)s))").format(
+                claims.table
+            )
             try:
                 released += len(bounded(self.conn, claims.release_workers(), {"workers": worker_ids}))
+                while time.monotonic() < deadline and _exists(self.conn, held, worker_ids):
+                    time.sleep(0.1)
+                    released += len(bounded(self.conn, claims.release_workers(), {"workers": worker_ids}))
             except psycopg.Error:  # the database is gone too: the leases will end
                 continue
         return released
@@ -418,6 +433,12 @@ class _Detection:
         """The summary, with the wall-clock seconds since the call started."""
         self.summary.seconds = time.perf_counter() - self.started
         return self.summary
+
+
+def _exists(conn: psycopg.Connection, query: sql.Composed, worker_ids: list[str]) -> bool:
+    """The boolean ``query`` returns for ``workers`` = ``worker_ids``."""
+    row = conn.execute(query, {"workers": worker_ids}).fetchone()
+    return bool(row and row[0])
 
 
 def _nothing() -> None:
