@@ -27,6 +27,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import make_tenant, photo
+from helpers.review import image_ids
 from product_images.connection import connect
 from product_images.demo.data import DEMO_URL_PREFIX, load_demo_data
 from product_images.labels.overrides import read_overrides_file
@@ -224,15 +225,6 @@ def photos_of(conn, tenant: str, product_id: int) -> list[str]:
         url
         for (url,) in conn.execute(
             f"select url from {tenant}.product_images where product_id = %s order by position", (product_id,)
-        ).fetchall()
-    ]
-
-
-def image_ids(conn, tenant: str, product_id: int) -> list[int]:
-    return [
-        image_id
-        for (image_id,) in conn.execute(
-            f"select id from {tenant}.product_images where product_id = %s order by position", (product_id,)
         ).fetchall()
     ]
 

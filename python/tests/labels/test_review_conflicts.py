@@ -16,15 +16,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from helpers.legacy_data import make_tenant, photo, photos, set_images
-from product_images.connection import connect
+from helpers.review import TOKEN, image_ids
 from product_images.labels.overrides import read_overrides_file
-from product_images.labels.review.app import TOKEN_HEADER, ReviewSettings, create_app
-from product_images.labels.review.queue import ReviewDatabase
+from product_images.labels.review.app import TOKEN_HEADER
 from product_images.labels.review.server import serve_review
-from product_images.labels.review.session import ReviewSession
-from product_images.labels.review.thumbnails import ThumbnailStore
 
-TOKEN = "session-token-for-the-tests"
 U1 = "https://images.example.com/user_1/"
 
 
@@ -32,37 +28,6 @@ U1 = "https://images.example.com/user_1/"
 def data(conn, dbt):
     make_tenant(conn, "user_1", {1: photos(1, 3, "user_1"), 2: photos(2, 3, "user_1"), 3: photos(3, 2, "user_1")})
     assert dbt("run", "--select", "product_images").success
-
-
-@pytest.fixture
-def review_list(data, project_dir):
-    """The review list's path; put back as it was when the test ends."""
-    path = project_dir / "seeds" / "label_overrides.csv"
-    before = path.read_bytes()
-    yield path
-    path.write_bytes(before)
-
-
-@pytest.fixture
-def open_session(review_list, tmp_path):
-    """``open_session(user)``: a client of a review app of its own (the "all" queue) on the one review list."""
-    databases: list[ReviewDatabase] = []
-    clients: list[TestClient] = []
-
-    def open_one(user: str) -> TestClient:
-        database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
-        databases.append(database)
-        session = ReviewSession(database, database.load_queue("all"), review_list, user=user)
-        settings = ReviewSettings(token=TOKEN, allowed_hosts=["testserver"])
-        client = TestClient(create_app(session, ThumbnailStore(tmp_path / user, None, None), settings))
-        clients.append(client.__enter__())
-        return client
-
-    yield open_one
-    for client in clients:
-        client.__exit__(None, None, None)
-    for database in databases:
-        database.close()
 
 
 def shown_urls(client: TestClient, product_id: int) -> list[str]:
@@ -76,11 +41,6 @@ def shown_urls(client: TestClient, product_id: int) -> list[str]:
 def decide(client: TestClient, product_id: int, label: int | None, shown: list[str]) -> httpx.Response:
     body = {"tenant_schema": "user_1", "product_id": product_id, "label_image_id": label, "shown_urls": shown}
     return client.post("/api/decision", json=body, headers={TOKEN_HEADER: TOKEN})
-
-
-def image_ids(conn, product_id: int) -> list[int]:
-    query = "select id from user_1.product_images where product_id = %s order by position"
-    return [row[0] for row in conn.execute(query, (product_id,))]
 
 
 def rows_of(path, product_id: int) -> list[tuple[str, bool, str]]:
@@ -118,7 +78,7 @@ def test_a_decision_on_photos_that_changed_since_the_page_showed_them_is_refused
     # reloaded, the page shows the four photos: the decision covers them all
     shown = shown_urls(client, 1)
     assert len(shown) == 4
-    response = decide(client, 1, image_ids(conn, 1)[3], shown)
+    response = decide(client, 1, image_ids(conn, "user_1", 1)[3], shown)
     assert response.status_code == 200, response.text
     assert [(url, is_label) for url, is_label, _ in rows_of(review_list, 1)] == [
         (U1 + "1/0.jpg", False),
@@ -130,7 +90,7 @@ def test_a_decision_on_photos_that_changed_since_the_page_showed_them_is_refused
 
 def test_undo_never_erases_another_sessions_later_decision(open_session, review_list, conn):
     alice, bob = open_session("alice"), open_session("bob")
-    first, _, third = image_ids(conn, 2)
+    first, _, third = image_ids(conn, "user_1", 2)
     assert decide(alice, 2, first, shown_urls(alice, 2)).status_code == 200
     assert decide(bob, 2, third, shown_urls(bob, 2)).status_code == 200  # bob corrects alice
     bobs = rows_of(review_list, 2)

@@ -14,14 +14,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from helpers.legacy_data import make_tenant, photo, photos, set_images
-from product_images.connection import connect
+from helpers.review import TOKEN
 from product_images.labels.overrides import read_overrides_file
-from product_images.labels.review.app import TOKEN_HEADER, ReviewSettings, create_app
-from product_images.labels.review.queue import ReviewDatabase
-from product_images.labels.review.session import ReviewSession
-from product_images.labels.review.thumbnails import ThumbnailStore
+from product_images.labels.review.app import TOKEN_HEADER
 
-TOKEN = "session-token-for-the-tests"
 U1 = "https://images.example.com/user_1/"
 HEADER = "tenant_schema,product_id,url,is_label,note\n"
 
@@ -34,37 +30,6 @@ def data(conn, dbt):
         {1: photos(1, 3, "user_1"), 2: photos(2, 3, "user_1"), 3: photos(3, 2, "user_1"), 4: photos(4, 3, "user_1")},
     )
     assert dbt("run", "--select", "product_images").success
-
-
-@pytest.fixture
-def review_list(data, project_dir):
-    """The review list's path; put back as it was when the test ends."""
-    path = project_dir / "seeds" / "label_overrides.csv"
-    before = path.read_bytes()
-    yield path
-    path.write_bytes(before)
-
-
-@pytest.fixture
-def open_session(review_list, tmp_path):
-    """``open_session(user)``: a client of a review app of its own (the "all" queue) on the one review list."""
-    databases: list[ReviewDatabase] = []
-    clients: list[TestClient] = []
-
-    def open_one(user: str) -> TestClient:
-        database = ReviewDatabase(lambda: connect(autocommit=True), "product_images")
-        databases.append(database)
-        session = ReviewSession(database, database.load_queue("all"), review_list, user=user)
-        settings = ReviewSettings(token=TOKEN, allowed_hosts=["testserver"])
-        client = TestClient(create_app(session, ThumbnailStore(tmp_path / user, None, None), settings))
-        clients.append(client.__enter__())
-        return client
-
-    yield open_one
-    for client in clients:
-        client.__exit__(None, None, None)
-    for database in databases:
-        database.close()
 
 
 PHOTO = re.compile(r'<li class="photo[^"]*" data-image-id="(\d+)" data-url="([^"]*)"')
@@ -100,11 +65,6 @@ def decide(client: TestClient, product_id: int, label: int | None, page: Page) -
 
 def rows_of(path, product_id: int) -> list[tuple[str, bool]]:
     return [(row.url, row.is_label) for row in read_overrides_file(path) if row.product_id == product_id]
-
-
-def image_ids(conn, product_id: int) -> list[int]:
-    query = "select id from user_1.product_images where product_id = %s order by position"
-    return [row[0] for row in conn.execute(query, (product_id,))]
 
 
 def test_a_decision_made_on_a_page_shown_before_another_sessions_decision_is_refused(open_session, review_list):

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from helpers.dbt import table_rows
 from helpers.legacy_data import make_tenant, photo, photos
+from helpers.review import TOKEN, image_ids
 from helpers.s3 import PREFIX, moto_endpoint
 from product_images.cli import main
 from product_images.connection import connect
@@ -33,7 +34,6 @@ from product_images.labels.review.thumbnails import ThumbnailStore
 from product_images.metadata.storage import UrlMapping, s3_client
 
 BUCKET = "review-test"
-TOKEN = "session-token-for-the-tests"
 XSS_TITLE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 XSS_URL = PREFIX + 'user_1/6/"><script>window.__xss = 3</script>.jpg'
 OUTSIDE = "https://elsewhere.example.org/user_1/4/0.jpg"
@@ -115,15 +115,6 @@ def tables_put_back(conn, dbt, project_dir):
     assert dbt("seed").success
     assert dbt("run", "--select", "product_images").success
     assert {tenant: table_rows(conn, tenant, columns) for tenant in ("user_1", "user_2")} == tables
-
-
-def image_ids(conn, tenant: str, product_id: int) -> list[int]:
-    return [
-        row[0]
-        for row in conn.execute(
-            f"select id from {tenant}.product_images where product_id = %s order by position", (product_id,)
-        )
-    ]
 
 
 def shown_ids(html: str) -> list[int]:
