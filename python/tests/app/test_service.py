@@ -22,7 +22,8 @@ from hypothesis.stateful import (
 from psycopg import sql
 
 from helpers.dbt import PROJECT_DIR
-from helpers.legacy_data import make_tenant, photo, photos, set_images
+from helpers.legacy_data import photo, photos, set_images
+from helpers.service import RUN, T, U, new_product, state
 from product_images.app.images import ProductImage
 from product_images.app.service import (
     ALLOWED_MIME_TYPES,
@@ -39,9 +40,6 @@ from product_images.app.service import (
 from product_images.connection import connect
 from product_images.demo.data import create_tenant_schema
 
-T = "user_1"
-U = "https://images.example.com/"
-RUN = ("run", "--select", "product_images")
 SIZE_RULE = "None or an integer number of bytes from 1 to 52428800 (50 MiB: our upload policy)"
 PIXEL_RULE = "None or an integer number of pixels from 1 to 65535 (the JPEG format's limit: 16-bit dimension fields)"
 URL_RULE = (
@@ -50,41 +48,11 @@ URL_RULE = (
 )
 MIME_RULE = "None or one of image/avif, image/bmp, image/gif, image/heic, image/jpeg, image/png, image/tiff, image/webp"
 
-# Products 1..20 are loaded from JSONB by dbt in the fixture; the tests create
-# image-less products (images NULL, which dbt ignores) from 1000 up.
-_next_product = itertools.count(1000)
-
 
 def run_ok(dbt):
     result = dbt(*RUN)
     assert result.success, [r.message for r in result.node_results()] or result.exception
     return result
-
-
-@pytest.fixture(scope="module")
-def tenant(conn, dbt):
-    make_tenant(conn, T, {pid: photos(pid, 3, T) for pid in range(1, 21)})
-    make_tenant(conn, "user_2", {1: photos(1, 2, "user_2")})
-    assert dbt("seed").success
-    run_ok(dbt)
-    return T
-
-
-@pytest.fixture
-def svc(conn, tenant):
-    return ProductImageService(conn, T)
-
-
-def new_product(conn) -> int:
-    product_id = next(_next_product)
-    conn.execute("insert into user_1.products (id, title) values (%s, %s)", (product_id, f"product {product_id}"))
-    return product_id
-
-
-def state(conn, product_id: int, columns: str = "url, position, is_label, label_source") -> list[tuple[Any, ...]]:
-    return conn.execute(
-        f"select {columns} from user_1.product_images where product_id = %s order by position, id", (product_id,)
-    ).fetchall()
 
 
 def ids_of(conn, product_id: int) -> list[int]:

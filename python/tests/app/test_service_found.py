@@ -6,52 +6,17 @@ a real ``dbt run``; a defect not fixed yet is marked ``xfail(strict=True)``.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import pytest
 
-from helpers.legacy_data import make_tenant, photos
+from helpers.service import RUN, U, new_product, state
 from product_images.app.service import (
     MAX_DIMENSION_PX,
     MAX_FILE_SIZE_BYTES,
     MAX_URL_LENGTH,
     InvalidImageError,
-    ProductImageService,
 )
-
-T = "user_1"
-U = "https://images.example.com/"
-RUN = ("run", "--select", "product_images")
-
-# Products 1..10 are loaded from the JSONB; image-less products are made from 1000 up.
-_next_product = itertools.count(1000)
-
-
-@pytest.fixture(scope="module")
-def tenant(conn, dbt):
-    make_tenant(conn, T, {pid: photos(pid, 3, T) for pid in range(1, 11)})
-    assert dbt("seed").success
-    assert dbt(*RUN).success
-    return T
-
-
-@pytest.fixture
-def svc(conn, tenant):
-    return ProductImageService(conn, T)
-
-
-def new_product(conn) -> int:
-    product_id = next(_next_product)
-    conn.execute("insert into user_1.products (id, title) values (%s, %s)", (product_id, f"product {product_id}"))
-    return product_id
-
-
-def rows(conn, product_id: int, columns: str = "url, position, is_label") -> list[tuple[Any, ...]]:
-    return conn.execute(
-        f"select {columns} from user_1.product_images where product_id = %s order by position, id", (product_id,)
-    ).fetchall()
-
 
 # --------------------------------------------------------------------------- #
 # Bad input: a clear error naming the field, never a driver error
@@ -78,7 +43,7 @@ def test_text_postgresql_cannot_store_is_refused_naming_the_field(conn, svc, fie
     with pytest.raises(InvalidImageError) as raised:
         svc.add_image(product_id, **arguments)
     assert raised.value.field == field
-    assert rows(conn, product_id) == []
+    assert state(conn, product_id, "url, position, is_label") == []
 
 
 # --------------------------------------------------------------------------- #
@@ -110,10 +75,10 @@ def test_deleting_the_label_photo_does_not_make_another_photo_the_label(conn, db
     label = svc.get_label_image(4)
     assert label is not None and label.position == 2
     svc.delete_image(label.id)
-    assert [is_label for _, _, is_label in rows(conn, 4)] == [False, False]
+    assert [is_label for _, _, is_label in state(conn, 4, "url, position, is_label")] == [False, False]
     # what `labels detect` leaves when it cannot fetch the photos: an error, a pending relabel
     conn.execute(
         "update user_1.product_images set label_error = 'unmapped', label_scores_pending = true where product_id = 4"
     )
     assert dbt(*RUN).success
-    assert [is_label for _, _, is_label in rows(conn, 4)] == [False, False]
+    assert [is_label for _, _, is_label in state(conn, 4, "url, position, is_label")] == [False, False]
