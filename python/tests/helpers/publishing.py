@@ -54,3 +54,8 @@ def client_for(market: Any, marketplace: str = "vinted", **options: Any) -> Http
     """An HTTP client of ``marketplace`` on the stand-in ``market``: quick backoff (0.05 s), 5 s timeout, unless
     ``options`` say otherwise."""
     return HttpMarketplaceClient(market.url, marketplace, **{"backoff": 0.05, "timeout": 5.0, **options})
+
+
+def statuses(tasks) -> list[tuple[int, str]]:
+    """(position, status) of each task, in the order given."""
+    return [(t.position, t.status) for t in tasks]

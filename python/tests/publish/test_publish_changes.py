@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from helpers.publishing import U, client_for, product_photo_urls
+from helpers.publishing import U, client_for, product_photo_urls, statuses
 from product_images.app.service import ProductImageService
 from product_images.connection import connect
 from product_images.publish.plans import PublishError, build_plan
@@ -18,10 +18,6 @@ from product_images.publish.tasks import create_job, load_tasks, publish_product
 T = "user_1"
 FAST = {"retry_wait": 0.0}
 AGAIN = "publish the product again as a new job"
-
-
-def statuses(tasks):
-    return [(t.position, t.status) for t in tasks]
 
 
 def image_id(conn, product, name):

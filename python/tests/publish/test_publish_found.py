@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers.legacy_data import set_images
-from helpers.publishing import U, client_for
+from helpers.publishing import U, client_for, statuses
 from product_images.app.service import ProductImageService
 from product_images.cli import main
 from product_images.connection import connect
@@ -43,10 +43,6 @@ def failed_task(outcome: JobOutcome) -> TaskRow:
     """The task that stopped the job (the job must have stopped)."""
     assert outcome.failed_task is not None, outcome.summary()
     return outcome.failed_task
-
-
-def statuses(tasks):
-    return [(t.position, t.status) for t in tasks]
 
 
 def test_an_upload_whose_url_another_row_now_flags_as_the_label_is_not_sent(conn, prepared, market):
