@@ -8,18 +8,16 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from psycopg import sql
 
 from helpers.legacy_data import make_tenant, photos
 from helpers.live import PAUSE_KEY, constraint_problems, parity_problems, pause_at_write, wait_for
+from helpers.migrate_command import alive, cmdline, migrate_args, migrate_env, shard_of, shard_pids
 
 TENANTS = [f"user_{n}" for n in range(1, 9)]
-BIN = Path(sys.executable).parent
 SHARDS_EXIT_SECONDS = 30.0
 APPENDED = "https://images.example.com/{tenant}/1/appended.jpg"
 
@@ -33,54 +31,7 @@ def tenants(conn):
 
 @pytest.fixture
 def env(project_dir):
-    return {**os.environ, "DBT_PROFILES_DIR": str(project_dir / "target" / "profiles")}
-
-
-def migrate_args(project_dir, jobs):
-    return [str(BIN / "product-images"), "migrate", "--jobs", str(jobs), "--project-dir", str(project_dir)]
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
-
-
-def children(pid):
-    try:
-        return [int(p) for task in Path(f"/proc/{pid}/task").iterdir() for p in (task / "children").read_text().split()]
-    except FileNotFoundError:
-        return []
-
-
-def shard_pids(process, jobs):
-    """{shard: pid} of the command's `dbt run` children, once all ``jobs`` have started."""
-
-    def found():
-        pids = {}
-        for pid in children(process.pid):
-            match = re.search(r'"tenant_shard": (\d+)', cmdline(pid))
-            if match and " run " in cmdline(pid):
-                pids[int(match.group(1))] = pid
-        return pids if len(pids) == jobs else None
-
-    return wait_for(found, f"{jobs} dbt shard(s) started", timeout=60)
-
-
-def shard_of(conn, jobs):
-    """{tenant: shard} as macros/tenants/tenant_shards.sql computes it."""
-    rows = conn.execute(
-        "select t, mod(abs(hashtextextended(t, 0)), %s)::int from unnest(%s::text[]) as t", (jobs, TENANTS)
-    ).fetchall()
-    return dict(rows)
+    return migrate_env(project_dir)
 
 
 def dbt_backends(conn):
@@ -132,7 +83,7 @@ def kill_groups(pids):
 def test_migrate_killed_with_sigkill_stops_its_shards_and_the_next_migrate_runs(conn, tenants, project_dir, env):
     first = subprocess.run(migrate_args(project_dir, 2), env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, (first.stdout, first.stderr)
-    shards = shard_of(conn, 2)
+    shards = shard_of(conn, 2, TENANTS)
     held = [next(t for t in TENANTS if shards[t] == shard) for shard in (0, 1)]  # one tenant in each shard
     for tenant in held:
         append_photo(conn, tenant)

@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import pytest
 
 from helpers.legacy_data import make_tenant, photos
 from helpers.live import wait_for
+from helpers.migrate_command import BIN, alive, migrate_env, shard_of, shard_pids, start_migrate
 
 TENANTS = [f"user_{n}" for n in range(1, 13)]
-BIN = Path(sys.executable).parent
 DISCOVERED = TENANTS  # template_tenant (var extra_tenant_schemas) is not made here
 
 
@@ -43,54 +42,7 @@ def fresh(conn, tenants):
 
 @pytest.fixture
 def env(project_dir):
-    return {**os.environ, "DBT_PROFILES_DIR": str(project_dir / "target" / "profiles")}
-
-
-def start_migrate(project_dir, env, jobs, *, new_session=False):
-    return subprocess.Popen(
-        [str(BIN / "product-images"), "migrate", "--jobs", str(jobs), "--project-dir", str(project_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=new_session,
-    )  # fmt: skip
-
-
-def descendants(pid):
-    """Every live process under ``pid`` (children, grandchildren...)."""
-    found, todo = [], [pid]
-    while todo:
-        try:
-            text = Path(f"/proc/{todo.pop()}/task").iterdir()
-            kids = [int(p) for task in text for p in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue
-        found += kids
-        todo += kids
-    return [p for p in found if alive(p)]
-
-
-def cmdline(pid):
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
-
-
-def alive(pid):
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
-def shard_pids(process, jobs):
-    def found():
-        pids = {}
-        for pid in descendants(process.pid):
-            match = re.search(r'"tenant_shard": (\d+)', cmdline(pid))
-            if match and " run " in cmdline(pid):
-                pids[int(match.group(1))] = pid
-        return pids if len(pids) == jobs else None
-
-    return wait_for(found, f"{jobs} dbt shard(s) started", timeout=60)
+    return migrate_env(project_dir)
 
 
 def wait_gone(pids, timeout=120):
@@ -99,15 +51,6 @@ def wait_gone(pids, timeout=120):
     while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
     return [p for p in pids if alive(p)]
-
-
-def shard_of(conn, jobs):
-    """{tenant: shard} as macros/tenants/tenant_shards.sql computes it."""
-    return dict(
-        conn.execute(
-            "select t, mod(abs(hashtextextended(t, 0)), %s)::int from unnest(%s::text[]) as t", (jobs, DISCOVERED)
-        ).fetchall()
-    )
 
 
 def not_run_line(out, shard):
@@ -136,7 +79,7 @@ def test_a_shard_killed_by_sigkill_fails_the_command_and_names_its_tenants_not_r
     assert process.returncode == 2, (out, err)
     assert "exit 2" in out.splitlines()[0], out
     assert "shard 1 killed by SIGKILL" in out, out
-    expected = [tenant for tenant, shard in shard_of(conn, 2).items() if shard == 1]
+    expected = [tenant for tenant, shard in shard_of(conn, 2, DISCOVERED).items() if shard == 1]
     count, listed = not_run_line(out, 1)
     assert count == len(expected), out  # killed while starting: none of its tenants ran
     assert_names(listed, expected)
