@@ -40,7 +40,7 @@
 {% macro restore_images_jsonb(tenants=none, overwrite_changed=false) %}
     {%- do check_boolean_arguments('restore_images_jsonb', {'overwrite_changed': overwrite_changed}) -%}
     {{ return(run_tenant_operations(
-        'restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body],
+        'restore_images_jsonb', operation_tenants(tenants) | unique | list, [restore_images_jsonb_body],
         refusal_fails=true, phase_kwargs={'overwrite_changed': overwrite_changed}
     )) }}
 {% endmacro %}
@@ -64,6 +64,16 @@
         else
             {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=not overwrite_changed) }}
             v_message := 'products.images rebuilt from product_images and product_images_rejects';
+            {%- if not overwrite_changed %}
+            -- A product the app wrote while the statement ran (committed while it waited
+            -- for the row, or since) was left as the app wrote it: say so.
+            {{ count_jsonb_changed_since_sync_sql(tenant_schema) }}
+            if v_count > 0 then
+                v_message := v_message || '; ' || v_count || ' product(s) changed in products.images while this ran '
+                    || 'were left as the app wrote them (e.g. product ' || v_example || '): dbt run --select '
+                    || 'product_images loads them, then run this again';
+            end if;
+            {%- endif %}
         end if;
     end if;
 {%- endmacro %}
@@ -72,13 +82,33 @@
 {% macro count_jsonb_changed_since_sync_sql(tenant_schema) -%}
     {#- plpgsql: v_count, v_example := the products whose images value differs from the
         one the last sync recorded (the app wrote the JSONB since, and the tables do not
-        hold that change yet). A product the sync never saw is not counted: the rebuild
-        leaves it alone. -#}
+        hold that change yet), as write_images_jsonb_sql's guard sees them: a product
+        the sync never saw counts when its JSONB holds an element (the old app created
+        it after the last dbt run: the tables lack its photos). Before 2026-12-07 such a
+        product was not counted, and the rebuild overwrote it with the app's rows. -#}
     select count(*), min(products.id)::text into v_count, v_example
     from {{ tenant_relation(tenant_schema, 'products') }} as products
-    inner join {{ tenant_relation(tenant_schema, 'product_images_sync') }} as synced
-        on products.id = synced.product_id
-    where synced.images_md5 is distinct from md5(products.images::text);
+    where not {{ unchanged_since_sync_sql(tenant_schema, 'products') }};
+{%- endmacro %}
+
+
+{% macro unchanged_since_sync_sql(tenant_schema, products_alias) -%}
+    {#- A boolean expression: the product (products_alias, a row of the tenant's
+        products) holds the images value the last sync recorded, or, never synced,
+        a value with no element (SQL NULL, JSON null, []): rebuilding it from the
+        tables loses nothing. A scalar subquery, not NOT EXISTS: PostgreSQL plans NOT
+        EXISTS as an anti-join, and when an UPDATE waited for the app's row lock its
+        recheck of the new row version (EvalPlanQual) passed the anti-join without
+        the sync table, so an app write committed during the wait was overwritten
+        (before 2026-12-07). -#}
+    coalesce(
+        (
+            select synced.images_md5 is not distinct from md5({{ products_alias }}.images::text)
+            from {{ tenant_relation(tenant_schema, 'product_images_sync') }} as synced
+            where synced.product_id = {{ products_alias }}.id
+        ),
+        {{ legacy_element_count(products_alias ~ '.images') }} = 0
+    )
 {%- endmacro %}
 
 
@@ -249,29 +279,15 @@
 {%- endmacro %}
 
 
-{% macro write_images_jsonb_sql(tenant_schema, unchanged_since_sync=true) -%}
-    {#- One statement that writes products.images from the tenant's tables, in the
-        legacy shape, records the md5 of what it wrote in the sync state (the next
-        dbt run must not load it back as if the app had changed it: after the
-        cut-over a photo the app deleted since would return), and counts the
-        products written into v_rows. With unchanged_since_sync, a product whose
-        value differs from the one the last sync recorded (an app write the tables
-        do not hold yet, even one committed while this statement waits for the row)
-        is left as it is. A product whose rows are as the migration loaded them (each
-        row's element kept, positions still in the legacy order, array indexes
-        0..n-1 all present across rows and rejects) gets its original value back,
-        element for element. Any other gets [{url, order = position, created_at}]
-        in position order (extra keys of loaded elements kept), with the rejected
-        elements put back before what now stands at their old index. A product
-        rejected whole gets its non-array value back; one with nothing gets [], JSON
-        null or NULL as the sync table's md5 says it had; one the sync never saw is
-        left alone. -#}
+{% macro restored_images_ctes(tenant_schema) -%}
+    {#- The CTEs (no WITH) that end in restored (product_id, images): the value
+        write_images_jsonb_sql writes into each product's images from the tenant's
+        tables (see there); rollback_product_images compares it with the JSONB to
+        find what the app changed only in the tables. -#}
     {%- set products = tenant_relation(tenant_schema, 'products') -%}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
     {%- set synced = tenant_relation(tenant_schema, 'product_images_sync') -%}
-    with
-
     image_rows as (
         select
             product_id,
@@ -332,17 +348,17 @@
         select
             image_rows.product_id,
             image_rows.position_rank::numeric as sort_key,
-            coalesce(image_rows.legacy_element, '{}'::jsonb) || jsonb_build_object(
-                'url', image_rows.url,
-                'order', image_rows.position_rank,
-                'created_at', coalesce(
-                    case
-                        when jsonb_typeof(image_rows.legacy_element -> 'created_at') = 'string'
-                            then image_rows.legacy_element -> 'created_at'
-                    end,
-                    to_jsonb(to_char(image_rows.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+            -- A loaded element keeps its keys, created_at included whatever it holds (a
+            -- number, JSON null, none at all: the row's created_at is then the run's
+            -- time, which the old app must not show); only url and order are the
+            -- row's. A photo the app added gets the row's created_at.
+            coalesce(
+                image_rows.legacy_element,
+                jsonb_build_object(
+                    'created_at',
+                    to_char(image_rows.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
                 )
-            ) as element
+            ) || jsonb_build_object('url', image_rows.url, 'order', image_rows.position_rank) as element
         from image_rows
         where image_rows.product_id not in (select product_id from exact_products)
 
@@ -394,7 +410,35 @@
         select product_id, images from restored_whole
         union all
         select product_id, images from restored_empty
-    ),
+    )
+{%- endmacro %}
+
+
+{% macro write_images_jsonb_sql(tenant_schema, unchanged_since_sync=true) -%}
+    {#- One statement that writes products.images from the tenant's tables, in the
+        legacy shape, records the md5 of what it wrote in the sync state (the next
+        dbt run must not load it back as if the app had changed it: after the
+        cut-over a photo the app deleted since would return), and counts the
+        products written into v_rows. With unchanged_since_sync, a product whose
+        value differs from the one the last sync recorded (an app write the tables
+        do not hold yet, even one committed while this statement waits for the row)
+        is left as it is. A product whose rows are as the migration loaded them (each
+        row's element kept, positions still in the legacy order, array indexes
+        0..n-1 all present across rows and rejects) gets its original value back,
+        element for element. Any other gets its elements in position order, each
+        with order = its position and the row's url, a loaded element's other keys
+        as they were (created_at included: absent, a number or null stays so), a
+        photo the app added as {url, order, created_at}, with the rejected
+        elements put back before what now stands at their old index. A product
+        rejected whole gets its non-array value back; one with nothing gets [], JSON
+        null or NULL as the sync table's md5 says it had; one the sync never saw is
+        written only when it has rows and its JSONB holds no element (and is then
+        recorded). -#}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    {%- set synced = tenant_relation(tenant_schema, 'product_images_sync') -%}
+    with
+
+    {{ restored_images_ctes(tenant_schema) }},
 
     written as (
         update {{ products }} as products
@@ -404,22 +448,19 @@
             products.id = restored.product_id
             and products.images is distinct from restored.images
             {%- if unchanged_since_sync %}
-            and not exists (
-                select 1
-                from {{ synced }} as synced
-                where
-                    synced.product_id = products.id
-                    and synced.images_md5 is distinct from md5(products.images::text)
-            )
+            and {{ unchanged_since_sync_sql(tenant_schema, 'products') }}
             {%- endif %}
         returning products.id, products.images
     ),
 
+    -- Every product written is recorded, one the sync never saw too (the app gave
+    -- photos to a product whose JSONB was NULL): before 2026-12-07 it was not, and a
+    -- second restore overwrote the seller's next edit of it unguarded.
     recorded as (
-        update {{ synced }} as synced
-        set images_md5 = md5(written.images::text), synced_at = now()
-        from written
-        where synced.product_id = written.id
+        insert into {{ synced }} as synced (product_id, images_md5, synced_at)
+        select id, md5(images::text), now() from written
+        on conflict (product_id) do update
+        set images_md5 = excluded.images_md5, synced_at = excluded.synced_at
         returning synced.product_id
     )
 

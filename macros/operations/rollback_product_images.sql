@@ -6,10 +6,12 @@
 {% macro rollback_product_images(confirm=false, tenants=none, discard_app_changes=false) %}
     {#- One transaction a tenant, under the lock discipline: dropping the tables is a
         catalog change of milliseconds, so the ACCESS EXCLUSIVE lock the foreign keys
-        need on products is held that long. -#}
+        need on products is held that long. A tenant named twice is done once: its
+        second pass found no table and logged it 'skipped: not migrated' over the
+        'done' of the drop (before 2026-12-07). -#}
     {%- do check_boolean_arguments('rollback_product_images', {'confirm': confirm, 'discard_app_changes': discard_app_changes}) -%}
     {{ return(run_tenant_operations(
-        'rollback_product_images', operation_tenants(tenants), [rollback_product_images_body],
+        'rollback_product_images', operation_tenants(tenants) | unique | list, [rollback_product_images_body],
         dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock',
         lock_relations=['products', 'product_images', 'product_images_rejects', 'product_images_sync'],
         phase_kwargs={'discard_app_changes': discard_app_changes}
@@ -36,7 +38,9 @@
             v_app_photos bigint;
             v_app_labels bigint;
             v_app_captions bigint;
+            v_app_moves bigint;
             v_dependents text;
+            v_app_changes text;
         begin
             {%- if not dry_run %}
             lock table {{ images }}, {{ rejects }}, {{ synced }} in access exclusive mode;
@@ -48,27 +52,34 @@
                 count(*) filter (where source_index is not null and (alt_text is not null or tags <> '{}'))
             into v_rows, v_app_photos, v_app_labels, v_app_captions
             from {{ images }};
+            {{ rollback_app_moves_sql(tenant_schema) }}
             {{ rollback_dependents_sql(tenant_schema) }}
+            v_app_changes := concat_ws(
+                ' and ',
+                case when v_app_photos > 0 then v_app_photos || ' photo(s) the app added' end,
+                case
+                    when v_app_moves > 0
+                        then 'photo deletions or reorders the app made in ' || v_app_moves
+                            || ' product(s) (e.g. product ' || v_example || ')'
+                end,
+                case when v_app_labels > 0 then v_app_labels || ' label decision(s) made through the app' end,
+                case when v_app_captions > 0 then v_app_captions || ' photo(s) with alt text or tags' end
+            );
             if v_dependents is not null then
                 v_status := 'refused';
                 v_message := 'objects outside the dbt schema depend on product_images, product_images_rejects or '
                     || 'product_images_sync, and the drop would take them with it: ' || v_dependents
                     || '; drop or change them first';
-            elsif (v_app_photos > 0 or v_app_labels > 0 or v_app_captions > 0)
-                and not {{ 'true' if discard_app_changes else 'false' }} then
+            elsif v_app_changes <> '' and not {{ 'true' if discard_app_changes else 'false' }} then
                 v_status := 'refused';
-                v_message := concat_ws(
-                    ' and ',
-                    case when v_app_photos > 0 then v_app_photos || ' photo(s) the app added' end,
-                    case when v_app_labels > 0 then v_app_labels || ' label decision(s) made through the app' end,
-                    case when v_app_captions > 0 then v_app_captions || ' photo(s) with alt text or tags' end
-                ) || ' live only in product_images: write the photos back with dbt run-operation '
+                v_message := v_app_changes || ' live only in product_images: write the photos back with dbt run-operation '
                     || 'restore_images_jsonb (alt text, tags and labels have no place in the JSONB), or pass '
                     || 'discard_app_changes: true to lose them with the table';
             elsif {{ 'true' if dry_run else 'false' }} then
                 v_status := 'would_do';
                 v_message := 'would drop product_images (' || v_rows || ' rows), product_images_rejects and '
-                    || 'product_images_sync; products is not touched (confirm: true to do it)';
+                    || 'product_images_sync; products is not touched (confirm: true to do it)'
+                    || coalesce('; it would discard ' || nullif(v_app_changes, ''), '');
             else
                 -- The drop needs ACCESS EXCLUSIVE on products too (the foreign keys), while
                 -- this transaction holds product_images: an app transaction that wrote
@@ -89,7 +100,9 @@
                 v_message := 'dropped product_images (' || v_rows || ' rows), product_images_rejects and product_images_sync, '
                     || 'and with them the union views and label_review_queue; products is not touched. '
                     || 'dbt run --select product_images builds the views again, and loads this tenant again unless '
-                    || 'var tenant_schema_regex leaves it out';
+                    || 'var tenant_schema_regex leaves it out'
+                    -- discard_app_changes: what was lost is said, as the refusal would have
+                    || coalesce('; discarded (discard_app_changes): ' || nullif(v_app_changes, ''), '');
             end if;
         end;
     end if;
@@ -126,4 +139,32 @@
             and constraints.confrelid in ({{ tables | join(', ') }})
             and constraints.conrelid not in ({{ tables | join(', ') }})
     ) as dependents;
+{%- endmacro %}
+
+
+{% macro rollback_app_moves_sql(tenant_schema) -%}
+    {#- plpgsql: v_app_moves, v_example := the products whose photos the app deleted or
+        reordered in product_images only: their JSONB is the one the last sync
+        recorded, yet the value restore_images_jsonb would write from the tables
+        differs from it. A product with a photo the app added is counted as such, not
+        here. Before 2026-12-07 the rollback dropped these without a word: the drop
+        brought back a photo the seller had deleted, and the old order. -#}
+    {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    with
+
+    {{ restored_images_ctes(tenant_schema) }}
+
+    select count(*), min(products.id)::text into v_app_moves, v_example
+    from {{ products }} as products
+    inner join restored on products.id = restored.product_id
+    inner join {{ tenant_relation(tenant_schema, 'product_images_sync') }} as synced
+        on products.id = synced.product_id
+    where
+        products.images is distinct from restored.images
+        and synced.images_md5 is not distinct from md5(products.images::text)
+        and not exists (
+            select 1 from {{ images }} as app_images
+            where app_images.product_id = products.id and app_images.source_index is null
+        );
 {%- endmacro %}
