@@ -102,18 +102,28 @@ def labels_detect(
 
 @labels.command("accuracy")
 @tenants_option("measure")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object on stdout (shape above).")
 def labels_accuracy(tenants: tuple[str, ...], as_json: bool) -> None:
     """How often the evidence agrees with the shop's own people, per tenant.
 
     For every product a person decided (the overrides seed or the app), what the evidence
     alone would have said (a shop profile learned from the tenant's other decisions), with
     the thresholds of dbt_project.yml: precision and recall with a Wilson 95% interval and
-    the number of decisions each rests on. Exit 0 when measured, 1 when it could not run,
-    2 on a bad --tenant or dbt var.
+    the number of decisions each rests on. Exit 0 when measured, 1 when it could not run
+    (database, no migrated tenant, a table without the detector's columns), 2 on a bad
+    --tenant, dbt var or PRODUCT_IMAGES_TENANT_REGEX.
+
+    \b
+    --json: {"detector", "threshold", "floor", "tenants": [T, ...], "total": T}, each T
+    {"tenant", "decided", "partly_decided", "unscored", "labels", "correct",
+     "decided_tags", "doubtful", "cleared_wrongly", "precision", "precision_interval",
+     "recall", "recall_interval"}: counts of products; precision = correct / labels,
+    recall = correct / decided_tags (null when 0), intervals [low, high] ([0, 1] when 0).
     """
+    import psycopg
+
     from product_images.checks.checkpoints import CheckpointConfigError, label_score_settings
-    from product_images.labels.accuracy import shop_accuracy
+    from product_images.labels.accuracy import AccuracyUnavailable, UnknownTenantError, shop_accuracy
     from product_images.labels.detector import load_detector
 
     try:
@@ -124,8 +134,14 @@ def labels_accuracy(tenants: tuple[str, ...], as_json: bool) -> None:
     with conn:
         try:
             report = shop_accuracy(conn, load_detector(), threshold, floor, list(tenants) or None)
-        except ValueError as error:
-            fail(2, str(error))
+        except UnknownTenantError as error:
+            fail(2, f"--tenant: {error}")
+        except AccuracyUnavailable as error:
+            fail(1, str(error))
+        except psycopg.errors.InvalidRegularExpression as error:
+            fail(2, f"PRODUCT_IMAGES_TENANT_REGEX is not a valid regular expression: {str(error).strip()}")
+        except psycopg.Error as error:
+            fail(1, f"cannot list the tenants: {str(error).strip()}")
     if as_json:
         import json
 
