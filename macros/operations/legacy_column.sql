@@ -40,7 +40,7 @@
 {% macro restore_images_jsonb(tenants=none, overwrite_changed=false) %}
     {%- do check_boolean_arguments('restore_images_jsonb', {'overwrite_changed': overwrite_changed}) -%}
     {{ return(run_tenant_operations(
-        'restore_images_jsonb', operation_tenants(tenants) | unique | list, [restore_images_jsonb_body],
+        'restore_images_jsonb', operation_tenants(tenants), [restore_images_jsonb_body],
         refusal_fails=true, phase_kwargs={'overwrite_changed': overwrite_changed}
     )) }}
 {% endmacro %}

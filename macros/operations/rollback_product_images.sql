@@ -11,7 +11,7 @@
         'done' of the drop (before 2026-12-07). -#}
     {%- do check_boolean_arguments('rollback_product_images', {'confirm': confirm, 'discard_app_changes': discard_app_changes}) -%}
     {{ return(run_tenant_operations(
-        'rollback_product_images', operation_tenants(tenants) | unique | list, [rollback_product_images_body],
+        'rollback_product_images', operation_tenants(tenants), [rollback_product_images_body],
         dry_run=not confirm, refusal_fails=confirm, lock_mode='AccessExclusiveLock',
         lock_relations=['products', 'product_images', 'product_images_rejects', 'product_images_sync'],
         phase_kwargs={'discard_app_changes': discard_app_changes}

@@ -137,7 +137,9 @@ $tenant_operation$
 
 {% macro operation_tenants(tenants=none) %}
     {#- The tenants an operation works on: all discovered tenants with a products
-        table, or the named ones (each must be a discovered tenant). -#}
+        table, or the named ones (each must be a discovered tenant), each once, in
+        the order first named (a tenant named twice was done twice: the second
+        pass's "skipped" was the only record of the first one's work). -#}
     {%- set discovered = discover_tenants() | selectattr('has_products') | map(attribute='schema') | list -%}
     {%- if tenants is none -%}
         {{ return(discovered) }}
@@ -152,5 +154,5 @@ $tenant_operation$
             "tenants: " ~ tenant_schema ~ " is not a tenant schema with a products table; tenants: " ~ discovered | join(", ")
         ) }}
     {%- endfor -%}
-    {{ return(tenants) }}
+    {{ return(tenants | unique | list) }}
 {% endmacro %}

@@ -298,3 +298,13 @@ def test_a_restore_blocked_by_an_apps_row_lock_fails_that_tenant_alone_naming_it
     assert [element["url"] for element in images(conn, blocked, 1)] == [U + "y"]
     assert logged(conn, "restore_images_jsonb", tenant) == ("done", RESTORED, 1)
     assert [element["url"] for element in images(conn, tenant, 1)] == [U + "x", U + "x-app"]
+
+
+def test_a_tenant_named_twice_to_any_operation_is_done_once(conn, dbt, migrate):
+    # operation_tenants kept duplicates: the drop's second pass found no column and logged
+    # 'skipped' over the first pass's 'done'.
+    tenant = migrate({1: [photo(U + "x", 0)]})
+    assert operation(dbt, "backup_legacy_images", f"{{tenants: [{tenant}, {tenant}]}}").success
+    assert operation(dbt, "drop_legacy_images_column", f"{{tenants: [{tenant}, {tenant}], confirm: true}}").success
+    status, message, _ = logged(conn, "drop_legacy_images_column", tenant)
+    assert status == "done", message
