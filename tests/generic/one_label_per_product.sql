@@ -9,7 +9,10 @@
         every open photo scores below var label_score_floor (open: loaded from the
         JSONB and not decided by a person); the interim rule (label_source 'rule')
         labels the last photo, or, on a doubtful product (every open photo scored,
-        the best between the floor and the threshold), its best-scoring one. -#}
+        the best between the floor and the threshold), its best-scoring one. The
+        evidence decides only when every open photo is scored (else the rule
+        does): a product left without a label, or labelled elsewhere, while one
+        has no score may publish its tag. -#}
     {%- set min_images = min_images if min_images is not none else var('label_min_images') -%}
     {%- set threshold = var('label_score_threshold') | float -%}
     {%- set floor = var('label_score_floor') | float -%}
@@ -91,7 +94,8 @@
                 is_label and label_source = 'evidence'
                 and not (label_score > {{ threshold }} and label_score = best_open_score)
             ) as has_evidence_label_not_best,
-            max(best_open_score) as best_open_score
+            max(best_open_score) as best_open_score,
+            max(unscored_open_images) as unscored_open_images
         from images
         group by tenant_schema, product_id
 
@@ -109,6 +113,8 @@
                 then 'the evidence labelled a photo that is not the best-scoring above label_score_threshold'
             when has_evidence and labels = 0 and best_open_score >= {{ floor }}
                 then 'the evidence left no label although a photo scores at or above label_score_floor'
+            when has_evidence and unscored_open_images > 0 and eligible_images >= {{ min_images | int }}
+                then 'the evidence decided although an open photo has no score'
             when labels = 0 and eligible_images >= {{ min_images | int }} and not has_human_no_label and not has_evidence
                 then 'no label on a product with {{ min_images | int }} or more images from its JSONB'
             when labels = 1 and eligible_images < {{ min_images | int }} and not has_human_label and not has_evidence
@@ -122,6 +128,7 @@
         or has_rule_label_misplaced
         or has_evidence_label_not_best
         or (has_evidence and labels = 0 and best_open_score >= {{ floor }})
+        or (has_evidence and unscored_open_images > 0 and eligible_images >= {{ min_images | int }})
         or (
             labels = 0 and eligible_images >= {{ min_images | int }}
             and not has_human_no_label and not has_evidence
