@@ -133,3 +133,15 @@ def test_decide_is_the_sql_decision() -> None:
     assert scoring.decide([0.95, 0.2, 0.95], 0.9, 0.05) == scoring.Decision("label", 2)
     with pytest.raises(ValueError):
         scoring.decide([0.5], 0.1, 0.2)
+
+
+def test_labels_evaluate_says_n_a_when_nothing_was_labelled_and_gives_counts_otherwise():
+    counts = dict(products=20, tags=5, doubtful=9, unflagged=1, retail_tags=0, retail_flagged=0, abstained=2)
+    nothing = measure.Figures(labels=0, correct=0, decided_tags=0, **counts).as_dict()
+    some = measure.Figures(labels=7, correct=5, decided_tags=5, **counts).as_dict()
+    assert measure.figure_line("cold", nothing).startswith(
+        "cold: precision n/a (0 labels), recall n/a (0 tags), doubtful 45.0%"
+    )
+    assert measure.figure_line("after", some).startswith(
+        "after: precision 0.714 [0.359, 0.918] on 7 labels, recall 1.000 [0.566, 1.000] on 5 tags,"
+    )

@@ -178,11 +178,20 @@ class Figures:
         }
 
 
+def _share(value: float, interval: list[float], n: int, what: str) -> str:
+    if not n:
+        return f"n/a (0 {what})"
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}] on {n} {what}"
+
+
 def figure_line(stage: str, f: dict[str, Any]) -> str:
-    """One stage's figures (:meth:`Figures.as_dict`) as a person reads them."""
+    """One stage's figures (:meth:`Figures.as_dict`) as a person reads them: precision and recall
+    with their Wilson 95% intervals and counts, "n/a" when nothing was labelled or decided
+    (the dict's 1.0 then means "no mistake made", not a measure)."""
     return (
-        f"{stage}: precision {f['precision']:.3f} {f['precision_interval']} on {f['labels']} labels,"
-        f" recall {f['recall']:.3f} on {f['decided_tags']} tags, doubtful {f['doubtful_share']:.1%},"
+        f"{stage}: precision {_share(f['precision'], f['precision_interval'], f['labels'], 'labels')},"
+        f" recall {_share(f['recall'], f['recall_interval'], f['decided_tags'], 'tags')},"
+        f" doubtful {f['doubtful_share']:.1%},"
         f" unflagged {f['unflagged_share']:.1%} of {f['tags']} tags,"
         f" retail tags flagged {f['retail_flagged']} of {f['retail_tags']}"
     )
