@@ -63,6 +63,59 @@ as $function$
     ) as elements
 $function$;
 
+-- The rows loaded from the JSONB (source_index and legacy_element set) whose
+-- legacy_element is not the JSONB element at their source_index, every key but
+-- `order` compared: restore_images_jsonb (the way back) writes legacy_element
+-- into the JSONB, so a damaged one is lost there. Compared only where valid:
+-- the legacy column is there, the product's JSONB is the one the last sync
+-- recorded (product_images_sync's md5; an app edit since is pending, and the
+-- next dbt run loads it), and the element at source_index holds the row's url
+-- (after the runbook's step 8 rewrote a product whose rows the app changed, the
+-- rows keep their old source_index, the JSONB's order is the rows' positions,
+-- and a url that differs is positions_follow_jsonb's). A tenant without the
+-- sync table or without the legacy_element column (tables made before it
+-- existed) has nothing to compare. Each product's md5 is computed once.
+create or replace function {schema}.product_images_rows_off_element(tenant text)
+returns table (product_id bigint, source_index integer, url text, legacy_element jsonb, element jsonb)
+language plpgsql
+stable
+as $function$
+begin
+    if to_regclass(format('%I.product_images_sync', tenant)) is null
+        or not exists (
+            select 1 from pg_catalog.pg_attribute
+            where attrelid = to_regclass(format('%I.product_images', tenant))
+                and attname = 'legacy_element' and not attisdropped
+        )
+        or not exists (
+            select 1 from pg_catalog.pg_attribute
+            where attrelid = to_regclass(format('%I.products', tenant))
+                and attname = 'images' and not attisdropped
+        ) then
+        return;
+    end if;
+    return query execute format(
+        $query$
+        with unchanged as (
+            select products.id, products.images
+            from %1$I.products as products
+            join %1$I.product_images_sync as synced
+                on synced.product_id = products.id and synced.images_md5 = md5(products.images::text)
+            where jsonb_typeof(products.images) = 'array'
+        )
+        select images.product_id, images.source_index, images.url, images.legacy_element,
+            unchanged.images -> images.source_index
+        from %1$I.product_images as images
+        join unchanged on unchanged.id = images.product_id
+        where images.source_index >= 0 and images.legacy_element is not null
+            and unchanged.images -> images.source_index ->> 'url' = images.url
+            and (images.legacy_element - 'order') is distinct from ((unchanged.images -> images.source_index) - 'order')
+        $query$,
+        tenant
+    );
+end
+$function$;
+
 -- Dropped first: create or replace cannot change the columns a function returns.
 drop function if exists {schema}.product_images_parity_facts(text);
 
@@ -122,6 +175,11 @@ begin
             $query$,
             tenant
         );
+        -- The rows that do not keep their element: [legacy_element, the JSONB element].
+        return query select tenant, 'row_off_element'::text, off.product_id, off.source_index, off.url,
+            jsonb_build_array(off.legacy_element, off.element), null::integer, null::boolean, null::text,
+            null::boolean, true, true, null::real, null::real, null::real
+        from {schema}.product_images_rows_off_element(tenant) as off;
     end if;
 
     return query execute format(
@@ -197,11 +255,12 @@ create unlogged table if not exists {schema}.product_images_parity_runs (
     jsonb_rejects bigint,
     jsonb_rejects_hash numeric,
     kept_rejects bigint,
-    kept_rejects_hash numeric
+    kept_rejects_hash numeric,
+    rows_off_element bigint
 );
 
 -- The columns later versions added (the image rows' metadata, 2026-12-06; the
--- placements and rejects hashes, 2026-12-07), on a store an earlier version
+-- placements and rejects hashes and rows_off_element, 2026-12-07), on a store an earlier version
 -- created without them, in the order a new store has them. Altered only then:
 -- an ALTER TABLE takes ACCESS EXCLUSIVE even when every column is there, and
 -- another checkpoint may be reading the store.
@@ -212,7 +271,7 @@ begin
         join pg_catalog.pg_class as tables on tables.oid = columns.attrelid
         join pg_catalog.pg_namespace as schemas on schemas.oid = tables.relnamespace
         where schemas.nspname = {schema_name} and tables.relname = 'product_images_parity_runs'
-            and columns.attname = 'kept_rejects_hash' and not columns.attisdropped
+            and columns.attname = 'rows_off_element' and not columns.attisdropped
     ) then
         alter table {schema}.product_images_parity_runs
             add column if not exists image_id bigint,
@@ -227,7 +286,8 @@ begin
             add column if not exists jsonb_rejects bigint,
             add column if not exists jsonb_rejects_hash numeric,
             add column if not exists kept_rejects bigint,
-            add column if not exists kept_rejects_hash numeric;
+            add column if not exists kept_rejects_hash numeric,
+            add column if not exists rows_off_element bigint;
     end if;
 end
 $upgrade$;
@@ -262,6 +322,7 @@ declare
     v_jsonb record;
     v_accounted record;
     v_loaded record;
+    v_rows_off_element bigint;
 begin
     if to_regclass(format('%I.product_images', tenant)) is null
         or to_regclass(format('%I.product_images_rejects', tenant)) is null then
@@ -270,7 +331,7 @@ begin
             null::real, null::real, null::real,
             null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
             null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text,
-            null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric;
+            null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint;
         return;
     end if;
 
@@ -331,6 +392,7 @@ begin
                 $query$,
                 tenant
             ) into v_accounted;
+            select count(*) into v_rows_off_element from {schema}.product_images_rows_off_element(tenant);
         else
             -- No JSONB to count (the legacy column was dropped): the JSONB sides are null.
             select null::bigint as elements, null::numeric as elements_hash, null::bigint as urls, null::numeric as urls_hash,
@@ -359,7 +421,7 @@ begin
             v_jsonb.urls, v_jsonb.urls_hash, v_loaded.urls, v_loaded.urls_hash,
             null::bigint, null::text, null::bigint, null::integer, null::integer, null::timestamptz, null::text,
             v_jsonb.placements_hash, v_loaded.placements_hash,
-            v_jsonb.rejects, v_jsonb.rejects_hash, v_accounted.rejects, v_accounted.rejects_hash;
+            v_jsonb.rejects, v_jsonb.rejects_hash, v_accounted.rejects, v_accounted.rejects_hash, v_rows_off_element;
     end if;
 
     if kinds is null or 'image_row' = any(kinds) then
@@ -372,7 +434,7 @@ begin
                 null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric,
                 images.id, images.mime_type, images.file_size, images.width, images.height, images.metadata_probed_at,
                 images.metadata_error,
-                null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric
+                null::numeric, null::numeric, null::bigint, null::numeric, null::bigint, null::numeric, null::bigint
             from %1$I.product_images as images
             left join %1$I.products as products on products.id = images.product_id
             left join %3$s as overrides

@@ -98,6 +98,35 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         where image_rows.fact = 'image_row' and image_rows.legacy_column and image_rows.source_index is not null
             and (elements.product_id is null or elements.url is distinct from image_rows.url
                 or elements.image_position is distinct from image_rows.image_position)
+        union all
+        select image_rows.tenant_schema, image_rows.product_id,
+            'row ' || image_rows.url || ' has no source_index, yet JSONB element ' || elements.source_index
+                || ' holds its url and no row comes from it' as problem
+        from {batch} as image_rows
+        join {batch} as elements
+            on elements.fact = 'jsonb_element' and elements.tenant_schema = image_rows.tenant_schema
+            and elements.product_id = image_rows.product_id and elements.url = image_rows.url
+            and elements.image_position is not null
+        where image_rows.fact = 'image_row' and image_rows.legacy_column and image_rows.source_index is null
+            and not exists (
+                select from {batch} as loaded
+                where loaded.fact = 'image_row' and loaded.tenant_schema = elements.tenant_schema
+                    and loaded.product_id = elements.product_id and loaded.source_index = elements.source_index
+            )
+        """,
+    ),
+    "rows_hold_their_elements": (
+        "Every row loaded from the JSONB (source_index and legacy_element set) keeps in legacy_element the "
+        "JSONB element at its source_index, every key but order (what the way back, restore_images_jsonb, "
+        "writes into the JSONB), where that element is its photo (same url) and the product's JSONB is the one "
+        "the last sync recorded (product_images_sync): after the runbook's step 8 rewrote a product, rows keep "
+        "their old source_index and the rewrite's order is the row's position.",
+        """
+        select tenant_schema, product_id,
+            'row ' || url || ' keeps legacy_element ' || left((element -> 0)::text, 200) || ', but JSONB element '
+                || source_index || ' is ' || left((element -> 1)::text, 200) as problem
+        from {batch}
+        where fact = 'row_off_element'
         """,
     ),
     "rejects_hold_their_elements": (
@@ -136,13 +165,15 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         "default 2) or more images and none on products with fewer, unless a person decided otherwise (label_overrides or the app) or the "
         "evidence did (label_source evidence): then the label is the best-scoring open photo, above "
         "label_score_threshold, or there is none and every open photo scores below label_score_floor "
-        "(open: loaded from the JSONB, not decided by a person). The rule's label (label_source rule) is the "
+        "(open: loaded from the JSONB, not decided by a person); on a product with label_min_images or more "
+        "photos loaded from the JSONB, the evidence decides only when every open photo is scored. The rule's label (label_source rule) is the "
         "last photo loaded from the JSONB, or on a doubtful product its best-scoring one; an override's "
         "(label_source override) has its row in label_overrides.",
         """
         with image_rows as (
             select
-                tenant_schema, product_id, image_position, is_label, label_source, override_is_label, label_score,
+                tenant_schema, product_id, source_index, image_position, is_label, label_source, override_is_label,
+                label_score,
                 label_score_threshold, label_score_floor,
                 max(label_score) filter (
                     where source_index is not null and label_source not in ('app', 'override')
@@ -159,7 +190,9 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
             select
                 tenant_schema, product_id,
                 count(*) as images,
+                count(*) filter (where source_index is not null) as loaded_images,
                 count(*) filter (where is_label) as labels,
+                max(unscored_open_images) as unscored_open_images,
                 bool_or(override_is_label is not null and label_source <> 'app' and override_is_label <> is_label)
                     as has_ignored_override,
                 bool_or(is_label and label_source = 'evidence'
@@ -187,7 +220,9 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
         product_problems as (
             select
                 *,
-                has_evidence and labels = 0 and best_open_score >= label_score_floor as has_evidence_none_above_floor
+                has_evidence and labels = 0 and best_open_score >= label_score_floor as has_evidence_none_above_floor,
+                has_evidence and unscored_open_images > 0 and loaded_images >= product_images_label_min_images()
+                    as has_evidence_while_unscored
             from products
         )
         select tenant_schema, product_id,
@@ -202,6 +237,8 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
                 when has_evidence_none_above_floor
                     then 'the evidence left no label although an open photo scores '
                         || best_open_score || ', at or above label_score_floor ' || label_score_floor
+                when has_evidence_while_unscored
+                    then 'the evidence decided although ' || unscored_open_images || ' open photo(s) have no score'
                 else labels || ' labels on ' || images || ' images'
             end as problem
         from product_problems
@@ -212,6 +249,7 @@ PARITY_CHECKS: dict[str, tuple[str, str]] = {
             or has_stale_override
             or has_evidence_label_not_best
             or has_evidence_none_above_floor
+            or has_evidence_while_unscored
             or (images >= product_images_label_min_images() and labels = 0 and not has_human_no_label and not has_evidence)
             or (images < product_images_label_min_images() and labels = 1 and not has_human_label and not has_evidence)
         """,
@@ -317,6 +355,16 @@ SUMMARY_CHECKS: dict[str, tuple[str, str]] = {
             and (jsonb_rejects, jsonb_rejects_hash) is distinct from (kept_rejects, kept_rejects_hash)
         """,
     ),
+    "rows_hold_their_elements": (
+        PARITY_CHECKS["rows_hold_their_elements"][0] + " Counted in the database, in the summary's pass.",
+        """
+        select tenant_schema, null::bigint as product_id,
+            rows_off_element || ' rows loaded from the JSONB do not keep their JSONB element in legacy_element'
+            as problem
+        from {batch}
+        where fact = 'summary' and legacy_column and rows_off_element > 0
+        """,
+    ),
 }
 """name -> (description, unexpected_rows_query) of the parity suite, over each tenant's summary. The checks
 computed from hash sums (:data:`DETAILED_CHECKS`) are named by product by the detail suite."""
@@ -332,5 +380,6 @@ DETAILED_CHECKS = (
     "no_drift",
     "positions_follow_jsonb",
     "rejects_hold_their_elements",
+    "rows_hold_their_elements",
 )
 """The parity checks computed from hash sums: a tenant failing one is validated with the detail suite."""

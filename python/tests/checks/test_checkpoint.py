@@ -68,6 +68,7 @@ def test_a_clean_migration_passes_and_writes_data_docs(migrated, gx_dir):
         "no_drift",
         "positions_follow_jsonb",
         "rejects_hold_their_elements",
+        "rows_hold_their_elements",
         "one_label_per_product",
         "positions_contiguous",
         "no_orphan_product_id",
