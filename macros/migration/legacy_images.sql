@@ -124,6 +124,23 @@
 {%- endmacro %}
 
 
+{% macro legacy_usable_elements(products_relation) -%}
+    {#- FROM and WHERE of a query over the usable elements of each product's
+        images (an object whose url is a string that is not blank), one row
+        each: the product as `products`, the element as `image_elements.element`;
+        a value that is not an array has none. The operations' parity and
+        no_lost_images compare these urls with the rows'. -#}
+    from {{ products_relation }} as products
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
+    ) as image_elements (element)
+    where
+        jsonb_typeof(image_elements.element) = 'object'
+        and jsonb_typeof(image_elements.element -> 'url') = 'string'
+        and image_elements.element ->> 'url' !~ '^\s*$'
+{%- endmacro %}
+
+
 {% macro legacy_position() -%}
     {#- 0-based position: legacy `order` ascending, array order breaking ties,
         elements without an integer `order` last. Needs product_id, legacy_order

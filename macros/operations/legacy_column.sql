@@ -244,14 +244,7 @@
 
     jsonb_urls as (
         select products.id as product_id, image_elements.element ->> 'url' as url
-        from {{ products }} as products
-        cross join lateral jsonb_array_elements(
-            case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
-        ) as image_elements (element)
-        where
-            jsonb_typeof(image_elements.element) = 'object'
-            and jsonb_typeof(image_elements.element -> 'url') = 'string'
-            and image_elements.element ->> 'url' !~ '^\s*$'
+        {{ legacy_usable_elements(products) }}
     ),
 
     row_urls as (

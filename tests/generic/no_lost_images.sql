@@ -56,14 +56,7 @@
             {{ quote_literal(tenant_schema) }}::text as tenant_schema,
             products.id as product_id,
             image_elements.element ->> 'url' as url
-        from {{ tenant_relation(tenant_schema, 'products') }} as products
-        cross join lateral jsonb_array_elements(
-            case when jsonb_typeof(products.images) = 'array' then products.images else '[]'::jsonb end
-        ) as image_elements (element)
-        where
-            jsonb_typeof(image_elements.element) = 'object'
-            and jsonb_typeof(image_elements.element -> 'url') = 'string'
-            and image_elements.element ->> 'url' !~ '^[[:space:]]*$'
+        {{ legacy_usable_elements(tenant_relation(tenant_schema, 'products')) }}
         {%- endcall %}
 
     ),
