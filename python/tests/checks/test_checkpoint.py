@@ -35,11 +35,6 @@ U = "https://images.example.com/"
 
 
 @pytest.fixture(scope="module")
-def gx_dir(project_dir):
-    return project_dir / "gx"
-
-
-@pytest.fixture(scope="module")
 def migrated(conn, dbt):
     make_tenant(conn, "user_1", {pid: photos(pid, 3, "user_1") for pid in range(1, 5)})
     make_tenant(conn, "user_2", {1: photos(1, 1, "user_2"), 2: [photo(U + "ok", 0), {"order": 1}, 5]})

@@ -43,11 +43,6 @@ TRICKY_POSITIONS = [
 
 
 @pytest.fixture(scope="module")
-def gx_dir(project_dir):
-    return project_dir / "gx"
-
-
-@pytest.fixture(scope="module")
 def migrated(conn, dbt):
     make_tenant(
         conn,

@@ -41,11 +41,6 @@ CONTIGUOUS = "positions_contiguous_product_images_"
 
 
 @pytest.fixture(scope="module")
-def gx_dir(project_dir):
-    return project_dir / "gx"
-
-
-@pytest.fixture(scope="module")
 def migrated(conn, dbt):
     make_tenant(
         conn,
