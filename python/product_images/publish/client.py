@@ -1,7 +1,8 @@
 """Marketplace access: the small interface the orchestrator needs, and its HTTP implementation.
 
 :class:`MarketplaceClient` is what :func:`product_images.publish.tasks.run_job`
-calls: upload one photo, create a listing, update a listing. Every call carries
+calls: upload one photo, create a listing, update a listing, find the listings
+carrying the seller's reference. Every call that changes something carries
 an idempotency key: a marketplace (or the gateway in front of it) that sees the
 same key twice answers the first call's result again instead of acting twice,
 so a retried request, or a task taken up again after a crash, never publishes a
@@ -19,7 +20,16 @@ request                                      body                           answ
 ``POST {base}/{marketplace}/photos``         ``{"url": ...}``               201 ``{"photo_id", "url"}``
 ``POST {base}/{marketplace}/listings``       the listing                    201 ``{"listing_id", ...}``
 ``PUT {base}/{marketplace}/listings/{id}``   the listing                    200 ``{"listing_id", ...}``
+``GET {base}/{marketplace}/listings``        ``?reference=<reference>``     200 ``{"listings": [...]}``
 ===========================================  =============================  ==============================
+
+Every listing carries the seller's own ``reference`` for the product (the listing's body has it; see
+:func:`~product_images.publish.plans.listing_reference`), and :meth:`~MarketplaceClient.find_listing`
+asks for the live listings that carry one. This is what makes a listing whose creation's answer was
+lost findable again: eBay's Inventory API keys a seller's items by their SKU (``getInventoryItem``,
+``getOffers?sku=``; ``createOffer`` refuses a second offer of an SKU), and Vinted has no public API: a
+gateway in front of it is assumed to keep the reference with each listing it creates and to answer
+this lookup from it (the assumption :mod:`~product_images.publish.task_actions` relies on).
 
 It uses ``httpx`` (timeouts on connect and read, one connection pool) and
 ``tenacity`` for its retries: a 429, 500, 502, 503 or 504 answer, a timeout or a
@@ -111,6 +121,11 @@ class MarketplaceClient(Protocol):
         self, listing_id: str, listing: Mapping[str, Any], *, idempotency_key: str
     ) -> MarketplaceResponse:
         """Replace an existing listing's content; the body has ``listing_id``."""
+        ...
+
+    def find_listing(self, reference: str) -> MarketplaceResponse:
+        """The live listings carrying the seller's ``reference``: the body is ``{"listings": [{"listing_id",
+        ...}, ...]}`` (an empty list when there is none). Reads only: no idempotency key."""
         ...
 
 
@@ -206,6 +221,11 @@ class HttpMarketplaceClient:
         """``PUT /listings/{listing_id}``; see :class:`MarketplaceClient`."""
         return self._call("PUT", f"/listings/{listing_id}", dict(listing), idempotency_key, expect="listing_id")
 
+    def find_listing(self, reference: str) -> MarketplaceResponse:
+        """``GET /listings?reference=...``; see :class:`MarketplaceClient` (a 429/5xx, timeout or connection
+        error is retried like any call; an answer without a ``listings`` list raises a permanent MarketplaceError)."""
+        return self._call("GET", "/listings", None, None, expect="listings", params={"reference": reference})
+
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
@@ -226,15 +246,27 @@ class HttpMarketplaceClient:
         exponential = tenacity.wait_exponential_jitter(initial=self.backoff, max=self.max_wait, jitter=self.backoff / 4)
         return min(exponential(state), self.max_wait)
 
-    def _call(self, method: str, path: str, body: dict[str, Any], key: str, *, expect: str) -> MarketplaceResponse:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        key: str | None,
+        *,
+        expect: str,
+        params: dict[str, str] | None = None,
+    ) -> MarketplaceResponse:
+        """One call, retried: ``body`` as JSON and ``key`` as ``Idempotency-Key`` when given; the answer must be a
+        JSON object with a non-empty ``expect`` (for ``listings``: a list, maybe empty)."""
         where = f"{method} {self._http.base_url.path.rstrip('/')}{path}"
         attempts = 0
+        headers = {"Idempotency-Key": key} if key is not None else {}
 
         def attempt() -> MarketplaceResponse:
             nonlocal attempts
             attempts += 1
             try:
-                response = self._http.request(method, path, json=body, headers={"Idempotency-Key": key})
+                response = self._http.request(method, path, json=body, headers=headers, params=params)
             except httpx.TimeoutException as error:
                 raise _Retry(f"{where}: no answer within the timeout ({type(error).__name__})", None, None) from error
             except httpx.TransportError as error:
@@ -245,29 +277,7 @@ class HttpMarketplaceClient:
                     response.status_code,
                     _retry_after_seconds(response.headers.get("Retry-After")),
                 )
-            if response.status_code >= 400:
-                raise MarketplaceError(
-                    f"{where}: HTTP {response.status_code} (not retried): {_snippet(response)}",
-                    retryable=False,
-                    status=response.status_code,
-                    attempts=attempts,
-                )
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = None
-            if not isinstance(answer, dict) or not answer.get(expect):
-                raise MarketplaceError(
-                    f"{where}: HTTP {response.status_code} without {expect!r} in a JSON object: {_snippet(response)}",
-                    retryable=False,
-                    status=response.status_code,
-                    attempts=attempts,
-                )
-            return MarketplaceResponse(
-                body=answer,
-                attempts=attempts,
-                replayed=response.headers.get("Idempotent-Replayed", "").lower() == "true",
-            )
+            return _final_answer(response, where, expect, attempts)
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retry),
@@ -295,6 +305,43 @@ def check_client_options(base_url: str, max_attempts: int, timeout: float, conne
     for argument, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
         if not (math.isfinite(value) and value > 0):
             raise BadRunOption(argument, value, "a finite number of seconds > 0")
+
+
+def _final_answer(response: httpx.Response, where: str, expect: str, attempts: int) -> MarketplaceResponse:
+    """The call's response from an answer that is not retried: a MarketplaceError (not retryable) for a 4xx
+    or an answer that is no JSON object with ``expect`` (:func:`_has`)."""
+    if response.status_code >= 400:
+        raise MarketplaceError(
+            f"{where}: HTTP {response.status_code} (not retried): {_snippet(response)}",
+            retryable=False,
+            status=response.status_code,
+            attempts=attempts,
+        )
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not _has(answer, expect):
+        raise MarketplaceError(
+            f"{where}: HTTP {response.status_code} without {expect!r} in a JSON object: {_snippet(response)}",
+            retryable=False,
+            status=response.status_code,
+            attempts=attempts,
+        )
+    return MarketplaceResponse(
+        body=answer,
+        attempts=attempts,
+        replayed=response.headers.get("Idempotent-Replayed", "").lower() == "true",
+    )
+
+
+def _has(answer: Any, expect: str) -> bool:
+    """The answer is a JSON object with ``expect``: a non-empty value, or a list for ``listings``."""
+    if not isinstance(answer, dict):
+        return False
+    if expect == "listings":
+        return isinstance(answer.get(expect), list)
+    return bool(answer.get(expect))
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> str:

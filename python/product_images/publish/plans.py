@@ -55,6 +55,7 @@ __all__ = [
     "check_tenant",
     "current_listing",
     "idempotency_key",
+    "listing_reference",
 ]
 
 TASK_TYPES = ("validate", "upload_image", "create_listing", "update_listing")
@@ -190,6 +191,18 @@ def idempotency_key(
     """
     name = f"{job_id}/{position}/{task_type}/{'' if image_id is None else image_id}/{url or ''}"
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, name))
+
+
+def listing_reference(tenant: str, product_id: int, marketplace: str) -> str:
+    """The seller's reference of a product's listing on a marketplace, sent in every listing's body.
+
+    Input: the tenant schema, the product id, the marketplace. Output: 32 lowercase hex characters (a
+    UUID-5 of the three in :data:`IDEMPOTENCY_NAMESPACE`), the same for every job of that product there, on
+    every machine and version; within eBay's SKU (at most 50 letters and digits). It is what a listing whose
+    creation's answer was lost is found by again
+    (:meth:`~product_images.publish.client.MarketplaceClient.find_listing`).
+    """
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"listing/{tenant}/{product_id}/{marketplace}").hex
 
 
 def check_tenant(conn: psycopg.Connection, tenant: str) -> None:

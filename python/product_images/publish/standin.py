@@ -5,6 +5,13 @@ serves the API :class:`~product_images.publish.client.HttpMarketplaceClient`
 speaks (``/{marketplace}/photos``, ``/{marketplace}/listings``), with the
 behaviour that matters for publishing reliably:
 
+- **the seller's reference**: a listing keeps the ``reference`` of its body (as eBay keeps an
+  item's SKU); ``GET /{marketplace}/listings?reference=...`` answers 200 ``{"listings": [{"listing_id",
+  "reference", "photo_ids"}, ...]}``, the live listings carrying it, oldest first (an empty list when
+  there is none; 400 without ``reference``). It needs no idempotency key (it changes nothing). Like a
+  marketplace that does not enforce one listing per reference, it creates whatever it is asked to: a
+  client must look before it creates again;
+
 - **idempotency keys**: every ``POST``/``PUT`` needs an ``Idempotency-Key``
   header (400 without). The first request with a key is carried out and its
   answer stored; a later one with the same key and body gets the stored answer
@@ -37,13 +44,15 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from product_images.app.marketplaces import MARKETPLACE_RULES
 
 __all__ = ["KINDS", "StandInMarketplace", "Upload"]
 
-KINDS = ("upload", "create_listing", "update_listing")
-"""Kinds of request a failure rule can match: ``POST photos``, ``POST listings``, ``PUT listings/{id}``."""
+KINDS = ("upload", "create_listing", "update_listing", "find_listing")
+"""Kinds of request a failure rule can match: ``POST photos``, ``POST listings``, ``PUT listings/{id}``,
+``GET listings?reference=`` (``fail`` and ``delay`` apply to it; ``hold`` and ``extra`` do not)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ _ROUTES: tuple[tuple[str, tuple[str | None, ...], str], ...] = (
     ("POST", ("photos",), "upload"),
     ("POST", ("listings",), "create_listing"),
     ("PUT", ("listings", None), "update_listing"),
+    ("GET", ("listings",), "find_listing"),
 )
 """The requests served, as (method, resource path after ``/{marketplace}``, kind); None matches any one segment."""
 
@@ -139,6 +149,9 @@ class StandInMarketplace:
 
             def do_PUT(self) -> None:  # noqa: N802
                 stand_in._handle(self, "PUT")
+
+            def do_GET(self) -> None:  # noqa: N802
+                stand_in._handle(self, "GET")
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass  # quiet
@@ -238,6 +251,8 @@ class StandInMarketplace:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {rule.kind!r}")
         if rule.action == "fail" and rule.status < 400:
             raise ValueError(f"status must be an HTTP error status (>= 400); got {rule.status}")
+        if rule.kind == "find_listing" and rule.action in ("hold", "extra"):
+            raise ValueError(f"a lookup (find_listing) can be failed or delayed, not given {rule.action!r}")
         with self._lock:
             self._rules.append(rule)
 
@@ -269,6 +284,9 @@ class StandInMarketplace:
         kind = _route(method, resource)
         if kind is None:
             self._answer(request, method, HTTPStatus.NOT_FOUND, {"error": f"no such resource {method} {request.path}"})
+            return
+        if kind == "find_listing":
+            self._find(request, marketplace)
             return
         key = request.headers.get("Idempotency-Key")
         if not key:
@@ -318,6 +336,27 @@ class StandInMarketplace:
                 rule.event.set()
                 self._release.wait(timeout=60)
         self._answer(request, method, status, answer)
+
+    def _find(self, request: BaseHTTPRequestHandler, marketplace: str) -> None:
+        """Answer ``GET /{marketplace}/listings?reference=...``: the live listings carrying it, oldest first."""
+        references = parse_qs(urlsplit(request.path).query).get("reference", [])
+        if len(references) != 1 or not references[0]:
+            self._answer(request, "GET", HTTPStatus.BAD_REQUEST, {"error": "one reference=... required"})
+            return
+        rule = self._rule_for("find_listing")
+        if rule is not None and rule.action == "fail":
+            headers = {"Retry-After": f"{rule.retry_after:g}"} if rule.retry_after is not None else {}
+            self._answer(request, "GET", rule.status, {"error": f"injected {rule.status}"}, headers)
+            return
+        with self._lock:
+            found = [
+                {"listing_id": listing_id, "reference": listing["reference"], "photo_ids": listing.get("photo_ids")}
+                for listing_id, listing in self.listings.items()
+                if listing["marketplace"] == marketplace and listing.get("reference") == references[0]
+            ]
+        if rule is not None and rule.action == "delay":
+            time.sleep(rule.seconds)
+        self._answer(request, "GET", HTTPStatus.OK, {"listings": found})
 
     def _carry_out(
         self, marketplace: str, kind: str, resource: list[str], body: Any, key: str

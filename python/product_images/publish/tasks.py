@@ -25,8 +25,9 @@ Life cycle of a task (``status``)::
   lease has expired (its request is sent again with the same idempotency key,
   so the marketplace does not act twice); before that, :class:`TaskLeasedError`.
 
-Each attempt runs in one transaction (its checks, its request, its SUCCESS; what each task
-checks: :mod:`~product_images.publish.task_actions`), whose statements wait at most
+An attempt's checks, its request and its SUCCESS run in one transaction, except an upload's: its
+check, then its request outside any transaction, then its check again and its SUCCESS (what each
+task checks: :mod:`~product_images.publish.task_actions`). Their statements wait at most
 ``lock_timeout`` for a lock: a task row held longer by another transaction raises
 :class:`TaskRowLockedError` (the task stays PROCESSING until its lease ends). Any exception of an
 attempt that is not an :class:`AttemptFailed` records the task FAILED (``unexpected error: ...``)
@@ -53,7 +54,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +67,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from product_images.publish.client import MarketplaceClient
+from product_images.publish.job_locks import JobBusyError, try_lock_job, unlock_job
 from product_images.publish.plans import (
     BadPublishInput,
     BadRunOption,
@@ -120,18 +123,6 @@ about max_attempts × (connect_timeout + timeout) plus waits: 3 × 15 s + 20 s b
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 """Seconds a worker's statement waits for a row lock (PostgreSQL's ``lock_timeout``) before giving up."""
-
-
-class JobBusyError(PublishError):
-    """Another worker is running this job (it holds the job's advisory lock, or a task's row); nothing was done.
-
-    ``holder_pid`` is that worker's backend pid when known.
-    """
-
-    def __init__(self, job_id: uuid.UUID, message: str, holder_pid: int | None = None) -> None:
-        self.job_id = job_id
-        self.holder_pid = holder_pid
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -276,47 +267,6 @@ def create_job(conn: psycopg.Connection, plan: PublishPlan) -> uuid.UUID:
     return plan.job_id
 
 
-def _lock_key_sql() -> sql.SQL:
-    return sql.SQL("hashtextextended('product_images:publish:' || %s, 0)")
-
-
-def _try_lock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> None:
-    """Take the job's session advisory lock or raise JobBusyError naming the holder."""
-    name = f"{tenant}/{job_id}"
-    row = conn.execute(sql.SQL("select pg_try_advisory_lock(") + _lock_key_sql() + sql.SQL(")"), (name,)).fetchone()
-    if row and row[0]:
-        return
-    holder = conn.execute(
-        sql.SQL(
-            "select locks.pid, activity.application_name, activity.usename from pg_locks as locks "
-            "left join pg_stat_activity as activity on activity.pid = locks.pid "
-            "where locks.locktype = 'advisory' and locks.granted and locks.objsubid = 1 "
-            "and locks.classid = (("
-        )
-        + _lock_key_sql()
-        + sql.SQL(" >> 32) & 4294967295)::oid and locks.objid = ((")
-        + _lock_key_sql()
-        + sql.SQL(") & 4294967295)::oid limit 1"),
-        (name, name),
-    ).fetchone()
-    who = (
-        (
-            f"backend pid {holder[0]}"
-            + (f", role {holder[2]}" if holder[2] else "")
-            + (f", application {holder[1]!r}" if holder[1] else "")
-        )
-        if holder
-        else "a worker that has just finished"
-    )
-    raise JobBusyError(
-        job_id, f"job {job_id} is being run by another worker ({who}); nothing done here", holder[0] if holder else None
-    )
-
-
-def _unlock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> None:
-    conn.execute(sql.SQL("select pg_advisory_unlock(") + _lock_key_sql() + sql.SQL(")"), (f"{tenant}/{job_id}",))
-
-
 def run_job(
     conn: psycopg.Connection,
     tenant: str,
@@ -368,14 +318,14 @@ def run_job(
     _check_client(tasks, client)
     worker = worker or default_worker()
     say = progress or (lambda line: None)
-    _try_lock_job(conn, tenant, job)
+    try_lock_job(conn, tenant, job)
     try:
         run = _JobRun(
             conn, tenant, job, client, max_attempts, retry_wait, lease_seconds, worker, say, sleep, lock_timeout
         )
         return run.run_locked()
     finally:
-        _unlock_job(conn, tenant, job)
+        unlock_job(conn, tenant, job)
 
 
 def check_run_options(
@@ -485,20 +435,24 @@ class _JobRun:
         return True
 
     def attempt(self, task: TaskRow, attempts: list[int]) -> dict[str, Any]:
-        """One attempt: claim the task, then execute it and record SUCCESS in one transaction (or record FAILED).
+        """One attempt: claim the task, then execute it and record SUCCESS in its last transaction (or record FAILED).
 
         ``attempts`` counts them. An unexpected exception is recorded FAILED too, then re-raised.
         """
         attempts.append(len(attempts) + 1)
         previous_status, previous_worker = self.claim(task)
+
+        def record(result: dict[str, Any]) -> dict[str, Any]:
+            result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
+            if previous_status == "PROCESSING":
+                result["taken_up_from"] = previous_worker
+            self.finish(task, "SUCCESS", result, None)
+            return result
+
         try:
-            with self.conn.transaction():
-                self.set_lock_timeout()
-                result = execute_task(self.conn, self.tenant, task, self.client, self.results)
-                result = {**result, "attempts_this_run": len(attempts), "worker": self.worker}
-                if previous_status == "PROCESSING":
-                    result["taken_up_from"] = previous_worker
-                self.finish(task, "SUCCESS", result, None)
+            result = execute_task(
+                self.conn, self.tenant, task, self.client, self.results, transaction=self.transaction, record=record
+            )
         except AttemptFailed as error:
             self.finish(task, "FAILED", None, str(error))
             self.say(f"task {task.position} ({task.description}): attempt {len(attempts)} failed: {error}")
@@ -525,6 +479,14 @@ class _JobRun:
                 f"task {task.position} ({task.description}): taken up from worker {claimed[1]} after its lease expired"
             )
         return claimed
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction of an attempt, its lock waits bounded by ``lock_timeout`` (committed when the block ends,
+        rolled back when it raises)."""
+        with self.conn.transaction():
+            self.set_lock_timeout()
+            yield
 
     def set_lock_timeout(self) -> None:
         """Bound the current transaction's waits for a lock to ``lock_timeout`` seconds."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers.legacy_data import make_tenant, photo, photos
+from helpers.legacy_data import make_tenant, photo, photos, set_images
+from product_images.app.service import ProductImageService
 from product_images.publish.backend import create_marketplace_tasks_table
 from product_images.publish.client import HttpMarketplaceClient
 
@@ -59,3 +60,22 @@ def client_for(market: Any, marketplace: str = "vinted", **options: Any) -> Http
 def statuses(tasks) -> list[tuple[int, str]]:
     """(position, status) of each task, in the order given."""
     return [(t.position, t.status) for t in tasks]
+
+
+def new_product(conn, product_id: int, count: int = 4, *, label: bool = True, tenant: str = "user_1") -> list[str]:
+    """Product ``product_id`` of ``tenant`` with ``count`` photos (and a price-tag label last), made through the
+    app's service; returns the photo URLs in order."""
+    set_images(conn, tenant, product_id, None, insert=True)
+    service = ProductImageService(conn, tenant)
+    urls = [f"{U}{tenant}/{product_id}/{i}.jpg" for i in range(count)]
+    for url in urls:
+        service.add_image(product_id, url)
+    if label:
+        service.add_image(product_id, f"{U}{tenant}/{product_id}/label.jpg", is_label=True)
+    return urls
+
+
+def failed_task(outcome: Any) -> Any:
+    """The task that stopped a job (a JobOutcome's ``failed_task``; the job must have stopped)."""
+    assert outcome.failed_task is not None, outcome.summary()
+    return outcome.failed_task

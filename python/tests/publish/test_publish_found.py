@@ -15,34 +15,15 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from helpers.legacy_data import set_images
-from helpers.publishing import U, client_for, statuses
+from helpers.publishing import U, client_for, failed_task, new_product, statuses
 from product_images.app.service import ProductImageService
 from product_images.cli import main
 from product_images.connection import connect
 from product_images.publish.plans import build_plan
-from product_images.publish.tasks import JobOutcome, TaskRow, create_job, load_tasks, publish_product, run_job
+from product_images.publish.tasks import create_job, load_tasks, publish_product, run_job
 
 T = "user_1"
 FAST: dict[str, Any] = {"retry_wait": 0.0}
-
-
-def new_product(conn, product_id: int, count: int = 4, *, label: bool = True) -> list[str]:
-    """Product ``product_id`` of user_1 with ``count`` photos (and a price-tag label last); returns the photo URLs."""
-    set_images(conn, T, product_id, None, insert=True)
-    service = ProductImageService(conn, T)
-    urls = [f"{U}{T}/{product_id}/{i}.jpg" for i in range(count)]
-    for url in urls:
-        service.add_image(product_id, url)
-    if label:
-        service.add_image(product_id, f"{U}{T}/{product_id}/label.jpg", is_label=True)
-    return urls
-
-
-def failed_task(outcome: JobOutcome) -> TaskRow:
-    """The task that stopped the job (the job must have stopped)."""
-    assert outcome.failed_task is not None, outcome.summary()
-    return outcome.failed_task
 
 
 def test_an_upload_whose_url_another_row_now_flags_as_the_label_is_not_sent(conn, prepared, market):
@@ -80,12 +61,9 @@ def test_a_marketplace_answering_one_photo_id_for_two_uploads_does_not_list_a_ph
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a create_listing whose outcome is unknown (timed out, then failed for good, or its worker killed) is "
-    "invisible to the next job of the product, which creates a second listing on the marketplace",
-)
 def test_a_listing_created_by_an_attempt_whose_answer_was_lost_is_not_created_twice(conn, prepared, market):
+    """A create_listing whose outcome is unknown (timed out, then failed for good) was invisible to the next job of
+    the product, which created a second listing: the next job now looks the product's reference up and updates it."""
     new_product(conn, 103)
     market.delay("create_listing", 1.5)  # carried out (l-1), its answer comes after the client's timeout
     market.fail("create_listing", status=503, times=100, after=1)  # then the gateway is down
@@ -95,16 +73,15 @@ def test_a_listing_created_by_an_attempt_whose_answer_was_lost_is_not_created_tw
     assert len(market.listings) == 1  # the marketplace did list the product
     market.clear()
     with client_for(market) as client:  # another runner (or the seller) publishes the product again
-        publish_product(conn, T, 103, "vinted", client, **FAST)
+        plan_b, outcome_b = publish_product(conn, T, 103, "vinted", client, **FAST)
     assert len(market.listings) == 1, market.listings
+    assert outcome_b.success and outcome_b.tasks[-1].result["listing_id"] == "l-1", outcome_b.summary()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an upload holds its photo row FOR SHARE during the whole HTTP call, so the app's change to that photo "
-    "waits as long as the marketplace takes to answer (up to the client's retries and timeouts)",
-)
 def test_the_app_flagging_a_photo_being_uploaded_does_not_wait_for_the_marketplace(conn, prepared, market):
+    """An upload held its photo row FOR SHARE during the whole HTTP call, so the app's change to that photo waited
+    as long as the marketplace took; now the upload holds no lock meanwhile, and finding the photo flagged once the
+    marketplace answered, it is not recorded: the job stops there, as for a photo flagged before its upload."""
     new_product(conn, 104)
     held = market.hold("upload")  # upload 1/4 carried out, the marketplace slow to answer
     outcomes = []
@@ -133,6 +110,13 @@ def test_the_app_flagging_a_photo_being_uploaded_does_not_wait_for_the_marketpla
         market.release()
         thread.join(timeout=30)
     assert waited is not None and waited < 1.0, f"the app waited {waited:.1f} s for the marketplace"
+    (outcome,) = outcomes
+    assert statuses(outcome.tasks) == [(0, "SUCCESS"), (1, "FAILED")] + [(p, "PENDING") for p in range(2, 6)]
+    assert failed_task(outcome).error_message == (
+        f"photo {photo} ({U}{T}/104/0.jpg) of product 104 was flagged as the label while it was uploaded: its upload "
+        "(p-1) is not used; publish the product again as a new job"
+    )
+    assert market.listings == {}
 
 
 @pytest.mark.parametrize(
@@ -171,12 +155,9 @@ def test_cli_bad_run_options_exit_2_naming_the_option_and_send_nothing(
         assert {t.status for t in load_tasks(conn, T, plan.job_id)} == {"PENDING"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a worker is killed while the marketplace creates the listing, a resume that finds the photos changed "
-    "records 'the listing was not sent' although the listing exists, and the next job lists the product a second time",
-)
 def test_a_worker_killed_during_create_listing_then_photos_reordered_does_not_list_twice(conn, prepared, market):
+    """After a worker was killed while the marketplace created the listing, a resume that found the photos changed
+    recorded "the listing was not sent" although it existed, and the next job listed the product a second time."""
     new_product(conn, 105)
     held = market.hold("create_listing")  # the listing is created (l-1), its answer kept back: the worker is killed
     env = {**os.environ, "PRODUCT_IMAGES_MARKETPLACE_URL": market.url, "PYTHONUNBUFFERED": "1"}
@@ -211,5 +192,12 @@ def test_a_worker_killed_during_create_listing_then_photos_reordered_does_not_li
     with client_for(market) as client:
         outcome = run_job(conn, T, job_id, client, **FAST)
         assert "not sent" not in str(outcome.failed_task.error_message if outcome.failed_task else "")
-        publish_product(conn, T, 105, "vinted", client, **FAST)  # the seller publishes again, as the error says
+        assert failed_task(outcome).error_message == (
+            "the product's photos changed since the job was planned (4 planned, 4 now, or another order): listing l-1 "
+            "on vinted, made by an earlier attempt whose answer was lost (found by the product's reference), was not "
+            "updated; publish the product again as a new job: it updates l-1"
+        )
+        again = publish_product(conn, T, 105, "vinted", client, **FAST)[1]  # the seller publishes again, as told
     assert len(market.listings) == 1, sorted(market.listings)
+    assert again.success and again.tasks[-1].result["listing_id"] == "l-1", again.summary()
+    assert market.listings["l-1"]["photo_ids"] == again.tasks[-1].result["photo_ids"]  # the photos in their new order
