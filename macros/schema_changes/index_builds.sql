@@ -22,41 +22,193 @@
     {#- Every index the operations build on an existing table, CREATE INDEX
         CONCURRENTLY (SHARE UPDATE EXCLUSIVE: the app keeps reading and writing).
         A valid index of the name, or an equivalent one, is kept; an invalid one
-        (a build that failed) is dropped concurrently and built again. Before the
-        first build it waits, up to var index_lock_timeout, for the transactions a
-        build would wait for; when some are still there, it builds nothing and
-        returns them in error (at once when one of them is in known_blockers, the
-        pids an earlier schema already waited for, which it extends). Each index it
-        builds is recorded first in the schema's state (created), for rollback.
-        Returns {changed, unchanged, error}. -#}
-    {%- set done = {'changed': [], 'unchanged': [], 'error': none} -%}
+        (a build that failed) is dropped concurrently and built again. When one is
+        to build, it takes the schema's index-build lock (one start at a time
+        builds a schema's indexes: schema_change_lock_index_builds, waited for up
+        to var index_lock_timeout) and looks again: an index another start built
+        meanwhile is kept. Before the first build it waits, up to var
+        index_lock_timeout, for the transactions a build would wait for; when some
+        are still there, it builds nothing and returns them in error (at once when
+        one of them is in known_blockers, the pids an earlier schema already
+        waited for, which it extends). Each index it builds is recorded first in
+        the schema's state (created), for rollback. The builds themselves run
+        under the schema's build-running lock too (the schema's transactions of
+        other runs do not queue behind them, see schema_change_lock_tables_sql).
+        The locks are released before it returns or raises (a build that fails
+        stops the run: dbt closes its connection, which releases them). Returns
+        {changed, unchanged, error}. -#}
+    {%- set done = {'changed': [], 'unchanged': [], 'error': none, 'missing': []} -%}
+    {%- set wanted = schema_change_indexes_to_build(plan, schema, dry_run, done) -%}
+    {%- if not wanted or done.missing -%}
+        {{ return(schema_change_indexes_built(plan, schema, done)) }}
+    {%- endif -%}
+    {%- set lock = schema_change_lock_index_builds(plan, schema) -%}
+    {%- if lock.error -%}
+        {%- do done.update({'error': lock.error}) -%}
+        {{ return(schema_change_indexes_built(plan, schema, done)) }}
+    {%- endif -%}
+    {%- set done = {'changed': [], 'unchanged': [], 'error': none, 'missing': []} -%}
+    {%- set wanted = schema_change_indexes_to_build(plan, schema, dry_run, done, wanted | map(attribute='index.name') | list) -%}
+    {%- if wanted and not done.missing -%}
+        {%- do done.update({'error': schema_change_wait_for_older_transactions(schema, wanted | map(attribute='index') | list, known_blockers)}) -%}
+    {%- endif -%}
+    {%- set running = {'held': false} -%}
+    {%- if wanted and not done.missing and done.error is none -%}
+        {%- set taken = schema_change_lock_index_builds(plan, schema, 'running') -%}
+        {%- do done.update({'error': taken.error}) -%}
+        {%- do running.update({'held': taken.error is none}) -%}
+    {%- endif -%}
+    {%- for build in wanted if running.held -%}
+        {%- do schema_change_build_index(plan, schema, build.index, build.invalid) -%}
+        {%- do done.changed.append(('rebuilt' if build.invalid else 'built') ~ ' index ' ~ build.index.name) -%}
+    {%- endfor -%}
+    {%- do schema_change_unlock_index_builds(plan, schema, 'running') if running.held else none -%}
+    {%- do schema_change_unlock_index_builds(plan, schema) -%}
+    {{ return(schema_change_indexes_built(plan, schema, done)) }}
+{% endmacro %}
+
+
+{% macro schema_change_indexes_to_build(plan, schema, dry_run, done, wanted_before=[]) %}
+    {#- Looks each index the operations build on an existing table up in the
+        catalog: a valid one, or an equivalent one, goes to done.unchanged (named
+        "built meanwhile by another start" when in wanted_before, the names an
+        earlier look found to build); in a dry run the statements to done.changed;
+        an index whose table is missing to done.missing. Returns the others,
+        [{index, invalid}]: to build (invalid: drop the failed build first). -#}
     {%- set wanted = [] -%}
     {%- for operation in plan.operations -%}
         {%- set indexes_macro = context.get('schema_change_' ~ operation.kind ~ '__indexes') -%}
         {%- for index in (indexes_macro(operation) if indexes_macro is not none else []) -%}
             {%- set row = adapter.execute(schema_change_index_lookup_sql(schema, index), auto_begin=False, fetch=True)[1].rows[0] -%}
+            {%- set meanwhile = ' (built meanwhile by another start)' if index.name in wanted_before else '' -%}
             {%- if row['valid'] -%}
-                {%- do done.unchanged.append('index ' ~ index.name) -%}
+                {%- do done.unchanged.append('index ' ~ index.name ~ meanwhile) -%}
             {%- elif row['equivalent'] and not index.get('exact') -%}
-                {%- do done.unchanged.append('index ' ~ index.name ~ ' (as ' ~ row['equivalent'] ~ ')') -%}
+                {%- do done.unchanged.append('index ' ~ index.name ~ ' (as ' ~ row['equivalent'] ~ ')' ~ meanwhile) -%}
             {%- elif dry_run -%}
                 {%- do done.changed.append(('drop index concurrently ' ~ tenant_relation(schema, index.name) ~ ';\n    ' if row['invalid'] else '')
                     ~ schema_change_index_ddl(schema, index, concurrently=true)) -%}
             {%- elif not row['table_exists'] -%}
-                {{ exceptions.raise_compiler_error(plan.name ~ " (start) " ~ schema ~ ": no table " ~ index.table ~ " to build index " ~ index.name ~ " on") }}
+                {%- do done.missing.append(plan.name ~ " (start) " ~ schema ~ ": no table " ~ index.table ~ " to build index " ~ index.name ~ " on") -%}
             {%- else -%}
                 {%- do wanted.append({'index': index, 'invalid': row['invalid']}) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- if wanted -%}
-        {%- do done.update({'error': schema_change_wait_for_older_transactions(schema, wanted | map(attribute='index') | list, known_blockers)}) -%}
+    {{ return(wanted) }}
+{% endmacro %}
+
+
+{% macro schema_change_indexes_built(plan, schema, done) %}
+    {#- done without its missing tables: raises naming the first one (the
+        schema's index-build lock already released). -#}
+    {%- if done.missing -%}
+        {{ exceptions.raise_compiler_error(done.missing[0]) }}
     {%- endif -%}
-    {%- for build in wanted if done.error is none -%}
-        {%- do schema_change_build_index(plan, schema, build.index, build.invalid) -%}
-        {%- do done.changed.append(('rebuilt' if build.invalid else 'built') ~ ' index ' ~ build.index.name) -%}
+    {{ return({'changed': done.changed, 'unchanged': done.unchanged, 'error': done.error}) }}
+{% endmacro %}
+
+
+{% macro schema_change_index_build_lock_key(schema, which='builds') -%}
+    {#- SQL: the bigint key of one of the schema's advisory locks (other keys
+        than the tenant's migration lock, tenant_lock_key): 'builds', its
+        index-build lock, held by the start building its indexes from its first
+        look to its last build; 'running', its build-running lock, held by that
+        start while its CREATE INDEX CONCURRENTLY run, and shared by the
+        schema's transactions (schema_change_lock_tables_sql). -#}
+    hashtextextended({{ quote_literal('product_images:' ~ {'builds': 'index_builds', 'running': 'index_build_running'}[which] ~ ':' ~ schema) }}, 0)
+{%- endmacro %}
+
+
+{% macro schema_change_index_build_lock_holders_sql(schema, which='builds') -%}
+    {#- SQL: a text expression, the other backends holding one of the schema's
+        advisory locks (which: schema_change_index_build_lock_key) ("pid N
+        (role R, application 'A', state S, query Q)"), or null. -#}
+    (
+        select string_agg(format(
+            'pid %s (role %s, application %L, %s): %s',
+            locks.pid,
+            coalesce(activity.usename::text, '?'),
+            coalesce(activity.application_name, ''),
+            coalesce(activity.state, 'state hidden from this role: grant it pg_read_all_stats to see it'),
+            left(regexp_replace(regexp_replace(coalesce(activity.query, ''), '^\s*/\*[^*]*\*/\s*', ''), '\s+', ' ', 'g'), 120)
+        ), '; ' order by locks.pid)
+        from pg_catalog.pg_locks as locks
+        left join pg_catalog.pg_stat_activity as activity on locks.pid = activity.pid
+        where
+            {{ schema_change_index_build_lock_match_sql(schema, 'locks', which) }}
+            and locks.pid <> pg_catalog.pg_backend_pid()
+    )
+{%- endmacro %}
+
+
+{% macro schema_change_index_build_lock_match_sql(schema, locks, which='builds') -%}
+    {#- SQL: a condition on pg_locks (alias locks), a granted hold of one of the
+        schema's advisory locks (which: schema_change_index_build_lock_key) in
+        this database. -#}
+    {{ locks }}.locktype = 'advisory'
+            and {{ locks }}.granted
+            and {{ locks }}.database = (select databases.oid from pg_catalog.pg_database as databases where databases.datname = current_database())
+            and {{ locks }}.objsubid = 1
+            and {{ locks }}.classid = ((({{ schema_change_index_build_lock_key(schema, which) }}) >> 32) & 4294967295)::oid
+            and {{ locks }}.objid = (({{ schema_change_index_build_lock_key(schema, which) }}) & 4294967295)::oid
+{%- endmacro %}
+
+
+{% macro schema_change_lock_index_builds(plan, schema, which='builds') %}
+    {#- Takes one of the schema's session advisory locks
+        (schema_change_index_build_lock_key): 'builds', so that two starts at
+        once do not build one index twice (the second would fail with "relation
+        already exists"); 'running', which the schema's transactions of other
+        runs share while they run. Polled: pg_try_advisory_lock, then 0.2 s of
+        pg_sleep, each a short statement of its own, up to var
+        index_lock_timeout; never waited for in one statement (pg_advisory_lock),
+        which would hold a snapshot the holder's CREATE INDEX CONCURRENTLY waits
+        for: a deadlock. Returns {error: null, or the holders when the time ran
+        out}. -#}
+    {%- set timeout = schema_change_index_lock_timeout() -%}
+    {%- set polls = adapter.execute(
+        "select (clock_timestamp() + " ~ quote_literal(timeout) ~ "::interval)::text as deadline,"
+        ~ " ceil(extract(epoch from " ~ quote_literal(timeout) ~ "::interval) / 0.2)::integer + 1 as count",
+        auto_begin=False, fetch=True
+    )[1].rows[0] -%}
+    {%- set poll -%}
+with tried as (select pg_catalog.pg_try_advisory_lock({{ schema_change_index_build_lock_key(schema, which) }}) as locked)
+
+select
+    tried.locked,
+    clock_timestamp() >= {{ quote_literal(polls['deadline']) }}::timestamptz as expired,
+    case when not tried.locked then {{ schema_change_index_build_lock_holders_sql(schema, which) }} end as holders
+from tried
+cross join lateral pg_catalog.pg_sleep(case when tried.locked then 0 else 0.2 end) as slept
+    {%- endset -%}
+    {%- set state = {'locked': false, 'expired': false, 'holders': none} -%}
+    {%- for attempt in range(polls['count']) if not state.locked and not state.expired -%}
+        {%- set row = adapter.execute(poll, auto_begin=False, fetch=True)[1].rows[0] -%}
+        {%- if loop.first and not row['locked'] and which == 'builds' -%}
+            {{ log(plan.name ~ " (start) " ~ schema ~ ": waiting (index_lock_timeout " ~ timeout ~ ") for another start building this schema's indexes: "
+                ~ (row['holders'] or 'the holder just let go'), info=True) }}
+        {%- endif -%}
+        {%- do state.update({'locked': row['locked'], 'expired': row['expired'], 'holders': row['holders'] or state.holders}) -%}
     {%- endfor -%}
-    {{ return(done) }}
+    {%- if state.locked -%}
+        {{ return({'error': none}) }}
+    {%- endif -%}
+    {{ return({'error': "after index_lock_timeout " ~ timeout ~ (
+            " another start is still building this schema's indexes: " if which == 'builds'
+            else " the start, complete or rollback transaction of another run still holds this schema: "
+        ) ~ (state.holders or 'the holder just let go') ~ "; rerun start once it ends"}) }}
+{% endmacro %}
+
+
+{% macro schema_change_unlock_index_builds(plan, schema, which='builds') %}
+    {#- Releases one of the schema's advisory locks (schema_change_lock_index_builds). -#}
+    {%- set row = adapter.execute(
+        "select pg_catalog.pg_advisory_unlock(" ~ schema_change_index_build_lock_key(schema, which) ~ ") as unlocked", auto_begin=False, fetch=True
+    )[1].rows[0] -%}
+    {%- if not row['unlocked'] -%}
+        {{ log(plan.name ~ " (start) " ~ schema ~ ": its " ~ which ~ " lock was not held when released", info=True) }}
+    {%- endif -%}
 {% endmacro %}
 
 

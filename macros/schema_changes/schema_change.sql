@@ -341,7 +341,19 @@
         the next and waits for the first. ACCESS EXCLUSIVE on the tables the
         change alters, SHARE ROW EXCLUSIVE on those it only references (a new
         foreign key). Each wait is bounded by lock_timeout, and a timeout rolls
-        all of them back for the next attempt (with_lock_retries). -#}
+        all of them back for the next attempt (with_lock_retries). First it
+        shares the schema's build-running lock (schema_change_index_build_lock_key
+        'running') until its end: never while another start's CREATE INDEX
+        CONCURRENTLY runs in this schema, which would wait for this transaction's
+        snapshot while this one queued behind its table lock, a deadlock
+        PostgreSQL may end by cancelling the build; this attempt fails at once
+        instead (lock_not_available, retried), and the build waits for it. -#}
+        if not pg_catalog.pg_try_advisory_xact_lock_shared({{ schema_change_index_build_lock_key(schema, 'running') }}) then
+            raise exception using
+                errcode = 'lock_not_available',
+                message = 'another start is building the indexes of ' || {{ quote_literal(schema) }} || ' concurrently: '
+                    || coalesce({{ schema_change_index_build_lock_holders_sql(schema, 'running') }}, 'it just ended');
+        end if;
         for v_sql in
             with recursive
 

@@ -37,6 +37,13 @@ CHANGES = """
 {% endmacro %}
 
 
+{% macro found_unique(action='status', schemas=none, dry_run=false, discard_new_data=false) %}
+    {{ return(schema_change({'name': 'found_unique', 'operations': [
+        schema_change_create_index('t_found_unique', 't_found_unique_note_idx', ['note'], unique=true),
+    ]}, action, schemas, dry_run, discard_new_data)) }}
+{% endmacro %}
+
+
 {% macro found_fk(action='status', schemas=none, dry_run=false, discard_new_data=false) %}
     {{ return(schema_change({'name': 'found_fk', 'operations': [
         schema_change_add_foreign_key('t_found_child', 'parent_id', 't_found_parent'),
@@ -172,39 +179,129 @@ def test_a_lock_held_on_the_referenced_table_names_its_backend(conn, project):
         conn.execute("drop table if exists user_1.t_found_child, user_1.t_found_parent")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two starts at once both build a schema's missing index concurrently (nothing serialises the builds "
-    "outside the schema's transaction): the second stops its whole run with 'relation ... already exists'",
-)
+ARGS = "{action: start, schemas: [user_1]}"
+
+BUILD_LOCK = "hashtextextended('product_images:index_builds:user_1', 0)"
+"""The key of user_1's index-build lock (schema_change_index_build_lock_key)."""
+
+RUNNING_LOCK = "hashtextextended('product_images:index_build_running:user_1', 0)"
+"""The key of user_1's build-running lock, held while a start's CREATE INDEX CONCURRENTLY run."""
+
+
+def forget_change(conn, change: str) -> None:
+    """Removes a change's state rows (a test's next start begins from scratch)."""
+    if conn.execute("select to_regclass('product_images.product_images_schema_changes')").fetchone()[0]:
+        conn.execute("delete from product_images.product_images_schema_changes where change_name = %s", (change,))
+
+
+def dbt_backends(conn, query_part: str) -> int:
+    """How many of dbt's backends run (or last ran) a query containing ``query_part``."""
+    return conn.execute(
+        "select count(*) from pg_stat_activity where application_name = 'dbt' and position(%s in query) > 0",
+        (query_part,),
+    ).fetchone()[0]
+
+
 def test_two_starts_at_once_build_each_index_once_and_both_succeed(conn, project):
+    # Found: two starts at once both built a schema's missing index concurrently (nothing serialised the
+    # builds, outside the schema's transaction): the second stopped its whole run with "relation ...
+    # already exists". Now the first takes the schema's index-build lock; the second waits for it, looks
+    # again and keeps the index the first built.
     conn.execute("create table user_1.t_found_build (id bigint primary key, note text)")
-    report = connect(autocommit=False, application_name="report")  # a snapshot both runs' builds wait for
+    report = connect(autocommit=False, application_name="report")  # a snapshot the first run's build waits for
     runs = []
     try:
         report.execute("set transaction isolation level repeatable read")
         report.execute("select 1")
-        args = ("run-operation", "found_build", "--args", "{action: start, schemas: [user_1]}")
-
-        def waiting(count: int) -> bool:
-            return conn.execute(
-                "select count(*) >= %s from pg_stat_activity where application_name = 'dbt' "
-                "and state = 'active' and query like '%%$wait$%%'",
-                (count,),
-            ).fetchone()[0]
-
-        for count in (1, 2):
-            runs.append(dbt_process(project, *args, "--vars", "{index_lock_timeout: 60s}"))
-            wait_for(lambda count=count: waiting(count), f"run {count} to wait for the report", timeout=60)
+        args = ("run-operation", "found_build", "--args", ARGS)
+        runs.append(dbt_process(project, *args, "--vars", "{index_lock_timeout: 60s}"))
+        wait_for(lambda: dbt_backends(conn, "$wait$"), "run 1 to wait for the report", timeout=60)
+        runs.append(dbt_process(project, *args, "--vars", "{index_lock_timeout: 60s}"))
+        wait_for(
+            lambda: dbt_backends(conn, f"pg_try_advisory_lock({BUILD_LOCK})"), "run 2 to wait for run 1", timeout=60
+        )
         report.commit()
         outputs = [run.communicate(timeout=120)[0] for run in runs]
         assert [run.returncode for run in runs] == [0, 0], outputs
         assert conn.execute(
             "select indisvalid from pg_index where indexrelid = to_regclass('user_1.t_found_build_note_idx')"
         ).fetchone() == (True,)
+        assert "user_1: building index t_found_build_note_idx concurrently" in outputs[0], outputs[0]
+        assert "user_1: started: built index t_found_build_note_idx" in outputs[0], outputs[0]
+        assert "building index" not in outputs[1], outputs[1]
+        waited = "user_1: waiting (index_lock_timeout 60s) for another start building this schema's indexes: pid"
+        assert waited in outputs[1], outputs[1]
+        assert "already there: index t_found_build_note_idx (built meanwhile by another start)" in outputs[1]
     finally:
         report.close()
         for run in runs:
             if run.poll() is None:
                 kill_hard(run)
         conn.execute("drop table if exists user_1.t_found_build")
+        forget_change(conn, "found_build")
+
+
+def test_a_start_waiting_past_index_lock_timeout_for_another_builds_nothing_and_names_it(conn, project):
+    # The other side of the lock: a start that still finds the schema's index builds taken after
+    # index_lock_timeout fails that schema (55P03) naming the holder, builds nothing, and the rerun builds.
+    conn.execute("create table user_1.t_found_build (id bigint primary key, note text)")
+    args = ("run-operation", "found_build", "--args", ARGS)
+    try:
+        with connect(autocommit=True, application_name="another start") as other:
+            other.execute(f"select pg_advisory_lock({BUILD_LOCK})")
+            code, output = run(project, *args, "--vars", "{index_lock_timeout: 1s}")
+        assert code != 0, output
+        gave_up = "no index built: after index_lock_timeout 1s another start is still building this schema's indexes"
+        assert f"{gave_up}: pid" in output, output
+        assert "'another start'" in output, output
+        assert conn.execute("select to_regclass('user_1.t_found_build_note_idx')").fetchone() == (None,)
+        code, output = run(project, *args)
+        assert code == 0, output
+        assert "user_1: started: built index t_found_build_note_idx" in output, output
+    finally:
+        conn.execute("drop table if exists user_1.t_found_build")
+        forget_change(conn, "found_build")
+
+
+def test_a_start_does_not_queue_behind_another_starts_concurrent_build(conn, project):
+    # The schema's transaction takes ACCESS EXCLUSIVE on the change's tables; queued behind another start's
+    # CREATE INDEX CONCURRENTLY (which waits for that transaction's snapshot), PostgreSQL could end the
+    # deadlock by cancelling the build. Such an attempt fails at once instead, naming the build.
+    conn.execute("create table user_1.t_found_build (id bigint primary key, note text)")
+    try:
+        with connect(autocommit=True, application_name="another start") as other:
+            other.execute(f"select pg_advisory_lock({BUILD_LOCK}), pg_advisory_lock({RUNNING_LOCK})")
+            with other.transaction():
+                other.execute("lock table user_1.t_found_build in share update exclusive mode")  # as its build
+                code, output = run(project, "run-operation", "found_build", "--args", ARGS, "--vars", FAST_LOCKS)
+        assert code != 0, output
+        assert "another start is building the indexes of user_1 concurrently: pid" in output, output
+        assert "'another start'" in output, output
+    finally:
+        conn.execute("drop table if exists user_1.t_found_build")
+        forget_change(conn, "found_build")
+
+
+def test_a_build_that_fails_lets_go_of_the_schema_locks_and_the_rerun_rebuilds_it(conn, project, dbt):
+    # A build that fails stops the run-operation (a run-operation cannot catch it) and leaves an invalid
+    # index: the schema's advisory locks go with dbt's connection, even when dbt runs in-process and the
+    # process goes on, so the rerun (or another start) takes them, drops the invalid index and builds it.
+    conn.execute("create table user_1.t_found_unique (id bigint primary key, note text)")
+    conn.execute("insert into user_1.t_found_unique values (1, 'twice'), (2, 'twice')")
+    try:
+        result = dbt("run-operation", "found_unique", "--args", ARGS)  # in this process, which goes on
+        assert not result.success
+        assert conn.execute(
+            "select indisvalid from pg_index where indexrelid = to_regclass('user_1.t_found_unique_note_idx')"
+        ).fetchone() == (False,)
+        taken = conn.execute(f"select pg_try_advisory_lock({BUILD_LOCK}), pg_try_advisory_lock({RUNNING_LOCK})")
+        assert taken.fetchone() == (True, True)
+        conn.execute(f"select pg_advisory_unlock({BUILD_LOCK}), pg_advisory_unlock({RUNNING_LOCK})")
+        conn.execute("delete from user_1.t_found_unique where id = 2")
+        code, output = run(project, "run-operation", "found_unique", "--args", ARGS)
+        assert code == 0, output
+        assert "user_1: index t_found_unique_note_idx is invalid (a build that failed): dropping it" in output, output
+        assert "user_1: started: rebuilt index t_found_unique_note_idx" in output, output
+    finally:
+        conn.execute("drop table if exists user_1.t_found_unique")
+        forget_change(conn, "found_unique")
