@@ -47,9 +47,16 @@
 
 
 {% macro restore_images_jsonb_body(tenant_schema, dry_run, overwrite_changed=false) -%}
+    {#- Before 2026-12-07 a tenant whose products.images was dropped (step 9) was
+        'skipped' and the run-operation exited 0: the old app, deployed next,
+        failed on the missing column. It is refused now (exit 1), naming the
+        operation that re-adds it. -#}
     if not {{ has_images_column_sql(tenant_schema) }} then
-        v_status := 'skipped';
-        v_message := 'products.images does not exist: use restore_legacy_images_column';
+        v_status := 'refused';
+        v_message := 'products.images does not exist (dropped by drop_legacy_images_column): there is nothing to '
+            || 'write back into, and the old app would fail on the missing column; run dbt run-operation '
+            || 'restore_legacy_images_column --args ''{tenants: [' || {{ quote_literal(tenant_schema) }}
+            || ']}'' instead (it re-adds the column and fills it from the tables)';
     elsif to_regclass({{ quote_literal(tenant_relation(tenant_schema, 'product_images')) }}) is null then
         v_status := 'skipped';
         v_message := 'product_images does not exist (not migrated): products.images left as it is';
@@ -62,18 +69,36 @@
                 || 'would lose it; run dbt run --select product_images first, or pass overwrite_changed: true '
                 || '(a JSONB emptied or damaged by a bad deploy)';
         else
-            {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=not overwrite_changed) }}
-            v_message := 'products.images rebuilt from product_images and product_images_rejects';
-            {%- if not overwrite_changed %}
-            -- A product the app wrote while the statement ran (committed while it waited
-            -- for the row, or since) was left as the app wrote it: say so.
-            {{ count_jsonb_changed_since_sync_sql(tenant_schema) }}
+            {{ count_whole_rejects_with_app_photos_sql(tenant_schema) }}
             if v_count > 0 then
-                v_message := v_message || '; ' || v_count || ' product(s) changed in products.images while this ran '
-                    || 'were left as the app wrote them (e.g. product ' || v_example || '): dbt run --select '
-                    || 'product_images loads them, then run this again';
+                v_status := 'refused';
+                v_message := v_count || ' product(s) whose products.images was rejected whole (not an array: the '
+                    || 'value is kept in product_images_rejects, with no source_index) have photos the app added since '
+                    || 'in product_images (e.g. product ' || v_example || '): one JSONB value cannot hold both, and '
+                    || 'rebuilding it from the tables would lose the rejected value, with or without '
+                    || 'overwrite_changed. Make products.images of each an array by hand (e.g. [the value] when it is '
+                    || 'one photo; the photos the app added stay in product_images and are written after it), run '
+                    || 'dbt run --select product_images, then run this again';
+            else
+                {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=not overwrite_changed) }}
+                v_message := 'products.images rebuilt from product_images and product_images_rejects';
+                {%- if not overwrite_changed %}
+                -- A product the app wrote while the statement ran (committed while it waited
+                -- for the row, or since) was left as the app wrote it: say so.
+                {{ count_jsonb_changed_since_sync_sql(tenant_schema) }}
+                if v_count > 0 then
+                    v_message := v_message || '; ' || v_count || ' product(s) changed in products.images while this '
+                        || 'ran were left as the app wrote them (e.g. product ' || v_example || '): dbt run --select '
+                        || 'product_images loads them, then run this again';
+                end if;
+                {%- endif %}
+                {{ count_whole_rejects_with_app_photos_sql(tenant_schema) }}
+                if v_count > 0 then
+                    v_message := v_message || '; ' || v_count || ' product(s) rejected whole to which the app added '
+                        || 'a photo while this ran were left as they were (e.g. product ' || v_example || '): run '
+                        || 'this again for what to do';
+                end if;
             end if;
-            {%- endif %}
         end if;
     end if;
 {%- endmacro %}
@@ -89,6 +114,25 @@
     select count(*), min(products.id)::text into v_count, v_example
     from {{ tenant_relation(tenant_schema, 'products') }} as products
     where not {{ unchanged_since_sync_sql(tenant_schema, 'products') }};
+{%- endmacro %}
+
+
+{% macro count_whole_rejects_with_app_photos_sql(tenant_schema) -%}
+    {#- plpgsql: v_count, v_example := the products rejected whole (their images
+        value is not an array: one reject without source_index holds it) that have
+        rows in product_images (photos the app added since: a run loads no row from
+        such a value). Their JSONB cannot hold both: write_images_jsonb_sql would
+        write the rows alone, and the rejected value would be gone from
+        products.images (before 2026-12-07 it was, and step 9 was refused for the
+        tenant for good). -#}
+    select count(*), min(whole_rejects.product_id)::text into v_count, v_example
+    from {{ tenant_relation(tenant_schema, 'product_images_rejects') }} as whole_rejects
+    where
+        whole_rejects.source_index is null
+        and exists (
+            select from {{ tenant_relation(tenant_schema, 'product_images') }} as images
+            where images.product_id = whole_rejects.product_id
+        );
 {%- endmacro %}
 
 
@@ -123,7 +167,7 @@
         took the NULLs for photos deleted by the seller. -#}
     {{ return(run_tenant_operations(
         'restore_legacy_images_column', operation_tenants(tenants), [restore_legacy_images_column_body],
-        lock_mode='AccessExclusiveLock'
+        refusal_fails=true, lock_mode='AccessExclusiveLock'
     )) }}
 {% endmacro %}
 
@@ -148,9 +192,21 @@
         v_message := 'neither products.images nor product_images exists: restore products_images_backup by hand';
     else
         lock table {{ products }} in access exclusive mode;
-        alter table {{ products }} add column images jsonb;
-        {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=false) }}
-        v_message := 'products.images re-added and filled from product_images and product_images_rejects';
+        {{ count_whole_rejects_with_app_photos_sql(tenant_schema) }}
+        if v_count > 0 then
+            v_status := 'refused';
+            v_message := v_count || ' product(s) whose products.images was rejected whole (not an array: the value '
+                || 'is kept in product_images_rejects, with no source_index) have photos the app added since in '
+                || 'product_images (e.g. product ' || v_example || '): one JSONB value cannot hold both, and '
+                || 'filling it from the tables would lose the rejected value; the column is not re-added. Decide '
+                || 'by hand what each product keeps (delete its photos from product_images, or its reject from '
+                || 'product_images_rejects after copying the value: products_images_backup holds it until the next '
+                || 'backup_legacy_images), then run this again';
+        else
+            alter table {{ products }} add column images jsonb;
+            {{ write_images_jsonb_sql(tenant_schema, unchanged_since_sync=false) }}
+            v_message := 'products.images re-added and filled from product_images and product_images_rejects';
+        end if;
     end if;
 {%- endmacro %}
 
@@ -276,7 +332,9 @@
     {#- The CTEs (no WITH) that end in restored (product_id, images): the value
         write_images_jsonb_sql writes into each product's images from the tenant's
         tables (see there); rollback_product_images compares it with the JSONB to
-        find what the app changed only in the tables. -#}
+        find what the app changed only in the tables. restored_elements names the
+        row (image_id) or reject (reject_id) each element comes from:
+        write_images_jsonb_sql gives them the element's index in the value written. -#}
     {%- set products = tenant_relation(tenant_schema, 'products') -%}
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
@@ -299,7 +357,7 @@
     ),
 
     reject_rows as (
-        select product_id, source_index, element from {{ rejects }}
+        select id, product_id, source_index, element from {{ rejects }}
     ),
 
     indexed_elements as (
@@ -331,6 +389,8 @@
     restored_elements as (
         select
             image_rows.product_id,
+            image_rows.id as image_id,
+            null::bigint as reject_id,
             image_rows.source_index::numeric as sort_key,
             image_rows.legacy_element as element
         from image_rows
@@ -340,6 +400,8 @@
 
         select
             image_rows.product_id,
+            image_rows.id as image_id,
+            null::bigint as reject_id,
             image_rows.position_rank::numeric as sort_key,
             -- A loaded element keeps its keys, created_at included whatever it holds (a
             -- number, JSON null, none at all: the row's created_at is then the run's
@@ -359,6 +421,8 @@
 
         select
             reject_rows.product_id,
+            null::bigint as image_id,
+            reject_rows.id as reject_id,
             case
                 when reject_rows.product_id in (select product_id from exact_products)
                     then reject_rows.source_index::numeric
@@ -426,12 +490,34 @@
         rejected whole gets its non-array value back; one with nothing gets [], JSON
         null or NULL as the sync table's md5 says it had; one the sync never saw is
         written only when it has rows and its JSONB holds no element (and is then
-        recorded). -#}
+        recorded). In each product written, the rows loaded from the JSONB
+        (source_index set) and the rejects then stand for the elements written:
+        source_index is the element's index in the new value and a row's
+        legacy_element that element, as a dbt run loading that value would leave
+        them (the product is recorded as synced, so no run loads it). Before
+        2026-12-07 they kept the indexes of the value loaded before the app
+        reordered or deleted photos, and the checkpoint's positions_follow_jsonb
+        failed for such a product until the old app changed its JSONB. A photo
+        the app added keeps no source_index: the label rule takes a row with one
+        for a photo loaded from the JSONB, and nothing decides labels again here. -#}
     {%- set products = tenant_relation(tenant_schema, 'products') -%}
+    {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
+    {%- set rejects = tenant_relation(tenant_schema, 'product_images_rejects') -%}
     {%- set synced = tenant_relation(tenant_schema, 'product_images_sync') -%}
     with
 
     {{ restored_images_ctes(tenant_schema) }},
+
+    -- Each element of the arrays restored, at its index in the value written.
+    restored_indexes as (
+        select
+            product_id,
+            image_id,
+            reject_id,
+            element,
+            (row_number() over (partition by product_id order by sort_key asc) - 1)::integer as source_index
+        from restored_elements
+    ),
 
     written as (
         update {{ products }} as products
@@ -440,10 +526,47 @@
         where
             products.id = restored.product_id
             and products.images is distinct from restored.images
+            -- never the rows alone over a value rejected whole (see
+            -- count_whole_rejects_with_app_photos_sql): the operations refuse such a
+            -- tenant first; this leaves alone one the app gave a photo meanwhile
+            and (
+                restored.product_id not in (select product_id from restored_arrays)
+                or restored.product_id not in (select product_id from reject_rows where source_index is null)
+            )
             {%- if unchanged_since_sync %}
             and {{ unchanged_since_sync_sql(tenant_schema, 'products') }}
             {%- endif %}
         returning products.id, products.images
+    ),
+
+    -- Joined to written: a product's row lock comes before its rows', as in the app.
+    followed_rows as (
+        update {{ images }} as images
+        set
+            source_index = restored_indexes.source_index,
+            legacy_element = restored_indexes.element,
+            updated_at = now()
+        from restored_indexes
+        inner join written on restored_indexes.product_id = written.id
+        where
+            images.id = restored_indexes.image_id
+            and images.source_index is not null
+            and (
+                images.source_index is distinct from restored_indexes.source_index
+                or images.legacy_element is distinct from restored_indexes.element
+            )
+        returning images.id
+    ),
+
+    followed_rejects as (
+        update {{ rejects }} as rejects
+        set source_index = restored_indexes.source_index
+        from restored_indexes
+        inner join written on restored_indexes.product_id = written.id
+        where
+            rejects.id = restored_indexes.reject_id
+            and rejects.source_index is distinct from restored_indexes.source_index
+        returning rejects.id
     ),
 
     -- Every product written is recorded, one the sync never saw too (the app gave

@@ -96,7 +96,8 @@ def test_round_trip_gives_back_every_original_value(conn, dbt, migrated):
 def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
     before = images_by_product(conn, "user_6")[1]
     rows_before = conn.execute(
-        "select id, position, label_source from user_6.product_images where product_id = 1"
+        "select id, position, label_source, source_index, legacy_element from user_6.product_images "
+        "where product_id = 1"
     ).fetchall()
     conn.execute("update user_6.product_images set position = 2 - position, label_source = 'app' where product_id = 1")
     try:
@@ -112,13 +113,21 @@ def test_restore_after_the_app_changed_rows_uses_positions(conn, dbt, migrated):
         ]
         assert restored[0]["extra"] == "kept"
     finally:
-        # every test after this one starts from the migrated tenants: positions and label sources as they were
+        # every test after this one starts from the migrated tenants: positions and label sources as they were,
+        # and the source_index and legacy_element the restore made follow the JSONB it wrote
         with conn.transaction():
             conn.execute("set constraints all deferred")
-            for image_id, position, label_source in rows_before:
+            for image_id, position, label_source, source_index, legacy_element in rows_before:
                 conn.execute(
-                    "update user_6.product_images set position = %s, label_source = %s where id = %s",
-                    (position, label_source, image_id),
+                    "update user_6.product_images set position = %s, label_source = %s, source_index = %s, "
+                    "legacy_element = %s where id = %s",
+                    (
+                        position,
+                        label_source,
+                        source_index,
+                        None if legacy_element is None else Jsonb(legacy_element),
+                        image_id,
+                    ),
                 )
         conn.execute("update user_6.products set images = %s where id = 1", (Jsonb(before),))
         # the restore recorded the md5 of what it wrote: the sync state goes back with the value
@@ -133,6 +142,9 @@ def test_after_the_resync_a_run_does_not_bring_back_a_photo_the_app_deleted(conn
     # writes the tables' state back into the JSONB. A dbt run after that read the JSONB it wrote as
     # the app's change and loaded a photo the app had deleted since back into product_images.
     before = images_by_product(conn, "user_6")[7]
+    rows_before = conn.execute(
+        "select id, source_index, legacy_element from user_6.product_images where product_id = 7"
+    ).fetchall()
     new_photo = U + "after-cut-over.jpg"
     conn.execute("insert into user_6.product_images (product_id, url, position) values (7, %s, 2)", (new_photo,))
     try:
@@ -144,6 +156,11 @@ def test_after_the_resync_a_run_does_not_bring_back_a_photo_the_app_deleted(conn
         assert all_rows(conn) == rows
     finally:
         conn.execute("delete from user_6.product_images where url = %s", (new_photo,))
+        for image_id, source_index, legacy_element in rows_before:  # the restore made them follow what it wrote
+            conn.execute(
+                "update user_6.product_images set source_index = %s, legacy_element = %s where id = %s",
+                (source_index, None if legacy_element is None else Jsonb(legacy_element), image_id),
+            )
         conn.execute("update user_6.products set images = %s where id = 7", (Jsonb(before),))
         conn.execute(
             "update user_6.product_images_sync set images_md5 = md5(%s::jsonb::text) where product_id = 7",
