@@ -49,13 +49,17 @@ class Detector:
     """The detector of one model version.
 
     Attributes:
-        version: ``labels-<hash>``: changes when the features, weights or thresholds
-            change; evidence extracted by another version is extracted again.
+        version: ``labels-<hash>``: changes when the features, weights, thresholds, abstention
+            rules or the evidence version change; a photo scored by another version is scored
+            again (from its stored evidence when that evidence is of ``evidence_version``).
         threshold, floor: the model's recommended ``label_score_threshold`` and
             ``label_score_floor`` (chosen on the development set; the dbt vars decide).
         high_bar: a score at least this high counts as a confirmed tag for the shop
             profile, like a person's decision (0..1).
         model: the scoring model (see :mod:`product_images.labels.scoring`).
+        evidence_version: what :meth:`extract` measures
+            (:data:`~product_images.labels.evidence.EVIDENCE_VERSION`, also part of ``version``): stored
+            evidence of another evidence version, or of none recorded, is extracted again from the photo.
     """
 
     version: str
@@ -63,6 +67,7 @@ class Detector:
     floor: float
     high_bar: float
     model: Any
+    evidence_version: str = _evidence.EVIDENCE_VERSION
 
     def extract(self, data: bytes) -> Evidence:
         """Measure one photo's encoded bytes (JPEG, PNG, WebP…), without product context.

@@ -11,13 +11,15 @@ tends to look unlike the product's other photos):
 2. **claim** products with a lease (:class:`product_images.claims.Claims`, through
    each product's first row): ``FOR UPDATE SKIP LOCKED``, several workers, a killed
    worker's products taken over after the lease;
-3. **fetch** each photo that has no evidence from this detector version yet, or
+3. **fetch** each photo that has no evidence from this evidence version yet, or
    whose object changed (the backfill's ETag differs): a GET of the whole object
    through the same storage configuration and URL mapping as the metadata backfill.
    A URL outside the mapping is never fetched (``unmapped``); a photo that cannot
    be read gets a reason (``missing``, ``access_denied``, ``network``,
    ``unreadable``), not a crash. A photo whose evidence is current is not fetched
-   again: its stored evidence is used;
+   again: its stored evidence is used, also when only the model, thresholds or
+   abstention rules changed (the evidence records its evidence version: evidence of
+   another version, or of none recorded, is extracted again);
 4. **extract** the evidence (:mod:`product_images.labels.evidence`) and **score**
    every photo of the product with the profile;
 5. **write** per photo ``label_score``, ``label_evidence``, ``label_detector``,

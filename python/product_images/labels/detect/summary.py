@@ -54,6 +54,8 @@ class DetectSummary:
         photos_scored: photos given a score.
         photos_fetched: objects downloaded (a photo whose stored evidence is current is not).
         photos_reused: photos scored from their stored evidence, without a download.
+        photos_rescored: of those, photos scored before by another detector version (its model, thresholds or
+            abstention rules changed, not its evidence version).
         failed: photos not scored, by reason (see :data:`LABEL_ERRORS`).
         scores_changed: photos whose score changed (their products are relabelled by the next dbt run).
         bytes_downloaded: bytes of the objects downloaded.
@@ -88,6 +90,7 @@ class DetectSummary:
     photos_scored: int = 0
     photos_fetched: int = 0
     photos_reused: int = 0
+    photos_rescored: int = 0
     failed: dict[str, int] = field(default_factory=dict)
     scores_changed: int = 0
     bytes_downloaded: int = 0
@@ -109,6 +112,7 @@ class DetectSummary:
             "photos_scored",
             "photos_fetched",
             "photos_reused",
+            "photos_rescored",
             "scores_changed",
             "bytes_downloaded",
             "claims_lost",
@@ -151,6 +155,11 @@ class DetectSummary:
             f"  fetched {self.photos_fetched:,} objects ({self.bytes_downloaded / 1e6:,.1f} MB), "
             f"{self.photos_reused:,} photos scored from their stored evidence; {self.scores_changed:,} scores changed",
         ]
+        if self.photos_rescored:
+            lines.append(
+                f"  {self.photos_rescored:,} photos rescored from their stored evidence for a new detector version "
+                "(model, thresholds or rules changed, not the evidence): nothing downloaded for them"
+            )
         if failed:
             reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(self.failed.items()))
             lines.append(f"  not scored: {failed:,} ({reasons})")

@@ -5,7 +5,9 @@ only on a row that still shows what was scored, never waiting for a row another 
 ``label_detected_at`` is the time (database clock) just before the batch's downloads, not the write's: when the
 backfill sees the object replaced after that (another ETag, ``metadata_probed_at`` later), the photo is to do
 again, and a result already known to be stale at the write is not written at all. A photo scored again from its
-stored evidence keeps the time (and ETag) of the download that evidence came from. A photo that holds a score and
+stored evidence keeps the time (and ETag) of the download that evidence came from: after a change of the shop
+profile, and after a change of the model, thresholds or abstention rules when its evidence records the current
+evidence version (:func:`_reusable_evidence`). A photo that holds a score and
 whose download fails for a reason that may pass (``network``) keeps what it holds until a run after the lease; a
 store no connection can be made to at all stops the run instead (``storage_errors.StoreUnreachableError``).
 """
@@ -129,9 +131,12 @@ written as (
     set
         label_score = sources.label_score,
         label_evidence = case
-            when sources.evidence_kept and sources.assessment is not null
-                then jsonb_set(images.label_evidence, '{{assessment}}', sources.assessment)
             when sources.evidence_kept then images.label_evidence
+                || case
+                    when sources.assessment is null then '{{}}'::jsonb
+                    else jsonb_build_object('assessment', sources.assessment)
+                end
+                || jsonb_build_object('evidence_version', %(evidence_version)s::text, 'detector', %(version)s::text)
             else sources.label_evidence
         end,
         label_etag = sources.source_etag,
@@ -212,6 +217,35 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
             raise
         photo.error = classified[0].value
         _log.debug("s3://%s/%s: %s", photo.ref.bucket, photo.ref.key, classified[1])
+
+
+def _reusable_evidence(row: dict[str, Any], detector: Detector) -> bool:
+    """Whether a photo's stored ``label_evidence`` is what ``detector`` would extract from its object now, so that
+    it can be scored again from it, without a download (its object's own change is checked apart).
+
+    Args:
+        row: the photo's row (``label_evidence`` a dict or None, ``label_error``, ``label_detector``).
+        detector: the detector of this run.
+
+    Returns:
+        True when the row holds evidence and no error, its evidence records no other evidence version than
+        ``detector.evidence_version``, and either it was scored by ``detector``'s version (which hashes the
+        evidence version in: evidence stored before the version was recorded too), or its evidence records
+        ``detector.evidence_version`` (the model, thresholds or abstention rules changed, not the evidence) and
+        the detector version written with it is the row's ``label_detector`` (a row whose detector someone
+        changed is looked at again). Scored by another detector version with evidence that records no evidence
+        version (stored before it was recorded): False.
+    """
+    evidence = row["label_evidence"]
+    if not isinstance(evidence, dict) or row["label_error"] is not None:
+        return False
+    recorded = evidence.get("evidence_version")
+    if recorded is not None and recorded != detector.evidence_version:
+        return False
+    if row["label_detector"] == detector.version:
+        return True
+    written_with = evidence.get("detector")
+    return recorded is not None and written_with is not None and written_with == row["label_detector"]
 
 
 def _keeps_its_score(photo: _Photo) -> bool:
@@ -312,8 +346,9 @@ class _Worker:
     def _to_fetch(self, photo: _Photo) -> bool:
         """Whether the photo must be downloaded; if not, set how it is scored instead.
 
-        Its stored evidence when current (``kept``); its earlier failure when its object was not
-        seen since and failures are not retried; ``unmapped`` when no mapping rule covers its URL.
+        Its stored evidence when still what the extractor would give (``kept``, :func:`_reusable_evidence`) and
+        its object was not seen changed since; its earlier failure when its object was not seen since and
+        failures are not retried; ``unmapped`` when no mapping rule covers its URL.
         """
         row = photo.row
         changed_since = (
@@ -323,10 +358,7 @@ class _Worker:
             and row["label_detected_at"] is not None
             and row["metadata_probed_at"] > row["label_detected_at"]
         )
-        current = (
-            row["label_evidence"] is not None and row["label_detector"] == self.detector.version and not changed_since
-        )
-        if current and row["label_error"] is None:
+        if _reusable_evidence(row, self.detector) and not changed_since:
             photo.evidence = self.detector.evidence_from_json(row["label_evidence"])
             photo.kept = True
             return False
@@ -407,7 +439,12 @@ class _Worker:
         assessed = assessment.to_json() if assessment is not None else None
         stored = None
         if photo.evidence is not None and not photo.kept:
-            stored = {**self.detector.evidence_to_json(photo.evidence), "assessment": assessed}
+            stored = {
+                **self.detector.evidence_to_json(photo.evidence),
+                "assessment": assessed,
+                "evidence_version": self.detector.evidence_version,
+                "detector": self.detector.version,
+            }
         return {
             "id": photo.row["id"],
             "url": photo.row["url"],
@@ -440,6 +477,7 @@ class _Worker:
             {
                 "results": Jsonb(results, dumps=_dumps),
                 "version": self.detector.version,
+                "evidence_version": self.detector.evidence_version,
                 "profile": profile_hash,
                 "tokens": [token[0] for token in tokens],
                 "worker": self.worker_id,
@@ -459,22 +497,24 @@ class _Worker:
         left_locked = len(outcomes.get("locked", ()))
         self.summary.left_locked += left_locked
         self.summary.claims_lost += len(results) - len(written_ids) - left_locked
-        old_scores = {photo.row["id"]: photo.row["label_score"] for photo in photos}
+        rows = {photo.row["id"]: photo.row for photo in photos}
         for result in results:
             if result["id"] in written_ids:
-                self._count_result(tenant, result, old_scores[result["id"]])
+                self._count_result(tenant, result, rows[result["id"]])
         products_written = len({photo.row["product_id"] for photo in photos if photo.row["id"] in written_ids})
         self.summary.products += products_written
         self.summary.by_tenant[tenant] = self.summary.by_tenant.get(tenant, 0) + products_written
 
-    def _count_result(self, tenant: str, result: dict[str, Any], old: Any) -> None:
-        """Count one photo written, ``old`` its score before."""
+    def _count_result(self, tenant: str, result: dict[str, Any], row: dict[str, Any]) -> None:
+        """Count one photo written, ``row`` its row before."""
         summary = self.summary
+        old = row["label_score"]
         if result["label_score"] is None:
             summary.failed[result["label_error"]] = summary.failed.get(result["label_error"], 0) + 1
         else:
             summary.photos_scored += 1
             summary.photos_reused += bool(result["evidence_kept"])
+            summary.photos_rescored += bool(result["evidence_kept"] and row["label_detector"] != self.detector.version)
         if (old is None) != (result["label_score"] is None) or (
             old is not None
             and result["label_score"] is not None
