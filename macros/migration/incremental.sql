@@ -61,7 +61,8 @@
     {%- set images = tenant_relation(tenant_schema, 'product_images') -%}
     -- Products whose labels are decided again: those whose JSONB changed, those
     -- whose entry in the overrides seed was added, changed or removed, and those
-    -- with new evidence (label_scores_pending, set by the detector).
+    -- marked label_scores_pending: new evidence (set by the detector) or photos
+    -- the app added, deleted or reordered (set by ProductImageService).
     v_relabel := v_products_changed > 0
         or exists ({{ overrides_sql }})
         or exists (select 1 from {{ images }} as images where images.label_source = 'override')
@@ -88,7 +89,7 @@
                 where tenant_overrides.product_id = images.product_id and tenant_overrides.url = images.url
             )
         union
-        -- Products whose photos the detector scored since the last run.
+        -- Products whose photos the detector scored, or the app changed, since the last run.
         select images.product_id
         from {{ images }} as images
         where images.label_scores_pending;

@@ -15,6 +15,17 @@ the migration never overwrites such a row (``macros/migration/tenant_sync.sql``
 updates only rows whose ``label_source <> 'app'``), so a person's choice made
 in the app survives later ``dbt run`` invocations.
 
+A label the rule or the evidence decided (``label_source`` ``rule`` or
+``evidence``) depends on the product's photos and their positions (the legacy
+rule: the last photo). When :meth:`~ProductImageService.add_image`,
+:meth:`~ProductImageService.delete_image` or
+:meth:`~ProductImageService.reorder_images` changes them, the product's rows so
+decided get ``label_scores_pending = true``: the next ``dbt run`` decides that
+product's label again (``macros/migration/label_decisions.sql``; never a row a
+person decided) and clears the flag. Until then ``dbt test`` and the checkpoint's
+``one_label_per_product`` may name the product (say, the rule's label on a photo
+moved to the front). The service never decides by the rule itself.
+
 Concurrency: each method is one transaction that, before anything else,
 
 1. takes the tenant's migration advisory lock in *shared* mode
@@ -208,7 +219,9 @@ class ProductImageService:
         Returns:
             The inserted :class:`ProductImage`. The row's ``label_source`` is
             ``'app'`` (the migration never changes its label flag);
-            ``source_index`` and ``legacy_element`` are null.
+            ``source_index`` and ``legacy_element`` are null. The next ``dbt
+            run`` decides the product's label again where the rule or the
+            evidence decided it (see the module docstring).
 
         Raises:
             InvalidImageError: an argument is out of its allowed values (the
@@ -222,6 +235,7 @@ class ProductImageService:
                 self._clear_labels(cur, product_id)
             new_id = self._insert(cur, product_id, position, image)
             self._renumber(cur, product_id)
+            self._mark_for_relabel(cur, product_id)
             return self._image(new_id)  # type: ignore[return-value]
 
     def delete_image(self, image_id: int) -> ProductImage:
@@ -232,7 +246,9 @@ class ProductImageService:
         one (the app does not promote another image), and that is recorded as
         the app's decision: the product's other rows get ``label_source = 'app'``
         (``is_label`` false), so no later ``dbt run`` flags one of them by the
-        legacy rule or the evidence.
+        legacy rule or the evidence. Deleting another photo leaves the label
+        where it is; the next ``dbt run`` decides it again where the rule or the
+        evidence decided it (see the module docstring).
 
         Raises:
             UnknownImageError: no such image.
@@ -245,6 +261,7 @@ class ProductImageService:
                     (image.product_id,),
                 )
             self._renumber(cur, image.product_id)
+            self._mark_for_relabel(cur, image.product_id)
             return image
 
     def reorder_images(self, product_id: int, image_ids_in_new_order: Sequence[int]) -> list[ProductImage]:
@@ -267,7 +284,10 @@ class ProductImageService:
 
         All positions are rewritten in one ``UPDATE``: the ``UNIQUE (product_id,
         position)`` constraint is deferred, so transient duplicates are allowed
-        until it is checked at the end of the method.
+        until it is checked at the end of the method. The label stays on its
+        photo; when a position changed, the next ``dbt run`` decides it again
+        where the rule or the evidence decided it (the legacy rule's label goes
+        to the photo now last; see the module docstring).
         """
         wanted = list(image_ids_in_new_order)
         for image_id in wanted:
@@ -294,6 +314,8 @@ class ProductImageService:
                 ).format(self._images),
                 (wanted, product_id),
             )
+            if cur.rowcount:
+                self._mark_for_relabel(cur, product_id)
             return self._images_of(product_id)
 
     def set_label_flag(self, image_id: int, is_label: bool) -> ProductImage:
@@ -453,6 +475,28 @@ class ProductImageService:
                 image.height,
             ),
         ).fetchone()[0]  # type: ignore[index]
+
+    def _mark_for_relabel(self, cur: psycopg.Cursor[Any], product_id: int) -> None:
+        """Have the next ``dbt run`` decide the product's label again (its photos changed here).
+
+        Sets ``label_scores_pending`` on the product's rows whose label the rule or the
+        evidence decided (``label_source`` ``rule`` or ``evidence``): the run's incremental
+        relabel (``incremental_label_products`` in ``macros/migration/incremental.sql``)
+        decides every product with such a row again, by ``label_decisions_sql``, and clears
+        the flag, and the tenant's watermark (``tenant_unchanged_sql``) does not count a
+        tenant with one as unchanged. A write to ``product_images`` changes neither the
+        product's JSONB nor the watermark, so without the flag no run would look at the
+        product again. Whether the change moves the label is the rule's business, not this
+        service's: a product whose rows people decided (``override``, ``app``) only is not
+        marked, and the run keeps what people decided.
+        """
+        cur.execute(
+            sql.SQL(
+                "update {} set label_scores_pending = true "
+                "where product_id = %s and label_source in ('rule', 'evidence') and not label_scores_pending"
+            ).format(self._images),
+            (product_id,),
+        )
 
     def _clear_labels(self, cur: psycopg.Cursor[Any], product_id: int) -> None:
         """Unset every label of the product, as a person's decision (label_source 'app')."""

@@ -844,5 +844,6 @@ def test_an_added_label_image_survives_a_dbt_run_after_the_jsonb_grew(conn, dbt,
 def test_a_reorder_through_the_service_survives_a_dbt_run(conn, dbt, svc):
     ids = ids_of(conn, 14)
     svc.reorder_images(14, [ids[1], ids[2], ids[0]])
-    run_ok(dbt)  # the JSONB did not change: the product is not touched
-    assert state(conn, 14, "id, position, is_label") == [(ids[1], 0, False), (ids[2], 1, True), (ids[0], 2, False)]
+    run_ok(dbt)  # the JSONB did not change: the positions stay the app's
+    # the rule's label is decided again: the photo now last (test_reorder_label_found.py)
+    assert state(conn, 14, "id, position, is_label") == [(ids[1], 0, False), (ids[2], 1, False), (ids[0], 2, True)]
