@@ -36,6 +36,7 @@ __all__ = [
     "diff_overrides",
     "loaded_overrides",
     "read_overrides_file",
+    "review_list_lock",
     "review_note",
     "set_product_rows",
     "unmatched_overrides",
@@ -205,7 +206,8 @@ def diff_overrides(file_rows: list[Override], loaded: list[Override] | None) -> 
 
     Returns:
         An :class:`OverridesDiff`. A key twice in the file is compared by its last
-        row (``dbt run`` refuses such a file anyway).
+        row (``dbt run`` refuses such a file anyway); a note as ``dbt seed`` loads it
+        (``null`` or blank: none).
     """
     in_file = {row.key: row for row in file_rows}
     in_db = {row.key: row for row in loaded or []}
@@ -216,9 +218,15 @@ def diff_overrides(file_rows: list[Override], loaded: list[Override] | None) -> 
             diff.added.append(new)
         elif new is None and old is not None:
             diff.removed.append(old)
-        elif old is not None and new is not None and (old.is_label, old.note) != (new.is_label, new.note):
+        elif old is not None and new is not None and (old.is_label, old.note) != (new.is_label, _as_loaded(new.note)):
             diff.changed.append((old, new))
     return diff
+
+
+def _as_loaded(note: str) -> str:
+    """A note as :func:`loaded_overrides` reads it back after ``dbt seed``: dbt loads an empty value and any
+    ``null`` (whatever its case and the spaces around it) as NULL, read back as ``''``."""
+    return "" if note.strip().lower() in ("", "null") else note
 
 
 def review_note(user: str | None = None, day: date | None = None) -> str:
@@ -305,6 +313,17 @@ def write_overrides_file(path: Path, rows: Iterable[Override]) -> list[Override]
         raise
     _fsync_dir(folder)
     return ordered
+
+
+@contextlib.contextmanager
+def review_list_lock(path: Path) -> Iterator[None]:
+    """Hold the lock every review page takes to write the review list ``path`` (an exclusive ``flock`` on its
+    folder): while it is held no page writes the list. ``--apply`` holds it through ``dbt seed``, which reads
+    the file's checksum when it parses the project and the file again when it loads it: a decision written in
+    between would be loaded under the checksum of the file before it, and a later ``dbt run`` of that older
+    file (the decision undone) would apply it without a word."""
+    with _folder_lock(path.parent):
+        yield
 
 
 @contextlib.contextmanager
@@ -401,22 +420,30 @@ def unmatched_overrides(conn: psycopg.Connection, rows: Sequence[Override]) -> l
         rows: the review list's rows (:func:`read_overrides_file`).
 
     Returns:
-        One :class:`UnmatchedOverride` per row whose tenant has no ``product_images`` table, whose
-        product has no photo, or whose product has no photo with exactly that URL; ordered by key.
+        One :class:`UnmatchedOverride` per row whose tenant is no tenant (no ``product_images`` table, or
+        a schema the run leaves alone: :func:`~product_images.migration.tenants.discover_tenants`, e.g.
+        the dbt schema, whose ``product_images`` is the view over every tenant), whose product has no
+        photo, or whose product has no photo with exactly that URL; ordered by key.
 
     Raises:
         psycopg.Error: the database cannot be read.
     """
+    from product_images.migration.tenants import discover_tenants
+
     by_tenant: dict[str, list[Override]] = {}
     for row in sorted(rows):
         by_tenant.setdefault(row.tenant_schema, []).append(row)
     unmatched: list[UnmatchedOverride] = []
+    tenants = set(discover_tenants(conn))  # what dbt run writes: not the dbt schema's view, nor another schema
     for tenant, of_tenant in by_tenant.items():
-        found = conn.execute("select to_regclass(%s)", (f'"{tenant}"."product_images"',)).fetchone()
-        if not found or found[0] is None:
-            unmatched += [
-                UnmatchedOverride(row, f"no table {tenant}.product_images: no such tenant") for row in of_tenant
-            ]
+        if tenant not in tenants:
+            found = conn.execute("select to_regclass(%s)", (sql.Identifier(tenant, "product_images").as_string(conn),))
+            reason = (
+                f"no table {tenant}.product_images: no such tenant"
+                if (found.fetchone() or (None,))[0] is None
+                else f"{tenant} is not a tenant (tenant_schema_regex, extra_tenant_schemas): dbt run never writes it"
+            )
+            unmatched += [UnmatchedOverride(row, reason) for row in of_tenant]
             continue
         query = sql.SQL(
             "select f.ord, exists (select 1 from {table} as i where i.product_id = f.product_id)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -24,6 +25,19 @@ def review_list(data: None, project_dir: Path) -> Iterator[Path]:
     before = path.read_bytes()
     yield path
     path.write_bytes(before)
+
+
+@pytest.fixture
+def seeded_review_list(data: None, project_dir: Path, dbt: Callable[..., Any]) -> Iterator[Path]:
+    """The review list's path; put back as it was when the test ends, then seeded and applied
+    (``dbt seed``, ``dbt run --select product_images``), so the next test starts from tables that
+    hold what the list holds."""
+    path = project_dir / "seeds" / "label_overrides.csv"
+    before = path.read_bytes()
+    yield path
+    path.write_bytes(before)
+    assert dbt("seed").success
+    assert dbt("run", "--select", "product_images").success
 
 
 @pytest.fixture

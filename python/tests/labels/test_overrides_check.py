@@ -7,6 +7,7 @@ Each test leaves the review list as it found it, seeded and applied again."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -29,14 +30,9 @@ def data(conn, dbt):
 
 
 @pytest.fixture
-def review_list(data, project_dir, dbt):
-    """The review list's path; afterwards as it was, seeded and applied."""
-    path = project_dir / "seeds" / "label_overrides.csv"
-    before = path.read_bytes()
-    yield path
-    path.write_bytes(before)
-    assert dbt("seed").success
-    assert dbt(*RUN).success
+def review_list(seeded_review_list: Path) -> Path:
+    """The review list, seeded and applied again when the test ends (conftest.py)."""
+    return seeded_review_list
 
 
 def message(result) -> str:

@@ -27,13 +27,12 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from helpers.legacy_data import make_tenant, photo
-from helpers.review import image_ids
+from helpers.review import image_ids, serve_with_apply
 from product_images.connection import connect
 from product_images.demo.data import DEMO_URL_PREFIX, load_demo_data
 from product_images.labels.overrides import read_overrides_file
 from product_images.labels.review.app import TOKEN_HEADER
 from product_images.labels.review.queue import ReviewDatabase
-from product_images.labels.review.server import serve_review
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -116,16 +115,7 @@ def review_server(project_dir: Path, cache_dir: Path) -> Iterator[dict[str, obje
         started.set()
 
     def run() -> None:
-        found["code"] = serve_review(
-            queue="doubtful",
-            port=0,
-            apply=True,
-            project_dir=project_dir,
-            profiles_dir=project_dir / "target" / "profiles",
-            cache_dir=cache_dir,
-            out=found["out"],  # type: ignore[arg-type]
-            ready=ready,
-        )
+        found["code"] = serve_with_apply(project_dir, "doubtful", found["out"], ready, cache_dir=cache_dir)  # type: ignore[arg-type]
         started.set()
 
     thread = threading.Thread(target=run, daemon=True)

@@ -228,6 +228,15 @@ def _listed_decision(product: ReviewProduct, rows: Sequence[Override]) -> dict[s
 
 def _database_decision(product: ReviewProduct) -> dict[str, Any]:
     """The decision the database holds for ``product`` (no row in the review list)."""
+    if any(photo.label_source == "override" for photo in product.photos):
+        # a decision applied, then undone or deleted in the list: the next seed and run take it away
+        return {
+            "selected": [photo.image_id for photo in product.photos if photo.is_label],
+            "source": "applied from the review list, which no longer holds it (undone, or deleted there): "
+            f"{APPLY_COMMAND} decides this product again",
+            "decided": False,
+            "applied": False,
+        }
     label = next((photo for photo in product.photos if photo.is_label), None)
     if label is None:
         sources = sorted({photo.label_source or "none" for photo in product.photos})

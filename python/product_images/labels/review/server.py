@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,7 +52,7 @@ class ApplyOutcome:
 
     @property
     def success(self) -> bool:
-        """True when every command passed (also when there was nothing to apply)."""
+        """True when every command passed."""
         return all(passed for _, passed in self.commands)
 
 
@@ -65,39 +65,49 @@ def apply_decisions(
     then refuses a ``dbt run`` after a separate ``dbt seed``), is applied by one
     ``dbt build`` of the seed and the model instead (their tests left out).
 
+    ``dbt seed`` runs under the review pages' lock on the list (:func:`review_list_lock`): it reads the
+    file's checksum when it parses and the file again when it loads, and a decision written in between
+    would be loaded under the older file's checksum (a ``dbt run`` of that older file would apply it).
+
     Args:
-        touched_tenants: the tenants the session decided products of; nothing runs when empty.
+        touched_tenants: the tenants the session decided products of; when empty the list is applied
+            all the same (an earlier session's ``--apply`` may have failed).
         out: where to say what runs.
         project_dir, profiles_dir: as :func:`product_images.migration.dbt_runner.run_dbt`.
 
     Returns:
         An :class:`ApplyOutcome` (dbt's own output goes to stdout as usual).
     """
+    from product_images.labels.overrides import review_list_lock
     from product_images.migration.dbt_runner import run_dbt
+    from product_images.project import project_dir as find_project_dir
 
-    if not touched_tenants:
-        print("nothing to apply: no decision in this session", file=out)
-        return ApplyOutcome([])
-    print(f"applying the decisions for {', '.join(sorted(touched_tenants))}: {APPLY_COMMAND}", file=out)
+    seed = (project_dir or find_project_dir()) / "seeds" / "label_overrides.csv"
+    if touched_tenants:
+        print(f"applying the decisions for {', '.join(sorted(touched_tenants))}: {APPLY_COMMAND}", file=out)
+    else:
+        print(f"no decision in this session; applying the review list as it is: {APPLY_COMMAND}", file=out)
     commands: list[tuple[str, bool]] = []
-    for args in _apply_commands(project_dir):
-        result = run_dbt(args, project_dir=project_dir, profiles_dir=profiles_dir)
+    for args in _apply_commands(seed):
+        with review_list_lock(seed) if args[0] == "seed" else nullcontext():
+            result = run_dbt(args, project_dir=project_dir, profiles_dir=profiles_dir)
         commands.append(("dbt " + " ".join(args), result.success))
         if not result.success:
-            print(f"dbt {' '.join(args)} failed (exit {result.exit_code}); the decisions stay in the file", file=out)
+            print(
+                f"dbt {' '.join(args)} failed (exit {result.exit_code}); the decisions stay in the file: once what "
+                f"dbt says above is dealt with, apply them with: {APPLY_COMMAND}",
+                file=out,
+            )
             break
     else:
         print("applied: the reviewed images now have label_source = 'override'", file=out)
     return ApplyOutcome(commands)
 
 
-def _apply_commands(project_dir: Path | None) -> list[list[str]]:
+def _apply_commands(seed: Path) -> list[list[str]]:
     """dbt seed then dbt run; one dbt build (seed and model, no tests) for a review list dbt does not checksum."""
     from dbt.constants import MAXIMUM_SEED_SIZE
 
-    from product_images.project import project_dir as find_project_dir
-
-    seed = (project_dir or find_project_dir()) / "seeds" / "label_overrides.csv"
     try:
         big = seed.stat().st_size > MAXIMUM_SEED_SIZE
     except FileNotFoundError:
@@ -384,6 +394,15 @@ def _end_session(session: ReviewSession, apply: bool, out: TextIO, checkout: Pat
         file=out,
         flush=True,
     )
+    overwritten = session.overwritten()
+    if overwritten:
+        listed = ", ".join(f"{tenant} product {product_id}" for tenant, product_id in overwritten)
+        print(
+            f"warning: {len(overwritten)} decision(s) of this session are no longer in {session.overrides_path} as "
+            f"they were saved (changed since by another session or a hand edit, or an editor saved an older copy "
+            f"over them): {listed}; open those products again and decide them again if that was not meant",
+            file=out,
+        )
     if not apply:
         if session.touched_tenants:
             print(f"apply them with: {APPLY_COMMAND}", file=out)

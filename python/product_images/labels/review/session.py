@@ -362,3 +362,12 @@ class ReviewSession:
     def can_undo(self) -> bool:
         """True when this session has a decision to take back."""
         return bool(self._undo)
+
+    def overwritten(self) -> list[tuple[str, int]]:
+        """The products whose decision this session wrote (and did not undo) but whose rows in the review list
+        are not the ones written any more: someone changed them since (another session, a hand edit, an editor
+        saving a copy of the list it had read before), in the order they were decided."""
+        with self._lock:
+            self.refresh()
+            last = {(entry.tenant_schema, entry.product_id): entry.written for entry in self._undo}
+            return [key for key, written in last.items() if sorted(self._rows.get(key, [])) != sorted(written)]
