@@ -112,7 +112,7 @@
     {%- if load['file_checksum'] != file_checksum -%}
         {{ exceptions.raise_compiler_error(
             "seeds/label_overrides.csv changed since the last `dbt seed` (" ~ load['loaded_at'] ~ ", " ~ load['row_count']
-            ~ " rows loaded into " ~ seed ~ "): rows were added, changed or removed in the file and the run would apply the old list. "
+            ~ " rows loaded into " ~ seed ~ "): rows were added, changed or removed in the file (or only its text changed: line endings, a BOM, quoting), and the run would apply the list loaded then. "
             ~ apply_hint
         ) }}
     {%- endif -%}

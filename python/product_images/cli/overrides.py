@@ -30,7 +30,8 @@ def overrides_diff(path: Path | None) -> None:
     photo, or no photo of the product has exactly its URL (e.g. another case): `dbt run`
     ignores such a row without a word. Exit 0 when the file is what is loaded and every
     row matches an image, 1 when the file and the loaded seed differ (run `dbt seed`),
-    2 when the file cannot be read or the database cannot be reached, 3 when the file is
+    its rows or only its text (line endings, a BOM, quoting: dbt run compares the text
+    and refuses it too), 2 when the file cannot be read or the database cannot be reached, 3 when the file is
     what is loaded but some rows match no image.
     """
     import psycopg
@@ -39,8 +40,10 @@ def overrides_diff(path: Path | None) -> None:
     from product_images.labels.overrides import (
         OverridesFileError,
         diff_overrides,
+        loaded_file_checksum,
         loaded_overrides,
         read_overrides_file,
+        seed_file_checksum,
         unmatched_overrides,
     )
     from product_images.project import project_dir
@@ -48,20 +51,29 @@ def overrides_diff(path: Path | None) -> None:
     path = path or project_dir() / "seeds" / "label_overrides.csv"
     try:
         file_rows = read_overrides_file(path)
-    except (OSError, OverridesFileError) as error:
+        file_checksum = seed_file_checksum(path)
+    except (OSError, UnicodeDecodeError, OverridesFileError) as error:
         fail(2, str(error))
     try:
         with connect() as conn:
             loaded = loaded_overrides(conn, dbt_schema())
+            loaded_checksum = loaded_file_checksum(conn, dbt_schema())
             unmatched = unmatched_overrides(conn, file_rows)
     except psycopg.Error as error:
         fail(2, f"cannot read the loaded seed at {describe_target()}: {str(error).strip()}")
     diff = diff_overrides(file_rows, loaded)
+    text_changed = diff.same and None not in (file_checksum, loaded_checksum) and file_checksum != loaded_checksum
     for line in diff.lines() + [row.line() for row in unmatched]:
         click.echo(line)
     if not diff.same:
         click.echo(
             f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`",
+            err=True,
+        )
+    elif text_changed:
+        click.echo(
+            f"{path}: its rows are the ones loaded, but its text changed since the last `dbt seed` (line endings, "
+            "a BOM, quoting or the rows' order): dbt run compares the text and refuses the file; run `dbt seed`",
             err=True,
         )
     elif unmatched:
@@ -74,4 +86,4 @@ def overrides_diff(path: Path | None) -> None:
         click.echo(
             f"{path}: {len(file_rows)} row(s), the same as loaded" + ("" if loaded is not None else " (never seeded)")
         )
-    sys.exit(1 if not diff.same else 3 if unmatched else 0)
+    sys.exit(1 if not diff.same or text_changed else 3 if unmatched else 0)

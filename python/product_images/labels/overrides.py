@@ -34,10 +34,12 @@ __all__ = [
     "OverridesFileError",
     "UnmatchedOverride",
     "diff_overrides",
+    "loaded_file_checksum",
     "loaded_overrides",
     "read_overrides_file",
     "review_list_lock",
     "review_note",
+    "seed_file_checksum",
     "set_product_rows",
     "unmatched_overrides",
     "write_overrides_file",
@@ -195,6 +197,36 @@ def loaded_overrides(conn: psycopg.Connection, schema: str) -> list[Override] | 
         )
     ).fetchall()
     return [Override(*row) for row in rows]
+
+
+def seed_file_checksum(path: Path) -> str | None:
+    """dbt's checksum of the seed file ``path``, as ``dbt seed`` records it in
+    ``product_images_seed_loads.file_checksum`` and as ``dbt run`` compares it (macros/seeds/seed_loads.sql):
+    64 hex digits, the SHA-256 of the file's text with the whitespace at both ends stripped (dbt-core's
+    ``load_seed_source_file``), so line endings, a BOM, quoting and the rows' order count. None over dbt's
+    ``MAXIMUM_SEED_SIZE`` (1 MiB), where dbt keeps the path instead. Raises OSError when the file cannot be read
+    and UnicodeDecodeError when it is not UTF-8."""
+    from dbt.constants import MAXIMUM_SEED_SIZE
+    from dbt.contracts.files import FileHash
+    from dbt_common.clients.system import load_file_contents
+
+    if path.stat().st_size > MAXIMUM_SEED_SIZE:
+        return None
+    return FileHash.from_contents(load_file_contents(str(path), strip=True)).checksum
+
+
+def loaded_file_checksum(conn: psycopg.Connection, schema: str) -> str | None:
+    """The checksum of the file the last ``dbt seed`` of ``label_overrides`` loaded, from
+    ``<schema>.product_images_seed_loads``; None when it was never recorded."""
+    found = conn.execute("select to_regclass(%s)", (f'"{schema}"."product_images_seed_loads"',)).fetchone()
+    if not found or found[0] is None:
+        return None
+    row = conn.execute(
+        sql.SQL("select file_checksum from {} where seed_name = 'label_overrides'").format(
+            sql.Identifier(schema, "product_images_seed_loads")
+        )
+    ).fetchone()
+    return row[0] if row else None
 
 
 def diff_overrides(file_rows: list[Override], loaded: list[Override] | None) -> OverridesDiff:

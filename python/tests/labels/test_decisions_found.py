@@ -238,13 +238,6 @@ def test_overrides_diff_compares_a_note_as_dbt_seed_loads_it(review_list, dbt):
     assert (result.exit_code, result.stdout) == (0, f"{review_list}: 2 row(s), the same as loaded\n"), result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="overrides diff compares rows only: a list whose text changed since `dbt seed` (Windows line endings, "
-    "a BOM, rows reordered or quoted) but whose rows did not is 'the same as loaded' (exit 0), while dbt run "
-    "refuses it saying rows were added, changed or removed; the fix compares dbt's checksum of the file with "
-    "product_images_seed_loads.file_checksum in cli/overrides.py, outside this review's files",
-)
 def test_overrides_diff_agrees_with_dbt_run_on_a_list_whose_text_changed_but_not_its_rows(review_list, dbt):
     write_overrides(review_list.parent.parent, [("user_1", 1, U1 + "1/2.jpg", True, "by hand")])
     assert dbt("seed").success
@@ -256,7 +249,12 @@ def test_overrides_diff_agrees_with_dbt_run_on_a_list_whose_text_changed_but_not
     messages = " ".join(str(result.message) for result in refused.node_results())
     assert "seeds/label_overrides.csv changed since the last `dbt seed`" in messages
     result = CliRunner().invoke(main, ["overrides", "diff", "--file", str(review_list)])
-    assert result.exit_code == 1, result.output  # "the same as loaded", exit 0: but dbt run refuses it
+    # before 2026-12-07: "the same as loaded", exit 0, while dbt run refused the file
+    assert result.exit_code == 1, result.output
+    assert "its rows are the ones loaded, but its text changed since the last `dbt seed`" in result.output
+    assert dbt("seed").success  # what the message says to do
+    assert dbt(*RUN).success
+    assert CliRunner().invoke(main, ["overrides", "diff", "--file", str(review_list)]).exit_code == 0
 
 
 ODD = 'Shop "A" 1'
