@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from product_images.cli._common import fail
+
+if TYPE_CHECKING:
+    from product_images.labels.overrides import OverridesDiff
 
 
 @click.group()
@@ -65,25 +69,27 @@ def overrides_diff(path: Path | None) -> None:
     text_changed = diff.same and None not in (file_checksum, loaded_checksum) and file_checksum != loaded_checksum
     for line in diff.lines() + [row.line() for row in unmatched]:
         click.echo(line)
+    message, code = _verdict(path, diff, text_changed, len(unmatched), len(file_rows), loaded is not None)
+    click.echo(message, err=code != 0)
+    sys.exit(code)
+
+
+def _verdict(
+    path: Path, diff: OverridesDiff, text_changed: bool, unmatched: int, rows: int, seeded: bool
+) -> tuple[str, int]:
+    """The last line of ``overrides diff`` and its exit code (see the command's docstring)."""
     if not diff.same:
-        click.echo(
-            f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`",
-            err=True,
-        )
-    elif text_changed:
-        click.echo(
+        return f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed: run `dbt seed`", 1
+    if text_changed:
+        return (
             f"{path}: its rows are the ones loaded, but its text changed since the last `dbt seed` (line endings, "
             "a BOM, quoting or the rows' order): dbt run compares the text and refuses the file; run `dbt seed`",
-            err=True,
+            1,
         )
-    elif unmatched:
-        click.echo(
-            f"{len(unmatched)} row(s) of {path} match no image: dbt run ignores them; "
+    if unmatched:
+        return (
+            f"{unmatched} row(s) of {path} match no image: dbt run ignores them; "
             "correct the tenant, product id or URL (exactly as in the JSONB), or delete the row",
-            err=True,
+            3,
         )
-    else:
-        click.echo(
-            f"{path}: {len(file_rows)} row(s), the same as loaded" + ("" if loaded is not None else " (never seeded)")
-        )
-    sys.exit(1 if not diff.same or text_changed else 3 if unmatched else 0)
+    return f"{path}: {rows} row(s), the same as loaded" + ("" if seeded else " (never seeded)"), 0
