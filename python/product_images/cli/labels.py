@@ -56,7 +56,7 @@ def labels_detect(
     --select product_images` applies the scores. Exit 0 when the run completed (unreadable photos in label_error, photos
     locked by another transaction left for later), 1 when it could not run or stopped (database errors, a killed worker
     process: run it again), 2 on a bad option or variable, no AWS credentials, no such bucket, rejected or expired
-    credentials, an unreachable endpoint (check AWS_ENDPOINT_URL_S3; nothing of the batch written, no claim kept).
+    credentials, an unreachable endpoint (AWS_ENDPOINT_URL_S3), a store failing (5xx): no batch written, no claim kept.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

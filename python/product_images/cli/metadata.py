@@ -52,9 +52,9 @@ def metadata_backfill(
     metadata_error; rows another transaction held locked are left for a later run), 1
     when it could not run (database errors), 2 on a configuration error: a bad option or
     variable, no AWS credentials, or, once the run started, a bucket that does not exist,
-    credentials the store rejects or that expired, or an endpoint no connection can be
-    made to (check AWS_ENDPOINT_URL_S3; the run stops, its claims released, nothing of the
-    batch written).
+    credentials the store rejects or that expired, an endpoint no connection can be made
+    to (check AWS_ENDPOINT_URL_S3), or a store answering HTTP 5xx to 5 objects in a row
+    (retry later); the run stops, its claims released, nothing of the batch written.
     """
     from product_images.metadata.backfill import BackfillConfigurationError, BackfillError, backfill
 

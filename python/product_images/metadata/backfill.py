@@ -84,7 +84,7 @@ from product_images.metadata.probe import (
     probe_object,
 )
 from product_images.metadata.storage import ObjectRef, UrlMapping
-from product_images.metadata.storage_errors import StoreUnreachableError
+from product_images.metadata.storage_errors import ServerErrorRun, StoreUnreachableError
 from product_images.migration.tenants import select_tenants
 
 __all__ = [
@@ -133,10 +133,11 @@ class BackfillError(Exception):
 
 class BackfillConfigurationError(BackfillError):
     """The storage fails every object: no credentials, credentials the store rejects (expired session tokens
-    included), a bucket that does not exist, or an endpoint no TCP connection can be made to
-    (:class:`~product_images.metadata.storage_errors.StoreUnreachableError`). The run stops before writing the
-    batch in flight, whose claims are released; the message names the bucket or the endpoint and the variables
-    to check (the command exits 2)."""
+    included), a bucket that does not exist, an endpoint no TCP connection can be made to
+    (:class:`~product_images.metadata.storage_errors.StoreUnreachableError`), or a store answering HTTP 5xx to
+    object after object (:class:`~product_images.metadata.storage_errors.StoreFailingError`). The run stops before
+    writing the batch in flight, whose claims are released; the message names the bucket or the endpoint and the
+    variables to check (the command exits 2)."""
 
 
 class _RowsPerSecond(ProgressColumn):
@@ -230,7 +231,7 @@ def backfill(
             lists them).
         BackfillError: a database error (a lock held past the retries included), naming the tenant and the step.
         BackfillConfigurationError: a storage error failing every object (no or rejected credentials, no such
-            bucket, no TCP connection to the endpoint), naming it and what to check; the batch is not written.
+            bucket, no TCP connection, 5xx for 5 objects in a row), naming it and what to check; batch not written.
     """
     _check_arguments(conn, client, batch_size, concurrency, lease_seconds, limit, dry_run)
     run = _Backfill(conn, client, mapping, concurrency, probe, limit, worker_id or default_worker_id(), dry_run)
@@ -314,6 +315,7 @@ class _Backfill:
 
     def __post_init__(self) -> None:
         self.summary = BackfillSummary(worker_id=self.worker_id, dry_run=self.dry_run)
+        self.failing = ServerErrorRun(getattr(getattr(self.client, "meta", None), "endpoint_url", None))
 
     def start(self, tenants: Sequence[str] | None, lease_seconds: float, retry_failed: bool) -> None:
         """Select the tenants, read the database's clock and compose each tenant's statements."""
@@ -401,7 +403,9 @@ class _Backfill:
         Raises:
             BackfillConfigurationError: the store refuses the bucket or the credentials, or boto3 has none, or
                 an object's probe could make no connection to the endpoint (``ProbeResult.unreachable``: the
-                store is down or AWS_ENDPOINT_URL_S3 wrong; see ``storage_errors.StoreUnreachableError``).
+                store is down or AWS_ENDPOINT_URL_S3 wrong; see ``storage_errors.StoreUnreachableError``), or the
+                store answered HTTP 5xx to ``FAILING_OBJECTS_IN_A_ROW`` objects in a row of this run
+                (``ProbeResult.server_error``, ``storage_errors.StoreFailingError``).
         """
         guarded = _GuardedProbe(self.probe)
         endpoint = getattr(getattr(self.client, "meta", None), "endpoint_url", None)
@@ -417,6 +421,7 @@ class _Backfill:
             for result in results:
                 if result.unreachable is not None:
                     raise StoreUnreachableError(result.bucket, result.unreachable, endpoint)
+                self.failing.record(result.bucket, result.server_error)
                 ref = ObjectRef(result.bucket, result.key)
                 reason = INTERNAL_ERROR if ref in guarded.crashed else None
                 self._count_object(tenant, result)

@@ -61,6 +61,7 @@ from product_images.metadata.storage import ObjectRef
 from product_images.metadata.storage_errors import (
     StorageConfigurationError,
     connect_failure,
+    server_error,
     storage_configuration_error,
 )
 
@@ -112,7 +113,7 @@ class ProbeError(enum.StrEnum):
       connection errors, timeouts, 5xx, a short read, the object changing between
       two reads (412 on ``If-Match``), and any other unexpected S3 error response
       (its code is in ``error_detail``). Worth probing again later. (No connection
-      made at all: also ``ProbeResult.unreachable``, which stops the backfill.)
+      made at all: also ``ProbeResult.unreachable``, which stops the backfill; 5xx: ``server_error``.)
     """
 
     MISSING = "missing"
@@ -150,6 +151,8 @@ class ProbeResult:
         unreachable: when ``error`` is ``network`` because no TCP connection to the endpoint
             could be made (``storage_errors.connect_failure``), its reason, e.g.
             ``"EndpointConnectionError: Connection refused"``; else None.
+        server_error: when ``error`` is ``network`` because the store answered HTTP 5xx after botocore's
+            retries (``storage_errors.server_error``), that answer, e.g. ``"HTTP 503 SlowDown"``; else None.
     """
 
     bucket: str
@@ -166,6 +169,7 @@ class ProbeResult:
     error: ProbeError | None
     error_detail: str | None
     unreachable: str | None = None
+    server_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -337,6 +341,7 @@ class _Reader:
             error=failure.error if failure is not None else None,
             error_detail=failure.detail if failure is not None else None,
             unreachable=connect_failure(failure.__cause__) if failure is not None else None,
+            server_error=server_error(failure.__cause__) if failure is not None else None,
         )
 
 

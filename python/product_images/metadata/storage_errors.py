@@ -8,20 +8,28 @@ object (a missing key, a corrupt file, a read cut short) and are recorded on its
   credentials are wrong (:func:`storage_configuration_error`).
 * :class:`StoreUnreachableError`: no TCP connection to the endpoint could be made at all, after botocore's
   retries (:func:`connect_failure`, :func:`store_unreachable_error`).
+* :class:`StoreFailingError`: the store answers, but with HTTP 5xx, for :data:`FAILING_OBJECTS_IN_A_ROW` objects
+  in a row after botocore's retries (:func:`server_error`, :class:`ServerErrorRun`): an outage, not an object.
 
-Both stop the run with exit 2 (the command's configuration-error path): the batch in flight is not written,
+All three stop the run with exit 2 (the command's configuration-error path): the batch in flight is not written,
 its claims are released, every earlier score or measurement stays as it was.
 """
 
 from __future__ import annotations
 
+import threading
+
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 __all__ = [
+    "FAILING_OBJECTS_IN_A_ROW",
+    "ServerErrorRun",
     "StorageConfigurationError",
+    "StoreFailingError",
     "StoreUnreachableError",
     "connect_failure",
+    "server_error",
     "storage_configuration_error",
     "store_unreachable_error",
 ]
@@ -42,6 +50,14 @@ _BAD_TOKEN_CODES = frozenset({"ExpiredToken", "InvalidToken", "TokenRefreshRequi
 #: failure: ReadTimeoutError, ConnectionClosedError, ResponseStreamingError, IncompleteReadError (a connection
 #: made, then cut or silent), SSLError (TLS after the connection) and ProxyConnectionError.
 _CONNECT_FAILURES = (EndpointConnectionError, ConnectTimeoutError)
+
+#: Objects in a row whose request the store answered with HTTP 5xx, after botocore's retries, that stop a run
+#: (:class:`ServerErrorRun`). Each of them already had 6 attempts answered 5xx (standard retry mode, 5 retries, see
+#: ``storage.MAX_RETRIES``), so 5 in a row with no other answer in between is some 30 answers 5xx: the store is
+#: failing, not one object; fewer would let a short burst of 500s (R2 answers some now and then) stop a
+#: millions-object run, more would touch more rows with ``network`` and spend more retries (up to 1.55 s of
+#: backoff per object for 500/502/503/504, up to 31 s for a throttling ``SlowDown``) before the run stops.
+FAILING_OBJECTS_IN_A_ROW = 5
 
 
 class StorageConfigurationError(Exception):
@@ -112,6 +128,81 @@ class StoreUnreachableError(StorageConfigurationError):
             "check AWS_ENDPOINT_URL_S3 (scheme, host and port) and that the store is up"
         )
         super().__init__(bucket, code, endpoint, message)
+
+
+class StoreFailingError(StorageConfigurationError):
+    """The store answers HTTP 5xx to object after object, after botocore's retries: it is failing, retry later.
+
+    The rule (:class:`ServerErrorRun`): :data:`FAILING_OBJECTS_IN_A_ROW` objects in a row (in the order their
+    requests ended) whose request ended with an HTTP 5xx answer (500 ``InternalError``, 502, 503
+    ``ServiceUnavailable`` / ``SlowDown``, 504) once botocore's retries were spent (standard mode, 5 retries:
+    6 attempts; fewer once the client's retry quota is spent) stop the run. One object answered 5xx among objects
+    answered otherwise stays that object's ``network`` failure.
+
+    Attributes:
+        bucket: the bucket of the last request; code: its answer, e.g. ``"HTTP 503 SlowDown"``;
+        what: "storage error" (the store is failing, not a setting).
+    """
+
+    what = "storage error"
+
+    def __init__(self, bucket: str, answer: str, endpoint: str | None, objects: int) -> None:
+        message = (
+            f"the store at {endpoint or 'AWS S3'} is failing: {objects} objects in a row of bucket {bucket!r} "
+            f"were answered {answer} after botocore's retries: retry later, once the store answers again"
+        )
+        super().__init__(bucket, answer, endpoint, message)
+
+
+def server_error(error: BaseException | None) -> str | None:
+    """The store's 5xx answer an S3 error stands for, e.g. ``"HTTP 503 SlowDown"``; None for any other error.
+
+    Args:
+        error: an exception a boto3 S3 call raised (after botocore's retries), or None.
+
+    Returns:
+        ``"HTTP <status> <S3 error code>"`` (the code left out when the body carried none) when ``error`` is a
+        ``ClientError`` whose HTTP status is 500..599; None otherwise (4xx answers, transport errors, None).
+    """
+    if not isinstance(error, ClientError):
+        return None
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if not 500 <= status <= 599:
+        return None
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    return f"HTTP {status} {code}" if code and code != str(status) else f"HTTP {status}"
+
+
+class ServerErrorRun:
+    """Counts the objects in a row the store answered 5xx; raises :class:`StoreFailingError` at the threshold.
+
+    One per run (per worker process), shared by its threads (a lock guards the count). Call :meth:`record` once per
+    object whose request was made, in the order the requests ended: with its :func:`server_error` when its last
+    answer was 5xx (the count goes up), else None (a success or any other failure, a 404 or a dropped connection:
+    the count starts again).
+
+    Args:
+        endpoint: the client's endpoint (``client.meta.endpoint_url``), None for AWS S3, named in the error.
+        threshold: objects in a row that stop the run (>= 1), :data:`FAILING_OBJECTS_IN_A_ROW` by default.
+    """
+
+    def __init__(self, endpoint: str | None, threshold: int = FAILING_OBJECTS_IN_A_ROW) -> None:
+        if threshold < 1:
+            raise ValueError(f"threshold must be >= 1, got {threshold}")
+        self.endpoint, self.threshold, self.in_a_row = endpoint, threshold, 0
+        self._lock = threading.Lock()
+
+    def record(self, bucket: str, answer: str | None) -> None:
+        """Count one object of ``bucket`` whose last answer was the 5xx ``answer`` (None: not a 5xx).
+
+        Raises:
+            StoreFailingError: ``answer`` is the ``threshold``-th 5xx in a row, or a later one (threads still
+                running when the run stops); its message says ``threshold`` objects.
+        """
+        with self._lock:
+            self.in_a_row = self.in_a_row + 1 if answer is not None else 0
+            if answer is not None and self.in_a_row >= self.threshold:
+                raise StoreFailingError(bucket, answer, self.endpoint, self.threshold)
 
 
 def storage_configuration_error(error: Exception, client: BaseClient, bucket: str) -> StorageConfigurationError | None:

@@ -1,10 +1,12 @@
-"""A store that cannot be reached, or that refuses expired credentials, stops `labels detect` and the metadata
-backfill with exit 2; a single connection dropped while the others succeed stays one object's ``network``.
+"""A store that cannot be reached, that refuses expired credentials, or that answers HTTP 5xx to object after object
+stops `labels detect` and the metadata backfill with exit 2; a single connection dropped, or a single 5xx, while the
+others succeed stays one object's ``network``.
 
 Real PostgreSQL, real dbt, moto's S3 server over real HTTP; nothing of ours or of boto3 is patched. "Cannot be
 reached" is a port on 127.0.0.1 where nothing listens (a socket bound to port 0, closed) or a host under
 ``.invalid`` (RFC 2606: never resolves). A stand-in in front of moto (:class:`StandIn`) answers every request with
-an S3 error (``ExpiredToken``, ``InvalidToken``), or closes the connection of chosen keys before answering.
+an S3 error (``ExpiredToken``, ``InvalidToken``, ``InternalError``...), answers chosen keys with one, or closes the
+connection of chosen keys before answering.
 botocore's own retries stay as the commands set them (5, standard mode: for connection errors its backoff adds up
 to at most 1.55 s, ``non_throttling_base_scale`` 0.05 in ``botocore/retries/standard.py``), so a test takes seconds.
 
@@ -62,12 +64,14 @@ class StandIn:
     Attributes:
         endpoint: ``http://127.0.0.1:<port>``.
         refusal: ``(HTTP status, S3 error code)`` to answer every request with (None: forward).
+        refused: object keys answered with their ``(HTTP status, S3 error code)``, whatever ``refusal`` says.
         dropped: object keys whose requests get their connection closed before any answer.
     """
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.refusal: tuple[int, str] | None = None
+        self.refused: dict[str, tuple[int, str]] = {}
         self.dropped: set[str] = set()
         stand_in = self
 
@@ -94,11 +98,13 @@ class StandIn:
         self.thread.join()
 
     def answer(self, request: http.server.BaseHTTPRequestHandler, method: str) -> None:
-        if unquote(request.path.split("?", 1)[0]).split("/", 2)[-1] in self.dropped:
+        key = unquote(request.path.split("?", 1)[0]).split("/", 2)[-1]
+        if key in self.dropped:
             request.close_connection = True  # connected, then closed with no answer
             return
-        if self.refusal is not None:
-            status, code = self.refusal
+        refusal = self.refused.get(key, self.refusal)
+        if refusal is not None:
+            status, code = refusal
             body = f"<Error><Code>{code}</Code><Message>refused by the test</Message></Error>".encode()
             headers = [("Content-Type", "application/xml")]
         else:
@@ -164,6 +170,7 @@ def store(stand_in: StandIn) -> Iterator[StandIn]:
     """The stand-in, with no refusal or dropped key left over when the test ends."""
     yield stand_in
     stand_in.refusal = None
+    stand_in.refused.clear()
     stand_in.dropped.clear()
 
 
@@ -332,3 +339,98 @@ def test_backfill_a_connection_dropped_for_one_object_stays_that_objects_network
     assert result.exit_code == 0, result.output
     assert probed(conn) == [("network", 1), (None, len(OBJECTS) - 1)]
     assert claims(conn, BACKFILL, "metadata") == 0
+
+
+# --------------------------------------------------------------------------- a store answering 5xx
+
+# 500 and 503 ServiceUnavailable are retried with botocore's non-throttling backoff (at most 1.55 s an object over 5
+# retries); SlowDown is a throttling code (1 s base: up to 31 s an object), so the detector's tests leave it out.
+FAILING = [(500, "InternalError"), (503, "ServiceUnavailable")]
+
+
+def failing_message(command: str, tenant: str, endpoint: str, status: int, code: str) -> str:
+    return (
+        f"Error: storage error while {command} {tenant}.product_images: the store at {endpoint} is failing: 5 objects "
+        f"in a row of bucket '{BUCKET}' were answered HTTP {status} {code} after botocore's retries: retry later, "
+        "once the store answers again; the run stopped and wrote nothing of this batch\n"
+    )
+
+
+@pytest.mark.parametrize("status, code", [*FAILING, (503, "SlowDown")])
+def test_backfill_against_a_store_answering_5xx_stops_exit_2_writing_nothing_and_no_claim(
+    conn: psycopg.Connection, tenants: None, store: StandIn, status: int, code: str
+) -> None:
+    unprobed(conn)
+    store.refusal = (status, code)
+    result = cli("metadata", "backfill", "--tenant", BACKFILL, env={"AWS_ENDPOINT_URL_S3": store.endpoint})
+    assert (result.exit_code, probed(conn), claims(conn, BACKFILL, "metadata"), result.stderr) == (
+        2,
+        [],
+        0,
+        failing_message("probing", BACKFILL, store.endpoint, status, code),
+    ), result.output
+    assert result.stdout == ""
+    store.refusal = None  # the store answers again: a rerun starts at once, no claim to wait for
+    again = cli("metadata", "backfill", "--tenant", BACKFILL, env={"AWS_ENDPOINT_URL_S3": store.endpoint})
+    assert again.exit_code == 0, again.output
+    assert probed(conn) == [(None, len(OBJECTS))]
+
+
+def test_backfill_counts_5xx_objects_in_a_row_across_batches(
+    conn: psycopg.Connection, tenants: None, store: StandIn
+) -> None:
+    """Batches of 2: the first two batches' objects are written ``network``, the fifth object stops the run in the
+    third batch, which is not written."""
+    unprobed(conn)
+    store.refusal = (500, "InternalError")
+    result = cli(
+        "metadata", "backfill", "--tenant", BACKFILL, "--batch-size", "2", env={"AWS_ENDPOINT_URL_S3": store.endpoint}
+    )
+    assert (result.exit_code, probed(conn), claims(conn, BACKFILL, "metadata")) == (2, [("network", 4)], 0)
+    assert "is failing: 5 objects in a row" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("failing", [1, 4])
+def test_backfill_fewer_than_5_objects_answered_5xx_stay_their_network_failure(
+    conn: psycopg.Connection, tenants: None, store: StandIn, failing: int
+) -> None:
+    """One object answered 503 among good ones, or four (one fewer than stops a run): recorded, exit 0."""
+    unprobed(conn)
+    for n in range(1, failing + 1):
+        store.refused[f"{BACKFILL}/{n}.jpg"] = (503, "ServiceUnavailable")
+    result = cli("metadata", "backfill", "--tenant", BACKFILL, env={"AWS_ENDPOINT_URL_S3": store.endpoint})
+    assert result.exit_code == 0, result.output
+    assert probed(conn) == [("network", failing), (None, len(OBJECTS) - failing)]
+    assert claims(conn, BACKFILL, "metadata") == 0
+
+
+@pytest.mark.parametrize("status, code", FAILING)
+def test_detect_against_a_store_answering_5xx_stops_exit_2_keeping_every_score_and_no_claim(
+    conn: psycopg.Connection, tenants: None, store: StandIn, status: int, code: str
+) -> None:
+    before = scored_then_updated(conn)
+    store.refusal = (status, code)
+    result = cli("labels", "detect", "--tenant", DETECT, env={"AWS_ENDPOINT_URL_S3": store.endpoint})
+    assert (result.exit_code, claims(conn, DETECT, "label"), result.stderr) == (
+        2,
+        0,
+        failing_message("scoring", DETECT, store.endpoint, status, code),
+    ), result.output
+    assert result.stdout == ""
+    assert conn.execute(f"select {LABEL_COLUMNS} from {DETECT}.product_images order by id").fetchall() == before
+
+
+def test_detect_one_photo_answered_5xx_stays_that_photos_network_failure(
+    conn: psycopg.Connection, tenants: None, store: StandIn
+) -> None:
+    """A photo with no earlier score answered 500 while the others download: ``network`` on its row, exit 0."""
+    scored_then_updated(conn)
+    conn.execute(f"update {DETECT}.product_images set label_score = null, label_evidence = null")
+    store.refused[f"{DETECT}/2/label.jpg"] = (500, "InternalError")
+    result = cli("labels", "detect", "--tenant", DETECT, env={"AWS_ENDPOINT_URL_S3": store.endpoint})
+    assert result.exit_code == 0, result.output
+    assert conn.execute(
+        f"select url, label_error from {DETECT}.product_images where label_error is not null"
+    ).fetchall() == [(f"{PREFIX}{DETECT}/2/label.jpg", "network")]
+    scored = f"select count(*) from {DETECT}.product_images where label_score is not null and label_detector <> %s"
+    assert conn.execute(scored, ("labels-older",)).fetchone() == (2 * len(PRODUCTS) - 1,)

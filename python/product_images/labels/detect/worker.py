@@ -9,7 +9,8 @@ stored evidence keeps the time (and ETag) of the download that evidence came fro
 profile, and after a change of the model, thresholds or abstention rules when its evidence records the current
 evidence version (:func:`_reusable_evidence`). A photo that holds a score and
 whose download fails for a reason that may pass (``network``) keeps what it holds until a run after the lease; a
-store no connection can be made to at all stops the run instead (``storage_errors.StoreUnreachableError``).
+store no connection can be made to at all, or answering 5xx to photo after photo, stops the run instead
+(``storage_errors.StoreUnreachableError``, ``StoreFailingError``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from product_images.metadata.probe import (
     storage_configuration_error,
 )
 from product_images.metadata.storage import ObjectRef, UrlMapping
-from product_images.metadata.storage_errors import store_unreachable_error
+from product_images.metadata.storage_errors import ServerErrorRun, server_error, store_unreachable_error
 
 # --------------------------------------------------------------------------- one worker
 
@@ -181,7 +182,7 @@ class _Photo:
     kept: bool = False
 
 
-def _fetch(client: BaseClient, photo: _Photo) -> None:
+def _fetch(client: BaseClient, photo: _Photo, failing: ServerErrorRun) -> None:
     """Download one photo, the whole object (a photo whose evidence is current is not fetched: ``_Worker._to_fetch``
     keeps its stored evidence).
 
@@ -193,12 +194,15 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
             would fail alike: no photo's failure); its subclass StoreUnreachableError when no TCP connection to
             the endpoint could be made after botocore's retries (refused, no such host, connect timeout: the
             rule of :class:`~product_images.metadata.storage_errors.StoreUnreachableError`). A connection made
-            and then cut or silent stays the photo's ``network``.
+            and then cut or silent stays the photo's ``network``. Its subclass StoreFailingError when this photo
+            is the ``failing.threshold``-th in a row the store answered HTTP 5xx after botocore's retries
+            (:class:`~product_images.metadata.storage_errors.ServerErrorRun`).
     """
     assert photo.ref is not None
     kwargs: dict[str, Any] = {"Bucket": photo.ref.bucket, "Key": photo.ref.key}
     try:
         response = client.get_object(**kwargs)
+        failing.record(photo.ref.bucket, None)  # answered, not 5xx
         size = int(response.get("ContentLength") or 0)
         if size > MAX_PHOTO_BYTES:
             response["Body"].close()
@@ -215,6 +219,7 @@ def _fetch(client: BaseClient, photo: _Photo) -> None:
         classified = classify_storage_error(error)
         if classified is None:
             raise
+        failing.record(photo.ref.bucket, server_error(error))
         photo.error = classified[0].value
         _log.debug("s3://%s/%s: %s", photo.ref.bucket, photo.ref.key, classified[1])
 
@@ -280,6 +285,7 @@ class _Worker:
         self.fetch_threads, self.retry_failed, self.run_started = fetch_threads, retry_failed, run_started
         self.advance = advance or (lambda n: None)
         self.summary = DetectSummary(worker_id=worker_id)
+        self.failing = ServerErrorRun(getattr(getattr(client, "meta", None), "endpoint_url", None))
 
     def run_tenant(self, tenant: str, profile: ShopProfile | None, profile_hash: str, limit: int | None = None) -> int:
         """Score the tenant's products still to do, ``limit`` at most; returns how many it did."""
@@ -382,8 +388,8 @@ class _Worker:
 
         Raises:
             DetectConfigurationError: the store answered that the bucket does not exist or that it rejects the
-                credentials, or no connection to it could be made (the message names the bucket or the endpoint
-                and the variables to check).
+                credentials, or no connection to it could be made, or it answered HTTP 5xx to photo after photo
+                (the message names the bucket or the endpoint and the variables to check).
         """
         if not to_fetch:
             return
@@ -392,7 +398,7 @@ class _Worker:
         client = self.client
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(self.fetch_threads, len(to_fetch)))) as pool:
-                list(pool.map(lambda photo: _fetch(client, photo), to_fetch))
+                list(pool.map(lambda photo: _fetch(client, photo, self.failing), to_fetch))
         except StorageConfigurationError as error:
             raise DetectConfigurationError(
                 f"{error.what} while scoring {tenant}.product_images: {error}; "
