@@ -186,10 +186,16 @@ def _refuse_duplicates(path: Path, lines: dict[tuple[str, int, str], list[int]])
             )
 
 
+def _table_exists(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    """Whether ``<schema>.<table>`` exists (both names quoted as identifiers)."""
+    name = sql.Identifier(schema, table).as_string(conn)
+    found = conn.execute("select to_regclass(%s)", (name,)).fetchone()
+    return bool(found and found[0] is not None)
+
+
 def loaded_overrides(conn: psycopg.Connection, schema: str) -> list[Override] | None:
     """The rows ``dbt seed`` loaded into ``<schema>.label_overrides``, ordered by key; None if never loaded."""
-    found = conn.execute("select to_regclass(%s)", (f'"{schema}"."label_overrides"',)).fetchone()
-    if not found or found[0] is None:
+    if not _table_exists(conn, schema, "label_overrides"):
         return None
     rows = conn.execute(
         sql.SQL("select tenant_schema, product_id, url, is_label, coalesce(note, '') from {} order by 1, 2, 3").format(
@@ -218,8 +224,7 @@ def seed_file_checksum(path: Path) -> str | None:
 def loaded_file_checksum(conn: psycopg.Connection, schema: str) -> str | None:
     """The checksum of the file the last ``dbt seed`` of ``label_overrides`` loaded, from
     ``<schema>.product_images_seed_loads``; None when it was never recorded."""
-    found = conn.execute("select to_regclass(%s)", (f'"{schema}"."product_images_seed_loads"',)).fetchone()
-    if not found or found[0] is None:
+    if not _table_exists(conn, schema, "product_images_seed_loads"):
         return None
     row = conn.execute(
         sql.SQL("select file_checksum from {} where seed_name = 'label_overrides'").format(
