@@ -50,6 +50,7 @@ def try_lock_job(conn: psycopg.Connection, tenant: str, job_id: uuid.UUID) -> No
             "select locks.pid, activity.application_name, activity.usename from pg_locks as locks "
             "left join pg_stat_activity as activity on activity.pid = locks.pid "
             "where locks.locktype = 'advisory' and locks.granted and locks.objsubid = 1 "
+            "and locks.database = (select oid from pg_catalog.pg_database where datname = current_database()) "
             "and locks.classid = (("
         )
         + _lock_key_sql()
