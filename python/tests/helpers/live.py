@@ -212,7 +212,9 @@ def pause_at_write(conn: psycopg.Connection, schema: str, table: str = "product_
 def waiting_for_pause(conn: psycopg.Connection) -> bool:
     """True when some backend waits for the pause lock (the dbt step is paused)."""
     row = conn.execute(
-        "select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = %s", (PAUSE_KEY,)
+        "select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = %s "
+        "and database = (select oid from pg_database where datname = current_database())",
+        (PAUSE_KEY,),
     ).fetchone()
     return bool(row and row[0])
 

@@ -195,7 +195,9 @@ def test_the_blocker_named_is_what_it_does_when_the_retries_run_out(conn, dbt, l
 
         def dbt_waits(event):
             return conn.execute(
-                "select count(*) from pg_stat_activity where application_name = 'dbt' and wait_event = %s", (event,)
+                "select count(*) from pg_stat_activity where datname = current_database() and application_name = 'dbt' "
+                "and wait_event = %s",
+                (event,),
             ).fetchone()[0]
 
         wait_for(lambda: dbt_waits("PgSleep"), "dbt to sleep after its first attempt")
@@ -233,7 +235,8 @@ def test_dbt_killed_while_adding_the_foreign_keys_then_rerun(conn, dbt, live, pr
     try:
         wait_for(
             lambda: conn.execute(
-                "select count(*) from pg_stat_activity where application_name = 'dbt' and wait_event_type = 'Lock' "
+                "select count(*) from pg_stat_activity where datname = current_database() and application_name = 'dbt' "
+                "and wait_event_type = 'Lock' "
                 "and query like %s",
                 ("%product_images_constraints%",),
             ).fetchone()[0],
@@ -316,7 +319,8 @@ def test_service_operations_during_a_run_wait_for_it_and_keep_every_constraint(c
         # They wait for the run: the service takes the tenant's migration lock shared.
         wait_for(
             lambda: conn.execute(
-                "select count(*) >= 6 from pg_locks where locktype = 'advisory' and not granted and mode = 'ShareLock'"
+                "select count(*) >= 6 from pg_locks where locktype = 'advisory' and not granted and mode = 'ShareLock' "
+                "and database = (select oid from pg_database where datname = current_database())"
             ).fetchone()[0],
             "the service calls to wait for the run",
         )

@@ -44,7 +44,9 @@ def dbt_backends(conn):
 
 def paused_backends(conn):
     return conn.execute(
-        "select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = %s", (PAUSE_KEY,)
+        "select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = %s "
+        "and database = (select oid from pg_database where datname = current_database())",
+        (PAUSE_KEY,),
     ).fetchone()[0]
 
 

@@ -231,7 +231,8 @@ def test_two_dbt_runs_building_the_review_queue_at_once_both_succeed(conn, tenan
         def waiting():
             return (
                 conn.execute(
-                    "select count(distinct pid) from pg_locks where not granted and pid <> %s",
+                    "select count(distinct pid) from pg_locks where not granted and pid <> %s "
+                    "and pid in (select pid from pg_stat_activity where datname = current_database())",
                     (blocker.info.backend_pid,),
                 ).fetchone()[0]
                 >= 2

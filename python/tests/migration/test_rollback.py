@@ -403,7 +403,7 @@ def test_a_photo_the_app_commits_while_the_rollback_waits_is_seen_and_kept(conn,
     try:
         waiting = (
             "select count(*) from pg_catalog.pg_stat_activity "
-            "where wait_event_type = 'Lock' and query like '%%tenant_operation%%'"
+            "where datname = current_database() and wait_event_type = 'Lock' and query like '%%tenant_operation%%'"
         )
         wait_for(
             lambda: not worker.is_alive() or conn.execute(waiting).fetchone()[0], "the rollback to wait for the lock"
@@ -427,7 +427,8 @@ def test_a_photo_the_app_commits_while_the_rollback_waits_is_seen_and_kept(conn,
 def lock_waiters(conn, relation) -> list[int]:
     return conn.execute(
         "select coalesce(array_agg(pid), '{}') from pg_catalog.pg_locks "
-        "where not granted and relation = to_regclass(%s)",
+        "where not granted and relation = to_regclass(%s) "
+        "and database = (select oid from pg_database where datname = current_database())",
         (relation,),
     ).fetchone()[0]
 

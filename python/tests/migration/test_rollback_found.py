@@ -187,7 +187,7 @@ def test_a_jsonb_the_old_app_commits_while_the_restore_waits_for_its_row_is_kept
     try:
         waiting = (
             "select count(*) from pg_catalog.pg_stat_activity "
-            "where wait_event_type = 'Lock' and query like '%%tenant_operation%%'"
+            "where datname = current_database() and wait_event_type = 'Lock' and query like '%%tenant_operation%%'"
         )
         wait_for(lambda: not worker.is_alive() or conn.execute(waiting).fetchone()[0], "the restore to wait")
         assert worker.is_alive()

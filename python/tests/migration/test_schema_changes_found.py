@@ -134,7 +134,8 @@ def test_rollback_keeps_a_value_the_new_version_committed_while_it_waited_for_it
             wait_for(
                 lambda: conn.execute(
                     "select count(*) from pg_locks where not granted "
-                    "and relation = to_regclass('user_1.t_found_rollback')"
+                    "and relation = to_regclass('user_1.t_found_rollback') "
+                    "and database = (select oid from pg_database where datname = current_database())"
                 ).fetchone()[0],
                 "the rollback to wait for its lock",
                 timeout=60,
@@ -197,7 +198,8 @@ def forget_change(conn, change: str) -> None:
 def dbt_backends(conn, query_part: str) -> int:
     """How many of dbt's backends run (or last ran) a query containing ``query_part``."""
     return conn.execute(
-        "select count(*) from pg_stat_activity where application_name = 'dbt' and position(%s in query) > 0",
+        "select count(*) from pg_stat_activity where datname = current_database() and application_name = 'dbt' "
+        "and position(%s in query) > 0",
         (query_part,),
     ).fetchone()[0]
 

@@ -185,7 +185,8 @@ def test_a_worker_killed_during_create_listing_then_photos_reordered_does_not_li
     time.sleep(1.5)  # the killed worker's lease is over
     for _ in range(100):  # its backend ends once it sees the socket closed
         if not conn.execute(
-            "select 1 from pg_locks where locktype = 'advisory' and pid <> pg_backend_pid() and granted"
+            "select 1 from pg_locks where locktype = 'advisory' and pid <> pg_backend_pid() and granted "
+            "and database = (select oid from pg_database where datname = current_database())"
         ).fetchone():
             break
         time.sleep(0.1)

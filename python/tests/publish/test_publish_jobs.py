@@ -224,7 +224,8 @@ def test_a_job_resumed_after_its_worker_was_killed_uploads_each_photo_exactly_on
         market.release()
     for _ in range(100):  # its backend ends (and frees the job's lock) once it sees the socket closed
         if conn.execute(
-            "select count(*) from pg_stat_activity where application_name = 'product-images publish'"
+            "select count(*) from pg_stat_activity "
+            "where datname = current_database() and application_name = 'product-images publish'"
         ).fetchone() == (0,):
             break
         time.sleep(0.1)
