@@ -5,9 +5,9 @@ and its rerun, an undo after the decision was applied, an editor saving its olde
 replacing the decided photo before the decision is applied, a tenant whose name needs quoting, and
 `overrides diff` on what a hand edit gets wrong (a schema that is no tenant, a NULL note, Windows line endings).
 
-The project copy of this module has a slow `dbt seed` (an `on-run-start` hook sleeps while a seed runs, the time a
-big list takes to load) and one lock retry (a locked tenant fails in seconds). Each test leaves the review list as
-it found it, seeded and applied."""
+The project copy of this module can have a slow `dbt seed` (while the table ``public.slow_seed`` exists, an
+`on-run-start` hook of `dbt seed` sleeps: the time a big list takes to load) and has one lock retry (a locked
+tenant fails in seconds). Each test leaves the review list as it found it, seeded and applied."""
 
 from __future__ import annotations
 
@@ -41,11 +41,12 @@ SEED_SLEEP = 3.0
 
 @pytest.fixture(scope="module")
 def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the dbt project whose `dbt seed` sleeps after its parse, and whose locked tenant fails at once."""
+    """A copy of the dbt project whose `dbt seed` sleeps after its parse while ``public.slow_seed`` exists, and
+    whose locked tenant fails at once."""
     project = copy_project(tmp_path_factory.mktemp("project"))
     config = project / "dbt_project.yml"
     text = config.read_text(encoding="utf-8").replace("lock_retries: 5", "lock_retries: 1")
-    hook = f"select pg_sleep({SEED_SLEEP})"
+    hook = f"select pg_sleep(case when to_regclass($$public.slow_seed$$) is null then 0 else {SEED_SLEEP} end)"
     text += f"\non-run-start:\n  - \"{{{{ '{hook}' if flags.WHICH == 'seed' else 'select 1' }}}}\"\n"
     config.write_text(text, encoding="utf-8")
     return project
@@ -93,7 +94,8 @@ def wait_for_the_seed_to_sleep(conn, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = conn.execute(
-            "select 1 from pg_stat_activity where pid <> pg_backend_pid() and query like '%%select pg\\_sleep(%%'"
+            "select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() "
+            "and query like '%%select pg\\_sleep(%%'"
         ).fetchone()
         if found:
             return
@@ -113,13 +115,15 @@ def test_a_decision_made_while_dbt_seed_runs_is_not_loaded_under_the_checksum_of
         args=({"user_1"}, out),
         kwargs={"project_dir": project_dir, "profiles_dir": project_dir / "target" / "profiles"},
     )
-    applying.start()
+    conn.execute("create table public.slow_seed ()")
     try:
+        applying.start()
         wait_for_the_seed_to_sleep(conn)
         # meanwhile bob, on the same checkout, decides product 2 (its second photo) ...
         assert decide(bob, "user_1", 2, 1).status_code == 200
     finally:
         applying.join()
+        conn.execute("drop table public.slow_seed")
     # ... and takes it back at once: the list is what alice's seed started from, byte for byte
     assert bob.post("/api/undo", json={}, headers={TOKEN_HEADER: TOKEN}).status_code == 200
     assert [row.product_id for row in read_overrides_file(review_list)] == [1, 1, 1]
