@@ -18,6 +18,26 @@ from product_images.embedded import start_embedded_postgres
 from product_images.migration.dbt_runner import DbtResult
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-tests",
+        action="store_true",
+        help="run only the tests that use the PostgreSQL server (the postgres_env fixture): what .ci/run runs again "
+        "on each other server version; a test that never connects would only repeat its first run",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--database-tests``, the tests that use no database are deselected (and counted as such)."""
+    if not config.getoption("--database-tests"):
+        return
+    uses_database = ["postgres_env" in getattr(item, "fixturenames", ()) for item in items]
+    dropped = [item for item, used in zip(items, uses_database, strict=True) if not used]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item, used in zip(items, uses_database, strict=True) if used]
+
+
 @pytest.fixture(scope="session")
 def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """libpq variables of the server the tests use: $PGHOST's, or a fresh embedded one."""
