@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 
 from helpers.legacy_data import make_tenant, photos
-from helpers.live import PAUSE_KEY, constraint_problems, parity_problems, pause_at_write, wait_for
+from helpers.live import constraint_problems, parity_problems, pause_at_write, wait_for, waiting_for_pause
 from helpers.migrate_command import alive, cmdline, migrate_args, migrate_env, shard_of, shard_pids
 
 TENANTS = [f"user_{n}" for n in range(1, 9)]
@@ -40,14 +40,6 @@ def dbt_backends(conn):
         "select pid, state, wait_event, left(query, 80) from pg_stat_activity "
         "where datname = current_database() and application_name = 'dbt'"
     ).fetchall()
-
-
-def paused_backends(conn):
-    return conn.execute(
-        "select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = %s "
-        "and database = (select oid from pg_database where datname = current_database())",
-        (PAUSE_KEY,),
-    ).fetchone()[0]
 
 
 def lock_waits(conn):
@@ -104,7 +96,7 @@ def test_migrate_killed_with_sigkill_stops_its_shards_and_the_next_migrate_runs(
                 pids = shard_pids(process, 2)
                 # Held: one shard paused mid-tenant, the other paused too or queued behind it (shard 0 may wait
                 # for its ALTER of the run log behind the other's open tenant transaction, which reads it).
-                wait_for(lambda: paused_backends(conn) and lock_waits(conn) >= 2, "both shards held", timeout=120)
+                wait_for(lambda: waiting_for_pause(conn) and lock_waits(conn) >= 2, "both shards held", timeout=120)
                 process.kill()  # kill -9: the command cannot forward anything
                 process.communicate(timeout=30)
                 killed_at = time.monotonic()
@@ -118,7 +110,7 @@ def test_migrate_killed_with_sigkill_stops_its_shards_and_the_next_migrate_runs(
                 print(f"shards gone {time.monotonic() - killed_at:.1f} s after the SIGKILL")
                 # (b) ... and their database sessions with them (tenant locks, open transactions)
                 wait_for(lambda: not dbt_backends(conn), "the shards' dbt backends to end", timeout=10)
-                assert paused_backends(conn) == 0
+                assert not waiting_for_pause(conn)
             finally:
                 release()  # a shard of a failed run finishes its tenant and ends; then the trigger can go
                 kill_groups(pids.values())
