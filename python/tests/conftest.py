@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from helpers.dbt import copy_project, dbt_invoker, fresh_database
+from helpers.dbt import dbt_invoker, fresh_database, reset_project
 from product_images.connection import connect
 from product_images.embedded import start_embedded_postgres
 from product_images.migration.dbt_runner import DbtResult
@@ -49,10 +50,17 @@ def postgres_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def module_database_name() -> str:
+    """The name every module's fresh database has in turn: dbt keeps its saved parse only while the
+    profile, the database's name included, stays the same."""
+    return f"test_module_{uuid.uuid4().hex[:6]}"
+
+
 @pytest.fixture(scope="module")
-def database(postgres_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh, empty database for this test module; PGDATABASE points at it."""
-    with fresh_database(request.module.__name__.rsplit(".", 1)[-1]) as name:
+def database(postgres_env: dict[str, str], module_database_name: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database for this test module (dropped after it); PGDATABASE points at it."""
+    with fresh_database(request.module.__name__.rsplit(".", 1)[-1], name=module_database_name) as name:
         yield name
 
 
@@ -63,10 +71,18 @@ def conn(database: str) -> Iterator[psycopg.Connection]:
         yield connection
 
 
+@pytest.fixture(scope="session")
+def project_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder that holds each module's copy of the dbt project in turn."""
+    return tmp_path_factory.mktemp("project")
+
+
 @pytest.fixture(scope="module")
-def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the dbt project (its own target/, logs/ and seeds)."""
-    return copy_project(tmp_path_factory.mktemp("project"))
+def project_dir(project_home: Path) -> Path:
+    """A private copy of the dbt project for this module (its own seeds, target/ and logs/), fresh from the
+    checkout, in the same folder for every module: dbt's saved parses carry over (partial parsing), so a
+    module's first dbt command re-parses only what differs instead of the whole project (about 2.5 s)."""
+    return reset_project(project_home)
 
 
 @pytest.fixture(scope="module")

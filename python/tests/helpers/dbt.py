@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -38,12 +39,46 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+SAVED_PARSE = "partial_parse.msgpack"
+"""The file in which dbt keeps its parse of the project between invocations (partial parsing)."""
+
+
+def reset_project(destination: Path) -> Path:
+    """Make ``destination`` a fresh copy of the project (as :func:`copy_project`), keeping only dbt's saved parses.
+
+    What an earlier user of the folder changed (seeds, tests, models, logs, target/'s artifacts) is gone; the
+    ``partial_parse.msgpack`` files of ``target/`` and of its per-vars folders stay, so dbt re-parses only the
+    files that differ (all of them when the profile or the vars differ, as dbt decides).
+    """
+    target = destination / "target"
+    if destination.exists():
+        for child in destination.iterdir():
+            if child.name != "target":
+                _remove(child)
+        for path in sorted(target.rglob("*"), reverse=True) if target.exists() else []:
+            if path.name != SAVED_PARSE and not (path.is_dir() and any(path.rglob(SAVED_PARSE))):
+                _remove(path)
+    return copy_project(destination)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
 @contextmanager
-def fresh_database(label: str) -> Iterator[str]:
-    """A fresh, empty database named after ``label``; PGDATABASE points at it until the block ends, then it goes."""
-    name = f"test_{label}_{uuid.uuid4().hex[:6]}".lower()
+def fresh_database(label: str, *, name: str | None = None) -> Iterator[str]:
+    """A fresh, empty database named after ``label`` (or exactly ``name``, dropped first if it is left over);
+    PGDATABASE points at it until the block ends, then it goes."""
+    name = name or f"test_{label}_{uuid.uuid4().hex[:6]}".lower()
     with connect(autocommit=True, dbname="postgres") as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        try:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            _drop_database(admin, name)
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     previous = os.environ.get("PGDATABASE")
     os.environ["PGDATABASE"] = name
     try:
@@ -54,20 +89,34 @@ def fresh_database(label: str) -> Iterator[str]:
         else:
             os.environ["PGDATABASE"] = previous
         with connect(autocommit=True, dbname="postgres") as admin:
-            try:
-                admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-            except psycopg.errors.InsufficientPrivilege:
-                # A role that is no superuser may not terminate a backend of no role, as an autovacuum
-                # worker is on PostgreSQL 15: a plain DROP DATABASE stops autovacuum workers itself
-                # (and waits up to 5 s for the others to leave).
-                admin.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+            _drop_database(admin, name)
+
+
+def _drop_database(admin: psycopg.Connection, name: str) -> None:
+    try:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege:
+        # A role that is no superuser may not terminate a backend of no role, as an autovacuum
+        # worker is on PostgreSQL 15: a plain DROP DATABASE stops autovacuum workers itself
+        # (and waits up to 5 s for the others to leave).
+        admin.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
 
 
 def dbt_invoker(project_dir: Path) -> Callable[..., DbtResult]:
-    """``dbt("run", "--select", "product_images")``: real dbt, in-process, on the project copy ``project_dir``."""
+    """``dbt("run", "--select", "product_images")``: real dbt, in-process, on the project copy ``project_dir``.
+
+    A call with ``--vars`` (and no ``--target-path``) gets ``target/vars-<hash of the vars>/`` as its target path:
+    dbt parses the whole project again whenever the vars differ from those of the parse it saved, so each set of
+    vars keeps its own saved parse (tests alternate between a few sets; a full parse costs about 2.5 s).
+    """
 
     def invoke(*args: str) -> DbtResult:
-        return run_dbt(list(args), project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
+        full = list(args)
+        if "--vars" in full and "--target-path" not in full:
+            vars_text = full[full.index("--vars") + 1]
+            folder = f"vars-{hashlib.sha256(vars_text.encode()).hexdigest()[:12]}"
+            full += ["--target-path", str(project_dir / "target" / folder)]
+        return run_dbt(full, project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
 
     return invoke
 
