@@ -46,18 +46,23 @@ SAVED_PARSE = "partial_parse.msgpack"
 def reset_project(destination: Path) -> Path:
     """Make ``destination`` a fresh copy of the project (as :func:`copy_project`), keeping only dbt's saved parses.
 
-    What an earlier user of the folder changed (seeds, tests, models, logs, target/'s artifacts) is gone; the
-    ``partial_parse.msgpack`` files of ``target/`` and of its per-vars folders stay, so dbt re-parses only the
-    files that differ (all of them when the profile or the vars differ, as dbt decides).
+    What an earlier user of the folder changed (seeds, tests, models, logs, target/'s artifacts, the shards'
+    folders) is gone; ``target/partial_parse.msgpack`` and that of each ``target/vars-*/`` (see
+    :func:`dbt_invoker`) stay, so dbt re-parses only the files that differ (all of them when the profile or the
+    vars differ, as dbt decides).
     """
+    destination.mkdir(parents=True, exist_ok=True)
+    for child in destination.iterdir():
+        if child.name != "target":
+            _remove(child)
     target = destination / "target"
-    if destination.exists():
-        for child in destination.iterdir():
-            if child.name != "target":
-                _remove(child)
-        for path in sorted(target.rglob("*"), reverse=True) if target.exists() else []:
-            if path.name != SAVED_PARSE and not (path.is_dir() and any(path.rglob(SAVED_PARSE))):
-                _remove(path)
+    for child in target.iterdir() if target.is_dir() else []:
+        if child.name.startswith("vars-") and child.is_dir():
+            for inner in child.iterdir():
+                if inner.name != SAVED_PARSE:
+                    _remove(inner)
+        elif child.name != SAVED_PARSE:
+            _remove(child)
     return copy_project(destination)
 
 
