@@ -77,13 +77,12 @@ def _remove(path: Path) -> None:
 def fresh_database(label: str, *, name: str | None = None) -> Iterator[str]:
     """A fresh, empty database named after ``label`` (or exactly ``name``, dropped first if it is left over);
     PGDATABASE points at it until the block ends, then it goes."""
-    name = name or f"test_{label}_{uuid.uuid4().hex[:6]}".lower()
     with connect(autocommit=True, dbname="postgres") as admin:
-        try:
-            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
+        if name:
             _drop_database(admin, name)
-            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        else:
+            name = f"test_{label}_{uuid.uuid4().hex[:6]}".lower()
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     previous = os.environ.get("PGDATABASE")
     os.environ["PGDATABASE"] = name
     try:
