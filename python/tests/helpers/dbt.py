@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,14 @@ def dbt_invoker(project_dir: Path) -> Callable[..., DbtResult]:
             vars_text = full[full.index("--vars") + 1]
             folder = f"vars-{hashlib.sha256(vars_text.encode()).hexdigest()[:12]}"
             full += ["--target-path", str(project_dir / "target" / folder)]
-        return run_dbt(full, project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles")
+        # In a thread of its own: dbt builds its adapter's behaviour flags at every command, and each calls
+        # inspect.stack() (dbt_common.behavior_flags._default_source), whose cost grows with the caller's stack
+        # (every frame's source looked up): at a test's depth under pytest about 8 ms a call, 40-odd calls a
+        # command; a new thread's stack is a few frames deep.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt") as pool:
+            return pool.submit(
+                run_dbt, full, project_dir=project_dir, profiles_dir=project_dir / "target" / "profiles"
+            ).result()
 
     return invoke
 
